@@ -1,0 +1,88 @@
+//! Every wire constant, domain-separation label and limit, in one screen.
+//!
+//! Each item cites the SPEC.md section that defines it. Labels are distinct per
+//! object type, and every label is written length-prefixed (`u8 len || label`)
+//! wherever it is hashed or signed, so no label is a prefix of another use.
+
+/// Wire version of every object in this crate (SPEC.md §2.1).
+pub const WIRE_VERSION: u8 = 0x01;
+
+/// Suite 1: X25519, HKDF-SHA256, AES-256-GCM, Ed25519 (SPEC.md §2.2).
+pub const SUITE_X25519_SHA256_AES256GCM_ED25519: u16 = 0x0001;
+
+/// Object type bytes (SPEC.md §2.1).
+pub(crate) mod object_type {
+    pub(crate) const DEVICE_CERTIFICATE: u8 = 0x01;
+    pub(crate) const DEVICE_LIST: u8 = 0x02;
+    pub(crate) const ENVELOPE: u8 = 0x03;
+    pub(crate) const DELIVERY: u8 = 0x04;
+    pub(crate) const FORK_EVIDENCE: u8 = 0x05;
+    pub(crate) const SAFETY_NUMBER: u8 = 0x06;
+}
+
+/// Domain-separation labels (SPEC.md §2.3). One per signed or hashed object type.
+pub(crate) mod label {
+    /// Signature over a device certificate (§3.3).
+    pub(crate) const CERTIFICATE_SIGNATURE: &[u8] = b"fanseal v1 device certificate signature";
+    /// Signature over a device list (§3.4).
+    pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v1 device list signature";
+    /// Hash of a signed device list, chained by the next list (§3.4).
+    pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v1 device list hash";
+    /// Key id of a device X25519 key (§3.2).
+    pub(crate) const KEY_ID: &[u8] = b"fanseal v1 key id";
+    /// Safety number digest (§3.6).
+    pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v1 safety number";
+    /// Envelope binding context: the header without its commitment (§4.3).
+    pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v1 envelope context";
+    /// Envelope header hash: context hash plus commitment (§4.3).
+    pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v1 envelope header";
+    /// HKDF salt for the message secret (§4.4).
+    pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v1 message secret";
+    /// HKDF info prefix for the key commitment (§4.4).
+    pub(crate) const COMMITMENT: &[u8] = b"fanseal v1 key commitment";
+    /// HKDF info prefix for the body key (§4.4).
+    pub(crate) const BODY_KEY: &[u8] = b"fanseal v1 body key";
+    /// HKDF info prefix for the body nonce (§4.4).
+    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v1 body nonce";
+    /// HPKE `info` prefix for the per-device wrap (§4.5).
+    pub(crate) const WRAP_INFO: &[u8] = b"fanseal v1 wrap";
+    /// Signature over an envelope transcript (§4.6).
+    pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v1 envelope signature";
+}
+
+/// Sizes of fixed fields (SPEC.md §2.4).
+pub mod size {
+    /// Ed25519 or X25519 public key.
+    pub const PUBLIC_KEY: usize = 32;
+    /// Ed25519 signature.
+    pub const SIGNATURE: usize = 64;
+    /// Device id.
+    pub const DEVICE_ID: usize = 16;
+    /// Key id of a device X25519 key.
+    pub const KEY_ID: usize = 16;
+    /// Message id.
+    pub const MESSAGE_ID: usize = 16;
+    /// SHA-256 digest, list hash, key commitment, message secret.
+    pub const HASH: usize = 32;
+    /// AES-GCM tag.
+    pub const TAG: usize = 16;
+    /// A per-device wrap: the AES-256-GCM encryption of the 32-byte message secret.
+    pub const WRAP: usize = HASH + TAG;
+    /// Safety number digest bytes.
+    pub const SAFETY_DIGEST: usize = 60;
+}
+
+/// Limits every decoder and builder enforces before allocating (SPEC.md §2.5).
+pub mod limit {
+    /// Devices in one device list.
+    pub const MAX_DEVICES_PER_LIST: usize = 256;
+    /// Recipient devices in one envelope.
+    pub const MAX_RECIPIENTS: usize = 1024;
+    /// Caller associated data carried in an envelope.
+    pub const MAX_AAD: usize = 64 * 1024;
+    /// Payload of one envelope (64 MiB).
+    pub const MAX_PAYLOAD: usize = 64 * 1024 * 1024;
+    /// Body ciphertext of one envelope: payload plus its framing and padding.
+    /// Padmé adds at most 12 % to bodies this large; the bound leaves room.
+    pub const MAX_BODY: usize = MAX_PAYLOAD + MAX_PAYLOAD / 8 + 2 * MAX_AAD;
+}

@@ -1,0 +1,16 @@
+//! The fan-out envelope v1: one body encrypted once, the message secret
+//! wrapped per device with RFC 9180 DHKEM, sealed sender (SPEC.md §4–5).
+
+mod header;
+pub(crate) mod hpke;
+mod open;
+mod padding;
+mod schedule;
+mod seal;
+mod wire;
+
+pub use header::{Header, MessageId};
+pub use open::{open, DeviceListLookup, Opened};
+pub use padding::{padme, Padding};
+pub use seal::{seal, Message};
+pub use wire::{Delivery, Envelope};

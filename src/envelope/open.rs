@@ -1,0 +1,264 @@
+//! `open`: find this device's wrap, unwrap, check the key commitment,
+//! decrypt, authenticate the sender (SPEC.md §5.2).
+//!
+//! Every authentication failure returns [`OpenError::Unauthenticated`], and
+//! no plaintext leaves this function unless every check passed.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::codec::Reader;
+use crate::consts::{label, limit, size};
+use crate::envelope::header::{Header, MessageId};
+use crate::envelope::hpke::{self, ScheduleContext};
+use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::wire::View;
+use crate::error::OpenError;
+use crate::identity::{
+    AccountPublicKey, DeviceCertificate, DeviceId, DeviceSecret, KeyId, VerifiedDeviceList,
+};
+
+/// Where `open` finds the verified device list of a claimed sender. The
+/// library does no I/O: the caller keeps verified lists and answers here.
+pub trait DeviceListLookup {
+    /// The verified device list of `account`, if the caller has one.
+    fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList>;
+}
+
+impl DeviceListLookup for [VerifiedDeviceList] {
+    fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
+        self.iter().find(|l| l.account() == account)
+    }
+}
+
+impl<const N: usize> DeviceListLookup for [VerifiedDeviceList; N] {
+    fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
+        self.as_slice().verified_device_list(account)
+    }
+}
+
+impl DeviceListLookup for Vec<VerifiedDeviceList> {
+    fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
+        self.as_slice().verified_device_list(account)
+    }
+}
+
+impl DeviceListLookup for BTreeMap<AccountPublicKey, VerifiedDeviceList> {
+    fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
+        self.get(account)
+    }
+}
+
+impl<T: DeviceListLookup + ?Sized> DeviceListLookup for &T {
+    fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
+        (**self).verified_device_list(account)
+    }
+}
+
+/// An opened, authenticated message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    payload: Vec<u8>,
+    aad: Vec<u8>,
+    sender: DeviceCertificate,
+    message_id: MessageId,
+    timestamp: u64,
+    recipients: Vec<KeyId>,
+}
+
+impl Opened {
+    /// The payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Takes the payload.
+    pub fn into_payload(self) -> Vec<u8> {
+        self.payload
+    }
+
+    /// The caller associated data the sender bound to the message.
+    pub fn aad(&self) -> &[u8] {
+        &self.aad
+    }
+
+    /// The sender's account (verified through its device list).
+    pub fn sender_account(&self) -> &AccountPublicKey {
+        self.sender.account()
+    }
+
+    /// The sending device (verified through the sender's device list).
+    pub fn sender_device(&self) -> DeviceId {
+        self.sender.device_id()
+    }
+
+    /// The sending device's certificate.
+    pub fn sender_certificate(&self) -> &DeviceCertificate {
+        &self.sender
+    }
+
+    /// The message id (check it with a [`crate::ReplayGuard`]).
+    pub fn message_id(&self) -> MessageId {
+        self.message_id
+    }
+
+    /// The sender's timestamp (Unix ms).
+    pub fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// Key ids of every recipient device named in the signed header.
+    pub fn recipients(&self) -> &[KeyId] {
+        &self.recipients
+    }
+}
+
+/// Opens an envelope or a per-device delivery for `device`.
+///
+/// `directory` answers with verified device lists; the sender's certificate
+/// must be on its account's list there, unexpired at `now` (Unix ms).
+///
+/// # Errors
+/// * [`OpenError::Decode`]: the public structure is malformed;
+/// * [`OpenError::NotARecipient`]: this device's key id is not in the header;
+/// * [`OpenError::SenderListUnavailable`]: `directory` has no list for the
+///   (unauthenticated) claimed sender; fetch it, verify it, retry;
+/// * [`OpenError::Unauthenticated`]: anything else.
+pub fn open<D: DeviceListLookup + ?Sized>(
+    device: &DeviceSecret,
+    bytes: &[u8],
+    directory: &D,
+    now: u64,
+) -> Result<Opened, OpenError> {
+    let view = View::decode(bytes)?;
+    let index = view
+        .header
+        .position(&device.key_id())
+        .ok_or(OpenError::NotARecipient)?;
+    let wrap = view.wrap(index).ok_or(OpenError::NotARecipient)?;
+
+    let context_hash = view.header.context_hash();
+    let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
+    let message_secret = unwrap(device, &view.header, &header_hash, &wrap)?;
+    let keys = MessageKeys::derive(&message_secret, &context_hash)
+        .map_err(|_| OpenError::Unauthenticated)?;
+    if !keys.commitment_matches(&view.header.commitment) {
+        return Err(OpenError::Unauthenticated);
+    }
+
+    let (ct, tag) = view
+        .body
+        .split_at(view.body.len().saturating_sub(size::TAG));
+    let tag: [u8; size::TAG] = tag.try_into().map_err(|_| OpenError::Unauthenticated)?;
+    let mut plain = Zeroizing::new(ct.to_vec());
+    keys.open_body(&header_hash, &mut plain, &tag)
+        .map_err(|_| OpenError::Unauthenticated)?;
+
+    let body = parse_body(&plain).ok_or(OpenError::Unauthenticated)?;
+    let sender =
+        DeviceCertificate::from_bytes(body.certificate).map_err(|_| OpenError::Unauthenticated)?;
+    let list = directory
+        .verified_device_list(sender.account())
+        .ok_or(OpenError::SenderListUnavailable(*sender.account()))?;
+    let listed = list
+        .device(sender.device_id())
+        .ok_or(OpenError::Unauthenticated)?;
+    if listed.certificate() != &sender || sender.is_expired(now) {
+        return Err(OpenError::Unauthenticated);
+    }
+    let device_key = crate::primitives::Ed25519Public::from_bytes(&sender.keys().ed25519)
+        .map_err(|_| OpenError::Unauthenticated)?;
+    let digest = transcript(&header_hash, body.certificate, body.aad, body.payload);
+    device_key
+        .verify(label::ENVELOPE_SIGNATURE, &digest, &body.signature)
+        .map_err(|_| OpenError::Unauthenticated)?;
+
+    let aad = body.aad.to_vec();
+    let payload_range = body.payload_start..body.payload_start + body.payload.len();
+    Ok(Opened {
+        payload: take_range(plain, payload_range),
+        aad,
+        sender,
+        message_id: view.header.message_id,
+        timestamp: view.header.timestamp,
+        recipients: view.header.recipients,
+    })
+}
+
+/// Decapsulates and opens this device's wrap: the message secret.
+fn unwrap(
+    device: &DeviceSecret,
+    header: &Header,
+    header_hash: &[u8; 32],
+    wrap: &[u8; size::WRAP],
+) -> Result<Zeroizing<[u8; 32]>, OpenError> {
+    let own_public = device.public_keys().x25519;
+    let shared = hpke::decap(device.x25519(), &own_public, &header.ephemeral)
+        .map_err(|_| OpenError::Unauthenticated)?;
+    let ctx = hpke::Context::new(&shared, &ScheduleContext::new(&wrap_info(header_hash)))
+        .map_err(|_| OpenError::Unauthenticated)?;
+    let mut secret = Zeroizing::new([0u8; 32]);
+    let (ct, tag) = wrap.split_at(size::HASH);
+    secret.copy_from_slice(ct);
+    let tag: [u8; size::TAG] = tag.try_into().map_err(|_| OpenError::Unauthenticated)?;
+    ctx.open_in_place(0, b"", secret.as_mut(), &tag)
+        .map_err(|_| OpenError::Unauthenticated)?;
+    Ok(secret)
+}
+
+struct Body<'a> {
+    certificate: &'a [u8],
+    aad: &'a [u8],
+    payload: &'a [u8],
+    payload_start: usize,
+    signature: [u8; 64],
+}
+
+/// Parses the decrypted body; the padding must be all zero (checked without
+/// an early exit).
+fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
+    let mut r = Reader::new(plain);
+    let certificate = r
+        .bytes_u16(crate::identity::CERTIFICATE_MAX_LEN, "certificate")
+        .ok()?;
+    let aad = r.bytes_u32(limit::MAX_AAD, "aad").ok()?;
+    let payload_len = usize::try_from(r.u32("payload length").ok()?).ok()?;
+    let payload_start = r.position();
+    let payload = r
+        .take(
+            payload_len.min(limit::MAX_PAYLOAD.saturating_add(1)),
+            "payload",
+        )
+        .ok()?;
+    if payload.len() != payload_len {
+        return None;
+    }
+    let signature = r.array("signature").ok()?;
+    let padding = r.rest();
+    let nonzero = padding.iter().fold(0u8, |acc, b| acc | b);
+    if nonzero != 0 {
+        return None;
+    }
+    Some(Body {
+        certificate,
+        aad,
+        payload,
+        payload_start,
+        signature,
+    })
+}
+
+/// Moves `range` of `buf` to the front, wipes the rest, and returns it as the
+/// payload without another allocation.
+fn take_range(mut buf: Zeroizing<Vec<u8>>, range: core::ops::Range<usize>) -> Vec<u8> {
+    let len = range.len();
+    buf.copy_within(range, 0);
+    if let Some(tail) = buf.get_mut(len..) {
+        tail.zeroize();
+    }
+    let mut out = core::mem::take(&mut *buf);
+    out.truncate(len);
+    out
+}

@@ -1,0 +1,221 @@
+//! `seal`: encrypt once, wrap the message secret per device, sign inside
+//! (SPEC.md §5.1).
+//!
+//! Randomness is drawn from the caller's RNG in this order: message id (16
+//! bytes), message secret (32), ephemeral X25519 key (32). Nothing else is
+//! random, so a seeded RNG reproduces an envelope byte for byte.
+
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+
+use rand_core::CryptoRng;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::consts::{limit, size};
+use crate::envelope::header::{Header, MessageId};
+use crate::envelope::hpke::{self, ScheduleContext};
+use crate::envelope::padding::Padding;
+use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::wire::{Envelope, Wrap};
+use crate::error::SealError;
+use crate::identity::{DeviceCertificate, DeviceSecret, KeyId, VerifiedDeviceList};
+use crate::primitives::X25519Secret;
+
+/// What to send: the payload, caller associated data (carried encrypted and
+/// returned to every recipient), and the padding policy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Message<'a> {
+    /// The payload.
+    pub payload: &'a [u8],
+    /// Associated data, for example a conversation id. Encrypted and signed.
+    pub aad: &'a [u8],
+    /// Padding policy (Padmé by default).
+    pub padding: Padding,
+}
+
+/// Seals `message` from the sending device to every active device on the
+/// `recipients` lists (the sender's own list included for self-sync; the
+/// sending device itself is skipped; devices whose certificate expired at
+/// `now` are skipped).
+///
+/// # Errors
+/// [`SealError`] for caller mistakes: keys that do not match the certificate,
+/// a sending device missing from its own account's list, no or too many
+/// recipients, one account twice, oversized payload or AAD.
+///
+/// # Example
+/// ```
+/// # use fanseal::*;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+/// # use rand_core::SeedableRng;
+/// let alice = AccountSecret::generate(&mut rng);
+/// let phone = DeviceSecret::generate(&mut rng);
+/// let cert = alice.certify_device(&CertificateParams {
+///     device_id: DeviceId::random(&mut rng), keys: phone.public_keys(),
+///     created_at: 0, expires_at: None, capabilities: 0,
+/// }).unwrap();
+/// let laptop = DeviceSecret::generate(&mut rng);
+/// let cert2 = alice.certify_device(&CertificateParams {
+///     device_id: DeviceId::random(&mut rng), keys: laptop.public_keys(),
+///     created_at: 0, expires_at: None, capabilities: 0,
+/// }).unwrap();
+/// let list = alice.issue_device_list(None, 0, vec![cert.clone(), cert2]).unwrap()
+///     .verify(&alice.public_key()).unwrap();
+/// let msg = Message { payload: b"hi", aad: b"chat-1", padding: Padding::Padme };
+/// let envelope = seal(&phone, &cert, &[&list], &msg, 1_000, &mut rng).unwrap();
+/// let opened = open(&laptop, &envelope.to_bytes(), &[list], 1_000).unwrap();
+/// assert_eq!(opened.payload(), b"hi");
+/// ```
+pub fn seal<R: CryptoRng + ?Sized>(
+    sender: &DeviceSecret,
+    sender_certificate: &DeviceCertificate,
+    recipients: &[&VerifiedDeviceList],
+    message: &Message<'_>,
+    now: u64,
+    rng: &mut R,
+) -> Result<Envelope, SealError> {
+    if sender.public_keys() != *sender_certificate.keys() {
+        return Err(SealError::CertificateMismatch);
+    }
+    if message.payload.len() > limit::MAX_PAYLOAD {
+        return Err(SealError::PayloadTooLarge);
+    }
+    if message.aad.len() > limit::MAX_AAD {
+        return Err(SealError::AadTooLarge);
+    }
+    let targets = collect_recipients(sender, sender_certificate, recipients, now)?;
+
+    let mut message_id = [0u8; size::MESSAGE_ID];
+    rng.fill_bytes(&mut message_id);
+    let mut message_secret = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(message_secret.as_mut());
+    let mut eph_bytes = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(eph_bytes.as_mut());
+    let ephemeral = X25519Secret::from_bytes(*eph_bytes);
+
+    let certificate = sender_certificate.to_bytes();
+    let body_plain_len =
+        2 + certificate.len() + 4 + message.aad.len() + 4 + message.payload.len() + size::SIGNATURE;
+    let padded_len = message
+        .padding
+        .padded_len(body_plain_len)
+        .ok_or(SealError::PayloadTooLarge)?;
+
+    let mut header = Header {
+        message_id: MessageId(message_id),
+        timestamp: now,
+        ephemeral: ephemeral.public(),
+        commitment: [0; 32],
+        recipients: targets.iter().map(|(id, _)| *id).collect(),
+        body_len: u32::try_from(padded_len + size::TAG).map_err(|_| SealError::PayloadTooLarge)?,
+    };
+    let context_hash = header.context_hash();
+    let keys =
+        MessageKeys::derive(&message_secret, &context_hash).map_err(|_| SealError::Internal)?;
+    header.commitment = keys.commitment;
+    let header_hash = Header::header_hash(&context_hash, &header.commitment);
+
+    // Per-device wraps: one X25519 each, one shared key-schedule context.
+    let ksc = ScheduleContext::new(&wrap_info(&header_hash));
+    let mut wraps: Vec<Wrap> = Vec::with_capacity(targets.len());
+    for (_, public) in &targets {
+        let shared =
+            hpke::encap(&ephemeral, &header.ephemeral, public).map_err(|_| SealError::Internal)?;
+        let ctx = hpke::Context::new(&shared, &ksc).map_err(|_| SealError::Internal)?;
+        let mut wrap = [0u8; size::WRAP];
+        let (secret_part, tag_part) = wrap.split_at_mut(size::HASH);
+        secret_part.copy_from_slice(message_secret.as_ref());
+        let tag = ctx
+            .seal_in_place(0, b"", secret_part)
+            .map_err(|_| SealError::Internal)?;
+        tag_part.copy_from_slice(&tag);
+        wraps.push(wrap);
+    }
+
+    // The body: encrypted once, signed inside.
+    let digest = transcript(&header_hash, &certificate, message.aad, message.payload);
+    let signature = sender
+        .ed25519()
+        .sign(crate::consts::label::ENVELOPE_SIGNATURE, &digest);
+    let mut body = Vec::with_capacity(padded_len + size::TAG);
+    body.extend_from_slice(
+        &u16::try_from(certificate.len())
+            .map_err(|_| SealError::Internal)?
+            .to_be_bytes(),
+    );
+    body.extend_from_slice(&certificate);
+    body.extend_from_slice(
+        &u32::try_from(message.aad.len())
+            .map_err(|_| SealError::AadTooLarge)?
+            .to_be_bytes(),
+    );
+    body.extend_from_slice(message.aad);
+    body.extend_from_slice(
+        &u32::try_from(message.payload.len())
+            .map_err(|_| SealError::PayloadTooLarge)?
+            .to_be_bytes(),
+    );
+    body.extend_from_slice(message.payload);
+    body.extend_from_slice(&signature);
+    body.resize(padded_len, 0);
+    match keys.seal_body(&header_hash, &mut body) {
+        Ok(tag) => body.extend_from_slice(&tag),
+        Err(_) => {
+            body.zeroize();
+            return Err(SealError::Internal);
+        }
+    }
+    Ok(Envelope {
+        header,
+        wraps,
+        body,
+    })
+}
+
+/// The (key id, X25519 key) of every device to wrap for, sorted by key id.
+fn collect_recipients(
+    sender: &DeviceSecret,
+    sender_certificate: &DeviceCertificate,
+    lists: &[&VerifiedDeviceList],
+    now: u64,
+) -> Result<Vec<(KeyId, [u8; 32])>, SealError> {
+    let total: usize = lists.iter().map(|l| l.devices().len()).sum();
+    if total > limit::MAX_RECIPIENTS + lists.len() {
+        return Err(SealError::TooManyRecipients { count: total });
+    }
+    let mut accounts = BTreeSet::new();
+    let mut targets = Vec::with_capacity(total);
+    let own_x25519 = sender.public_keys().x25519;
+    for list in lists {
+        if !accounts.insert(*list.account()) {
+            return Err(SealError::DuplicateRecipient);
+        }
+        if list.account() == sender_certificate.account() {
+            let listed = list.device(sender_certificate.device_id());
+            if listed.map(|d| d.certificate()) != Some(sender_certificate) {
+                return Err(SealError::SenderNotOnOwnList);
+            }
+        }
+        for device in list.active_devices(now) {
+            if device.keys().x25519 != own_x25519 {
+                targets.push((device.key_id(), device.keys().x25519));
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Err(SealError::NoRecipients);
+    }
+    if targets.len() > limit::MAX_RECIPIENTS {
+        return Err(SealError::TooManyRecipients {
+            count: targets.len(),
+        });
+    }
+    targets.sort_unstable_by_key(|t| t.0);
+    if targets
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a.0 == b.0))
+    {
+        return Err(SealError::DuplicateRecipient);
+    }
+    Ok(targets)
+}

@@ -1,0 +1,311 @@
+//! Errors, split by whose fault they are (SPEC.md §7).
+//!
+//! * [`DecodeError`]: the bytes are malformed (what was expected, what was found).
+//! * [`CertificateError`], [`DeviceListError`]: a peer signed something wrong,
+//!   stale or contradictory.
+//! * [`SealError`]: the caller misused the API.
+//! * [`OpenError`]: an envelope could not be opened. Every authentication
+//!   failure is the single opaque [`OpenError::Unauthenticated`].
+//!
+//! All enums are `#[non_exhaustive]`.
+
+use alloc::boxed::Box;
+use core::fmt;
+
+use crate::identity::{AccountPublicKey, DeviceId, ForkEvidence};
+
+/// Malformed bytes: a decoder found something other than the one canonical
+/// encoding it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ended inside a field.
+    Truncated {
+        /// The field being read.
+        field: &'static str,
+        /// Offset of the field in the input.
+        offset: usize,
+        /// Bytes the field needs.
+        needed: usize,
+        /// Bytes that were left.
+        available: usize,
+    },
+    /// Bytes were left after a complete object.
+    TrailingBytes {
+        /// Offset of the first extra byte.
+        offset: usize,
+        /// How many extra bytes.
+        count: usize,
+    },
+    /// A count or length is outside its allowed range.
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Offset just after the field.
+        offset: usize,
+        /// Smallest allowed value.
+        min: usize,
+        /// Largest allowed value.
+        max: usize,
+        /// The value found.
+        found: usize,
+    },
+    /// The wire version byte is not one this crate reads.
+    UnsupportedVersion(u8),
+    /// The object type byte is not the expected one.
+    WrongObjectType {
+        /// The type this decoder reads.
+        expected: u8,
+        /// The type found.
+        found: u8,
+    },
+    /// The suite id is not one this crate implements.
+    UnsupportedSuite(u16),
+    /// A field has a value with more than one encoding, or an encoding that is
+    /// not the canonical one (unsorted or duplicate entries, a bad tag, …).
+    NonCanonical(&'static str),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated { field, offset, needed, available } => write!(
+                f,
+                "truncated input: field `{field}` at offset {offset} needs {needed} bytes, {available} left"
+            ),
+            DecodeError::TrailingBytes { offset, count } => {
+                write!(f, "{count} trailing bytes at offset {offset}")
+            }
+            DecodeError::OutOfRange { field, offset, min, max, found } => write!(
+                f,
+                "field `{field}` before offset {offset} is {found}, allowed {min}..={max}"
+            ),
+            DecodeError::UnsupportedVersion(v) => write!(f, "unsupported wire version {v:#04x}"),
+            DecodeError::WrongObjectType { expected, found } => {
+                write!(f, "wrong object type: expected {expected:#04x}, found {found:#04x}")
+            }
+            DecodeError::UnsupportedSuite(s) => write!(f, "unsupported suite {s:#06x}"),
+            DecodeError::NonCanonical(what) => write!(f, "non-canonical encoding: {what}"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// A device certificate failed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The certificate names a different account than the one expected
+    /// (for example a "ghost" certificate signed by another account).
+    WrongAccount,
+    /// The account key is not a valid strict Ed25519 key.
+    InvalidAccountKey,
+    /// The device X25519 key is non-canonical or of low order.
+    InvalidX25519Key,
+    /// The device Ed25519 key is non-canonical or of small order.
+    InvalidEd25519Key,
+    /// The account's signature does not verify (strictly).
+    BadSignature,
+    /// The certificate expired at `expires_at`, before `now` (Unix ms).
+    Expired {
+        /// The certificate's expiry.
+        expires_at: u64,
+        /// The caller's time.
+        now: u64,
+    },
+}
+
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CertificateError::WrongAccount => f.write_str("certificate is for a different account"),
+            CertificateError::InvalidAccountKey => f.write_str("invalid account Ed25519 key"),
+            CertificateError::InvalidX25519Key => {
+                f.write_str("invalid (non-canonical or low-order) device X25519 key")
+            }
+            CertificateError::InvalidEd25519Key => {
+                f.write_str("invalid (non-canonical or small-order) device Ed25519 key")
+            }
+            CertificateError::BadSignature => f.write_str("certificate signature does not verify"),
+            CertificateError::Expired { expires_at, now } => {
+                write!(f, "certificate expired at {expires_at}, now is {now}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for CertificateError {}
+
+/// A device list failed verification or does not extend the trusted list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceListError {
+    /// The list is for a different account than expected.
+    WrongAccount,
+    /// The account key is not a valid strict Ed25519 key.
+    InvalidAccountKey,
+    /// The account's signature over the list does not verify.
+    BadSignature,
+    /// Version 1 must have an all-zero previous hash and later versions must not.
+    InvalidGenesis,
+    /// A certificate in the list does not verify.
+    Certificate {
+        /// The device whose certificate failed.
+        device_id: DeviceId,
+        /// Why.
+        error: CertificateError,
+    },
+    /// Two devices in the list share an X25519 key (or key id).
+    DuplicateKey,
+    /// The presented list is older than the trusted one.
+    Rollback {
+        /// Version of the trusted list.
+        trusted: u64,
+        /// Version of the presented list.
+        presented: u64,
+    },
+    /// Two different lists signed for the same account and version: the
+    /// account key equivocated (or is compromised). The evidence verifies on
+    /// its own.
+    Fork(Box<ForkEvidence>),
+    /// The hash chain from the trusted list to the presented one is missing a
+    /// link or a link does not match; pass the intermediate lists in order.
+    BrokenChain {
+        /// Version at which the chain broke.
+        at_version: u64,
+    },
+    /// Too many intermediate lists were passed.
+    ChainTooLong,
+    /// More devices than [`crate::limit::MAX_DEVICES_PER_LIST`].
+    TooManyDevices,
+    /// Fork evidence that is not a fork: the two lists are equal, or differ
+    /// in account or version.
+    NotAFork,
+}
+
+impl fmt::Display for DeviceListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceListError::WrongAccount => f.write_str("device list is for a different account"),
+            DeviceListError::InvalidAccountKey => f.write_str("invalid account Ed25519 key"),
+            DeviceListError::BadSignature => f.write_str("device list signature does not verify"),
+            DeviceListError::InvalidGenesis => {
+                f.write_str("previous-hash field inconsistent with version")
+            }
+            DeviceListError::Certificate { device_id, error } => {
+                write!(f, "certificate of device {device_id:?}: {error}")
+            }
+            DeviceListError::DuplicateKey => f.write_str("two devices share an X25519 key"),
+            DeviceListError::Rollback { trusted, presented } => {
+                write!(
+                    f,
+                    "rollback: trusted version {trusted}, presented {presented}"
+                )
+            }
+            DeviceListError::Fork(e) => {
+                write!(f, "fork: two different lists with version {}", e.version())
+            }
+            DeviceListError::BrokenChain { at_version } => {
+                write!(f, "hash chain broken at version {at_version}")
+            }
+            DeviceListError::ChainTooLong => f.write_str("too many intermediate lists"),
+            DeviceListError::TooManyDevices => f.write_str("too many devices in one list"),
+            DeviceListError::NotAFork => f.write_str("the two lists are not a fork"),
+        }
+    }
+}
+
+impl core::error::Error for DeviceListError {}
+
+/// The caller asked `seal` for something it cannot do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The sending device's secret keys do not match its certificate.
+    CertificateMismatch,
+    /// The sending device's certificate is for another account than the
+    /// sender's own device list passed as a recipient, or is not on it.
+    SenderNotOnOwnList,
+    /// No recipient device is left (after skipping the sender and expired devices).
+    NoRecipients,
+    /// More recipient devices than [`crate::limit::MAX_RECIPIENTS`].
+    TooManyRecipients {
+        /// Devices requested.
+        count: usize,
+    },
+    /// The same account's list was passed twice, or two devices share a key id.
+    DuplicateRecipient,
+    /// The payload is longer than [`crate::limit::MAX_PAYLOAD`].
+    PayloadTooLarge,
+    /// The associated data is longer than [`crate::limit::MAX_AAD`].
+    AadTooLarge,
+    /// An internal primitive failed: a bug, never caused by input.
+    Internal,
+}
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SealError::CertificateMismatch => {
+                f.write_str("device secret does not match its certificate")
+            }
+            SealError::SenderNotOnOwnList => {
+                f.write_str("sending device is not on its own account's device list")
+            }
+            SealError::NoRecipients => f.write_str("no recipient devices"),
+            SealError::TooManyRecipients { count } => {
+                write!(
+                    f,
+                    "{count} recipient devices exceed the limit of {}",
+                    crate::limit::MAX_RECIPIENTS
+                )
+            }
+            SealError::DuplicateRecipient => f.write_str("duplicate recipient account or key id"),
+            SealError::PayloadTooLarge => f.write_str("payload too large"),
+            SealError::AadTooLarge => f.write_str("associated data too large"),
+            SealError::Internal => f.write_str("internal error (a bug in fanseal)"),
+        }
+    }
+}
+
+impl core::error::Error for SealError {}
+
+/// An envelope or delivery could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The outer (public, unauthenticated) structure is malformed.
+    Decode(DecodeError),
+    /// This device's key id is not among the recipients in the header.
+    NotARecipient,
+    /// The claimed sender account has no verified device list in the
+    /// caller's directory. The claim is **unauthenticated**: fetch and verify
+    /// that account's list, then open again.
+    SenderListUnavailable(AccountPublicKey),
+    /// Authentication failed. Deliberately carries no detail: wrong key,
+    /// tampered bytes, failed key commitment, bad body, ghost sender, bad
+    /// signature and low-order keys all look the same.
+    Unauthenticated,
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Decode(e) => write!(f, "malformed envelope: {e}"),
+            OpenError::NotARecipient => f.write_str("this device is not a recipient"),
+            OpenError::SenderListUnavailable(a) => {
+                write!(f, "no verified device list for claimed sender {a:?}")
+            }
+            OpenError::Unauthenticated => f.write_str("envelope failed authentication"),
+        }
+    }
+}
+
+impl core::error::Error for OpenError {}
+
+impl From<DecodeError> for OpenError {
+    fn from(e: DecodeError) -> Self {
+        OpenError::Decode(e)
+    }
+}

@@ -1,0 +1,253 @@
+//! Device certificates: the account key's signature over one device's keys
+//! (SPEC.md §3.3).
+//!
+//! ```text
+//! offset size  field
+//!      0    1  wire version            0x01
+//!      1    1  object type             0x01 (device certificate)
+//!      2    2  suite                   0x0001
+//!      4   32  account public key      Ed25519
+//!     36   16  device id
+//!     52   32  device X25519 public key
+//!     84   32  device Ed25519 public key
+//!    116    8  created at              u64, Unix milliseconds
+//!    124    1  expiry tag              0x00 none | 0x01 expiry follows
+//!   (125    8  expires at              u64, Unix milliseconds, only if tag = 0x01)
+//!      …    4  capabilities            u32 bit set
+//!      …   64  signature               Ed25519 over u8 len || label || bytes 0..(here)
+//! ```
+
+use alloc::vec::Vec;
+
+use crate::codec::{Reader, Writer};
+use crate::consts::{label, object_type, SUITE_X25519_SHA256_AES256GCM_ED25519};
+use crate::error::{CertificateError, DecodeError};
+use crate::identity::keys::{AccountPublicKey, AccountSecret, DeviceId, DevicePublicKeys, KeyId};
+use crate::primitives::{check_x25519_public, Ed25519Public};
+
+/// Size of an encoded certificate without expiry.
+pub(crate) const CERTIFICATE_MIN_LEN: usize = 4 + 32 + 16 + 32 + 32 + 8 + 1 + 4 + 64;
+/// Size of an encoded certificate with expiry.
+pub(crate) const CERTIFICATE_MAX_LEN: usize = CERTIFICATE_MIN_LEN + 8;
+
+/// What an account signs about one of its devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateParams {
+    /// The device's id within the account.
+    pub device_id: DeviceId,
+    /// The device's public keys.
+    pub keys: DevicePublicKeys,
+    /// When the certificate was made (Unix milliseconds).
+    pub created_at: u64,
+    /// When it stops being valid (Unix milliseconds), if ever.
+    pub expires_at: Option<u64>,
+    /// A bit set of device capabilities; meaning is the application's.
+    pub capabilities: u32,
+}
+
+/// A device certificate as decoded or issued. Not trusted until verified
+/// against the expected account ([`DeviceCertificate::verify`]) or as part of
+/// a verified device list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCertificate {
+    account: AccountPublicKey,
+    params: CertificateParams,
+    signature: [u8; 64],
+}
+
+impl AccountSecret {
+    /// Signs a device certificate. The device keys are checked first: a
+    /// non-canonical or low-order X25519 key and a non-canonical or
+    /// small-order Ed25519 key are refused.
+    pub fn certify_device(
+        &self,
+        params: &CertificateParams,
+    ) -> Result<DeviceCertificate, CertificateError> {
+        check_device_keys(&params.keys)?;
+        let mut cert = DeviceCertificate {
+            account: self.public_key(),
+            params: *params,
+            signature: [0; 64],
+        };
+        let tbs = cert.encode_unsigned();
+        cert.signature = self.sign(label::CERTIFICATE_SIGNATURE, tbs.as_slice());
+        Ok(cert)
+    }
+}
+
+fn check_device_keys(keys: &DevicePublicKeys) -> Result<(), CertificateError> {
+    check_x25519_public(&keys.x25519).map_err(|_| CertificateError::InvalidX25519Key)?;
+    Ed25519Public::from_bytes(&keys.ed25519).map_err(|_| CertificateError::InvalidEd25519Key)?;
+    Ok(())
+}
+
+impl DeviceCertificate {
+    /// The account that signed it (claimed until verified).
+    pub fn account(&self) -> &AccountPublicKey {
+        &self.account
+    }
+
+    /// The device id.
+    pub fn device_id(&self) -> DeviceId {
+        self.params.device_id
+    }
+
+    /// The device's public keys.
+    pub fn keys(&self) -> &DevicePublicKeys {
+        &self.params.keys
+    }
+
+    /// The key id of the device's X25519 key.
+    pub fn key_id(&self) -> KeyId {
+        self.params.keys.key_id()
+    }
+
+    /// All signed fields.
+    pub fn params(&self) -> &CertificateParams {
+        &self.params
+    }
+
+    /// True when the certificate has an expiry at or before `now`.
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.params.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// Verifies the certificate for `account` at time `now` (Unix ms):
+    /// the account matches, every key is valid (strict Ed25519, no low-order
+    /// X25519), the signature verifies strictly, and it has not expired.
+    #[must_use = "a certificate is only trusted if verification succeeded"]
+    pub fn verify(
+        &self,
+        account: &AccountPublicKey,
+        now: u64,
+    ) -> Result<VerifiedDeviceCertificate, CertificateError> {
+        self.verify_signed_by(account)?;
+        if let Some(expires_at) = self.params.expires_at {
+            if expires_at <= now {
+                return Err(CertificateError::Expired { expires_at, now });
+            }
+        }
+        Ok(VerifiedDeviceCertificate(self.clone()))
+    }
+
+    /// Everything [`DeviceCertificate::verify`] checks except expiry (device
+    /// lists keep expired devices; senders skip them and receivers reject them).
+    pub(crate) fn verify_signed_by(
+        &self,
+        account: &AccountPublicKey,
+    ) -> Result<(), CertificateError> {
+        if self.account != *account {
+            return Err(CertificateError::WrongAccount);
+        }
+        let account_key = account
+            .validated()
+            .ok_or(CertificateError::InvalidAccountKey)?;
+        check_device_keys(&self.params.keys)?;
+        account_key
+            .verify(
+                label::CERTIFICATE_SIGNATURE,
+                self.encode_unsigned().as_slice(),
+                &self.signature,
+            )
+            .map_err(|_| CertificateError::BadSignature)
+    }
+
+    fn encode_unsigned(&self) -> Writer {
+        let mut w = Writer::with_capacity(CERTIFICATE_MAX_LEN);
+        w.object_prefix(object_type::DEVICE_CERTIFICATE);
+        w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
+        w.put(&self.account.0);
+        w.put(&self.params.device_id.0);
+        w.put(&self.params.keys.x25519);
+        w.put(&self.params.keys.ed25519);
+        w.u64(self.params.created_at);
+        match self.params.expires_at {
+            None => w.u8(0),
+            Some(t) => {
+                w.u8(1);
+                w.u64(t);
+            }
+        }
+        w.u32(self.params.capabilities);
+        w
+    }
+
+    pub(crate) fn encoded_len(&self) -> usize {
+        if self.params.expires_at.is_some() {
+            CERTIFICATE_MAX_LEN
+        } else {
+            CERTIFICATE_MIN_LEN
+        }
+    }
+
+    pub(crate) fn encode_into(&self, w: &mut Writer) {
+        w.put(self.encode_unsigned().as_slice());
+        w.put(&self.signature);
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = self.encode_unsigned();
+        w.put(&self.signature);
+        w.into_vec()
+    }
+
+    /// Decodes the one canonical encoding; trailing bytes are rejected.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let cert = Self::decode(&mut r)?;
+        r.finish()?;
+        Ok(cert)
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.object_prefix(object_type::DEVICE_CERTIFICATE)?;
+        r.suite()?;
+        let account = AccountPublicKey(r.array("account public key")?);
+        let device_id = DeviceId(r.array("device id")?);
+        let x25519 = r.array("device X25519 public key")?;
+        let ed25519 = r.array("device Ed25519 public key")?;
+        let created_at = r.u64("created at")?;
+        let expires_at = match r.u8("expiry tag")? {
+            0 => None,
+            1 => Some(r.u64("expires at")?),
+            _ => return Err(DecodeError::NonCanonical("expiry tag must be 0x00 or 0x01")),
+        };
+        let capabilities = r.u32("capabilities")?;
+        let signature = r.array("signature")?;
+        Ok(DeviceCertificate {
+            account,
+            params: CertificateParams {
+                device_id,
+                keys: DevicePublicKeys { x25519, ed25519 },
+                created_at,
+                expires_at,
+                capabilities,
+            },
+            signature,
+        })
+    }
+}
+
+/// A certificate that verified for its account: the only certificate type
+/// the rest of the API trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedDeviceCertificate(DeviceCertificate);
+
+impl VerifiedDeviceCertificate {
+    /// The verified certificate.
+    pub fn certificate(&self) -> &DeviceCertificate {
+        &self.0
+    }
+
+    pub(crate) fn from_list(cert: DeviceCertificate) -> Self {
+        VerifiedDeviceCertificate(cert)
+    }
+}
+
+impl core::ops::Deref for VerifiedDeviceCertificate {
+    type Target = DeviceCertificate;
+    fn deref(&self) -> &DeviceCertificate {
+        &self.0
+    }
+}

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+extern crate alloc;
+
+mod codec;
+mod consts;
+mod envelope;
+mod error;
+mod identity;
+mod primitives;
+mod replay;
+
+pub use consts::{limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
+pub use envelope::*;
+pub use error::{CertificateError, DecodeError, DeviceListError, OpenError, SealError};
+pub use identity::*;
+pub use replay::{ReplayError, ReplayGuard};

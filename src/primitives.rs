@@ -1,0 +1,256 @@
+//! The only module that names the curve, signature, KDF, hash and AEAD crates
+//! (SPEC.md §2.2). Everything else calls these thin, zeroizing wrappers, so a
+//! backend swap touches this file alone.
+//!
+//! Secrets that pass through here (DH outputs, PRKs, derived keys) are
+//! returned as [`Zeroizing`] values and wiped when dropped.
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use hkdf::{Hkdf, HkdfExtract};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use x25519_dalek::{PublicKey as XPublic, StaticSecret};
+use zeroize::Zeroizing;
+
+/// A 32-byte secret that is wiped on drop.
+pub(crate) type Secret32 = Zeroizing<[u8; 32]>;
+
+/// The primitive said no: a bad key, tag, signature or DH result. Callers map
+/// it to their own (usually opaque) error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rejected;
+
+// ---------------------------------------------------------------- hashing
+
+/// Incremental SHA-256.
+#[derive(Clone, Default)]
+pub(crate) struct Sha256Stream(Sha256);
+
+impl Sha256Stream {
+    pub(crate) fn new() -> Self {
+        Sha256Stream(Sha256::new())
+    }
+
+    /// Starts a hash with a length-prefixed domain label.
+    pub(crate) fn labeled(label: &[u8]) -> Self {
+        let mut h = Self::new();
+        h.update(&crate::codec::label_prefix(label));
+        h.update(label);
+        h
+    }
+
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub(crate) fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+/// SHA-512 of the concatenation of `parts` (used only by the safety number).
+pub(crate) fn sha512(parts: &[&[u8]]) -> [u8; 64] {
+    let mut h = sha2::Sha512::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+// ---------------------------------------------------------------- HKDF
+
+/// HKDF-SHA256 extract over the concatenation of `ikm_parts`; returns the PRK.
+pub(crate) fn hkdf_extract(salt: &[u8], ikm_parts: &[&[u8]]) -> Secret32 {
+    let mut ext = HkdfExtract::<Sha256>::new(Some(salt));
+    for p in ikm_parts {
+        ext.input_ikm(p);
+    }
+    let (prk, _) = ext.finalize();
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&prk);
+    out
+}
+
+/// HKDF-SHA256 expand of `prk` with the concatenation of `info_parts` into `out`.
+/// `out` is at most 255 * 32 bytes everywhere in this crate.
+pub(crate) fn hkdf_expand(
+    prk: &[u8; 32],
+    info_parts: &[&[u8]],
+    out: &mut [u8],
+) -> Result<(), Rejected> {
+    let hk = Hkdf::<Sha256>::from_prk(prk).map_err(|_| Rejected)?;
+    hk.expand_multi_info(info_parts, out).map_err(|_| Rejected)
+}
+
+// ---------------------------------------------------------------- AES-256-GCM
+
+/// AES-256-GCM key, wiped on drop by the `aes` crate's `zeroize` feature.
+pub(crate) struct AeadKey(Aes256Gcm);
+
+impl AeadKey {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        AeadKey(Aes256Gcm::new(key.into()))
+    }
+
+    /// Encrypts `buf` in place and returns the 16-byte tag.
+    pub(crate) fn seal_detached(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; 16], Rejected> {
+        let tag = self
+            .0
+            .encrypt_inout_detached(&Nonce::from(*nonce), aad, buf.into())
+            .map_err(|_| Rejected)?;
+        Ok(tag.into())
+    }
+
+    /// Decrypts `buf` in place if `tag` is valid. On failure `buf` is left
+    /// unchanged (the tag is checked before any keystream is applied).
+    pub(crate) fn open_detached(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), Rejected> {
+        self.0
+            .decrypt_inout_detached(&Nonce::from(*nonce), aad, buf.into(), &Tag::from(*tag))
+            .map_err(|_| Rejected)
+    }
+}
+
+// ---------------------------------------------------------------- X25519
+
+/// An X25519 private key (clamped at use), wiped on drop.
+pub(crate) struct X25519Secret(StaticSecret);
+
+impl X25519Secret {
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        // `bytes` is a copy owned by this call; StaticSecret wipes its own.
+        let b = Zeroizing::new(bytes);
+        X25519Secret(StaticSecret::from(*b))
+    }
+
+    pub(crate) fn to_bytes(&self) -> Secret32 {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    pub(crate) fn public(&self) -> [u8; 32] {
+        XPublic::from(&self.0).to_bytes()
+    }
+
+    /// X25519(self, their_public). An all-zero result (a low-order input) is
+    /// rejected, as RFC 9180 §7.1.4 and RFC 7748 §6.1 require.
+    pub(crate) fn diffie_hellman(&self, their_public: &[u8; 32]) -> Result<Secret32, Rejected> {
+        let shared = self.0.diffie_hellman(&XPublic::from(*their_public));
+        if !shared.was_contributory() {
+            return Err(Rejected);
+        }
+        Ok(Zeroizing::new(shared.to_bytes()))
+    }
+}
+
+/// Rejects an X25519 public key that is not the canonical encoding of a field
+/// element (top bit set, or u >= 2^255 - 19), or that has low order (its
+/// product with a cofactor-clearing scalar is zero). Public data only.
+pub(crate) fn check_x25519_public(bytes: &[u8; 32]) -> Result<(), Rejected> {
+    if !x25519_is_canonical(bytes) {
+        return Err(Rejected);
+    }
+    // Any clamped scalar is a multiple of 8: its product with a point of order
+    // dividing 8 (all low-order points, on the curve or its twist) is zero.
+    let probe = X25519Secret::from_bytes([0x5a; 32]);
+    probe.diffie_hellman(bytes).map(|_| ())
+}
+
+/// True when `bytes` is the canonical little-endian encoding of u < 2^255 - 19.
+pub(crate) fn x25519_is_canonical(bytes: &[u8; 32]) -> bool {
+    // p - 1 = 2^255 - 20 = ec ff .. ff 7f (little-endian).
+    let mut p_minus_1 = [0xffu8; 32];
+    p_minus_1[0] = 0xec;
+    p_minus_1[31] = 0x7f;
+    // Compare as little-endian integers from the top byte down.
+    for (b, m) in bytes.iter().rev().zip(p_minus_1.iter().rev()) {
+        if b != m {
+            return b < m;
+        }
+    }
+    true
+}
+
+// ---------------------------------------------------------------- Ed25519
+
+/// An Ed25519 signing key, wiped on drop.
+pub(crate) struct Ed25519Secret(SigningKey);
+
+impl Ed25519Secret {
+    pub(crate) fn from_seed(seed: &[u8; 32]) -> Self {
+        Ed25519Secret(SigningKey::from_bytes(seed))
+    }
+
+    pub(crate) fn to_seed(&self) -> Secret32 {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    pub(crate) fn public(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
+    }
+
+    /// Signs `u8 len || label || message`.
+    pub(crate) fn sign(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
+        let mut buf = alloc::vec::Vec::with_capacity(1 + label.len() + message.len());
+        buf.extend_from_slice(&crate::codec::label_prefix(label));
+        buf.extend_from_slice(label);
+        buf.extend_from_slice(message);
+        self.0.sign(&buf).to_bytes()
+    }
+}
+
+/// A validated Ed25519 public key: canonical encoding, on the curve, not of
+/// small order.
+#[derive(Clone, Copy)]
+pub(crate) struct Ed25519Public(VerifyingKey);
+
+impl Ed25519Public {
+    pub(crate) fn from_bytes(bytes: &[u8; 32]) -> Result<Self, Rejected> {
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| Rejected)?;
+        // Non-canonical encodings decompress too; re-encoding exposes them.
+        if key.to_edwards().compress().to_bytes() != *bytes || key.is_weak() {
+            return Err(Rejected);
+        }
+        Ok(Ed25519Public(key))
+    }
+
+    /// Strict verification (RFC 8032 with canonical `s`, no small-order `R` or
+    /// key) of a signature over `u8 len || label || message`.
+    pub(crate) fn verify(
+        &self,
+        label: &[u8],
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Result<(), Rejected> {
+        let mut buf = alloc::vec::Vec::with_capacity(1 + label.len() + message.len());
+        buf.extend_from_slice(&crate::codec::label_prefix(label));
+        buf.extend_from_slice(label);
+        buf.extend_from_slice(message);
+        self.verify_raw(&buf, signature)
+    }
+
+    /// Strict verification of a signature over `message` exactly (for the
+    /// external conformance suites).
+    pub(crate) fn verify_raw(&self, message: &[u8], signature: &[u8; 64]) -> Result<(), Rejected> {
+        let sig = ed25519_dalek::Signature::from_bytes(signature);
+        self.0.verify_strict(message, &sig).map_err(|_| Rejected)
+    }
+}
+
+// ---------------------------------------------------------------- comparison
+
+/// Constant-time equality of two byte strings of public length.
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    bool::from(a.ct_eq(b))
+}
