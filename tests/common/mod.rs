@@ -1,0 +1,121 @@
+//! Shared fixtures: deterministic accounts, devices and verified lists.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use fanseal::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+pub const NOW: u64 = 1_764_300_000_000;
+
+pub fn rng(seed: u8) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([seed; 32])
+}
+
+pub struct Device {
+    pub secret: DeviceSecret,
+    pub certificate: DeviceCertificate,
+}
+
+pub struct Account {
+    pub secret: AccountSecret,
+    pub devices: Vec<Device>,
+    pub list: DeviceList,
+}
+
+impl Account {
+    pub fn public(&self) -> AccountPublicKey {
+        self.secret.public_key()
+    }
+
+    pub fn verified(&self) -> VerifiedDeviceList {
+        self.list.verify(&self.public()).unwrap()
+    }
+}
+
+pub fn params(id: u8, keys: DevicePublicKeys) -> CertificateParams {
+    CertificateParams {
+        device_id: DeviceId::from_bytes([id; 16]),
+        keys,
+        created_at: NOW - 1000,
+        expires_at: Some(NOW + 1_000_000),
+        capabilities: 0b101,
+    }
+}
+
+pub fn account(rng: &mut ChaCha20Rng, devices: usize) -> Account {
+    let secret = AccountSecret::generate(rng);
+    let devices: Vec<Device> = (0..devices)
+        .map(|i| {
+            let dev = DeviceSecret::generate(rng);
+            let certificate = secret
+                .certify_device(&params(i as u8 + 1, dev.public_keys()))
+                .unwrap();
+            Device {
+                secret: dev,
+                certificate,
+            }
+        })
+        .collect();
+    let list = secret
+        .issue_device_list(
+            None,
+            NOW,
+            devices.iter().map(|d| d.certificate.clone()).collect(),
+        )
+        .unwrap();
+    Account {
+        secret,
+        devices,
+        list,
+    }
+}
+
+/// Alice (2 devices) and Bob (3 devices), and a directory holding both lists.
+pub struct World {
+    pub alice: Account,
+    pub bob: Account,
+    pub directory: Vec<VerifiedDeviceList>,
+}
+
+pub fn world(seed: u8) -> World {
+    let mut r = rng(seed);
+    let alice = account(&mut r, 2);
+    let bob = account(&mut r, 3);
+    let directory = vec![alice.verified(), bob.verified()];
+    World {
+        alice,
+        bob,
+        directory,
+    }
+}
+
+impl World {
+    /// Alice's first device seals `payload` to Bob and to her own other device.
+    pub fn seal(&self, payload: &[u8], aad: &[u8], rng: &mut ChaCha20Rng) -> Envelope {
+        let sender = &self.alice.devices[0];
+        let lists = [&self.directory[1], &self.directory[0]];
+        let message = Message {
+            payload,
+            aad,
+            padding: Padding::Padme,
+        };
+        seal(
+            &sender.secret,
+            &sender.certificate,
+            &lists,
+            &message,
+            NOW,
+            rng,
+        )
+        .unwrap()
+    }
+
+    /// Every device that should be able to open Alice's first device's messages.
+    pub fn recipients(&self) -> Vec<&Device> {
+        self.bob
+            .devices
+            .iter()
+            .chain(self.alice.devices.iter().skip(1))
+            .collect()
+    }
+}
