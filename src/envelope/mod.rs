@@ -3,11 +3,11 @@
 
 mod header;
 pub(crate) mod hpke;
-mod open;
+pub(crate) mod open;
 mod padding;
-mod schedule;
+pub(crate) mod schedule;
 mod seal;
-mod wire;
+pub(crate) mod wire;
 
 pub use header::{Header, MessageId};
 pub use open::{open, DeviceListLookup, Opened};

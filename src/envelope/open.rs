@@ -188,7 +188,7 @@ pub fn open<D: DeviceListLookup + ?Sized>(
 }
 
 /// Decapsulates and opens this device's wrap: the message secret.
-fn unwrap(
+pub(crate) fn unwrap(
     device: &DeviceSecret,
     header: &Header,
     header_hash: &[u8; 32],
@@ -208,7 +208,7 @@ fn unwrap(
     Ok(secret)
 }
 
-struct Body<'a> {
+pub(crate) struct Body<'a> {
     certificate: &'a [u8],
     aad: &'a [u8],
     payload: &'a [u8],
@@ -218,7 +218,7 @@ struct Body<'a> {
 
 /// Parses the decrypted body; the padding must be all zero (checked without
 /// an early exit).
-fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
+pub(crate) fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
     let mut r = Reader::new(plain);
     let certificate = r
         .bytes_u16(crate::identity::CERTIFICATE_MAX_LEN, "certificate")

@@ -1,0 +1,92 @@
+//! **Not API.** Thin entry points into crate-private, secret-handling steps,
+//! for the constant-time harness in `ct/` only (SECURITY.md, "Constant-time
+//! check"). Hidden from the docs, exempt from semver, may change or vanish in
+//! any release. Each function runs exactly the library's own code for one
+//! step, so that the harness can mark the step's secret inputs undefined
+//! under valgrind memcheck and declassify the step's public-by-design outputs
+//! between steps.
+//!
+//! Nothing here gives a caller more than the public API already does: every
+//! step needs the secret (device secret or message secret) it works on.
+
+use alloc::vec::Vec;
+
+use zeroize::Zeroizing;
+
+use crate::envelope::open::{parse_body, unwrap as open_unwrap};
+use crate::envelope::schedule::MessageKeys;
+use crate::envelope::wire::View;
+use crate::envelope::Header;
+use crate::identity::DeviceSecret;
+
+/// The memory regions of a device's secret keys (the X25519 secret and the
+/// Ed25519 signing key), as `(address, length)`, so the harness can mark
+/// exactly those bytes undefined. The public keys and key id stay defined.
+/// The addresses are valid only while `device` is neither moved nor dropped.
+pub fn secret_regions(device: &DeviceSecret) -> [(usize, usize); 2] {
+    let x = device.x25519();
+    let e = device.ed25519();
+    [
+        (core::ptr::from_ref(x) as usize, core::mem::size_of_val(x)),
+        (core::ptr::from_ref(e) as usize, core::mem::size_of_val(e)),
+    ]
+}
+
+/// Key id lookup: the index of `device`'s wrap in an envelope or delivery
+/// (`Header::position`, as `open` does it).
+pub fn key_id_lookup(device: &DeviceSecret, bytes: &[u8]) -> Option<usize> {
+    let view = View::decode(bytes).ok()?;
+    view.header.position(&device.key_id())
+}
+
+/// Unwrap: decapsulate and open `device`'s wrap (the private `unwrap` step of
+/// `open`); the message secret on success.
+pub fn unwrap(device: &DeviceSecret, bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+    let view = View::decode(bytes).ok()?;
+    let index = view.header.position(&device.key_id())?;
+    let wrap = view.wrap(index)?;
+    let context_hash = view.header.context_hash();
+    let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
+    open_unwrap(device, &view.header, &header_hash, &wrap).ok()
+}
+
+/// Key-commitment check: derive the keys of `message_secret` for the header
+/// of `bytes` and compare the commitment in constant time. The returned bit
+/// is the only output (public by design: `open` branches on it).
+pub fn commitment_check(message_secret: &[u8; 32], bytes: &[u8]) -> Option<bool> {
+    let view = View::decode(bytes).ok()?;
+    let keys = MessageKeys::derive(message_secret, &view.header.context_hash()).ok()?;
+    Some(keys.commitment_matches(&view.header.commitment))
+}
+
+/// Body decryption: derive the body key of `message_secret` and open the body
+/// ciphertext of `bytes` (as `open` does). `None` if the public structure is
+/// malformed; otherwise the AEAD's accept bit and the buffer (the padded body
+/// plaintext when accepted, unchanged ciphertext when not). The accept bit is
+/// returned, not branched on, so that the harness declassifies it.
+pub fn open_body(message_secret: &[u8; 32], bytes: &[u8]) -> Option<(bool, Zeroizing<Vec<u8>>)> {
+    let view = View::decode(bytes).ok()?;
+    let context_hash = view.header.context_hash();
+    let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
+    let keys = MessageKeys::derive(message_secret, &context_hash).ok()?;
+    let split = view.body.len().checked_sub(crate::consts::size::TAG)?;
+    let (ct, tag) = view.body.split_at(split);
+    let tag: [u8; 16] = tag.try_into().ok()?;
+    let mut plain = Zeroizing::new(ct.to_vec());
+    let accepted = keys.open_body(&header_hash, &mut plain, &tag).is_ok();
+    Some((accepted, plain))
+}
+
+/// Padding removal: parse a decrypted body and check that its padding is all
+/// zero (the private `parse_body` step of `open`). `true` when it parses.
+pub fn remove_padding(plain: &[u8]) -> bool {
+    parse_body(plain).is_some()
+}
+
+/// Signing: the device's Ed25519 signature over `message` under the
+/// envelope-signature label (as `seal` signs the transcript digest).
+pub fn sign(device: &DeviceSecret, message: &[u8]) -> [u8; 64] {
+    device
+        .ed25519()
+        .sign(crate::consts::label::ENVELOPE_SIGNATURE, message)
+}
