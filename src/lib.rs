@@ -21,6 +21,11 @@ mod identity;
 mod primitives;
 mod replay;
 
+/// Not API: entry points for the constant-time harness in `ct/` only.
+#[doc(hidden)]
+#[path = "ct_hooks.rs"]
+pub mod __ct;
+
 pub use consts::{limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
 pub use envelope::*;
 pub use error::{CertificateError, DecodeError, DeviceListError, OpenError, SealError};
