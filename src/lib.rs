@@ -14,6 +14,8 @@
 extern crate alloc;
 
 mod codec;
+#[cfg(test)]
+mod conformance;
 mod consts;
 mod envelope;
 mod error;

@@ -206,7 +206,14 @@ impl Ed25519Secret {
         buf.extend_from_slice(&crate::codec::label_prefix(label));
         buf.extend_from_slice(label);
         buf.extend_from_slice(message);
-        self.0.sign(&buf).to_bytes()
+        self.sign_raw(&buf)
+    }
+
+    /// RFC 8032 Ed25519 signature over `message` exactly, with no label (the
+    /// path [`Ed25519Secret::sign`] ends in; the external conformance suites
+    /// call it directly).
+    pub(crate) fn sign_raw(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
     }
 }
 
@@ -246,6 +253,21 @@ impl Ed25519Public {
         let sig = ed25519_dalek::Signature::from_bytes(signature);
         self.0.verify_strict(message, &sig).map_err(|_| Rejected)
     }
+}
+
+/// Test-only oracle for the conformance suites: ed25519-dalek's own
+/// `VerifyingKey::from_bytes` + `verify_strict`, with none of fanseal's checks
+/// in front (kept here so this file stays the only one naming the crate).
+#[cfg(test)]
+pub(crate) fn reference_verify_strict(
+    public: &[u8; 32],
+    message: &[u8],
+    signature: &[u8; 64],
+) -> bool {
+    VerifyingKey::from_bytes(public).is_ok_and(|key| {
+        key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature))
+            .is_ok()
+    })
 }
 
 // ---------------------------------------------------------------- comparison
