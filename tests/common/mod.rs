@@ -119,3 +119,44 @@ impl World {
             .collect()
     }
 }
+
+/// An RNG that replays fixed bytes (message id, message secret, ephemeral
+/// secret, …) so a test knows every secret a seal used.
+pub struct FixedRng {
+    bytes: Vec<u8>,
+    pos: usize,
+}
+
+impl FixedRng {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        FixedRng { bytes, pos: 0 }
+    }
+
+    /// message id || message secret || ephemeral secret
+    pub fn for_seal(message_id: [u8; 16], message_secret: [u8; 32], ephemeral: [u8; 32]) -> Self {
+        Self::new([&message_id[..], &message_secret, &ephemeral].concat())
+    }
+}
+
+impl rand_core::TryRng for FixedRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for d in dst {
+            *d = self.bytes[self.pos];
+            self.pos += 1;
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for FixedRng {}

@@ -1,0 +1,143 @@
+//! Not API. A malicious sender's toolkit, so tests and vectors can build
+//! envelopes the honest [`crate::seal`] never would: different secrets
+//! wrapped for different devices, arbitrary headers and arbitrary body
+//! plaintexts. Everything here uses only public information plus the
+//! secrets the forger chose itself; nothing here weakens `open`.
+
+use alloc::vec::Vec;
+
+use zeroize::Zeroizing;
+
+use crate::envelope::hpke::{self, ScheduleContext};
+use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::{Envelope, Header, MessageId};
+use crate::identity::{DeviceSecret, KeyId};
+use crate::primitives::X25519Secret;
+
+/// One recipient slot of a forged envelope.
+#[derive(Debug, Clone)]
+pub struct ForgedRecipient {
+    /// The key id named in the header.
+    pub key_id: KeyId,
+    /// The X25519 key the wrap is made for.
+    pub x25519: [u8; 32],
+    /// The secret wrapped in this slot (an honest sender uses one secret for all).
+    pub wrapped_secret: [u8; 32],
+}
+
+/// Everything a forger controls.
+#[derive(Debug, Clone)]
+pub struct Forgery {
+    /// Message id.
+    pub message_id: [u8; 16],
+    /// Timestamp.
+    pub timestamp: u64,
+    /// Ephemeral X25519 secret (its public key is the header's `enc`).
+    pub ephemeral_secret: [u8; 32],
+    /// The secret the header commits to and the body is encrypted under.
+    pub message_secret: [u8; 32],
+    /// Recipient slots, in the order given (sorted by the forger if it wants
+    /// the envelope to decode).
+    pub recipients: Vec<ForgedRecipient>,
+    /// The body plaintext (see [`body_plaintext`]).
+    pub body_plaintext: Vec<u8>,
+}
+
+/// Builds the envelope a forger would send.
+pub fn forge(f: &Forgery) -> Option<Envelope> {
+    let ephemeral = X25519Secret::from_bytes(f.ephemeral_secret);
+    let mut header = Header {
+        message_id: MessageId(f.message_id),
+        timestamp: f.timestamp,
+        ephemeral: ephemeral.public(),
+        commitment: [0; 32],
+        recipients: f.recipients.iter().map(|r| r.key_id).collect(),
+        body_len: u32::try_from(f.body_plaintext.len() + 16).ok()?,
+    };
+    let context = header.context_hash();
+    let keys = MessageKeys::derive(&f.message_secret, &context).ok()?;
+    header.commitment = keys.commitment;
+    let header_hash = Header::header_hash(&context, &header.commitment);
+    let ksc = ScheduleContext::new(&wrap_info(&header_hash));
+    let mut wraps = Vec::new();
+    for r in &f.recipients {
+        let shared = hpke::encap(&ephemeral, &header.ephemeral, &r.x25519).ok()?;
+        let ctx = hpke::Context::new(&shared, &ksc).ok()?;
+        let mut wrap = [0u8; 48];
+        let (s, t) = wrap.split_at_mut(32);
+        s.copy_from_slice(&r.wrapped_secret);
+        t.copy_from_slice(&ctx.seal_in_place(0, b"", s).ok()?);
+        wraps.push(wrap);
+    }
+    let mut body = f.body_plaintext.clone();
+    let tag = keys.seal_body(&header_hash, &mut body).ok()?;
+    body.extend_from_slice(&tag);
+    Some(Envelope {
+        header,
+        wraps,
+        body,
+    })
+}
+
+/// The header hash of an envelope (public).
+pub fn header_hash(header: &Header) -> [u8; 32] {
+    Header::header_hash(&header.context_hash(), &header.commitment)
+}
+
+/// The body plaintext of an envelope, given its message secret.
+pub fn decrypt_body(message_secret: &[u8; 32], envelope: &Envelope) -> Option<Vec<u8>> {
+    let context = envelope.header.context_hash();
+    let keys = MessageKeys::derive(message_secret, &context).ok()?;
+    let hh = Header::header_hash(&context, &envelope.header.commitment);
+    let split = envelope.body.len().checked_sub(16)?;
+    let (ct, tag) = envelope.body.split_at(split);
+    let tag: [u8; 16] = tag.try_into().ok()?;
+    let mut plain = Zeroizing::new(ct.to_vec());
+    keys.open_body(&hh, &mut plain, &tag).ok()?;
+    Some(plain.to_vec())
+}
+
+/// `u16 len || certificate || u32 len || aad || u32 len || payload || signature`, unpadded.
+pub fn body_plaintext(
+    certificate: &[u8],
+    aad: &[u8],
+    payload: &[u8],
+    signature: &[u8; 64],
+) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(
+        &u16::try_from(certificate.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes(),
+    );
+    b.extend_from_slice(certificate);
+    b.extend_from_slice(&u32::try_from(aad.len()).unwrap_or(u32::MAX).to_be_bytes());
+    b.extend_from_slice(aad);
+    b.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    b.extend_from_slice(payload);
+    b.extend_from_slice(signature);
+    b
+}
+
+/// The signature a device makes over a message with the given header hash.
+pub fn sign(
+    device: &DeviceSecret,
+    header_hash: &[u8; 32],
+    certificate: &[u8],
+    aad: &[u8],
+    payload: &[u8],
+) -> [u8; 64] {
+    let digest = transcript(header_hash, certificate, aad, payload);
+    device
+        .ed25519()
+        .sign(crate::consts::label::ENVELOPE_SIGNATURE, &digest)
+}
+
+/// The header a forger will produce for `f` (to sign over before forging).
+pub fn forged_header_hash(f: &Forgery) -> Option<[u8; 32]> {
+    forge(f).map(|e| header_hash(&e.header))
+}
