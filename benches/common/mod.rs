@@ -1,0 +1,172 @@
+//! Shared bench fixture: one sending device and `n` recipient devices spread
+//! over recipient accounts of at most 64 devices each, with verified device
+//! lists, built from a seeded RNG so every run benches the same keys.
+//!
+//! Included by `benches/*.rs` of this crate and by `peers/benches/peers.rs`
+//! (through `#[path]`), so fanseal and the peers seal the same message to the
+//! same number of devices.
+
+#![allow(dead_code)]
+
+use fanseal::{
+    open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceList,
+    DeviceSecret, Envelope, Message, Opened, Padding, VerifiedDeviceList,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+/// The callers' clock for every bench (Unix ms).
+pub(crate) const NOW: u64 = 1_764_300_000_000;
+/// Devices per recipient account (a list holds at most 256).
+pub(crate) const DEVICES_PER_ACCOUNT: usize = 64;
+/// The caller associated data of every benched message.
+pub(crate) const AAD: &[u8] = b"conversation:bench";
+
+/// Payload sizes of the size groups: 64 B, 1 KiB, 64 KiB, 1 MiB.
+pub(crate) const SIZES: [usize; 4] = [64, 1024, 64 * 1024, 1024 * 1024];
+/// Device counts of the fan-out groups.
+pub(crate) const DEVICE_COUNTS: [usize; 5] = [1, 2, 8, 64, 512];
+/// The payload size of the fan-out groups and of the peers.
+pub(crate) const FANOUT_PAYLOAD: usize = 1024;
+
+/// A deterministic RNG for bench fixtures and for the randomness that
+/// `seal` draws inside the timed loop.
+pub(crate) fn rng(seed: u8) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([seed; 32])
+}
+
+/// A payload of `len` bytes (content is irrelevant to the cost).
+pub(crate) fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// Certifies `count` fresh devices of `account`.
+pub(crate) fn enroll(
+    account: &AccountSecret,
+    count: usize,
+    rng: &mut ChaCha20Rng,
+) -> Vec<(DeviceSecret, DeviceCertificate)> {
+    (0..count)
+        .map(|_| {
+            let secret = DeviceSecret::generate(rng);
+            let cert = account
+                .certify_device(&CertificateParams {
+                    device_id: DeviceId::random(rng),
+                    keys: secret.public_keys(),
+                    created_at: NOW - 1000,
+                    expires_at: None,
+                    capabilities: 0,
+                })
+                .expect("certify");
+            (secret, cert)
+        })
+        .collect()
+}
+
+/// An account with `count` devices and its signed (unverified) list.
+pub(crate) fn account_with_list(
+    count: usize,
+    rng: &mut ChaCha20Rng,
+) -> (AccountSecret, Vec<DeviceSecret>, DeviceList) {
+    let account = AccountSecret::generate(rng);
+    let devices = enroll(&account, count, rng);
+    let certs = devices.iter().map(|(_, c)| c.clone()).collect();
+    let list = account
+        .issue_device_list(None, NOW - 1000, certs)
+        .expect("issue list");
+    (account, devices.into_iter().map(|(s, _)| s).collect(), list)
+}
+
+/// One sender, `n` recipient devices.
+pub(crate) struct Fixture {
+    /// The sending device.
+    pub(crate) sender: DeviceSecret,
+    /// Its certificate.
+    pub(crate) sender_cert: DeviceCertificate,
+    /// The sender account's verified list (for `open`'s directory).
+    pub(crate) sender_list: VerifiedDeviceList,
+    /// Recipient accounts' verified lists.
+    pub(crate) lists: Vec<VerifiedDeviceList>,
+    /// Every recipient device, in list order.
+    pub(crate) devices: Vec<DeviceSecret>,
+}
+
+impl Fixture {
+    /// Builds the fixture deterministically.
+    pub(crate) fn new(n: usize) -> Self {
+        let mut rng = rng(n as u8 ^ 0x5a);
+        let sender_account = AccountSecret::generate(&mut rng);
+        let mut sender_devices = enroll(&sender_account, 1, &mut rng);
+        let (sender, sender_cert) = sender_devices.pop().expect("one device");
+        let sender_list = sender_account
+            .issue_device_list(None, NOW - 1000, vec![sender_cert.clone()])
+            .expect("sender list")
+            .verify(&sender_account.public_key())
+            .expect("verify sender list");
+        let mut lists = Vec::new();
+        let mut devices = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(DEVICES_PER_ACCOUNT);
+            let (account, secrets, list) = account_with_list(take, &mut rng);
+            lists.push(list.verify(&account.public_key()).expect("verify list"));
+            devices.extend(secrets);
+            left -= take;
+        }
+        Fixture {
+            sender,
+            sender_cert,
+            sender_list,
+            lists,
+            devices,
+        }
+    }
+
+    /// The recipient lists as `seal` takes them.
+    pub(crate) fn recipients(&self) -> Vec<&VerifiedDeviceList> {
+        self.lists.iter().collect()
+    }
+
+    /// The receiver's directory of verified lists (only the sender's is
+    /// needed by `open`).
+    pub(crate) fn directory(&self) -> Vec<VerifiedDeviceList> {
+        vec![self.sender_list.clone()]
+    }
+
+    /// The recipient device whose key id sorts last in the header (the
+    /// analogue of age's "last of N recipients").
+    pub(crate) fn last_device(&self) -> &DeviceSecret {
+        self.devices
+            .iter()
+            .max_by_key(|d| d.key_id())
+            .expect("at least one device")
+    }
+
+    /// Seals `payload` to every recipient device.
+    pub(crate) fn seal(&self, payload: &[u8], padding: Padding, rng: &mut ChaCha20Rng) -> Envelope {
+        let recipients = self.recipients();
+        seal(
+            &self.sender,
+            &self.sender_cert,
+            &recipients,
+            &Message {
+                payload,
+                aad: AAD,
+                padding,
+            },
+            NOW,
+            rng,
+        )
+        .expect("seal")
+    }
+
+    /// Opens `bytes` (an envelope or delivery) as `device`.
+    pub(crate) fn open(
+        &self,
+        device: &DeviceSecret,
+        bytes: &[u8],
+        directory: &[VerifiedDeviceList],
+    ) -> Opened {
+        open(device, bytes, directory, NOW + 1).expect("open")
+    }
+}

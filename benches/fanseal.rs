@@ -1,0 +1,488 @@
+//! fanseal benchmarks (issue 6): seal and open over payload size and device
+//! count, encode/decode, the relay's per-device delivery split, device-list
+//! verification, and the primitive floor of the same work, in one run.
+//!
+//! The floor is the raw primitive work built from the same crates fanseal
+//! uses (x25519-dalek, hkdf, sha2, aes-gcm, ed25519-dalek), so protocol
+//! overhead is the ratio fanseal / floor measured in the same process:
+//!
+//! * seal floor: one ephemeral X25519 key; per device one X25519, one
+//!   HKDF-SHA256 (extract + 44-byte expand) and a 32-byte AES-256-GCM wrap;
+//!   one HKDF for the body key; SHA-256 over the payload and one Ed25519 sign
+//!   of a 62-byte message (fanseal's signed transcript shape); one copy of
+//!   the payload into the body buffer and one AES-256-GCM over it.
+//! * open floor: one X25519, one HKDF and 32-byte AES-256-GCM unwrap, one
+//!   HKDF for the body key, one copy of the ciphertext and one AES-256-GCM
+//!   decrypt, SHA-256 over the payload, Ed25519 key decoding and one strict
+//!   verify.
+//! * body floor (1 MiB): only the bulk work, copy + SHA-256 + AES-256-GCM.
+//!
+//! Run: `cargo bench --bench fanseal -- --warm-up-time 1 --measurement-time 3`
+//! (see BENCHMARKS.md). No timing is asserted anywhere.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::hint::black_box;
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use common::{Fixture, DEVICE_COUNTS, FANOUT_PAYLOAD, SIZES};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use fanseal::{DeviceList, Envelope, Padding};
+use hkdf::Hkdf;
+use rand_chacha::ChaCha20Rng;
+use rand_core::Rng;
+use sha2::{Digest, Sha256};
+use x25519_dalek::{PublicKey, StaticSecret};
+
+// ------------------------------------------------------------------ floor
+
+/// The floor sender: the same key material a fanseal sender holds.
+struct FloorSender {
+    signing: SigningKey,
+    recipients: Vec<PublicKey>,
+}
+
+/// What the floor seal produces (kept so the optimiser cannot drop work).
+struct FloorSealed {
+    ephemeral: [u8; 32],
+    wraps: Vec<[u8; 48]>,
+    body: Vec<u8>,
+}
+
+fn hkdf_key_nonce(salt: &[u8], ikm: &[u8], info: &[u8]) -> ([u8; 32], [u8; 12]) {
+    let hk = Hkdf::<Sha256>::new(Some(salt), ikm);
+    let mut okm = [0u8; 44];
+    hk.expand(info, &mut okm).unwrap();
+    let mut key = [0u8; 32];
+    let mut nonce = [0u8; 12];
+    key.copy_from_slice(&okm[..32]);
+    nonce.copy_from_slice(&okm[32..]);
+    (key, nonce)
+}
+
+/// The 62-byte message fanseal signs: `u8 len || 29-byte label || 32-byte digest`.
+fn signed_message(digest: &[u8]) -> [u8; 62] {
+    let mut m = [0u8; 62];
+    m[0] = 29;
+    m[30..].copy_from_slice(digest);
+    m
+}
+
+fn floor_seal(s: &FloorSender, payload: &[u8], rng: &mut ChaCha20Rng) -> FloorSealed {
+    let mut secret = [0u8; 32];
+    rng.fill_bytes(&mut secret);
+    let mut eph = [0u8; 32];
+    rng.fill_bytes(&mut eph);
+    let eph = StaticSecret::from(eph);
+    let eph_pub = PublicKey::from(&eph);
+
+    let mut wraps = Vec::with_capacity(s.recipients.len());
+    for pk in &s.recipients {
+        let dh = eph.diffie_hellman(pk);
+        let (key, nonce) = hkdf_key_nonce(eph_pub.as_bytes(), dh.as_bytes(), b"wrap");
+        let mut w = [0u8; 48];
+        w[..32].copy_from_slice(&secret);
+        let tag = Aes256Gcm::new(&key.into())
+            .encrypt_inout_detached(&Nonce::from(nonce), b"", (&mut w[..32]).into())
+            .unwrap();
+        w[32..].copy_from_slice(&tag);
+        wraps.push(w);
+    }
+
+    let (body_key, body_nonce) = hkdf_key_nonce(b"", &secret, b"body");
+    let digest = Sha256::digest(payload);
+    let signature = s.signing.sign(&signed_message(&digest));
+    let mut body = Vec::with_capacity(payload.len() + 64 + 16);
+    body.extend_from_slice(payload);
+    body.extend_from_slice(&signature.to_bytes());
+    let tag = Aes256Gcm::new(&body_key.into())
+        .encrypt_inout_detached(&Nonce::from(body_nonce), b"", body.as_mut_slice().into())
+        .unwrap();
+    body.extend_from_slice(&tag);
+    FloorSealed {
+        ephemeral: eph_pub.to_bytes(),
+        wraps,
+        body,
+    }
+}
+
+/// The floor receiver: its X25519 secret and the sender's Ed25519 key bytes.
+struct FloorReceiver {
+    x25519: StaticSecret,
+    sender_ed25519: [u8; 32],
+}
+
+fn floor_open(r: &FloorReceiver, ephemeral: &[u8; 32], wrap: &[u8; 48], body_ct: &[u8]) -> Vec<u8> {
+    let dh = r.x25519.diffie_hellman(&PublicKey::from(*ephemeral));
+    let (key, nonce) = hkdf_key_nonce(ephemeral, dh.as_bytes(), b"wrap");
+    let mut secret = [0u8; 32];
+    secret.copy_from_slice(&wrap[..32]);
+    let wrap_tag = Tag::try_from(&wrap[32..]).unwrap();
+    Aes256Gcm::new(&key.into())
+        .decrypt_inout_detached(
+            &Nonce::from(nonce),
+            b"",
+            (&mut secret[..]).into(),
+            &wrap_tag,
+        )
+        .unwrap();
+
+    let (body_key, body_nonce) = hkdf_key_nonce(b"", &secret, b"body");
+    let (ct, tag) = body_ct.split_at(body_ct.len() - 16);
+    let tag = Tag::try_from(tag).unwrap();
+    let mut body = ct.to_vec();
+    Aes256Gcm::new(&body_key.into())
+        .decrypt_inout_detached(
+            &Nonce::from(body_nonce),
+            b"",
+            body.as_mut_slice().into(),
+            &tag,
+        )
+        .unwrap();
+    let payload_len = body.len() - 64;
+    let digest = Sha256::digest(&body[..payload_len]);
+    let signature = Signature::from_slice(&body[payload_len..]).unwrap();
+    VerifyingKey::from_bytes(&r.sender_ed25519)
+        .unwrap()
+        .verify_strict(&signed_message(&digest), &signature)
+        .unwrap();
+    body.truncate(payload_len);
+    body
+}
+
+/// Floor keys for `n` recipients, from a seeded RNG.
+fn floor_parties(n: usize) -> (FloorSender, FloorReceiver) {
+    let mut rng = common::rng(0xf1);
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let signing = SigningKey::from_bytes(&seed);
+    let mut secrets: Vec<StaticSecret> = (0..n)
+        .map(|_| {
+            let mut b = [0u8; 32];
+            rng.fill_bytes(&mut b);
+            StaticSecret::from(b)
+        })
+        .collect();
+    let recipients = secrets.iter().map(PublicKey::from).collect();
+    let receiver = FloorReceiver {
+        x25519: secrets.pop().unwrap(),
+        sender_ed25519: signing.verifying_key().to_bytes(),
+    };
+    (
+        FloorSender {
+            signing,
+            recipients,
+        },
+        receiver,
+    )
+}
+
+// ------------------------------------------------------------------ benches
+
+/// seal / open and their floors over payload size, one recipient device.
+fn by_size(c: &mut Criterion) {
+    let fixture = Fixture::new(1);
+    let device = fixture.last_device();
+    let directory = fixture.directory();
+    let (fs, fr) = floor_parties(1);
+
+    let mut g = c.benchmark_group("seal_size");
+    g.sample_size(20);
+    for &len in &SIZES {
+        let payload = common::payload(len);
+        g.throughput(Throughput::Bytes(len as u64));
+        let mut rng = common::rng(1);
+        g.bench_with_input(BenchmarkId::new("fanseal", len), &payload, |b, p| {
+            b.iter(|| fixture.seal(black_box(p), Padding::Padme, &mut rng))
+        });
+        g.bench_with_input(BenchmarkId::new("floor", len), &payload, |b, p| {
+            b.iter(|| floor_seal(&fs, black_box(p), &mut rng))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("open_size");
+    g.sample_size(20);
+    for &len in &SIZES {
+        let payload = common::payload(len);
+        g.throughput(Throughput::Bytes(len as u64));
+        let mut rng = common::rng(2);
+        let wire = fixture
+            .seal(&payload, Padding::Padme, &mut rng)
+            .delivery_for(&device.key_id())
+            .unwrap()
+            .to_bytes();
+        assert_eq!(fixture.open(device, &wire, &directory).payload(), payload);
+        g.bench_with_input(BenchmarkId::new("fanseal", len), &wire, |b, w| {
+            b.iter(|| fixture.open(device, black_box(w), &directory))
+        });
+        let sealed = floor_seal(&fs, &payload, &mut rng);
+        assert_eq!(
+            floor_open(&fr, &sealed.ephemeral, &sealed.wraps[0], &sealed.body),
+            payload
+        );
+        g.bench_with_input(BenchmarkId::new("floor", len), &sealed, |b, s| {
+            b.iter(|| floor_open(&fr, &s.ephemeral, &s.wraps[0], black_box(&s.body)))
+        });
+    }
+    g.finish();
+}
+
+/// The bulk work alone at 1 MiB: fanseal with and without Padmé against
+/// copy + SHA-256 + AES-256-GCM over the same bytes.
+fn body(c: &mut Criterion) {
+    let fixture = Fixture::new(1);
+    let device = fixture.last_device();
+    let directory = fixture.directory();
+    let len = 1024 * 1024;
+    let payload = common::payload(len);
+    let mut rng = common::rng(3);
+    let key = [7u8; 32];
+    let nonce = [9u8; 12];
+
+    let mut g = c.benchmark_group("body_1MiB");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes(len as u64));
+    g.bench_function("seal_fanseal_padme", |b| {
+        b.iter(|| fixture.seal(black_box(&payload), Padding::Padme, &mut rng))
+    });
+    g.bench_function("seal_fanseal_unpadded", |b| {
+        b.iter(|| fixture.seal(black_box(&payload), Padding::None, &mut rng))
+    });
+    g.bench_function("seal_floor", |b| {
+        b.iter(|| {
+            let digest = Sha256::digest(black_box(&payload));
+            let mut body = Vec::with_capacity(len + 16);
+            body.extend_from_slice(&payload);
+            let tag = Aes256Gcm::new(&key.into())
+                .encrypt_inout_detached(&Nonce::from(nonce), b"", body.as_mut_slice().into())
+                .unwrap();
+            body.extend_from_slice(&tag);
+            (digest, body)
+        })
+    });
+    for (name, padding) in [
+        ("open_fanseal_padme", Padding::Padme),
+        ("open_fanseal_unpadded", Padding::None),
+    ] {
+        let wire = fixture
+            .seal(&payload, padding, &mut rng)
+            .delivery_for(&device.key_id())
+            .unwrap()
+            .to_bytes();
+        g.bench_function(name, |b| {
+            b.iter(|| fixture.open(device, black_box(&wire), &directory))
+        });
+    }
+    let mut ct = payload.clone();
+    let tag = Aes256Gcm::new(&key.into())
+        .encrypt_inout_detached(&Nonce::from(nonce), b"", ct.as_mut_slice().into())
+        .unwrap();
+    g.bench_function("open_floor", |b| {
+        b.iter(|| {
+            let mut body = black_box(&ct).to_vec();
+            Aes256Gcm::new(&key.into())
+                .decrypt_inout_detached(&Nonce::from(nonce), b"", body.as_mut_slice().into(), &tag)
+                .unwrap();
+            let digest = Sha256::digest(&body);
+            (digest, body)
+        })
+    });
+    g.finish();
+}
+
+/// seal / open and their floors over device count, 1 KiB payload.
+fn by_devices(c: &mut Criterion) {
+    let payload = common::payload(FANOUT_PAYLOAD);
+    let mut seal_g = c.benchmark_group("seal_devices");
+    seal_g.sample_size(10);
+    let fixtures: Vec<(usize, Fixture)> = DEVICE_COUNTS
+        .iter()
+        .map(|&n| (n, Fixture::new(n)))
+        .collect();
+    for (n, fixture) in &fixtures {
+        let n = *n;
+        seal_g.throughput(Throughput::Elements(n as u64));
+        let mut rng = common::rng(4);
+        let env = fixture.seal(&payload, Padding::Padme, &mut rng);
+        assert_eq!(env.header().recipients().len(), n);
+        seal_g.bench_with_input(BenchmarkId::new("fanseal", n), &payload, |b, p| {
+            b.iter(|| fixture.seal(black_box(p), Padding::Padme, &mut rng))
+        });
+        let (fs, _) = floor_parties(n);
+        seal_g.bench_with_input(BenchmarkId::new("floor", n), &payload, |b, p| {
+            b.iter(|| floor_seal(&fs, black_box(p), &mut rng))
+        });
+    }
+    seal_g.finish();
+
+    let mut open_g = c.benchmark_group("open_devices");
+    open_g.sample_size(20);
+    for (n, fixture) in &fixtures {
+        let n = *n;
+        open_g.throughput(Throughput::Elements(1));
+        let mut rng = common::rng(5);
+        let env = fixture.seal(&payload, Padding::Padme, &mut rng);
+        let device = fixture.last_device();
+        let directory = fixture.directory();
+        let envelope = env.to_bytes();
+        let delivery = env.delivery_for(&device.key_id()).unwrap().to_bytes();
+        assert_eq!(
+            fixture.open(device, &delivery, &directory).payload(),
+            payload
+        );
+        open_g.bench_with_input(
+            BenchmarkId::new("fanseal_delivery", n),
+            &delivery,
+            |b, w| b.iter(|| fixture.open(device, black_box(w), &directory)),
+        );
+        open_g.bench_with_input(
+            BenchmarkId::new("fanseal_envelope", n),
+            &envelope,
+            |b, w| b.iter(|| fixture.open(device, black_box(w), &directory)),
+        );
+        let (fs, fr) = floor_parties(n);
+        let sealed = floor_seal(&fs, &payload, &mut rng);
+        let last = sealed.wraps.last().unwrap();
+        assert_eq!(
+            floor_open(&fr, &sealed.ephemeral, last, &sealed.body),
+            payload
+        );
+        open_g.bench_with_input(BenchmarkId::new("floor", n), &sealed, |b, s| {
+            b.iter(|| floor_open(&fr, &s.ephemeral, last, black_box(&s.body)))
+        });
+    }
+    open_g.finish();
+}
+
+/// Envelope encode / decode and the relay's per-device split, 1 KiB payload.
+fn codec(c: &mut Criterion) {
+    let payload = common::payload(FANOUT_PAYLOAD);
+    let mut g = c.benchmark_group("codec");
+    g.sample_size(20);
+    for &n in &DEVICE_COUNTS {
+        let fixture = Fixture::new(n);
+        let mut rng = common::rng(6);
+        let env = fixture.seal(&payload, Padding::Padme, &mut rng);
+        let wire = env.to_bytes();
+        g.throughput(Throughput::Bytes(wire.len() as u64));
+        g.bench_with_input(BenchmarkId::new("encode", n), &env, |b, e| {
+            b.iter(|| black_box(e).to_bytes())
+        });
+        g.bench_with_input(BenchmarkId::new("decode", n), &wire, |b, w| {
+            b.iter(|| Envelope::from_bytes(black_box(w)).unwrap())
+        });
+        let device = fixture.last_device();
+        let delivery = env.delivery_for(&device.key_id()).unwrap();
+        let delivery_wire = delivery.to_bytes();
+        g.bench_with_input(BenchmarkId::new("delivery_encode", n), &delivery, |b, d| {
+            b.iter(|| black_box(d).to_bytes())
+        });
+        g.bench_with_input(
+            BenchmarkId::new("delivery_decode", n),
+            &delivery_wire,
+            |b, w| b.iter(|| fanseal::Delivery::from_bytes(black_box(w)).unwrap()),
+        );
+    }
+    g.finish();
+
+    // What a relay does with one uploaded envelope: decode it and produce
+    // every device's delivery bytes.
+    let mut g = c.benchmark_group("split");
+    g.sample_size(20);
+    for &n in &DEVICE_COUNTS {
+        let fixture = Fixture::new(n);
+        let mut rng = common::rng(7);
+        let wire = fixture.seal(&payload, Padding::Padme, &mut rng).to_bytes();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("all_deliveries", n), &wire, |b, w| {
+            b.iter(|| {
+                let env = Envelope::from_bytes(black_box(w)).unwrap();
+                env.deliveries()
+                    .map(|(_, d)| d.to_bytes())
+                    .collect::<Vec<_>>()
+            })
+        });
+        let env = Envelope::from_bytes(&wire).unwrap();
+        let key_id = fixture.last_device().key_id();
+        g.bench_with_input(BenchmarkId::new("one_delivery", n), &env, |b, e| {
+            b.iter(|| black_box(e).delivery_for(&key_id).unwrap().to_bytes())
+        });
+    }
+    g.finish();
+}
+
+/// Device-list decode + verification (one account signature and one
+/// certificate signature per device, all strict).
+fn device_lists(c: &mut Criterion) {
+    let mut g = c.benchmark_group("device_list_verify");
+    g.sample_size(10);
+    for n in [2usize, 16, 128] {
+        let mut rng = common::rng(8);
+        let (account, _, list) = common::account_with_list(n, &mut rng);
+        let bytes = list.to_bytes();
+        let public = account.public_key();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &bytes, |b, bytes| {
+            b.iter(|| {
+                DeviceList::from_bytes(black_box(bytes))
+                    .unwrap()
+                    .verify(&public)
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+/// The anchor primitives of the issue (X25519 DH, Ed25519 sign, strict
+/// verify) and fanseal's per-device unit of work, measured in the same run.
+fn primitives(c: &mut Criterion) {
+    let (fs, fr) = floor_parties(1);
+    let peer = fs.recipients[0];
+    let msg = signed_message(&[3u8; 32]);
+    let sig = fs.signing.sign(&msg);
+    let vk = fs.signing.verifying_key().to_bytes();
+    let mut g = c.benchmark_group("primitives");
+    g.bench_function("x25519_dh", |b| {
+        b.iter(|| fr.x25519.diffie_hellman(black_box(&peer)))
+    });
+    g.bench_function("x25519_keygen", |b| {
+        b.iter_batched(
+            || {
+                let mut s = [0u8; 32];
+                common::rng(9).fill_bytes(&mut s);
+                StaticSecret::from(s)
+            },
+            |s| PublicKey::from(&s),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("ed25519_sign_62B", |b| {
+        b.iter(|| fs.signing.sign(black_box(&msg)))
+    });
+    g.bench_function("ed25519_verify_strict_62B", |b| {
+        b.iter(|| {
+            VerifyingKey::from_bytes(black_box(&vk))
+                .unwrap()
+                .verify_strict(&msg, &sig)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    primitives,
+    by_size,
+    body,
+    by_devices,
+    codec,
+    device_lists
+);
+criterion_main!(benches);
