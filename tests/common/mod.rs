@@ -47,9 +47,13 @@ pub fn account(rng: &mut ChaCha20Rng, devices: usize) -> Account {
     let devices: Vec<Device> = (0..devices)
         .map(|i| {
             let dev = DeviceSecret::generate(rng);
-            let certificate = secret
-                .certify_device(&params(i as u8 + 1, dev.public_keys()))
-                .unwrap();
+            let mut id = [1u8; 16];
+            id[..2].copy_from_slice(&(i as u16 + 1).to_be_bytes());
+            let p = CertificateParams {
+                device_id: DeviceId::from_bytes(id),
+                ..params(0, dev.public_keys())
+            };
+            let certificate = secret.certify_device(&p).unwrap();
             Device {
                 secret: dev,
                 certificate,
