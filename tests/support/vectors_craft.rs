@@ -1,0 +1,435 @@
+//! An independent, deliberately plain re-implementation of fanseal's wire
+//! encodings, signatures and envelope construction, written from SPEC.md and
+//! the module docs, directly on the primitive crates.
+//!
+//! The vector generator uses it for two things:
+//! * to craft the invalid vectors the library refuses to build (a low-order
+//!   device key with a valid signature, a ghost certificate inside a signed
+//!   list, a salamander wrap, a wrap under an all-zero DH output, a body
+//!   re-signed by another recipient, ...);
+//! * as a cross-check: for every honest envelope the generator asserts that
+//!   this code and `fanseal::seal` produce the same bytes.
+
+#![allow(dead_code)]
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use ed25519_dalek::{Signer, SigningKey};
+use hkdf::Hkdf;
+use sha2::{Digest, Sha256};
+
+/// Labels (SPEC.md §2.3), each written as `u8 len || label`.
+pub(crate) mod label {
+    pub(crate) const CERTIFICATE_SIGNATURE: &[u8] = b"fanseal v1 device certificate signature";
+    pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v1 device list signature";
+    pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v1 device list hash";
+    pub(crate) const KEY_ID: &[u8] = b"fanseal v1 key id";
+    pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v1 envelope context";
+    pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v1 envelope header";
+    pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v1 message secret";
+    pub(crate) const COMMITMENT: &[u8] = b"fanseal v1 key commitment";
+    pub(crate) const BODY_KEY: &[u8] = b"fanseal v1 body key";
+    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v1 body nonce";
+    pub(crate) const WRAP_INFO: &[u8] = b"fanseal v1 wrap";
+    pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v1 envelope signature";
+}
+
+/// `u8 len || label`.
+pub(crate) fn lp(label: &[u8]) -> Vec<u8> {
+    let mut v = vec![u8::try_from(label.len()).unwrap()];
+    v.extend_from_slice(label);
+    v
+}
+
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Ed25519 signature by the key with `seed` over `lp(label) || message`.
+pub(crate) fn sign(seed: &[u8; 32], label: &[u8], message: &[u8]) -> [u8; 64] {
+    let mut m = lp(label);
+    m.extend_from_slice(message);
+    SigningKey::from_bytes(seed).sign(&m).to_bytes()
+}
+
+pub(crate) fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(seed).verifying_key().to_bytes()
+}
+
+pub(crate) fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
+    x25519_dalek::x25519(*secret, x25519_dalek::X25519_BASEPOINT_BYTES)
+}
+
+/// Raw X25519 with no check of the output.
+pub(crate) fn x25519(secret: &[u8; 32], public: &[u8; 32]) -> [u8; 32] {
+    x25519_dalek::x25519(*secret, *public)
+}
+
+pub(crate) fn key_id(x25519_public: &[u8; 32]) -> [u8; 16] {
+    let d = sha256(&[&lp(label::KEY_ID), x25519_public]);
+    d[..16].try_into().unwrap()
+}
+
+// ------------------------------------------------------------ certificates
+
+/// Every field of a device certificate (SPEC.md §3.3), and the raw bytes of
+/// the version, type and suite so that grease values can be written.
+#[derive(Clone, Debug)]
+pub(crate) struct Cert {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) suite: u16,
+    pub(crate) account: [u8; 32],
+    pub(crate) device_id: [u8; 16],
+    pub(crate) x25519: [u8; 32],
+    pub(crate) ed25519: [u8; 32],
+    pub(crate) created_at: u64,
+    /// The expiry tag byte and, if it is 1, the expiry.
+    pub(crate) expiry_tag: u8,
+    pub(crate) expires_at: u64,
+    pub(crate) capabilities: u32,
+}
+
+impl Cert {
+    pub(crate) fn new(
+        account: [u8; 32],
+        device_id: [u8; 16],
+        x25519: [u8; 32],
+        ed25519: [u8; 32],
+        created_at: u64,
+        expires_at: Option<u64>,
+        capabilities: u32,
+    ) -> Self {
+        Cert {
+            version: 1,
+            object_type: 1,
+            suite: 1,
+            account,
+            device_id,
+            x25519,
+            ed25519,
+            created_at,
+            expiry_tag: u8::from(expires_at.is_some()),
+            expires_at: expires_at.unwrap_or(0),
+            capabilities,
+        }
+    }
+
+    /// The bytes the account signs.
+    pub(crate) fn tbs(&self) -> Vec<u8> {
+        let mut w = vec![self.version, self.object_type];
+        w.extend_from_slice(&self.suite.to_be_bytes());
+        w.extend_from_slice(&self.account);
+        w.extend_from_slice(&self.device_id);
+        w.extend_from_slice(&self.x25519);
+        w.extend_from_slice(&self.ed25519);
+        w.extend_from_slice(&self.created_at.to_be_bytes());
+        w.push(self.expiry_tag);
+        if self.expiry_tag != 0 {
+            w.extend_from_slice(&self.expires_at.to_be_bytes());
+        }
+        w.extend_from_slice(&self.capabilities.to_be_bytes());
+        w
+    }
+
+    /// The certificate signed by the account key with `seed`.
+    pub(crate) fn signed(&self, seed: &[u8; 32]) -> Vec<u8> {
+        let mut w = self.tbs();
+        let sig = sign(seed, label::CERTIFICATE_SIGNATURE, &w);
+        w.extend_from_slice(&sig);
+        w
+    }
+}
+
+// ------------------------------------------------------------ device lists
+
+/// Every field of a device list (SPEC.md §3.4). Certificates are written in
+/// the order given (the generator writes unsorted lists on purpose).
+#[derive(Clone, Debug)]
+pub(crate) struct List {
+    pub(crate) account: [u8; 32],
+    pub(crate) version: u64,
+    pub(crate) previous_hash: [u8; 32],
+    pub(crate) issued_at: u64,
+    pub(crate) certificates: Vec<Vec<u8>>,
+}
+
+impl List {
+    pub(crate) fn tbs(&self) -> Vec<u8> {
+        let mut w = vec![1u8, 2];
+        w.extend_from_slice(&self.account);
+        w.extend_from_slice(&self.version.to_be_bytes());
+        w.extend_from_slice(&self.previous_hash);
+        w.extend_from_slice(&self.issued_at.to_be_bytes());
+        w.extend_from_slice(
+            &u16::try_from(self.certificates.len())
+                .unwrap()
+                .to_be_bytes(),
+        );
+        for c in &self.certificates {
+            w.extend_from_slice(&u16::try_from(c.len()).unwrap().to_be_bytes());
+            w.extend_from_slice(c);
+        }
+        w
+    }
+
+    pub(crate) fn signed(&self, seed: &[u8; 32]) -> Vec<u8> {
+        let mut w = self.tbs();
+        let sig = sign(seed, label::DEVICE_LIST_SIGNATURE, &w);
+        w.extend_from_slice(&sig);
+        w
+    }
+}
+
+/// `SHA-256(lp(L_hash) || encoding)`.
+pub(crate) fn list_hash(encoding: &[u8]) -> [u8; 32] {
+    sha256(&[&lp(label::DEVICE_LIST_HASH), encoding])
+}
+
+// ------------------------------------------------------------ RFC 9180 wrap
+
+const KEM_SUITE_ID: &[u8] = b"KEM\x00\x20";
+const HPKE_SUITE_ID: &[u8] = b"HPKE\x00\x20\x00\x01\x00\x02";
+
+fn labeled_extract(salt: &[u8], suite: &[u8], label: &[u8], ikm: &[u8]) -> [u8; 32] {
+    let mut m = b"HPKE-v1".to_vec();
+    m.extend_from_slice(suite);
+    m.extend_from_slice(label);
+    m.extend_from_slice(ikm);
+    let (prk, _) = Hkdf::<Sha256>::extract(Some(salt), &m);
+    prk.into()
+}
+
+fn labeled_expand(prk: &[u8; 32], suite: &[u8], label: &[u8], info: &[u8], len: usize) -> Vec<u8> {
+    let mut m = u16::try_from(len).unwrap().to_be_bytes().to_vec();
+    m.extend_from_slice(b"HPKE-v1");
+    m.extend_from_slice(suite);
+    m.extend_from_slice(label);
+    m.extend_from_slice(info);
+    let mut out = vec![0u8; len];
+    Hkdf::<Sha256>::from_prk(prk)
+        .unwrap()
+        .expand(&m, &mut out)
+        .unwrap();
+    out
+}
+
+fn aes_gcm_seal(key: &[u8], nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
+    let key: [u8; 32] = key.try_into().unwrap();
+    let nonce: [u8; 12] = nonce.try_into().unwrap();
+    Aes256Gcm::new(&key.into())
+        .encrypt_inout_detached(&Nonce::from(nonce), aad, buf.into())
+        .unwrap()
+        .into()
+}
+
+/// The per-device wrap of `secret` (SPEC.md §4.5): DHKEM(X25519) shared
+/// secret from the given DH output, base-mode key schedule with `info`,
+/// AES-256-GCM at sequence 0 with empty AAD.
+pub(crate) fn wrap_with_dh(
+    dh: &[u8; 32],
+    enc: &[u8; 32],
+    pk_r: &[u8; 32],
+    info: &[u8],
+    secret: &[u8; 32],
+) -> [u8; 48] {
+    let eae_prk = labeled_extract(b"", KEM_SUITE_ID, b"eae_prk", dh);
+    let mut kem_context = enc.to_vec();
+    kem_context.extend_from_slice(pk_r);
+    let ss = labeled_expand(&eae_prk, KEM_SUITE_ID, b"shared_secret", &kem_context, 32);
+    let psk_id_hash = labeled_extract(b"", HPKE_SUITE_ID, b"psk_id_hash", b"");
+    let info_hash = labeled_extract(b"", HPKE_SUITE_ID, b"info_hash", info);
+    let mut ksc = vec![0u8];
+    ksc.extend_from_slice(&psk_id_hash);
+    ksc.extend_from_slice(&info_hash);
+    let s = labeled_extract(&ss, HPKE_SUITE_ID, b"secret", b"");
+    let key = labeled_expand(&s, HPKE_SUITE_ID, b"key", &ksc, 32);
+    let nonce = labeled_expand(&s, HPKE_SUITE_ID, b"base_nonce", &ksc, 12);
+    let mut out = [0u8; 48];
+    out[..32].copy_from_slice(secret);
+    let tag = aes_gcm_seal(&key, &nonce, b"", &mut out[..32]);
+    out[32..].copy_from_slice(&tag);
+    out
+}
+
+// ------------------------------------------------------------ envelopes
+
+/// One recipient of a crafted envelope.
+#[derive(Clone, Debug)]
+pub(crate) struct CraftRecipient {
+    pub(crate) key_id: [u8; 16],
+    pub(crate) x25519: [u8; 32],
+    /// The message secret written into this device's wrap (the honest value
+    /// is the envelope's message secret).
+    pub(crate) wrapped_secret: [u8; 32],
+    /// Replace the DH output (an attacker who sends a low-order ephemeral
+    /// key knows the DH output is all zero).
+    pub(crate) dh_override: Option<[u8; 32]>,
+}
+
+/// Everything that determines an envelope (SPEC.md §4).
+#[derive(Clone, Debug)]
+pub(crate) struct CraftEnvelope {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) suite: u16,
+    pub(crate) message_id: [u8; 16],
+    pub(crate) timestamp: u64,
+    pub(crate) ephemeral_secret: [u8; 32],
+    /// Replace the ephemeral public key written in the header.
+    pub(crate) ephemeral_public_override: Option<[u8; 32]>,
+    pub(crate) message_secret: [u8; 32],
+    /// In the order written (the honest order is ascending key id).
+    pub(crate) recipients: Vec<CraftRecipient>,
+    pub(crate) certificate: Vec<u8>,
+    pub(crate) aad: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
+    /// The payload length written in the body (honest: `payload.len()`).
+    pub(crate) payload_len_field: Option<u32>,
+    /// Ed25519 seed of the signing device.
+    pub(crate) signer_seed: [u8; 32],
+    /// Padded body plaintext length.
+    pub(crate) padded_len: usize,
+    /// Byte the padding is filled with (honest: 0).
+    pub(crate) padding_byte: u8,
+}
+
+impl CraftEnvelope {
+    pub(crate) fn ephemeral_public(&self) -> [u8; 32] {
+        self.ephemeral_public_override
+            .unwrap_or_else(|| x25519_public(&self.ephemeral_secret))
+    }
+
+    fn body_len(&self) -> u32 {
+        u32::try_from(self.padded_len + 16).unwrap()
+    }
+
+    /// Header fields after the suite, without the commitment.
+    fn context_hash(&self) -> [u8; 32] {
+        let mut m = vec![1u8];
+        m.extend_from_slice(&self.suite.to_be_bytes());
+        m.extend_from_slice(&self.message_id);
+        m.extend_from_slice(&self.timestamp.to_be_bytes());
+        m.extend_from_slice(&self.ephemeral_public());
+        m.extend_from_slice(&u16::try_from(self.recipients.len()).unwrap().to_be_bytes());
+        for r in &self.recipients {
+            m.extend_from_slice(&r.key_id);
+        }
+        m.extend_from_slice(&self.body_len().to_be_bytes());
+        sha256(&[&lp(label::ENVELOPE_CONTEXT), &m])
+    }
+
+    fn keys(&self, secret: &[u8; 32], context_hash: &[u8; 32]) -> ([u8; 32], Vec<u8>, Vec<u8>) {
+        let (prk, _) = Hkdf::<Sha256>::extract(Some(&lp(label::MESSAGE_SECRET)), secret);
+        let expand = |l: &[u8], len: usize| {
+            let mut info = lp(l);
+            info.extend_from_slice(context_hash);
+            let mut out = vec![0u8; len];
+            Hkdf::<Sha256>::from_prk(&prk)
+                .unwrap()
+                .expand(&info, &mut out)
+                .unwrap();
+            out
+        };
+        let commitment: [u8; 32] = expand(label::COMMITMENT, 32).try_into().unwrap();
+        (
+            commitment,
+            expand(label::BODY_KEY, 32),
+            expand(label::BODY_NONCE, 12),
+        )
+    }
+
+    /// The encoded envelope.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let context_hash = self.context_hash();
+        let (commitment, body_key, body_nonce) = self.keys(&self.message_secret, &context_hash);
+        let header_hash = sha256(&[&lp(label::ENVELOPE_HEADER), &context_hash, &commitment]);
+        let enc = self.ephemeral_public();
+
+        let mut out = vec![self.version, self.object_type];
+        out.extend_from_slice(&self.suite.to_be_bytes());
+        out.extend_from_slice(&self.message_id);
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&enc);
+        out.extend_from_slice(&commitment);
+        out.extend_from_slice(&u16::try_from(self.recipients.len()).unwrap().to_be_bytes());
+        for r in &self.recipients {
+            out.extend_from_slice(&r.key_id);
+        }
+        out.extend_from_slice(&self.body_len().to_be_bytes());
+
+        let mut info = lp(label::WRAP_INFO);
+        info.extend_from_slice(&header_hash);
+        for r in &self.recipients {
+            let dh = r
+                .dh_override
+                .unwrap_or_else(|| x25519(&self.ephemeral_secret, &r.x25519));
+            out.extend_from_slice(&wrap_with_dh(
+                &dh,
+                &enc,
+                &r.x25519,
+                &info,
+                &r.wrapped_secret,
+            ));
+        }
+
+        // Transcript and signature (SPEC.md §4.6).
+        let cert_len = u16::try_from(self.certificate.len()).unwrap().to_be_bytes();
+        let aad_len = u32::try_from(self.aad.len()).unwrap().to_be_bytes();
+        let payload_len = u32::try_from(self.payload.len()).unwrap().to_be_bytes();
+        let digest = sha256(&[
+            &header_hash,
+            &cert_len,
+            &self.certificate,
+            &aad_len,
+            &self.aad,
+            &payload_len,
+            &self.payload,
+        ]);
+        let signature = sign(&self.signer_seed, label::ENVELOPE_SIGNATURE, &digest);
+        let mut body = cert_len.to_vec();
+        body.extend_from_slice(&self.certificate);
+        body.extend_from_slice(&aad_len);
+        body.extend_from_slice(&self.aad);
+        let written_len = self.payload_len_field.map_or(payload_len, u32::to_be_bytes);
+        body.extend_from_slice(&written_len);
+        body.extend_from_slice(&self.payload);
+        body.extend_from_slice(&signature);
+        assert!(body.len() <= self.padded_len, "padded length too small");
+        body.resize(self.padded_len, self.padding_byte);
+        let tag = aes_gcm_seal(&body_key, &body_nonce, &header_hash, &mut body);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&tag);
+        out
+    }
+}
+
+/// Offsets into an encoded envelope or delivery with `n` recipient key ids.
+pub(crate) mod offset {
+    pub(crate) const VERSION: usize = 0;
+    pub(crate) const OBJECT_TYPE: usize = 1;
+    pub(crate) const SUITE: usize = 2;
+    pub(crate) const MESSAGE_ID: usize = 4;
+    pub(crate) const TIMESTAMP: usize = 20;
+    pub(crate) const EPHEMERAL: usize = 28;
+    pub(crate) const COMMITMENT: usize = 60;
+    pub(crate) const RECIPIENT_COUNT: usize = 92;
+    pub(crate) const KEY_IDS: usize = 94;
+
+    pub(crate) fn body_len(n: usize) -> usize {
+        KEY_IDS + 16 * n
+    }
+
+    pub(crate) fn wraps(n: usize) -> usize {
+        body_len(n) + 4
+    }
+
+    /// Start of the body ciphertext of an envelope with `n` wraps.
+    pub(crate) fn body(n: usize) -> usize {
+        wraps(n) + 48 * n
+    }
+}

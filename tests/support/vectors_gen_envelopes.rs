@@ -1,0 +1,1229 @@
+//! envelopes.json: seal output byte for byte, per-device deliveries, open
+//! results for every device, replay, seal misuse, and every attack on the
+//! envelope.
+
+use serde_json::{json, Value};
+
+use super::craft::{offset, Cert, CraftEnvelope, CraftRecipient, List};
+use super::identity::{low_order_x25519, non_canonical_x25519, Account, Device};
+use super::{bytes, file_rng, hx, padme, Group, VectorFile, NOW, YEAR};
+
+/// Padding policy (SPEC.md §4.7).
+#[derive(Clone, Copy)]
+enum Pad {
+    Padme,
+    None,
+    Bucket(u64),
+}
+
+impl Pad {
+    fn padded(self, len: usize) -> usize {
+        let len = len as u64;
+        let p = match self {
+            Pad::Padme => padme(len),
+            Pad::None => len,
+            Pad::Bucket(b) => len.div_ceil(b) * b,
+        };
+        usize::try_from(p).unwrap()
+    }
+
+    fn json(self) -> Value {
+        match self {
+            Pad::Padme => json!({"type": "padme"}),
+            Pad::None => json!({"type": "none"}),
+            Pad::Bucket(b) => json!({"type": "bucket", "bucketSize": b}),
+        }
+    }
+}
+
+struct Ident {
+    name: &'static str,
+    account: &'static str,
+    device: Device,
+    cert: Cert,
+    cert_bytes: Vec<u8>,
+    on_list: bool,
+}
+
+struct World {
+    accounts: Vec<(&'static str, Account, Vec<u8>)>,
+    devices: Vec<Ident>,
+}
+
+impl World {
+    fn new(rng: &mut rand_chacha::ChaCha20Rng) -> Self {
+        // (account, device, expiry, on the account's list)
+        let plan: [(&str, &str, Option<u64>, bool); 10] = [
+            ("alice", "alice-phone", Some(NOW + YEAR), true),
+            ("alice", "alice-laptop", Some(NOW + YEAR), true),
+            ("alice", "alice-watch", Some(NOW - 1), true),
+            ("alice", "alice-ghost", Some(NOW + YEAR), false),
+            ("bob", "bob-phone", None, true),
+            ("bob", "bob-tablet", None, true),
+            ("bob", "bob-desktop", Some(NOW + 2 * YEAR), true),
+            ("carol", "carol-phone", None, true),
+            ("mallory", "mallory-phone", None, true),
+            ("mallory", "mallory-laptop", None, true),
+        ];
+        let mut accounts: Vec<(&'static str, Account, Vec<u8>)> = Vec::new();
+        for name in ["alice", "bob", "carol", "mallory"] {
+            accounts.push((name, Account::new(rng), Vec::new()));
+        }
+        let mut devices = Vec::new();
+        for (acct, name, expiry, on_list) in plan {
+            let account = accounts.iter().find(|a| a.0 == acct).unwrap().1;
+            let device = Device::new(rng);
+            let cert = device.cert(&account, expiry);
+            let cert_bytes = cert.signed(&account.seed);
+            devices.push(Ident {
+                name,
+                account: acct,
+                device,
+                cert,
+                cert_bytes,
+                on_list,
+            });
+        }
+        for (name, account, list) in accounts.iter_mut() {
+            let mut certs: Vec<&Ident> = devices
+                .iter()
+                .filter(|d| d.account == *name && d.on_list)
+                .collect();
+            certs.sort_by_key(|d| d.cert.device_id);
+            *list = List {
+                account: account.public,
+                version: 1,
+                previous_hash: [0; 32],
+                issued_at: NOW - YEAR,
+                certificates: certs.iter().map(|d| d.cert_bytes.clone()).collect(),
+            }
+            .signed(&account.seed);
+        }
+        World { accounts, devices }
+    }
+
+    fn dev(&self, name: &str) -> &Ident {
+        self.devices.iter().find(|d| d.name == name).unwrap()
+    }
+
+    fn account(&self, name: &str) -> &Account {
+        &self.accounts.iter().find(|a| a.0 == name).unwrap().1
+    }
+
+    fn identities(&self) -> Value {
+        json!({
+            "accounts": self.accounts.iter().map(|(name, a, list)| json!({
+                "name": name,
+                "publicKey": hx(&a.public),
+                "deviceList": hx(list),
+            })).collect::<Vec<_>>(),
+            "devices": self.devices.iter().map(|d| json!({
+                "name": d.name,
+                "account": d.account,
+                "secret": hx(&d.device.secret),
+                "certificate": hx(&d.cert_bytes),
+                "keyId": hx(&d.device.key_id()),
+                "deviceId": hx(&d.device.device_id),
+                "onList": d.on_list,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The devices seal wraps for: active devices of the listed accounts
+    /// (on the list, not expired at `now`), minus the sender, by key id.
+    fn targets(&self, sender: &Ident, lists: &[&str], now: u64) -> Vec<&Ident> {
+        let mut t: Vec<&Ident> = self
+            .devices
+            .iter()
+            .filter(|d| lists.contains(&d.account) && d.on_list)
+            .filter(|d| !(d.cert.expiry_tag == 1 && d.cert.expires_at <= now))
+            .filter(|d| d.device.x25519 != sender.device.x25519)
+            .collect();
+        t.sort_by_key(|d| d.device.key_id());
+        t
+    }
+
+    /// What `seal` builds from these inputs and randomness.
+    #[allow(clippy::too_many_arguments)]
+    fn honest(
+        &self,
+        sender: &str,
+        lists: &[&str],
+        payload: &[u8],
+        aad: &[u8],
+        pad: Pad,
+        now: u64,
+        randomness: &[u8; 80],
+    ) -> CraftEnvelope {
+        let s = self.dev(sender);
+        let message_secret: [u8; 32] = randomness[16..48].try_into().unwrap();
+        let unpadded = 2 + s.cert_bytes.len() + 4 + aad.len() + 4 + payload.len() + 64;
+        CraftEnvelope {
+            version: 1,
+            object_type: 3,
+            suite: 1,
+            message_id: randomness[..16].try_into().unwrap(),
+            timestamp: now,
+            ephemeral_secret: randomness[48..].try_into().unwrap(),
+            ephemeral_public_override: None,
+            message_secret,
+            recipients: self
+                .targets(s, lists, now)
+                .iter()
+                .map(|d| CraftRecipient {
+                    key_id: d.device.key_id(),
+                    x25519: d.device.x25519,
+                    wrapped_secret: message_secret,
+                    dh_override: None,
+                })
+                .collect(),
+            certificate: s.cert_bytes.clone(),
+            aad: aad.to_vec(),
+            payload: payload.to_vec(),
+            payload_len_field: None,
+            signer_seed: s.device.ed_seed,
+            padded_len: pad.padded(unpadded),
+            padding_byte: 0,
+        }
+    }
+}
+
+/// The delivery of recipient `i` of an encoded envelope with `n` recipients.
+fn delivery(env: &[u8], n: usize, i: usize) -> Vec<u8> {
+    let mut d = vec![1u8, 4];
+    d.extend_from_slice(&env[2..offset::wraps(n)]);
+    let w = offset::wraps(n) + 48 * i;
+    d.extend_from_slice(&env[w..w + 48]);
+    d.extend_from_slice(&env[offset::body(n)..]);
+    d
+}
+
+fn opened(world: &World, e: &CraftEnvelope, device: &str) -> Value {
+    let sender = world
+        .devices
+        .iter()
+        .find(|d| d.cert_bytes == e.certificate)
+        .unwrap();
+    json!({
+        "device": device,
+        "result": "valid",
+        "payload": hx(&e.payload),
+        "aad": hx(&e.aad),
+        "senderAccount": hx(&world.account(sender.account).public),
+        "senderDevice": hx(&sender.device.device_id),
+        "messageId": hx(&e.message_id),
+        "timestamp": e.timestamp,
+    })
+}
+
+pub(crate) fn envelopes() -> String {
+    let mut rng = file_rng("envelopes.json");
+    let mut f = VectorFile::new(
+        "fanseal fan-out envelope",
+        json!({
+            "identities": "Shared by every group. accounts: name, publicKey, deviceList (bytes; verifies for publicKey). devices: name, account, secret (64 bytes: X25519 secret || Ed25519 seed), certificate (bytes), keyId, deviceId, onList (whether the account's deviceList holds this certificate). A directory is the set of verified device lists of the named accounts.",
+            "Seal": "sender (device name), recipients (account names, in the order passed to seal; each account's verified deviceList), payload, aad, padding {type: padme | none | bucket, bucketSize}, now, randomness (the bytes seal draws, in order: messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (messageId, timestamp, ephemeralPublic, commitment, recipients = key ids ascending, bodyLength), deliveries (per recipient, in key-id order: the relay's split, exact bytes); then opens: each named device opens both the envelope and its delivery (if any) with the directory at openNow -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError.",
+            "SealError": "sender (device whose secret keys are used), senderCertificate (device whose certificate is passed), recipients, payload, aad, padding, now -> the SealError of seal (no randomness is drawn).",
+            "Open": "device (name), message (bytes: an envelope or a delivery), directory (account names), now -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError of open. Decode failures are OpenError::Decode(DecodeError::*).",
+            "Replay": "device, directory, guard {capacity, windowMs, maxSkewMs} (a fresh ReplayGuard), steps: each opens message at now and passes (message id, timestamp, now) to ReplayGuard::check -> expect \"ok\" or the ReplayError. The case's result is that of its last step.",
+        }),
+    );
+    f.flag("Valid", "an honest envelope, opened as intended");
+    f.flag("SelfSync", "the sender's own other devices are recipients");
+    f.flag(
+        "Padding",
+        "a padding policy other than Padmé, or padding edge cases",
+    );
+    f.flag(
+        "Expired",
+        "expired certificates (skipped by seal, refused by open)",
+    );
+    f.flag(
+        "NotARecipient",
+        "a device whose key id is not in the header",
+    );
+    f.flag(
+        "Salamander",
+        "a wrap carrying a different message secret (key commitment)",
+    );
+    f.flag(
+        "LowOrderKey",
+        "a low-order X25519 ephemeral key, the attacker knowing the all-zero DH output",
+    );
+    f.flag("NonCanonicalKey", "an ephemeral key encoding >= p");
+    f.flag(
+        "Ghost",
+        "a sender device not on its account's verified list",
+    );
+    f.flag(
+        "UnknownSender",
+        "no verified list for the claimed sender account in the directory",
+    );
+    f.flag(
+        "Forgery",
+        "another recipient re-encrypts a changed message under the sender's name",
+    );
+    f.flag(
+        "RecipientStripping",
+        "the relay removes a recipient from the header",
+    );
+    f.flag(
+        "RecipientAdding",
+        "the relay adds a recipient to the header",
+    );
+    f.flag("Tamper", "a changed byte of an otherwise honest envelope");
+    f.flag(
+        "Splice",
+        "a wrap or delivery moved from another envelope or device",
+    );
+    f.flag("BadBody", "a body plaintext that is not canonical");
+    f.flag("Downgrade", "an unknown or older version or suite");
+    f.flag(
+        "Grease",
+        "an unknown version, object type or suite (reserved for future use)",
+    );
+    f.flag("Limit", "a count or length outside its bounds");
+    f.flag("NonCanonical", "an encoding that is not the canonical one");
+    f.flag("Truncated", "the input ends early");
+    f.flag("TrailingBytes", "bytes after a complete object");
+    f.flag(
+        "Replay",
+        "a message id seen before, too old, or from the future",
+    );
+    f.flag("Misuse", "the caller asks seal for something it cannot do");
+
+    let world = World::new(&mut rng);
+    f.extra("identities", world.identities());
+    let all = ["alice", "bob", "carol"];
+
+    // --- seal
+    let mut g = Group::new(
+        "Seal",
+        "seal reproduced from the listed randomness; every device opens its copy (SPEC.md §4–5).",
+    );
+    let long_text: Vec<u8> = (0..300u32).map(|i| b"fanseal "[(i % 8) as usize]).collect();
+    let binary: Vec<u8> = (0..100u8).collect();
+    let seal_cases: Vec<(&str, &[&str], &[u8], &[u8], Pad, &str, Vec<&str>)> = vec![
+        (
+            "alice-phone",
+            &["bob", "alice"],
+            b"lunch at noon?",
+            b"conversation:alice+bob",
+            Pad::Padme,
+            "to Bob's devices and Alice's other active device",
+            vec!["Valid", "SelfSync", "Expired"],
+        ),
+        (
+            "alice-phone",
+            &["bob"],
+            b"",
+            b"",
+            Pad::None,
+            "empty payload and aad, no padding",
+            vec!["Valid", "Padding"],
+        ),
+        (
+            "bob-tablet",
+            &["alice", "bob"],
+            &long_text,
+            b"conversation:alice+bob",
+            Pad::Bucket(256),
+            "300-byte payload, 256-byte buckets",
+            vec!["Valid", "SelfSync", "Padding"],
+        ),
+        (
+            "carol-phone",
+            &["carol", "alice"],
+            b"hi",
+            b"x",
+            Pad::Padme,
+            "the sender is its account's only device",
+            vec!["Valid", "SelfSync"],
+        ),
+        (
+            "bob-phone",
+            &["carol"],
+            &binary,
+            b"\x00\x01",
+            Pad::Padme,
+            "a single recipient, binary payload",
+            vec!["Valid"],
+        ),
+    ];
+    let mut envs: Vec<CraftEnvelope> = Vec::new();
+    for (sender, lists, payload, aad, pad, comment, flags) in seal_cases {
+        let randomness: [u8; 80] = bytes(&mut rng);
+        let e = world.honest(sender, lists, payload, aad, pad, NOW, &randomness);
+        let enc = e.encode();
+        let n = e.recipients.len();
+        let mut opens = Vec::new();
+        for d in &world.devices {
+            if e.recipients.iter().any(|r| r.key_id == d.device.key_id()) {
+                opens.push(opened(&world, &e, d.name));
+            } else if d.account != "mallory" && d.name != "alice-ghost" {
+                opens.push(json!({"device": d.name, "result": "invalid", "error": "OpenError::NotARecipient"}));
+            }
+        }
+        g.valid(
+            comment,
+            &flags,
+            json!({
+                "sender": sender,
+                "recipients": lists,
+                "payload": hx(payload),
+                "aad": hx(aad),
+                "padding": pad.json(),
+                "now": NOW,
+                "randomness": {
+                    "messageId": hx(&randomness[..16]),
+                    "messageSecret": hx(&randomness[16..48]),
+                    "ephemeralSecret": hx(&randomness[48..]),
+                },
+                "envelope": hx(&enc),
+                "header": {
+                    "messageId": hx(&e.message_id),
+                    "timestamp": e.timestamp,
+                    "ephemeralPublic": hx(&e.ephemeral_public()),
+                    "commitment": hx(&enc[offset::COMMITMENT..offset::COMMITMENT + 32]),
+                    "recipients": e.recipients.iter().map(|r| hx(&r.key_id)).collect::<Vec<_>>(),
+                    "bodyLength": e.padded_len + 16,
+                },
+                "deliveries": e.recipients.iter().enumerate().map(|(i, r)| json!({
+                    "keyId": hx(&r.key_id),
+                    "delivery": hx(&delivery(&enc, n, i)),
+                })).collect::<Vec<_>>(),
+                "directory": all,
+                "openNow": NOW + 5,
+                "opens": opens,
+            }),
+        );
+        envs.push(e);
+    }
+    f.push(g);
+
+    // --- seal misuse
+    let mut g = Group::new(
+        "SealError",
+        "Caller mistakes seal refuses before drawing randomness.",
+    );
+    let misuse =
+        |g: &mut Group, sender: &str, cert: &str, lists: &[&str], comment: &str, error: &str| {
+            g.invalid(
+                comment,
+                &["Misuse"],
+                error,
+                json!({
+                    "sender": sender,
+                    "senderCertificate": cert,
+                    "recipients": lists,
+                    "payload": hx(b"hello"),
+                    "aad": hx(b""),
+                    "padding": Pad::Padme.json(),
+                    "now": NOW,
+                }),
+            );
+        };
+    misuse(
+        &mut g,
+        "alice-phone",
+        "alice-laptop",
+        &["bob"],
+        "keys of one device, certificate of another",
+        "SealError::CertificateMismatch",
+    );
+    misuse(
+        &mut g,
+        "alice-ghost",
+        "alice-ghost",
+        &["alice", "bob"],
+        "sender missing from its own account's list",
+        "SealError::SenderNotOnOwnList",
+    );
+    misuse(
+        &mut g,
+        "carol-phone",
+        "carol-phone",
+        &["carol"],
+        "the only device of the only account is the sender",
+        "SealError::NoRecipients",
+    );
+    misuse(
+        &mut g,
+        "alice-phone",
+        "alice-phone",
+        &[],
+        "no recipient lists",
+        "SealError::NoRecipients",
+    );
+    misuse(
+        &mut g,
+        "alice-phone",
+        "alice-phone",
+        &["bob", "bob"],
+        "the same account twice",
+        "SealError::DuplicateRecipient",
+    );
+    f.push(g);
+
+    // --- open: attacks and malformed input
+    let mut g = Group::new(
+        "Open",
+        "Attacks on an envelope from alice-phone to Bob's three devices, and malformed encodings (SPEC.md §5.2).",
+    );
+    let base_rand: [u8; 80] = bytes(&mut rng);
+    let base = world.honest(
+        "alice-phone",
+        &["bob"],
+        b"attack at dawn",
+        b"conversation:alice+bob",
+        Pad::Padme,
+        NOW,
+        &base_rand,
+    );
+    let b = base.encode();
+    let n = base.recipients.len();
+    assert_eq!(n, 3);
+    let idx = |name: &str| {
+        let k = world.dev(name).device.key_id();
+        base.recipients.iter().position(|r| r.key_id == k).unwrap()
+    };
+    let ok = |g: &mut Group,
+              m: &[u8],
+              e: &CraftEnvelope,
+              device: &str,
+              dir: &[&str],
+              now: u64,
+              comment: &str,
+              flags: &[&str]| {
+        let mut v = opened(&world, e, device);
+        let o = v.as_object_mut().unwrap();
+        o.remove("result");
+        o.insert("message".into(), hx(m));
+        o.insert("directory".into(), json!(dir));
+        o.insert("now".into(), json!(now));
+        g.valid(comment, flags, v);
+    };
+    let bad = |g: &mut Group,
+               m: &[u8],
+               device: &str,
+               dir: &[&str],
+               now: u64,
+               comment: &str,
+               flags: &[&str],
+               error: &str| {
+        g.invalid(
+            comment,
+            flags,
+            error,
+            json!({"message": hx(m), "device": device, "directory": dir, "now": now}),
+        );
+    };
+    const UNAUTH: &str = "OpenError::Unauthenticated";
+    ok(
+        &mut g,
+        &b,
+        &base,
+        "bob-phone",
+        &all,
+        NOW,
+        "the honest envelope",
+        &["Valid"],
+    );
+    ok(
+        &mut g,
+        &delivery(&b, n, idx("bob-tablet")),
+        &base,
+        "bob-tablet",
+        &all,
+        NOW,
+        "the honest delivery",
+        &["Valid"],
+    );
+
+    // Salamander: one device's wrap holds another message secret.
+    let mut sal = base.clone();
+    let other_secret: [u8; 32] = bytes(&mut rng);
+    sal.recipients[idx("bob-tablet")].wrapped_secret = other_secret;
+    let s = sal.encode();
+    bad(
+        &mut g,
+        &s,
+        "bob-tablet",
+        &all,
+        NOW,
+        "the sender wraps a different message secret for this device: key commitment fails",
+        &["Salamander"],
+        UNAUTH,
+    );
+    ok(
+        &mut g,
+        &s,
+        &base,
+        "bob-phone",
+        &all,
+        NOW,
+        "the same salamander envelope: the device with the committed secret opens it",
+        &["Salamander"],
+    );
+
+    // Low-order ephemeral keys: every wrap made with the all-zero DH output.
+    for (k, why) in low_order_x25519() {
+        let mut e = base.clone();
+        e.ephemeral_public_override = Some(k);
+        for r in e.recipients.iter_mut() {
+            r.dh_override = Some([0u8; 32]);
+        }
+        bad(
+            &mut g,
+            &e.encode(),
+            "bob-phone",
+            &all,
+            NOW,
+            why,
+            &["LowOrderKey"],
+            UNAUTH,
+        );
+    }
+    for (k, why) in non_canonical_x25519(&base.ephemeral_public()) {
+        let mut m = b.clone();
+        m[offset::EPHEMERAL..offset::EPHEMERAL + 32].copy_from_slice(&k);
+        bad(
+            &mut g,
+            &m,
+            "bob-phone",
+            &all,
+            NOW,
+            why,
+            &["NonCanonicalKey"],
+            "OpenError::Decode(DecodeError::NonCanonical)",
+        );
+    }
+
+    // Senders.
+    let ghost = world.honest(
+        "alice-ghost",
+        &["bob"],
+        b"from a ghost",
+        b"",
+        Pad::Padme,
+        NOW,
+        &bytes(&mut rng),
+    );
+    bad(
+        &mut g,
+        &ghost.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "a device Alice certified but never listed",
+        &["Ghost"],
+        UNAUTH,
+    );
+    let watch = world.honest(
+        "alice-watch",
+        &["bob"],
+        b"from an expired device",
+        b"",
+        Pad::Padme,
+        NOW,
+        &bytes(&mut rng),
+    );
+    bad(
+        &mut g,
+        &watch.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "the sender's certificate expired",
+        &["Expired"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &b,
+        "bob-phone",
+        &all,
+        NOW + YEAR,
+        "opened when the sender's certificate has expired",
+        &["Expired"],
+        UNAUTH,
+    );
+    let mal = world.honest(
+        "mallory-phone",
+        &["bob"],
+        b"hello from mallory",
+        b"",
+        Pad::Padme,
+        NOW,
+        &bytes(&mut rng),
+    );
+    bad(
+        &mut g,
+        &mal.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "sender account not in the directory",
+        &["UnknownSender"],
+        "OpenError::SenderListUnavailable",
+    );
+    ok(
+        &mut g,
+        &mal.encode(),
+        &mal,
+        "bob-phone",
+        &["alice", "bob", "carol", "mallory"],
+        NOW,
+        "the same envelope once Mallory's list is verified",
+        &["Valid", "UnknownSender"],
+    );
+    bad(
+        &mut g,
+        &b,
+        "bob-phone",
+        &["bob"],
+        NOW,
+        "Alice's list missing from the directory",
+        &["UnknownSender"],
+        "OpenError::SenderListUnavailable",
+    );
+    let mut forged = base.clone();
+    forged.payload = b"attack at noon".to_vec();
+    forged.signer_seed = world.dev("bob-phone").device.ed_seed;
+    bad(&mut g, &forged.encode(), "bob-tablet", &all, NOW, "bob-phone knows the message secret and re-encrypts a changed payload under Alice's certificate, signing with its own key", &["Forgery"], UNAUTH);
+    let mut unsigned = base.clone();
+    unsigned.signer_seed = world.dev("alice-laptop").device.ed_seed;
+    bad(
+        &mut g,
+        &unsigned.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "alice-phone's certificate, signed by alice-laptop's key",
+        &["Forgery"],
+        UNAUTH,
+    );
+
+    // Recipient stripping and adding by the relay.
+    let strip = {
+        let i = idx("bob-desktop");
+        let mut e = base.clone();
+        e.recipients.remove(i);
+        let mut m = b[..offset::RECIPIENT_COUNT].to_vec();
+        m.extend_from_slice(&2u16.to_be_bytes());
+        for (j, r) in base.recipients.iter().enumerate() {
+            if j != i {
+                m.extend_from_slice(&r.key_id);
+            }
+        }
+        m.extend_from_slice(&b[offset::body_len(n)..offset::wraps(n)]);
+        for j in 0..n {
+            if j != i {
+                let w = offset::wraps(n) + 48 * j;
+                m.extend_from_slice(&b[w..w + 48]);
+            }
+        }
+        m.extend_from_slice(&b[offset::body(n)..]);
+        m
+    };
+    bad(
+        &mut g,
+        &strip,
+        "bob-phone",
+        &all,
+        NOW,
+        "bob-desktop and its wrap removed from the header",
+        &["RecipientStripping"],
+        UNAUTH,
+    );
+    let add = {
+        let extra = world.dev("mallory-phone").device.key_id();
+        let mut ids: Vec<[u8; 16]> = base.recipients.iter().map(|r| r.key_id).collect();
+        ids.push(extra);
+        ids.sort();
+        let pos = ids.iter().position(|k| *k == extra).unwrap();
+        let mut m = b[..offset::RECIPIENT_COUNT].to_vec();
+        m.extend_from_slice(&4u16.to_be_bytes());
+        for k in &ids {
+            m.extend_from_slice(k);
+        }
+        m.extend_from_slice(&b[offset::body_len(n)..offset::wraps(n)]);
+        let fake: [u8; 48] = bytes(&mut rng);
+        let mut j = 0;
+        for k in 0..=n {
+            if k == pos {
+                m.extend_from_slice(&fake);
+            } else {
+                let w = offset::wraps(n) + 48 * j;
+                m.extend_from_slice(&b[w..w + 48]);
+                j += 1;
+            }
+        }
+        m.extend_from_slice(&b[offset::body(n)..]);
+        m
+    };
+    bad(
+        &mut g,
+        &add,
+        "bob-phone",
+        &all,
+        NOW,
+        "mallory-phone's key id and a wrap added to the header",
+        &["RecipientAdding"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &add,
+        "mallory-phone",
+        &["alice", "bob", "carol", "mallory"],
+        NOW,
+        "the added device cannot open it",
+        &["RecipientAdding"],
+        UNAUTH,
+    );
+
+    // Single-byte tampering.
+    let tamper = |at: usize| {
+        let mut m = b.clone();
+        m[at] ^= 0x01;
+        m
+    };
+    bad(
+        &mut g,
+        &tamper(offset::MESSAGE_ID),
+        "bob-phone",
+        &all,
+        NOW,
+        "message id changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &tamper(offset::TIMESTAMP + 7),
+        "bob-phone",
+        &all,
+        NOW,
+        "timestamp changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &tamper(offset::EPHEMERAL),
+        "bob-phone",
+        &all,
+        NOW,
+        "ephemeral key changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &tamper(offset::COMMITMENT),
+        "bob-phone",
+        &all,
+        NOW,
+        "key commitment changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    let other = idx("bob-desktop");
+    bad(
+        &mut g,
+        &tamper(offset::KEY_IDS + 16 * other + 15),
+        "bob-phone",
+        &all,
+        NOW,
+        "another recipient's key id changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &tamper(offset::KEY_IDS + 16 * idx("bob-phone") + 15),
+        "bob-phone",
+        &all,
+        NOW,
+        "the opener's own key id changed",
+        &["Tamper", "NotARecipient"],
+        "OpenError::NotARecipient",
+    );
+    bad(
+        &mut g,
+        &tamper(offset::wraps(n) + 48 * idx("bob-phone")),
+        "bob-phone",
+        &all,
+        NOW,
+        "the opener's wrap changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &tamper(offset::wraps(n) + 48 * idx("bob-phone") + 47),
+        "bob-phone",
+        &all,
+        NOW,
+        "the opener's wrap tag changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &tamper(offset::body(n)),
+        "bob-phone",
+        &all,
+        NOW,
+        "first body byte changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &tamper(b.len() - 1),
+        "bob-phone",
+        &all,
+        NOW,
+        "body tag changed",
+        &["Tamper"],
+        UNAUTH,
+    );
+
+    // Splices.
+    let other_env = world
+        .honest(
+            "alice-phone",
+            &["bob"],
+            b"attack at dawn",
+            b"conversation:alice+bob",
+            Pad::Padme,
+            NOW,
+            &bytes(&mut rng),
+        )
+        .encode();
+    let mut spliced = b.clone();
+    let w = offset::wraps(n) + 48 * idx("bob-phone");
+    spliced[w..w + 48].copy_from_slice(&other_env[w..w + 48]);
+    bad(
+        &mut g,
+        &spliced,
+        "bob-phone",
+        &all,
+        NOW,
+        "bob-phone's wrap taken from another envelope of the same sender and recipients",
+        &["Splice", "Salamander"],
+        UNAUTH,
+    );
+    bad(
+        &mut g,
+        &delivery(&b, n, idx("bob-tablet")),
+        "bob-phone",
+        &all,
+        NOW,
+        "bob-tablet's delivery opened by bob-phone",
+        &["Splice"],
+        UNAUTH,
+    );
+
+    // Non-canonical body plaintext.
+    let mut nz = base.clone();
+    nz.padded_len += 16;
+    nz.padding_byte = 1;
+    bad(
+        &mut g,
+        &nz.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "non-zero padding",
+        &["BadBody"],
+        UNAUTH,
+    );
+    let mut zl = base.clone();
+    zl.padded_len += 16;
+    ok(
+        &mut g,
+        &zl.encode(),
+        &zl,
+        "bob-phone",
+        &all,
+        NOW,
+        "16 more zero bytes of padding than Padmé: accepted (the padding policy is the sender's)",
+        &["Valid", "Padding"],
+    );
+    let mut pl = base.clone();
+    pl.payload_len_field = Some(u32::try_from(pl.payload.len()).unwrap() + 1);
+    bad(
+        &mut g,
+        &pl.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "payload length field one too large",
+        &["BadBody"],
+        UNAUTH,
+    );
+
+    // Not a recipient.
+    bad(
+        &mut g,
+        &b,
+        "carol-phone",
+        &all,
+        NOW,
+        "a device of another account",
+        &["NotARecipient"],
+        "OpenError::NotARecipient",
+    );
+    bad(
+        &mut g,
+        &b,
+        "alice-phone",
+        &all,
+        NOW,
+        "the sending device itself",
+        &["NotARecipient"],
+        "OpenError::NotARecipient",
+    );
+
+    // Decoding.
+    let set = |at: usize, bytes: &[u8]| {
+        let mut m = b.clone();
+        m[at..at + bytes.len()].copy_from_slice(bytes);
+        m
+    };
+    const DEC: &str = "OpenError::Decode(DecodeError::";
+    let dec = |kind: &str| format!("{DEC}{kind})");
+    for v in [0x00u8, 0x02, 0xfa] {
+        bad(
+            &mut g,
+            &set(offset::VERSION, &[v]),
+            "bob-phone",
+            &all,
+            NOW,
+            "unknown wire version",
+            &["Grease", "Downgrade"],
+            &dec("UnsupportedVersion"),
+        );
+    }
+    for t in [0x01u8, 0x05, 0x7f] {
+        bad(
+            &mut g,
+            &set(offset::OBJECT_TYPE, &[t]),
+            "bob-phone",
+            &all,
+            NOW,
+            "wrong or unknown object type",
+            &["Grease"],
+            &dec("WrongObjectType"),
+        );
+    }
+    for s in [0x0000u16, 0x0002, 0x0a0a] {
+        bad(
+            &mut g,
+            &set(offset::SUITE, &s.to_be_bytes()),
+            "bob-phone",
+            &all,
+            NOW,
+            "unknown suite",
+            &["Grease", "Downgrade"],
+            &dec("UnsupportedSuite"),
+        );
+    }
+    for c in [0u16, 1025, 0xffff] {
+        bad(
+            &mut g,
+            &set(offset::RECIPIENT_COUNT, &c.to_be_bytes()),
+            "bob-phone",
+            &all,
+            NOW,
+            "recipient count out of 1..=1024",
+            &["Limit"],
+            &dec("OutOfRange"),
+        );
+    }
+    let mut unsorted = b.clone();
+    let ids = offset::KEY_IDS;
+    let (first, second) = (b[ids..ids + 16].to_vec(), b[ids + 16..ids + 32].to_vec());
+    unsorted[ids..ids + 16].copy_from_slice(&second);
+    unsorted[ids + 16..ids + 32].copy_from_slice(&first);
+    bad(
+        &mut g,
+        &unsorted,
+        "bob-phone",
+        &all,
+        NOW,
+        "recipient key ids not ascending",
+        &["NonCanonical"],
+        &dec("NonCanonical"),
+    );
+    bad(
+        &mut g,
+        &set(ids + 16, &first),
+        "bob-phone",
+        &all,
+        NOW,
+        "duplicate recipient key id",
+        &["NonCanonical"],
+        &dec("NonCanonical"),
+    );
+    let bl = offset::body_len(n);
+    let body_len = u32::from_be_bytes(b[bl..bl + 4].try_into().unwrap());
+    bad(
+        &mut g,
+        &set(bl, &15u32.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "body length 15 (below the tag size)",
+        &["Limit"],
+        &dec("OutOfRange"),
+    );
+    bad(
+        &mut g,
+        &set(bl, &u32::MAX.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "body length 2^32 - 1",
+        &["Limit"],
+        &dec("OutOfRange"),
+    );
+    bad(
+        &mut g,
+        &set(bl, &(body_len + 1).to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "body length one more than present",
+        &["Truncated"],
+        &dec("Truncated"),
+    );
+    bad(
+        &mut g,
+        &set(bl, &(body_len - 1).to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "body length one less than present",
+        &["TrailingBytes"],
+        &dec("TrailingBytes"),
+    );
+    for len in [
+        0usize,
+        1,
+        3,
+        50,
+        offset::RECIPIENT_COUNT + 1,
+        offset::wraps(n) - 1,
+        offset::wraps(n) + 100,
+        b.len() - 1,
+    ] {
+        bad(
+            &mut g,
+            &b[..len],
+            "bob-phone",
+            &all,
+            NOW,
+            "truncated",
+            &["Truncated"],
+            &dec("Truncated"),
+        );
+    }
+    bad(
+        &mut g,
+        &[b.as_slice(), &[0]].concat(),
+        "bob-phone",
+        &all,
+        NOW,
+        "one trailing byte",
+        &["TrailingBytes"],
+        &dec("TrailingBytes"),
+    );
+    let d = delivery(&b, n, idx("bob-phone"));
+    bad(
+        &mut g,
+        &[d.as_slice(), &[0]].concat(),
+        "bob-phone",
+        &all,
+        NOW,
+        "a delivery with one trailing byte",
+        &["TrailingBytes"],
+        &dec("TrailingBytes"),
+    );
+    bad(
+        &mut g,
+        &d[..d.len() - 1],
+        "bob-phone",
+        &all,
+        NOW,
+        "a delivery one byte short",
+        &["Truncated"],
+        &dec("Truncated"),
+    );
+    bad(
+        &mut g,
+        &set(offset::OBJECT_TYPE, &[4]),
+        "bob-phone",
+        &all,
+        NOW,
+        "a 3-recipient envelope relabelled as a delivery",
+        &["NonCanonical", "TrailingBytes"],
+        &dec("TrailingBytes"),
+    );
+    f.push(g);
+
+    // --- replay
+    let mut g = Group::new(
+        "Replay",
+        "The caller checks each opened message with a ReplayGuard (SPEC.md §6).",
+    )
+    .field("device", json!("bob-phone"))
+    .field("directory", json!(all))
+    .field(
+        "guard",
+        json!({"capacity": 16, "windowMs": 86_400_000u64, "maxSkewMs": 60_000u64}),
+    );
+    let step =
+        |m: &[u8], now: u64, expect: &str| json!({"message": hx(m), "now": now, "expect": expect});
+    let env2 = envs[1].encode();
+    g.invalid(
+        "the same envelope twice",
+        &["Replay"],
+        "ReplayError::Replayed",
+        json!({"steps": [step(&b, NOW + 5, "ok"), step(&b, NOW + 6, "ReplayError::Replayed")]}),
+    );
+    g.invalid(
+        "the envelope, then the relay's delivery of it",
+        &["Replay"],
+        "ReplayError::Replayed",
+        json!({"steps": [step(&b, NOW + 5, "ok"), step(&d, NOW + 6, "ReplayError::Replayed")]}),
+    );
+    g.valid(
+        "two different messages",
+        &["Valid"],
+        json!({"steps": [step(&b, NOW + 5, "ok"), step(&env2, NOW + 6, "ok")]}),
+    );
+    g.invalid(
+        "older than the window",
+        &["Replay"],
+        "ReplayError::TooOld",
+        json!({"steps": [step(&b, NOW + 86_400_001, "ReplayError::TooOld")]}),
+    );
+    g.valid(
+        "at the edge of the window",
+        &["Valid"],
+        json!({"steps": [step(&b, NOW + 86_400_000, "ok")]}),
+    );
+    g.invalid(
+        "from beyond the allowed clock skew",
+        &["Replay"],
+        "ReplayError::FromTheFuture",
+        json!({"steps": [step(&b, NOW - 60_001, "ReplayError::FromTheFuture")]}),
+    );
+    f.push(g);
+
+    f.render()
+}

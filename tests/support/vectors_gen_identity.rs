@@ -1,0 +1,1590 @@
+//! certificates.json and device_lists.json.
+
+use serde_json::{json, Value};
+
+use super::craft::{self, Cert, List};
+use super::{bytes, file_rng, hx, Group, VectorFile, NOW, YEAR};
+
+/// An account of the generator: seed and public key.
+#[derive(Clone, Copy)]
+pub(crate) struct Account {
+    pub(crate) seed: [u8; 32],
+    pub(crate) public: [u8; 32],
+}
+
+impl Account {
+    pub(crate) fn new(rng: &mut rand_chacha::ChaCha20Rng) -> Self {
+        let seed = bytes(rng);
+        Account {
+            seed,
+            public: craft::ed25519_public(&seed),
+        }
+    }
+}
+
+/// A device of the generator: 64 secret bytes, public keys, id.
+#[derive(Clone, Copy)]
+pub(crate) struct Device {
+    pub(crate) secret: [u8; 64],
+    pub(crate) x25519: [u8; 32],
+    pub(crate) ed25519: [u8; 32],
+    pub(crate) ed_seed: [u8; 32],
+    pub(crate) device_id: [u8; 16],
+}
+
+impl Device {
+    pub(crate) fn new(rng: &mut rand_chacha::ChaCha20Rng) -> Self {
+        let secret: [u8; 64] = bytes(rng);
+        let x: [u8; 32] = secret[..32].try_into().unwrap();
+        let ed_seed: [u8; 32] = secret[32..].try_into().unwrap();
+        Device {
+            secret,
+            x25519: craft::x25519_public(&x),
+            ed25519: craft::ed25519_public(&ed_seed),
+            ed_seed,
+            device_id: bytes(rng),
+        }
+    }
+
+    pub(crate) fn x25519_secret(&self) -> [u8; 32] {
+        self.secret[..32].try_into().unwrap()
+    }
+
+    pub(crate) fn key_id(&self) -> [u8; 16] {
+        craft::key_id(&self.x25519)
+    }
+
+    /// The certificate fields of this device under `account`.
+    pub(crate) fn cert(&self, account: &Account, expires_at: Option<u64>) -> Cert {
+        Cert::new(
+            account.public,
+            self.device_id,
+            self.x25519,
+            self.ed25519,
+            NOW - YEAR,
+            expires_at,
+            0,
+        )
+    }
+}
+
+/// Canonical low-order X25519 points (RFC 7748 §6.1, Wycheproof X25519).
+pub(crate) fn low_order_x25519() -> Vec<([u8; 32], &'static str)> {
+    let h = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
+    vec![
+        (
+            [0u8; 32],
+            "u = 0 (order 4 point... and the neutral element of the twist)",
+        ),
+        (
+            h("0100000000000000000000000000000000000000000000000000000000000000"),
+            "u = 1 (order 4 on the twist)",
+        ),
+        (
+            h("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+            "point of order 8",
+        ),
+        (
+            h("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
+            "point of order 8",
+        ),
+        (
+            h("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+            "u = p - 1 (order 2)",
+        ),
+    ]
+}
+
+/// Non-canonical X25519 encodings (u >= p or the top bit set).
+pub(crate) fn non_canonical_x25519(valid: &[u8; 32]) -> Vec<([u8; 32], &'static str)> {
+    let h = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
+    let mut high = *valid;
+    high[31] |= 0x80;
+    vec![
+        (
+            h("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+            "u = p, non-canonical 0",
+        ),
+        (
+            h("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+            "u = p + 1, non-canonical 1",
+        ),
+        (high, "a valid key with the top bit set"),
+    ]
+}
+
+/// Small-order and non-canonical Ed25519 public keys.
+pub(crate) fn bad_ed25519() -> Vec<([u8; 32], &'static str)> {
+    let h = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
+    let mut v = vec![
+        (
+            h("0100000000000000000000000000000000000000000000000000000000000000"),
+            "the neutral element (small order)",
+        ),
+        (
+            h("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+            "y = -1, point of order 2",
+        ),
+        (
+            h("0000000000000000000000000000000000000000000000000000000000000000"),
+            "y = 0, point of order 4",
+        ),
+        (
+            h("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+            "point of order 8",
+        ),
+        (
+            h("0100000000000000000000000000000000000000000000000000000000000080"),
+            "the neutral element with the sign bit set (non-canonical)",
+        ),
+    ];
+    // y = p + k for small k: a non-canonical encoding of a curve point that
+    // is not of small order; found by trying to decompress.
+    for k in 2u8..=18 {
+        let mut b = [0xffu8; 32];
+        b[0] = 0xed + k;
+        b[31] = 0x7f;
+        if let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&b) {
+            if !key.is_weak() {
+                v.push((
+                    b,
+                    "y >= p: non-canonical encoding of a point of large order",
+                ));
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        v.len(),
+        6,
+        "no non-canonical large-order Ed25519 encoding found"
+    );
+    v
+}
+
+/// `s + L`: a signature with a non-canonical scalar.
+pub(crate) fn non_canonical_s(sig: &[u8]) -> Vec<u8> {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut out = sig.to_vec();
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let v = u16::from(sig[32 + i]) + u16::from(L[i]) + carry;
+        out[32 + i] = v as u8;
+        carry = v >> 8;
+    }
+    assert_eq!(carry, 0);
+    out
+}
+
+fn with(bytes: &[u8], i: usize, v: u8) -> Vec<u8> {
+    let mut x = bytes.to_vec();
+    x[i] = v;
+    x
+}
+
+fn flip(bytes: &[u8], i: usize) -> Vec<u8> {
+    let mut x = bytes.to_vec();
+    x[i] ^= 0x01;
+    x
+}
+
+fn params(c: &Cert) -> Value {
+    json!({
+        "deviceId": hx(&c.device_id),
+        "x25519Public": hx(&c.x25519),
+        "ed25519Public": hx(&c.ed25519),
+        "createdAt": c.created_at,
+        "expiresAt": if c.expiry_tag == 1 { json!(c.expires_at) } else { Value::Null },
+        "capabilities": c.capabilities,
+    })
+}
+
+// ------------------------------------------------------------ certificates.json
+
+pub(crate) fn certificates() -> String {
+    let mut rng = file_rng("certificates.json");
+    let mut f = VectorFile::new(
+        "fanseal device certificate",
+        json!({
+            "CertificateIssue": "accountSeed (group), params {deviceId, x25519Public, ed25519Public, createdAt, expiresAt (null = none), capabilities} -> certificate (exact bytes: Ed25519 is deterministic), or the CertificateError of AccountSecret::certify_device.",
+            "CertificateVerify": "certificate (bytes), account (the expected account public key), now (Unix ms) -> the decoded fields and keyId, or the error of DeviceCertificate::from_bytes (DecodeError::*) then DeviceCertificate::verify (CertificateError::*).",
+        }),
+    );
+    f.flag("Valid", "a well-formed certificate");
+    f.flag("Expiry", "expiry handling at the caller's time");
+    f.flag("WrongAccount", "verified against another account");
+    f.flag("Ghost", "signed by a key other than the account it names");
+    f.flag("BadSignature", "a signature that does not verify strictly");
+    f.flag(
+        "LabelConfusion",
+        "a signature made with another label or no label",
+    );
+    f.flag(
+        "LowOrderKey",
+        "a low-order X25519 or small-order Ed25519 key",
+    );
+    f.flag("NonCanonicalKey", "a key encoding that is not canonical");
+    f.flag("NonCanonicalSignature", "a signature scalar s >= L");
+    f.flag(
+        "InvalidAccountKey",
+        "the account key itself is not a valid strict Ed25519 key",
+    );
+    f.flag("NonCanonical", "an encoding that is not the canonical one");
+    f.flag("Truncated", "the input ends early");
+    f.flag("TrailingBytes", "bytes after a complete object");
+    f.flag(
+        "Grease",
+        "an unknown version, object type or suite (reserved for future use)",
+    );
+
+    let alice = Account::new(&mut rng);
+    let bob = Account::new(&mut rng);
+    let devices: Vec<Device> = (0..4).map(|_| Device::new(&mut rng)).collect();
+
+    // --- issuing
+    let mut g = Group::new(
+        "CertificateIssue",
+        "An account signs a device certificate; invalid device keys are refused (SPEC.md §3.3).",
+    )
+    .field("accountSeed", hx(&alice.seed))
+    .field("accountPublicKey", hx(&alice.public));
+    let c0 = devices[0].cert(&alice, None);
+    g.valid(
+        "no expiry",
+        &["Valid"],
+        json!({"params": params(&c0), "certificate": hx(&c0.signed(&alice.seed))}),
+    );
+    let c1 = devices[1].cert(&alice, Some(NOW + YEAR));
+    g.valid(
+        "with expiry",
+        &["Valid", "Expiry"],
+        json!({"params": params(&c1), "certificate": hx(&c1.signed(&alice.seed))}),
+    );
+    let mut c2 = devices[2].cert(&alice, Some(u64::MAX));
+    c2.capabilities = 0xffff_ffff;
+    c2.created_at = 0;
+    g.valid(
+        "extreme field values",
+        &["Valid"],
+        json!({"params": params(&c2), "certificate": hx(&c2.signed(&alice.seed))}),
+    );
+    for (k, why) in low_order_x25519() {
+        let mut c = devices[3].cert(&alice, None);
+        c.x25519 = k;
+        g.invalid(
+            why,
+            &["LowOrderKey"],
+            "CertificateError::InvalidX25519Key",
+            json!({"params": params(&c)}),
+        );
+    }
+    for (k, why) in non_canonical_x25519(&devices[3].x25519) {
+        let mut c = devices[3].cert(&alice, None);
+        c.x25519 = k;
+        g.invalid(
+            why,
+            &["NonCanonicalKey"],
+            "CertificateError::InvalidX25519Key",
+            json!({"params": params(&c)}),
+        );
+    }
+    for (k, why) in bad_ed25519() {
+        let mut c = devices[3].cert(&alice, None);
+        c.ed25519 = k;
+        let flag = if why.contains("non-canonical") {
+            "NonCanonicalKey"
+        } else {
+            "LowOrderKey"
+        };
+        g.invalid(
+            why,
+            &[flag],
+            "CertificateError::InvalidEd25519Key",
+            json!({"params": params(&c)}),
+        );
+    }
+    f.push(g);
+
+    // --- verifying
+    let mut g = Group::new(
+        "CertificateVerify",
+        "Decode, then verify for an expected account at a time (SPEC.md §3.3).",
+    );
+    let verify_valid =
+        |g: &mut Group, c: &Cert, account: &Account, now: u64, comment: &str, flags: &[&str]| {
+            g.valid(
+                comment,
+                flags,
+                json!({
+                    "certificate": hx(&c.signed(&account.seed)),
+                    "account": hx(&account.public),
+                    "now": now,
+                    "params": params(c),
+                    "keyId": hx(&craft::key_id(&c.x25519)),
+                }),
+            );
+        };
+    verify_valid(&mut g, &c0, &alice, NOW, "no expiry", &["Valid"]);
+    verify_valid(
+        &mut g,
+        &c1,
+        &alice,
+        NOW,
+        "expires in a year",
+        &["Valid", "Expiry"],
+    );
+    verify_valid(
+        &mut g,
+        &c1,
+        &alice,
+        NOW + YEAR - 1,
+        "one millisecond before expiry",
+        &["Valid", "Expiry"],
+    );
+    verify_valid(
+        &mut g,
+        &c2,
+        &alice,
+        u64::MAX - 1,
+        "expiry u64::MAX",
+        &["Valid", "Expiry"],
+    );
+    let good = c1.signed(&alice.seed);
+    let inv = |g: &mut Group,
+               bytes: &[u8],
+               account: &[u8; 32],
+               now: u64,
+               comment: &str,
+               flags: &[&str],
+               error: &str| {
+        g.invalid(
+            comment,
+            flags,
+            error,
+            json!({"certificate": hx(bytes), "account": hx(account), "now": now}),
+        );
+    };
+    inv(
+        &mut g,
+        &good,
+        &alice.public,
+        NOW + YEAR,
+        "now equals the expiry",
+        &["Expiry"],
+        "CertificateError::Expired",
+    );
+    inv(
+        &mut g,
+        &good,
+        &alice.public,
+        NOW + 2 * YEAR,
+        "long expired",
+        &["Expiry"],
+        "CertificateError::Expired",
+    );
+    inv(
+        &mut g,
+        &good,
+        &bob.public,
+        NOW,
+        "a valid certificate of Alice verified for Bob",
+        &["WrongAccount"],
+        "CertificateError::WrongAccount",
+    );
+    inv(
+        &mut g,
+        &c1.signed(&bob.seed),
+        &alice.public,
+        NOW,
+        "names Alice's account, signed by Bob's key",
+        &["Ghost"],
+        "CertificateError::BadSignature",
+    );
+    let sig_at = good.len() - 64;
+    inv(
+        &mut g,
+        &flip(&good, sig_at),
+        &alice.public,
+        NOW,
+        "first byte of R flipped",
+        &["BadSignature"],
+        "CertificateError::BadSignature",
+    );
+    inv(
+        &mut g,
+        &flip(&good, good.len() - 1),
+        &alice.public,
+        NOW,
+        "last byte of s flipped",
+        &["BadSignature"],
+        "CertificateError::BadSignature",
+    );
+    inv(
+        &mut g,
+        &flip(&good, 120),
+        &alice.public,
+        NOW,
+        "signed field (created at) changed",
+        &["BadSignature"],
+        "CertificateError::BadSignature",
+    );
+    let mut ncs = good[..sig_at].to_vec();
+    ncs.extend_from_slice(&non_canonical_s(&good[sig_at..]));
+    inv(
+        &mut g,
+        &ncs,
+        &alice.public,
+        NOW,
+        "s replaced by s + L (accepted by lax verifiers)",
+        &["NonCanonicalSignature"],
+        "CertificateError::BadSignature",
+    );
+    let tbs = c1.tbs();
+    let mut raw = tbs.clone();
+    raw.extend_from_slice(
+        &ed25519_dalek::Signer::sign(&ed25519_dalek::SigningKey::from_bytes(&alice.seed), &tbs)
+            .to_bytes(),
+    );
+    inv(
+        &mut g,
+        &raw,
+        &alice.public,
+        NOW,
+        "signature over the bytes without the label",
+        &["LabelConfusion"],
+        "CertificateError::BadSignature",
+    );
+    let mut other = tbs.clone();
+    other.extend_from_slice(&craft::sign(
+        &alice.seed,
+        craft::label::DEVICE_LIST_SIGNATURE,
+        &tbs,
+    ));
+    inv(
+        &mut g,
+        &other,
+        &alice.public,
+        NOW,
+        "signature with the device-list label",
+        &["LabelConfusion"],
+        "CertificateError::BadSignature",
+    );
+    for (k, why) in low_order_x25519() {
+        let mut c = devices[3].cert(&alice, None);
+        c.x25519 = k;
+        inv(
+            &mut g,
+            &c.signed(&alice.seed),
+            &alice.public,
+            NOW,
+            why,
+            &["LowOrderKey"],
+            "CertificateError::InvalidX25519Key",
+        );
+    }
+    for (k, why) in non_canonical_x25519(&devices[3].x25519) {
+        let mut c = devices[3].cert(&alice, None);
+        c.x25519 = k;
+        inv(
+            &mut g,
+            &c.signed(&alice.seed),
+            &alice.public,
+            NOW,
+            why,
+            &["NonCanonicalKey"],
+            "CertificateError::InvalidX25519Key",
+        );
+    }
+    for (k, why) in bad_ed25519() {
+        let mut c = devices[3].cert(&alice, None);
+        c.ed25519 = k;
+        let flag = if why.contains("non-canonical") {
+            "NonCanonicalKey"
+        } else {
+            "LowOrderKey"
+        };
+        inv(
+            &mut g,
+            &c.signed(&alice.seed),
+            &alice.public,
+            NOW,
+            why,
+            &[flag],
+            "CertificateError::InvalidEd25519Key",
+        );
+    }
+    let identity_key = bad_ed25519()[0].0;
+    let mut c = devices[0].cert(&alice, None);
+    c.account = identity_key;
+    inv(
+        &mut g,
+        &c.signed(&alice.seed),
+        &identity_key,
+        NOW,
+        "account key is the neutral element",
+        &["InvalidAccountKey"],
+        "CertificateError::InvalidAccountKey",
+    );
+
+    // Decoding.
+    let no_exp = c0.signed(&alice.seed);
+    inv(
+        &mut g,
+        &with(&good, 124, 2),
+        &alice.public,
+        NOW,
+        "expiry tag 0x02",
+        &["NonCanonical"],
+        "DecodeError::NonCanonical",
+    );
+    inv(
+        &mut g,
+        &with(&no_exp, 124, 0xff),
+        &alice.public,
+        NOW,
+        "expiry tag 0xff",
+        &["NonCanonical"],
+        "DecodeError::NonCanonical",
+    );
+    inv(
+        &mut g,
+        &with(&good, 124, 0),
+        &alice.public,
+        NOW,
+        "expiry tag 0 but an expiry follows: 8 bytes left over",
+        &["NonCanonical", "TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    for len in [0usize, 1, 3, 36, 124, good.len() - 64, good.len() - 1] {
+        inv(
+            &mut g,
+            &good[..len],
+            &alice.public,
+            NOW,
+            "truncated",
+            &["Truncated"],
+            "DecodeError::Truncated",
+        );
+    }
+    inv(
+        &mut g,
+        &[good.as_slice(), &[0]].concat(),
+        &alice.public,
+        NOW,
+        "one trailing byte",
+        &["TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    inv(
+        &mut g,
+        &[good.as_slice(), &good].concat(),
+        &alice.public,
+        NOW,
+        "two certificates back to back",
+        &["TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    for v in [0x00u8, 0x02, 0xfa] {
+        inv(
+            &mut g,
+            &with(&good, 0, v),
+            &alice.public,
+            NOW,
+            "unknown wire version",
+            &["Grease"],
+            "DecodeError::UnsupportedVersion",
+        );
+    }
+    for t in [0x02u8, 0x03, 0x7f] {
+        inv(
+            &mut g,
+            &with(&good, 1, t),
+            &alice.public,
+            NOW,
+            "wrong or unknown object type",
+            &["Grease"],
+            "DecodeError::WrongObjectType",
+        );
+    }
+    for s in [0x0000u16, 0x0002, 0x0a0a, 0xfafa] {
+        let mut c = c1.clone();
+        c.suite = s;
+        inv(
+            &mut g,
+            &c.signed(&alice.seed),
+            &alice.public,
+            NOW,
+            "unknown suite (validly signed)",
+            &["Grease"],
+            "DecodeError::UnsupportedSuite",
+        );
+    }
+    f.push(g);
+    f.render()
+}
+
+// ------------------------------------------------------------ device_lists.json
+
+/// Fork evidence encoding (SPEC.md §3.5): the two lists in byte order.
+pub(crate) fn fork_evidence(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    raw_fork_evidence(x, y)
+}
+
+fn raw_fork_evidence(x: &[u8], y: &[u8]) -> Vec<u8> {
+    let mut out = vec![1u8, 5];
+    out.extend_from_slice(&u32::try_from(x.len()).unwrap().to_be_bytes());
+    out.extend_from_slice(x);
+    out.extend_from_slice(&u32::try_from(y.len()).unwrap().to_be_bytes());
+    out.extend_from_slice(y);
+    out
+}
+
+fn sorted_certs(mut certs: Vec<(Cert, Vec<u8>)>) -> Vec<Vec<u8>> {
+    certs.sort_by_key(|c| c.0.device_id);
+    certs.into_iter().map(|c| c.1).collect()
+}
+
+struct Lists {
+    account: Account,
+    l1: Vec<u8>,
+    l2: Vec<u8>,
+    l3: Vec<u8>,
+    l4: Vec<u8>,
+    l2_fork: Vec<u8>,
+    l3_fork: Vec<u8>,
+}
+
+pub(crate) fn device_lists() -> String {
+    let mut rng = file_rng("device_lists.json");
+    let mut f = VectorFile::new(
+        "fanseal device list",
+        json!({
+            "DeviceListIssue": "accountSeed (group), previous (bytes of the previous list, or null for version 1), issuedAt, certificates (bytes, in the order passed) -> list (exact bytes; certificates sorted by device id) and hash, or the DeviceListError of AccountSecret::issue_device_list.",
+            "DeviceListVerify": "list (bytes), account (expected account public key) -> version, previousHash, issuedAt, certificates (bytes, sorted), hash = SHA-256(u8 len || \"fanseal v1 device list hash\" || list), or the error of DeviceList::from_bytes (DecodeError::*) then DeviceList::verify (DeviceListError::*; a certificate failure is DeviceListError::Certificate(CertificateError::*)).",
+            "DeviceListUpdate": "account, trusted (bytes of the trusted list, verified first), intermediates (bytes, in order), next (bytes) -> the new trusted version and hash, or the DeviceListError of VerifiedDeviceList::update; a fork also gives forkEvidence (its exact bytes), a broken chain atVersion, a rollback trustedVersion and presentedVersion.",
+            "ForkEvidence": "evidence (bytes) -> account and version, or the error of ForkEvidence::from_bytes (DecodeError::*) then ForkEvidence::verify (DeviceListError::*).",
+        }),
+    );
+    f.flag("Valid", "a well-formed, correctly signed list or update");
+    f.flag("Chain", "an update along the hash chain");
+    f.flag("Rollback", "an older list than the trusted one");
+    f.flag(
+        "Fork",
+        "two different lists with the same version (equivocation)",
+    );
+    f.flag(
+        "BrokenChain",
+        "a missing or non-matching link in the hash chain",
+    );
+    f.flag(
+        "Ghost",
+        "a device certificate not signed by the list's account",
+    );
+    f.flag("WrongAccount", "verified against another account");
+    f.flag("BadSignature", "a list signature that does not verify");
+    f.flag(
+        "LabelConfusion",
+        "a signature made with another object's label",
+    );
+    f.flag("Genesis", "version and previous-hash inconsistency");
+    f.flag(
+        "InvalidAccountKey",
+        "the account key itself is not a valid strict Ed25519 key",
+    );
+    f.flag("LowOrderKey", "a device with a low-order X25519 key");
+    f.flag("DuplicateKey", "two devices share an X25519 key");
+    f.flag(
+        "Unsorted",
+        "certificates not sorted by device id, or a duplicate id",
+    );
+    f.flag("Limit", "a count or length outside its bounds");
+    f.flag(
+        "Expired",
+        "a listed device certificate is expired (lists keep them)",
+    );
+    f.flag("Truncated", "the input ends early");
+    f.flag("TrailingBytes", "bytes after a complete object");
+    f.flag(
+        "Grease",
+        "an unknown version, object type or suite (reserved for future use)",
+    );
+    f.flag("NotAFork", "two lists that do not prove equivocation");
+    f.flag("NonCanonical", "an encoding that is not the canonical one");
+
+    let alice = Account::new(&mut rng);
+    let bob = Account::new(&mut rng);
+    let mallory = Account::new(&mut rng);
+    let ad: Vec<Device> = (0..5).map(|_| Device::new(&mut rng)).collect();
+    let bd = Device::new(&mut rng);
+    let ac: Vec<(Cert, Vec<u8>)> = ad
+        .iter()
+        .map(|d| {
+            let c = d.cert(&alice, Some(NOW + YEAR));
+            let b = c.signed(&alice.seed);
+            (c, b)
+        })
+        .collect();
+    let expired = {
+        let c = ad[4].cert(&alice, Some(NOW - 1));
+        let b = c.signed(&alice.seed);
+        (c, b)
+    };
+    let bob_cert = {
+        let c = bd.cert(&bob, None);
+        let b = c.signed(&bob.seed);
+        (c, b)
+    };
+    let list = |version: u64, prev: [u8; 32], certs: Vec<(Cert, Vec<u8>)>| List {
+        account: alice.public,
+        version,
+        previous_hash: prev,
+        issued_at: NOW + version,
+        certificates: sorted_certs(certs),
+    };
+    let l1 = list(1, [0; 32], vec![ac[0].clone()]).signed(&alice.seed);
+    let l2 = list(2, craft::list_hash(&l1), vec![ac[0].clone(), ac[1].clone()]).signed(&alice.seed);
+    let l3 = list(3, craft::list_hash(&l2), vec![ac[1].clone()]).signed(&alice.seed);
+    let l4 = list(4, craft::list_hash(&l3), vec![ac[1].clone(), ac[2].clone()]).signed(&alice.seed);
+    let l2_fork =
+        list(2, craft::list_hash(&l1), vec![ac[0].clone(), ac[3].clone()]).signed(&alice.seed);
+    let l3_fork = list(3, craft::list_hash(&l2_fork), vec![ac[3].clone()]).signed(&alice.seed);
+    let ls = Lists {
+        account: alice,
+        l1,
+        l2,
+        l3,
+        l4,
+        l2_fork,
+        l3_fork,
+    };
+
+    // --- issuing
+    let mut g = Group::new(
+        "DeviceListIssue",
+        "An account signs a list of its device certificates (SPEC.md §3.4).",
+    )
+    .field("accountSeed", hx(&alice.seed))
+    .field("accountPublicKey", hx(&alice.public));
+    let issue = |prev: Option<&[u8]>, certs: &[&(Cert, Vec<u8>)]| {
+        json!({
+            "previous": prev.map_or(Value::Null, hx),
+            "issuedAt": NOW + prev.map_or(1, |_| 2),
+            "certificates": certs.iter().map(|c| hx(&c.1)).collect::<Vec<_>>(),
+        })
+    };
+    let with_out = |mut v: Value, out: &[u8]| {
+        v["list"] = hx(out);
+        v["hash"] = hx(&craft::list_hash(out));
+        v
+    };
+    g.valid(
+        "version 1 with one device",
+        &["Valid"],
+        with_out(issue(None, &[&ac[0]]), &ls.l1),
+    );
+    g.valid(
+        "version 2 chained to version 1; the list sorts the certificates by device id",
+        &["Valid", "Chain"],
+        with_out(issue(Some(&ls.l1), &[&ac[1], &ac[0]]), &ls.l2),
+    );
+    let empty = List {
+        account: alice.public,
+        version: 1,
+        previous_hash: [0; 32],
+        issued_at: NOW + 1,
+        certificates: vec![],
+    }
+    .signed(&alice.seed);
+    g.valid("empty list", &["Valid"], with_out(issue(None, &[]), &empty));
+    g.invalid(
+        "a certificate of Bob's account",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::WrongAccount)",
+        issue(None, &[&ac[0], &bob_cert]),
+    );
+    g.invalid(
+        "the same certificate twice",
+        &["DuplicateKey"],
+        "DeviceListError::DuplicateKey",
+        issue(None, &[&ac[0], &ac[0]]),
+    );
+    let twin = {
+        let mut c = ac[0].0.clone();
+        c.device_id = ad[1].device_id;
+        let b = c.signed(&alice.seed);
+        (c, b)
+    };
+    g.invalid(
+        "two device ids with the same X25519 key",
+        &["DuplicateKey"],
+        "DeviceListError::DuplicateKey",
+        issue(None, &[&ac[0], &twin]),
+    );
+    let bob_list = List {
+        account: bob.public,
+        version: 1,
+        previous_hash: [0; 32],
+        issued_at: NOW,
+        certificates: vec![bob_cert.1.clone()],
+    }
+    .signed(&bob.seed);
+    g.invalid(
+        "previous list of another account",
+        &["WrongAccount"],
+        "DeviceListError::WrongAccount",
+        issue(Some(&bob_list), &[&ac[0]]),
+    );
+    f.push(g);
+
+    // --- verifying
+    let mut g = Group::new(
+        "DeviceListVerify",
+        "Decode, then verify for an expected account (SPEC.md §3.4).",
+    );
+    let vv = |g: &mut Group, l: &[u8], comment: &str, flags: &[&str]| {
+        let version = u64::from_be_bytes(l[34..42].try_into().unwrap());
+        let n = usize::from(u16::from_be_bytes(l[82..84].try_into().unwrap()));
+        let mut certs = Vec::new();
+        let mut at = 84;
+        for _ in 0..n {
+            let len = usize::from(u16::from_be_bytes(l[at..at + 2].try_into().unwrap()));
+            certs.push(hx(&l[at + 2..at + 2 + len]));
+            at += 2 + len;
+        }
+        g.valid(
+            comment,
+            flags,
+            json!({
+                "list": hx(l),
+                "account": hx(&l[2..34]),
+                "version": version,
+                "previousHash": hx(&l[42..74]),
+                "issuedAt": u64::from_be_bytes(l[74..82].try_into().unwrap()),
+                "certificates": certs,
+                "hash": hx(&craft::list_hash(l)),
+            }),
+        );
+    };
+    vv(&mut g, &ls.l1, "version 1", &["Valid"]);
+    vv(&mut g, &ls.l2, "version 2", &["Valid", "Chain"]);
+    vv(
+        &mut g,
+        &ls.l3,
+        "version 3 (a device removed)",
+        &["Valid", "Chain"],
+    );
+    vv(&mut g, &ls.l4, "version 4", &["Valid", "Chain"]);
+    vv(&mut g, &empty, "no devices", &["Valid"]);
+    vv(
+        &mut g,
+        &bob_list,
+        "Bob's list (a certificate without expiry)",
+        &["Valid"],
+    );
+    let with_expired = list(1, [0; 32], vec![ac[0].clone(), expired.clone()]).signed(&alice.seed);
+    vv(
+        &mut g,
+        &with_expired,
+        "an expired device stays on the list",
+        &["Valid", "Expired"],
+    );
+
+    let iv = |g: &mut Group,
+              l: &[u8],
+              account: &[u8; 32],
+              comment: &str,
+              flags: &[&str],
+              error: &str| {
+        g.invalid(
+            comment,
+            flags,
+            error,
+            json!({"list": hx(l), "account": hx(account)}),
+        );
+    };
+    let a = alice.public;
+    iv(
+        &mut g,
+        &ls.l1,
+        &bob.public,
+        "Alice's list verified for Bob",
+        &["WrongAccount"],
+        "DeviceListError::WrongAccount",
+    );
+    iv(
+        &mut g,
+        &flip(&ls.l2, ls.l2.len() - 64),
+        &a,
+        "signature R flipped",
+        &["BadSignature"],
+        "DeviceListError::BadSignature",
+    );
+    iv(
+        &mut g,
+        &flip(&ls.l2, 80),
+        &a,
+        "issued-at changed after signing",
+        &["BadSignature"],
+        "DeviceListError::BadSignature",
+    );
+    iv(
+        &mut g,
+        &list(1, [0; 32], vec![ac[0].clone()]).signed(&mallory.seed),
+        &a,
+        "names Alice, signed by Mallory",
+        &["Ghost", "BadSignature"],
+        "DeviceListError::BadSignature",
+    );
+    let tbs = list(1, [0; 32], vec![ac[0].clone()]).tbs();
+    let mut confused = tbs.clone();
+    confused.extend_from_slice(&craft::sign(
+        &alice.seed,
+        craft::label::CERTIFICATE_SIGNATURE,
+        &tbs,
+    ));
+    iv(
+        &mut g,
+        &confused,
+        &a,
+        "signed with the certificate label",
+        &["LabelConfusion"],
+        "DeviceListError::BadSignature",
+    );
+    iv(
+        &mut g,
+        &list(1, [7; 32], vec![ac[0].clone()]).signed(&alice.seed),
+        &a,
+        "version 1 with a previous hash",
+        &["Genesis"],
+        "DeviceListError::InvalidGenesis",
+    );
+    iv(
+        &mut g,
+        &list(2, [0; 32], vec![ac[0].clone()]).signed(&alice.seed),
+        &a,
+        "version 2 with an all-zero previous hash",
+        &["Genesis"],
+        "DeviceListError::InvalidGenesis",
+    );
+    iv(
+        &mut g,
+        &list(0, [0; 32], vec![ac[0].clone()]).signed(&alice.seed),
+        &a,
+        "version 0",
+        &["Genesis"],
+        "DeviceListError::InvalidGenesis",
+    );
+    let identity_key = bad_ed25519()[0].0;
+    let bad_acct = List {
+        account: identity_key,
+        version: 1,
+        previous_hash: [0; 32],
+        issued_at: NOW,
+        certificates: vec![],
+    }
+    .signed(&alice.seed);
+    iv(
+        &mut g,
+        &bad_acct,
+        &identity_key,
+        "account key is the neutral element",
+        &["InvalidAccountKey"],
+        "DeviceListError::InvalidAccountKey",
+    );
+    iv(
+        &mut g,
+        &list(1, [0; 32], vec![ac[0].clone(), bob_cert.clone()]).signed(&alice.seed),
+        &a,
+        "ghost: Bob's certificate in Alice's signed list",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::WrongAccount)",
+    );
+    let forged = {
+        let c = ad[3].cert(&alice, None);
+        let b = c.signed(&mallory.seed);
+        (c, b)
+    };
+    iv(
+        &mut g,
+        &list(1, [0; 32], vec![ac[0].clone(), forged]).signed(&alice.seed),
+        &a,
+        "ghost: a certificate naming Alice, signed by Mallory",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::BadSignature)",
+    );
+    let low = {
+        let mut c = ad[3].cert(&alice, None);
+        c.x25519 = low_order_x25519()[2].0;
+        let b = c.signed(&alice.seed);
+        (c, b)
+    };
+    iv(
+        &mut g,
+        &list(1, [0; 32], vec![ac[0].clone(), low]).signed(&alice.seed),
+        &a,
+        "a device with a low-order X25519 key",
+        &["LowOrderKey"],
+        "DeviceListError::Certificate(CertificateError::InvalidX25519Key)",
+    );
+    iv(
+        &mut g,
+        &list(1, [0; 32], vec![ac[0].clone(), twin.clone()]).signed(&alice.seed),
+        &a,
+        "two devices share an X25519 key",
+        &["DuplicateKey"],
+        "DeviceListError::DuplicateKey",
+    );
+    let mut unsorted = List {
+        account: a,
+        version: 1,
+        previous_hash: [0; 32],
+        issued_at: NOW,
+        certificates: sorted_certs(vec![ac[0].clone(), ac[1].clone()]),
+    };
+    unsorted.certificates.reverse();
+    iv(
+        &mut g,
+        &unsorted.signed(&alice.seed),
+        &a,
+        "certificates in descending device-id order",
+        &["Unsorted"],
+        "DecodeError::NonCanonical",
+    );
+    let dup = List {
+        account: a,
+        version: 1,
+        previous_hash: [0; 32],
+        issued_at: NOW,
+        certificates: vec![ac[0].1.clone(), ac[0].1.clone()],
+    };
+    iv(
+        &mut g,
+        &dup.signed(&alice.seed),
+        &a,
+        "the same certificate twice",
+        &["Unsorted"],
+        "DecodeError::NonCanonical",
+    );
+    // Counts and lengths.
+    let head = &ls.l1[..82];
+    iv(
+        &mut g,
+        &[head, &257u16.to_be_bytes()].concat(),
+        &a,
+        "device count 257 (limit 256)",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+    );
+    iv(
+        &mut g,
+        &[head, &0xffffu16.to_be_bytes()].concat(),
+        &a,
+        "device count 65535",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+    );
+    iv(
+        &mut g,
+        &[head, &256u16.to_be_bytes()].concat(),
+        &a,
+        "device count 256 (allowed) with no certificates following",
+        &["Limit", "Truncated"],
+        "DecodeError::Truncated",
+    );
+    let len_at = 84;
+    let mut short = ls.l1.clone();
+    short[len_at..len_at + 2].copy_from_slice(&10u16.to_be_bytes());
+    iv(
+        &mut g,
+        &short,
+        &a,
+        "certificate length 10 (minimum 193)",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+    );
+    let mut long = ls.l1.clone();
+    long[len_at..len_at + 2].copy_from_slice(&202u16.to_be_bytes());
+    iv(
+        &mut g,
+        &long,
+        &a,
+        "certificate length 202 (maximum 201)",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+    );
+    let mut cut = ls.l1.clone();
+    cut[len_at..len_at + 2].copy_from_slice(&198u16.to_be_bytes());
+    iv(
+        &mut g,
+        &cut,
+        &a,
+        "certificate length 198 for a 201-byte certificate: the nested read ends inside the signature",
+        &["Truncated"],
+        "DecodeError::Truncated",
+    );
+    let mut padded = List {
+        account: a,
+        version: 1,
+        previous_hash: [0; 32],
+        issued_at: NOW,
+        certificates: vec![],
+    }
+    .tbs();
+    padded[82..84].copy_from_slice(&1u16.to_be_bytes());
+    let cert0 = &bob_cert.1; // 193 bytes, no expiry
+    padded.extend_from_slice(&201u16.to_be_bytes());
+    padded.extend_from_slice(cert0);
+    padded.extend_from_slice(&[0u8; 8]);
+    padded.extend_from_slice(&[0u8; 64]);
+    iv(
+        &mut g,
+        &padded,
+        &a,
+        "certificate length prefix 8 bytes larger than the certificate",
+        &["NonCanonical", "TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    let mut grease_cert = ac[0].0.clone();
+    grease_cert.suite = 0x0a0a;
+    let gl = List {
+        account: a,
+        version: 1,
+        previous_hash: [0; 32],
+        issued_at: NOW,
+        certificates: vec![grease_cert.signed(&alice.seed)],
+    }
+    .signed(&alice.seed);
+    iv(
+        &mut g,
+        &gl,
+        &a,
+        "a listed certificate with suite 0x0a0a",
+        &["Grease"],
+        "DecodeError::UnsupportedSuite",
+    );
+    for len in [
+        0usize,
+        1,
+        2,
+        40,
+        83,
+        84,
+        200,
+        ls.l1.len() - 64,
+        ls.l1.len() - 1,
+    ] {
+        iv(
+            &mut g,
+            &ls.l1[..len],
+            &a,
+            "truncated",
+            &["Truncated"],
+            "DecodeError::Truncated",
+        );
+    }
+    iv(
+        &mut g,
+        &[ls.l1.as_slice(), &[0]].concat(),
+        &a,
+        "one trailing byte",
+        &["TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    for v in [0x00u8, 0x02, 0xfa] {
+        iv(
+            &mut g,
+            &with(&ls.l1, 0, v),
+            &a,
+            "unknown wire version",
+            &["Grease"],
+            "DecodeError::UnsupportedVersion",
+        );
+    }
+    for t in [0x01u8, 0x05, 0x7f] {
+        iv(
+            &mut g,
+            &with(&ls.l1, 1, t),
+            &a,
+            "wrong or unknown object type",
+            &["Grease"],
+            "DecodeError::WrongObjectType",
+        );
+    }
+    f.push(g);
+
+    // --- updating
+    // The lists are named once in the group; cases refer to them by name.
+    let bad_l2 = flip(&ls.l2, ls.l2.len() - 1);
+    let ghost_next = list(
+        2,
+        craft::list_hash(&ls.l1),
+        vec![ac[0].clone(), bob_cert.clone()],
+    )
+    .signed(&alice.seed);
+    let mallory_next = list(2, craft::list_hash(&ls.l1), vec![ac[0].clone()]).signed(&mallory.seed);
+    let named: Vec<(&str, &[u8])> = vec![
+        ("v1", &ls.l1),
+        ("v2", &ls.l2),
+        ("v3", &ls.l3),
+        ("v4", &ls.l4),
+        ("v2-fork", &ls.l2_fork),
+        ("v3-fork", &ls.l3_fork),
+        ("v2-bad-signature", &bad_l2),
+        ("v2-with-ghost", &ghost_next),
+        ("v2-signed-by-mallory", &mallory_next),
+        ("bob-v1", &bob_list),
+    ];
+    let lookup = |name: &str| -> &[u8] { named.iter().find(|n| n.0 == name).unwrap().1 };
+    let mut lists_obj = serde_json::Map::new();
+    for (name, bytes) in &named {
+        lists_obj.insert((*name).into(), hx(bytes));
+    }
+    let mut g = Group::new(
+        "DeviceListUpdate",
+        "Move the trusted list forward along the hash chain; rollback, forks and broken chains are refused (SPEC.md §3.5).",
+    )
+    .field("account", hx(&alice.public))
+    .field("lists", Value::Object(lists_obj));
+    let up = |t: &str, mids: &[&str], next: &str| json!({"trusted": t, "intermediates": mids, "next": next});
+    let up_ok =
+        |g: &mut Group, t: &str, mids: &[&str], next: &str, comment: &str, flags: &[&str]| {
+            let mut v = up(t, mids, next);
+            let n = lookup(next);
+            v["resultVersion"] = json!(u64::from_be_bytes(n[34..42].try_into().unwrap()));
+            v["resultHash"] = hx(&craft::list_hash(n));
+            g.valid(comment, flags, v);
+        };
+    up_ok(
+        &mut g,
+        "v1",
+        &[],
+        "v2",
+        "version 1 to 2",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v1",
+        &["v2", "v3"],
+        "v4",
+        "version 1 to 4 with both intermediates",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &["v3"],
+        "v4",
+        "version 2 to 4",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &[],
+        "v2",
+        "the same list again: no change",
+        &["Valid"],
+    );
+    up_ok(
+        &mut g,
+        "v1",
+        &["v1", "v2"],
+        "v3",
+        "an intermediate equal to the trusted list is skipped",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v1",
+        &[],
+        "v2-fork",
+        "version 1 to the other branch's version 2 (a fork is only visible with both)",
+        &["Valid", "Chain"],
+    );
+    let up_bad = |g: &mut Group,
+                  t: &str,
+                  mids: &[&str],
+                  next: &str,
+                  comment: &str,
+                  flags: &[&str],
+                  error: &str,
+                  extra: Value| {
+        let mut v = up(t, mids, next);
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        g.invalid(comment, flags, error, v);
+    };
+    let evidence = hx(&fork_evidence(&ls.l2, &ls.l2_fork));
+    up_bad(
+        &mut g,
+        "v2",
+        &[],
+        "v1",
+        "version 2 to 1",
+        &["Rollback"],
+        "DeviceListError::Rollback",
+        json!({"trustedVersion": 2, "presentedVersion": 1}),
+    );
+    up_bad(
+        &mut g,
+        "v4",
+        &[],
+        "v2",
+        "version 4 to 2",
+        &["Rollback"],
+        "DeviceListError::Rollback",
+        json!({"trustedVersion": 4, "presentedVersion": 2}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &[],
+        "v2-fork",
+        "another version 2",
+        &["Fork"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": evidence}),
+    );
+    up_bad(
+        &mut g,
+        "v2-fork",
+        &[],
+        "v2",
+        "another version 2, seen from the other branch",
+        &["Fork"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": evidence}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &["v2-fork"],
+        "v3-fork",
+        "the other branch's version 3 via its version 2",
+        &["Fork"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": evidence}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &[],
+        "v3",
+        "version 1 to 3 without version 2",
+        &["BrokenChain"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 3}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2"],
+        "v4",
+        "version 1 to 4 missing version 3",
+        &["BrokenChain"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 4}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2-fork"],
+        "v3",
+        "version 3 does not chain to the intermediate version 2",
+        &["BrokenChain"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 3}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v3", "v2"],
+        "v4",
+        "intermediates out of order",
+        &["BrokenChain"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 3}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &[],
+        "v2-bad-signature",
+        "next list with a bad signature",
+        &["BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2-bad-signature"],
+        "v3",
+        "an intermediate with a bad signature",
+        &["BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &[],
+        "v2-with-ghost",
+        "next list with a ghost device of another account",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::WrongAccount)",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &[],
+        "v2-signed-by-mallory",
+        "next list chained correctly but signed by Mallory",
+        &["Ghost", "BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &[],
+        "bob-v1",
+        "next list of another account",
+        &["WrongAccount"],
+        "DeviceListError::WrongAccount",
+        json!({}),
+    );
+    f.push(g);
+
+    // --- fork evidence
+    let mut g = Group::new(
+        "ForkEvidence",
+        "Evidence of equivocation checks on its own (SPEC.md §3.5).",
+    );
+    let ev = fork_evidence(&ls.l2, &ls.l2_fork);
+    g.valid(
+        "two different version 2 lists",
+        &["Fork"],
+        json!({"evidence": hx(&ev), "account": hx(&alice.public), "version": 2}),
+    );
+    let ev3 = fork_evidence(&ls.l3, &ls.l3_fork);
+    g.valid(
+        "two different version 3 lists",
+        &["Fork"],
+        json!({"evidence": hx(&ev3), "account": hx(&alice.public), "version": 3}),
+    );
+    let fi = |g: &mut Group, e: &[u8], comment: &str, flags: &[&str], error: &str| {
+        g.invalid(comment, flags, error, json!({"evidence": hx(e)}));
+    };
+    fi(
+        &mut g,
+        &fork_evidence(&ls.l1, &ls.l2),
+        "versions 1 and 2",
+        &["NotAFork"],
+        "DeviceListError::NotAFork",
+    );
+    let bob_v2 = List {
+        account: bob.public,
+        version: 2,
+        previous_hash: [9; 32],
+        issued_at: NOW,
+        certificates: vec![],
+    }
+    .signed(&bob.seed);
+    fi(
+        &mut g,
+        &fork_evidence(&ls.l2, &bob_v2),
+        "version 2 of two accounts",
+        &["NotAFork"],
+        "DeviceListError::NotAFork",
+    );
+    let (x, y) = if ls.l2 <= ls.l2_fork {
+        (&ls.l2, &ls.l2_fork)
+    } else {
+        (&ls.l2_fork, &ls.l2)
+    };
+    fi(
+        &mut g,
+        &raw_fork_evidence(y, x),
+        "lists in descending byte order",
+        &["NonCanonical"],
+        "DecodeError::NonCanonical",
+    );
+    fi(
+        &mut g,
+        &raw_fork_evidence(x, x),
+        "the same list twice",
+        &["NotAFork", "NonCanonical"],
+        "DecodeError::NonCanonical",
+    );
+    let forged_v2 = list(2, craft::list_hash(&ls.l1), vec![ac[1].clone()]).signed(&mallory.seed);
+    fi(
+        &mut g,
+        &fork_evidence(&ls.l2, &forged_v2),
+        "the second list is not signed by the account",
+        &["BadSignature"],
+        "DeviceListError::BadSignature",
+    );
+    fi(
+        &mut g,
+        &[ev.as_slice(), &[0]].concat(),
+        "one trailing byte",
+        &["TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    fi(
+        &mut g,
+        &ev[..ev.len() - 1],
+        "one byte short",
+        &["Truncated"],
+        "DecodeError::Truncated",
+    );
+    fi(
+        &mut g,
+        &ev[..5],
+        "inside the first length",
+        &["Truncated"],
+        "DecodeError::Truncated",
+    );
+    let mut huge = ev.clone();
+    huge[2..6].copy_from_slice(&u32::MAX.to_be_bytes());
+    fi(
+        &mut g,
+        &huge,
+        "first length 2^32 - 1",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+    );
+    fi(
+        &mut g,
+        &with(&ev, 0, 0x02),
+        "wire version 0x02",
+        &["Grease"],
+        "DecodeError::UnsupportedVersion",
+    );
+    fi(
+        &mut g,
+        &with(&ev, 1, 0x02),
+        "object type of a device list",
+        &["Grease"],
+        "DecodeError::WrongObjectType",
+    );
+    let mut inner = ev.clone();
+    inner[2 + 4 + x.len() + 4] = 0xfa;
+    fi(
+        &mut g,
+        &inner,
+        "second list with wire version 0xfa",
+        &["Grease"],
+        "DecodeError::UnsupportedVersion",
+    );
+    f.push(g);
+    f.render()
+}

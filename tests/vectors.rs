@@ -1,0 +1,1086 @@
+//! fanseal's published test vectors (vectors/*.json): (a) the committed files
+//! are exactly what the deterministic generator writes, (b) every case holds
+//! against the library, and (c) the checker rejects files with a changed byte.
+//! This test only reads the files; `cargo run --example gen_vectors` writes them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "support/vectors_gen.rs"]
+mod vectors_gen;
+
+use std::collections::BTreeMap;
+
+use fanseal::{
+    open, padme, seal, AccountPublicKey, AccountSecret, CertificateError, CertificateParams,
+    DecodeError, Delivery, DeviceCertificate, DeviceId, DeviceList, DeviceListError,
+    DevicePublicKeys, DeviceSecret, Envelope, ForkEvidence, KeyId, Message, OpenError, Opened,
+    Padding, ReplayError, ReplayGuard, SafetyNumber, SealError, VerifiedDeviceList,
+};
+use serde_json::Value;
+use vectors_gen::ReplayRng;
+
+type R<T> = Result<T, String>;
+
+// ------------------------------------------------------------ error kinds
+
+/// The stable name of each error kind, as written in the vectors.
+fn decode_kind(e: &DecodeError) -> String {
+    let k = match e {
+        DecodeError::Truncated { .. } => "Truncated",
+        DecodeError::TrailingBytes { .. } => "TrailingBytes",
+        DecodeError::OutOfRange { .. } => "OutOfRange",
+        DecodeError::UnsupportedVersion(_) => "UnsupportedVersion",
+        DecodeError::WrongObjectType { .. } => "WrongObjectType",
+        DecodeError::UnsupportedSuite(_) => "UnsupportedSuite",
+        DecodeError::NonCanonical(_) => "NonCanonical",
+        _ => "Unknown",
+    };
+    format!("DecodeError::{k}")
+}
+
+fn cert_kind(e: &CertificateError) -> String {
+    let k = match e {
+        CertificateError::WrongAccount => "WrongAccount",
+        CertificateError::InvalidAccountKey => "InvalidAccountKey",
+        CertificateError::InvalidX25519Key => "InvalidX25519Key",
+        CertificateError::InvalidEd25519Key => "InvalidEd25519Key",
+        CertificateError::BadSignature => "BadSignature",
+        CertificateError::Expired { .. } => "Expired",
+        _ => "Unknown",
+    };
+    format!("CertificateError::{k}")
+}
+
+fn list_kind(e: &DeviceListError) -> String {
+    let k = match e {
+        DeviceListError::WrongAccount => "WrongAccount",
+        DeviceListError::InvalidAccountKey => "InvalidAccountKey",
+        DeviceListError::BadSignature => "BadSignature",
+        DeviceListError::InvalidGenesis => "InvalidGenesis",
+        DeviceListError::Certificate { error, .. } => {
+            return format!("DeviceListError::Certificate({})", cert_kind(error))
+        }
+        DeviceListError::DuplicateKey => "DuplicateKey",
+        DeviceListError::Rollback { .. } => "Rollback",
+        DeviceListError::Fork(_) => "Fork",
+        DeviceListError::BrokenChain { .. } => "BrokenChain",
+        DeviceListError::ChainTooLong => "ChainTooLong",
+        DeviceListError::TooManyDevices => "TooManyDevices",
+        DeviceListError::NotAFork => "NotAFork",
+        _ => "Unknown",
+    };
+    format!("DeviceListError::{k}")
+}
+
+fn seal_kind(e: &SealError) -> String {
+    let k = match e {
+        SealError::CertificateMismatch => "CertificateMismatch",
+        SealError::SenderNotOnOwnList => "SenderNotOnOwnList",
+        SealError::NoRecipients => "NoRecipients",
+        SealError::TooManyRecipients { .. } => "TooManyRecipients",
+        SealError::DuplicateRecipient => "DuplicateRecipient",
+        SealError::PayloadTooLarge => "PayloadTooLarge",
+        SealError::AadTooLarge => "AadTooLarge",
+        SealError::Internal => "Internal",
+        _ => "Unknown",
+    };
+    format!("SealError::{k}")
+}
+
+fn open_kind(e: &OpenError) -> String {
+    match e {
+        OpenError::Decode(d) => format!("OpenError::Decode({})", decode_kind(d)),
+        OpenError::NotARecipient => "OpenError::NotARecipient".into(),
+        OpenError::SenderListUnavailable(_) => "OpenError::SenderListUnavailable".into(),
+        OpenError::Unauthenticated => "OpenError::Unauthenticated".into(),
+        _ => "OpenError::Unknown".into(),
+    }
+}
+
+fn replay_kind(e: &ReplayError) -> String {
+    let k = match e {
+        ReplayError::Replayed => "Replayed",
+        ReplayError::TooOld => "TooOld",
+        ReplayError::FromTheFuture => "FromTheFuture",
+        _ => "Unknown",
+    };
+    format!("ReplayError::{k}")
+}
+
+// ------------------------------------------------------------ JSON access
+
+fn get<'a>(v: &'a Value, k: &str) -> R<&'a Value> {
+    v.get(k).ok_or_else(|| format!("missing field `{k}`"))
+}
+
+fn st<'a>(v: &'a Value, k: &str) -> R<&'a str> {
+    get(v, k)?
+        .as_str()
+        .ok_or_else(|| format!("`{k}` is not a string"))
+}
+
+fn num(v: &Value, k: &str) -> R<u64> {
+    get(v, k)?
+        .as_u64()
+        .ok_or_else(|| format!("`{k}` is not an unsigned integer"))
+}
+
+fn arr<'a>(v: &'a Value, k: &str) -> R<&'a Vec<Value>> {
+    get(v, k)?
+        .as_array()
+        .ok_or_else(|| format!("`{k}` is not an array"))
+}
+
+fn unhex(s: &str, what: &str) -> R<Vec<u8>> {
+    hex::decode(s).map_err(|e| format!("`{what}` is not hex: {e}"))
+}
+
+fn hx(v: &Value, k: &str) -> R<Vec<u8>> {
+    unhex(st(v, k)?, k)
+}
+
+fn fixed<const N: usize>(v: &Value, k: &str) -> R<[u8; N]> {
+    hx(v, k)?
+        .try_into()
+        .map_err(|_| format!("`{k}` is not {N} bytes"))
+}
+
+fn names<'a>(v: &'a Value, k: &str) -> R<Vec<&'a str>> {
+    arr(v, k)?
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .ok_or_else(|| format!("`{k}` holds a non-string"))
+        })
+        .collect()
+}
+
+fn ensure(cond: bool, what: impl FnOnce() -> String) -> R<()> {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+fn eq<T: PartialEq + std::fmt::Debug>(got: T, want: T, what: &str) -> R<()> {
+    ensure(got == want, || {
+        format!("{what}: library gives {got:?}, vector says {want:?}")
+    })
+}
+
+/// Compares a library outcome with the case's `result` / `error`; returns the
+/// value when the case is valid.
+fn outcome<T>(case: &Value, got: Result<T, String>) -> R<Option<T>> {
+    match (st(case, "result")?, got) {
+        ("valid", Ok(v)) => Ok(Some(v)),
+        ("valid", Err(e)) => Err(format!("expected valid, library says {e}")),
+        ("invalid", Ok(_)) => Err(format!("expected {}, library accepts", st(case, "error")?)),
+        ("invalid", Err(e)) => {
+            eq(e.as_str(), st(case, "error")?, "error kind")?;
+            Ok(None)
+        }
+        (other, _) => Err(format!("unknown result `{other}`")),
+    }
+}
+
+// ------------------------------------------------------------ the checker
+
+/// Checks one vector file against the library: the header, then every case.
+/// Returns the number of cases. With `first_only`, stops at the first failure.
+fn check_file(name: &str, text: &str, first_only: bool) -> R<usize> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| format!("{name}: bad JSON: {e}"))?;
+    eq(
+        st(&doc, "specVersion")?,
+        vectors_gen::SPEC_VERSION,
+        "specVersion",
+    )?;
+    eq(st(&doc, "generator")?, vectors_gen::GENERATOR, "generator")?;
+    ensure(!st(&doc, "algorithm")?.is_empty(), || {
+        "empty algorithm".into()
+    })?;
+    let notes = get(&doc, "notes")?
+        .as_object()
+        .ok_or("notes is not an object")?;
+    let schema = get(&doc, "schema")?
+        .as_object()
+        .ok_or("schema is not an object")?;
+    let ids = if name == "envelopes.json" {
+        Some(Identities::parse(get(&doc, "identities")?).map_err(|e| format!("identities: {e}"))?)
+    } else {
+        None
+    };
+    let mut count = 0u64;
+    let mut failures = Vec::new();
+    for group in arr(&doc, "testGroups")? {
+        let kind = st(group, "type")?;
+        ensure(schema.contains_key(kind), || {
+            format!("group type {kind} has no schema")
+        })?;
+        for case in arr(group, "tests")? {
+            count += 1;
+            let id = num(case, "tcId")?;
+            let res = check_common(case, notes, id == count)
+                .and_then(|()| check_case(name, kind, group, case, ids.as_ref()));
+            if let Err(e) = res {
+                failures.push(format!("{name} tcId {id} ({kind}): {e}"));
+                if first_only {
+                    return Err(failures.join("\n"));
+                }
+            }
+        }
+    }
+    eq(num(&doc, "numberOfTests")?, count, "numberOfTests")?;
+    if failures.is_empty() {
+        Ok(usize::try_from(count).unwrap())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+fn check_common(case: &Value, notes: &serde_json::Map<String, Value>, id_ok: bool) -> R<()> {
+    ensure(id_ok, || "tcIds must count up from 1".into())?;
+    ensure(!st(case, "comment")?.is_empty(), || "empty comment".into())?;
+    for flag in names(case, "flags")? {
+        ensure(notes.contains_key(flag), || {
+            format!("flag {flag} not in notes")
+        })?;
+    }
+    match st(case, "result")? {
+        "valid" => ensure(case.get("error").is_none(), || {
+            "valid case with an error".into()
+        }),
+        "invalid" => st(case, "error").map(|_| ()),
+        other => Err(format!("unknown result {other}")),
+    }
+}
+
+fn check_case(
+    file: &str,
+    kind: &str,
+    group: &Value,
+    case: &Value,
+    ids: Option<&Identities>,
+) -> R<()> {
+    match (file, kind) {
+        ("keys.json", "AccountKey") => account_key(case),
+        ("keys.json", "DeviceKey") => device_key(case),
+        ("certificates.json", "CertificateIssue") => certificate_issue(group, case),
+        ("certificates.json", "CertificateVerify") => certificate_verify(case),
+        ("device_lists.json", "DeviceListIssue") => list_issue(group, case),
+        ("device_lists.json", "DeviceListVerify") => list_verify(case),
+        ("device_lists.json", "DeviceListUpdate") => list_update(group, case),
+        ("device_lists.json", "ForkEvidence") => fork_evidence(case),
+        ("safety_numbers.json", "SafetyNumber") => safety_number(case),
+        ("safety_numbers.json", "SafetyNumberDecode") => safety_number_decode(case),
+        ("padding.json", "Padme") => padme_case(case),
+        ("padding.json", "PaddedLength") => padded_length(case),
+        ("envelopes.json", k) => {
+            let ids = ids.ok_or("no identities")?;
+            match k {
+                "Seal" => seal_case(ids, case),
+                "SealError" => seal_error(ids, case),
+                "Open" => open_case(ids, case),
+                "Replay" => replay_case(ids, group, case),
+                other => Err(format!("unknown group type {other}")),
+            }
+        }
+        (f, k) => Err(format!("unknown group type {k} in {f}")),
+    }
+}
+
+// ------------------------------------------------------------ keys
+
+/// For groups whose cases are all valid: the case must say so.
+fn valid_only(case: &Value) -> R<()> {
+    outcome(case, Ok(())).map(|_| ())
+}
+
+fn account_key(case: &Value) -> R<()> {
+    valid_only(case)?;
+    let seed = fixed::<32>(case, "seed")?;
+    let account = AccountSecret::from_secret_seed(&seed);
+    eq(
+        account.public_key().to_bytes(),
+        fixed(case, "publicKey")?,
+        "publicKey",
+    )?;
+    eq(*account.export_secret_seed(), seed, "exported seed")
+}
+
+fn device_key(case: &Value) -> R<()> {
+    valid_only(case)?;
+    let secret = fixed::<64>(case, "secret")?;
+    let device = DeviceSecret::from_secret_bytes(&secret);
+    let keys = device.public_keys();
+    eq(keys.x25519, fixed(case, "x25519Public")?, "x25519Public")?;
+    eq(keys.ed25519, fixed(case, "ed25519Public")?, "ed25519Public")?;
+    eq(device.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+    eq(
+        KeyId::of_x25519(&keys.x25519),
+        device.key_id(),
+        "KeyId::of_x25519",
+    )?;
+    eq(
+        *device.export_secret_bytes(),
+        secret,
+        "exported secret bytes",
+    )
+}
+
+// ------------------------------------------------------------ certificates
+
+fn params(v: &Value) -> R<CertificateParams> {
+    let p = get(v, "params")?;
+    let expires_at = match get(p, "expiresAt")? {
+        Value::Null => None,
+        x => Some(x.as_u64().ok_or("expiresAt")?),
+    };
+    Ok(CertificateParams {
+        device_id: DeviceId::from_bytes(fixed(p, "deviceId")?),
+        keys: DevicePublicKeys {
+            x25519: fixed(p, "x25519Public")?,
+            ed25519: fixed(p, "ed25519Public")?,
+        },
+        created_at: num(p, "createdAt")?,
+        expires_at,
+        capabilities: u32::try_from(num(p, "capabilities")?).map_err(|e| e.to_string())?,
+    })
+}
+
+fn certificate_issue(group: &Value, case: &Value) -> R<()> {
+    let account = AccountSecret::from_secret_seed(&fixed(group, "accountSeed")?);
+    eq(
+        account.public_key().to_bytes(),
+        fixed(group, "accountPublicKey")?,
+        "accountPublicKey",
+    )?;
+    let got = account
+        .certify_device(&params(case)?)
+        .map_err(|e| cert_kind(&e));
+    if let Some(cert) = outcome(case, got)? {
+        let want = hx(case, "certificate")?;
+        eq(
+            hex::encode(cert.to_bytes()),
+            hex::encode(&want),
+            "certificate",
+        )?;
+        eq(
+            DeviceCertificate::from_bytes(&want).as_ref(),
+            Ok(&cert),
+            "decoded certificate",
+        )?;
+    }
+    Ok(())
+}
+
+fn certificate_verify(case: &Value) -> R<()> {
+    let bytes = hx(case, "certificate")?;
+    let account = AccountPublicKey::from_bytes(fixed(case, "account")?);
+    let now = num(case, "now")?;
+    let got = DeviceCertificate::from_bytes(&bytes)
+        .map_err(|e| decode_kind(&e))
+        .and_then(|c| c.verify(&account, now).map_err(|e| cert_kind(&e)));
+    if let Some(verified) = outcome(case, got)? {
+        let cert = verified.certificate();
+        eq(cert.params(), &params(case)?, "params")?;
+        eq(cert.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+        eq(cert.account(), &account, "account")?;
+        eq(cert.to_bytes(), bytes, "re-encoding")?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ device lists
+
+fn decode_list(bytes: &[u8], what: &str) -> R<DeviceList> {
+    DeviceList::from_bytes(bytes).map_err(|e| format!("{what} does not decode: {e}"))
+}
+
+fn list_issue(group: &Value, case: &Value) -> R<()> {
+    let account = AccountSecret::from_secret_seed(&fixed(group, "accountSeed")?);
+    eq(
+        account.public_key().to_bytes(),
+        fixed(group, "accountPublicKey")?,
+        "accountPublicKey",
+    )?;
+    let previous = match get(case, "previous")? {
+        Value::Null => None,
+        _ => Some(decode_list(&hx(case, "previous")?, "previous")?),
+    };
+    let mut certs = Vec::new();
+    for c in arr(case, "certificates")? {
+        let b = unhex(c.as_str().ok_or("certificate")?, "certificates")?;
+        certs.push(DeviceCertificate::from_bytes(&b).map_err(|e| format!("certificate: {e}"))?);
+    }
+    let got = account
+        .issue_device_list(previous.as_ref(), num(case, "issuedAt")?, certs)
+        .map_err(|e| list_kind(&e));
+    if let Some(list) = outcome(case, got)? {
+        let want = hx(case, "list")?;
+        eq(hex::encode(list.to_bytes()), hex::encode(&want), "list")?;
+        eq(list.hash().to_vec(), hx(case, "hash")?, "hash")?;
+        eq(decode_list(&want, "list")?, list, "decoded list")?;
+    }
+    Ok(())
+}
+
+fn list_verify(case: &Value) -> R<()> {
+    let bytes = hx(case, "list")?;
+    let account = AccountPublicKey::from_bytes(fixed(case, "account")?);
+    let got = DeviceList::from_bytes(&bytes)
+        .map_err(|e| decode_kind(&e))
+        .and_then(|l| l.verify(&account).map_err(|e| list_kind(&e)));
+    if let Some(verified) = outcome(case, got)? {
+        let list = verified.list();
+        eq(list.version(), num(case, "version")?, "version")?;
+        eq(
+            list.previous_hash().to_vec(),
+            hx(case, "previousHash")?,
+            "previousHash",
+        )?;
+        eq(list.issued_at(), num(case, "issuedAt")?, "issuedAt")?;
+        eq(list.hash().to_vec(), hx(case, "hash")?, "hash")?;
+        let certs: Vec<String> = list
+            .certificates()
+            .iter()
+            .map(|c| hex::encode(c.to_bytes()))
+            .collect();
+        let want: Vec<String> = names(case, "certificates")?
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+        eq(certs, want, "certificates")?;
+        eq(
+            verified.devices().len(),
+            list.certificates().len(),
+            "devices",
+        )?;
+        eq(list.to_bytes(), bytes, "re-encoding")?;
+    }
+    Ok(())
+}
+
+fn list_update(group: &Value, case: &Value) -> R<()> {
+    let account = AccountPublicKey::from_bytes(fixed(group, "account")?);
+    let lists = get(group, "lists")?;
+    let named = |name: &str| -> R<DeviceList> { decode_list(&hx(lists, name)?, name) };
+    let trusted = named(st(case, "trusted")?)?
+        .verify(&account)
+        .map_err(|e| format!("trusted list does not verify: {e}"))?;
+    let mids = names(case, "intermediates")?
+        .into_iter()
+        .map(named)
+        .collect::<R<Vec<_>>>()?;
+    let next = named(st(case, "next")?)?;
+    let got = trusted.update(&mids, &next);
+    match &got {
+        Err(DeviceListError::Fork(evidence)) => {
+            eq(
+                hex::encode(evidence.to_bytes()),
+                st(case, "forkEvidence")?.to_string(),
+                "forkEvidence",
+            )?;
+            eq(evidence.verify(), Ok(account), "fork evidence verifies")?;
+        }
+        Err(DeviceListError::BrokenChain { at_version }) => {
+            eq(*at_version, num(case, "atVersion")?, "atVersion")?;
+        }
+        Err(DeviceListError::Rollback { trusted, presented }) => {
+            eq(*trusted, num(case, "trustedVersion")?, "trustedVersion")?;
+            eq(
+                *presented,
+                num(case, "presentedVersion")?,
+                "presentedVersion",
+            )?;
+        }
+        _ => {}
+    }
+    if let Some(v) = outcome(case, got.map_err(|e| list_kind(&e)))? {
+        eq(v.version(), num(case, "resultVersion")?, "resultVersion")?;
+        eq(
+            v.list().hash().to_vec(),
+            hx(case, "resultHash")?,
+            "resultHash",
+        )?;
+    }
+    Ok(())
+}
+
+fn fork_evidence(case: &Value) -> R<()> {
+    let bytes = hx(case, "evidence")?;
+    let got = ForkEvidence::from_bytes(&bytes)
+        .map_err(|e| decode_kind(&e))
+        .and_then(|e| e.verify().map(|a| (e, a)).map_err(|e| list_kind(&e)));
+    if let Some((evidence, account)) = outcome(case, got)? {
+        eq(account.to_bytes(), fixed(case, "account")?, "account")?;
+        eq(evidence.version(), num(case, "version")?, "version")?;
+        eq(evidence.to_bytes(), bytes, "re-encoding")?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ safety numbers, padding
+
+fn safety_number(case: &Value) -> R<()> {
+    valid_only(case)?;
+    let a = AccountPublicKey::from_bytes(fixed(case, "accountA")?);
+    let b = AccountPublicKey::from_bytes(fixed(case, "accountB")?);
+    let n = SafetyNumber::new(&a, &b);
+    let compact = hx(case, "compact")?;
+    eq(n, SafetyNumber::new(&b, &a), "symmetry")?;
+    eq(n.to_digits().as_str(), st(case, "digits")?, "digits")?;
+    eq(n.to_string().as_str(), st(case, "digits")?, "Display")?;
+    eq(n.to_bytes().to_vec(), compact.clone(), "compact")?;
+    ensure(n.matches_scanned(&compact), || "matches_scanned".into())?;
+    eq(SafetyNumber::from_bytes(&compact), Ok(n), "decoded")
+}
+
+fn safety_number_decode(case: &Value) -> R<()> {
+    let compact = hx(case, "compact")?;
+    let got = SafetyNumber::from_bytes(&compact).map_err(|e| decode_kind(&e));
+    if let Some(n) = outcome(case, got)? {
+        eq(n.to_digits().as_str(), st(case, "digits")?, "digits")?;
+        eq(n.to_bytes().to_vec(), compact, "re-encoding")?;
+    }
+    Ok(())
+}
+
+fn padme_case(case: &Value) -> R<()> {
+    valid_only(case)?;
+    let len = usize::try_from(num(case, "length")?).map_err(|e| e.to_string())?;
+    let want = usize::try_from(num(case, "paddedLength")?).map_err(|e| e.to_string())?;
+    eq(padme(len), want, "padme")?;
+    if want <= fanseal::limit::MAX_BODY {
+        eq(Padding::Padme.padded_len(len), Some(want), "Padding::Padme")?;
+    }
+    Ok(())
+}
+
+fn padding_policy(v: &Value) -> R<Padding> {
+    let p = get(v, "padding").or_else(|_| get(v, "policy"))?;
+    match st(p, "type")? {
+        "padme" => Ok(Padding::Padme),
+        "none" => Ok(Padding::None),
+        "bucket" => Ok(Padding::Bucket(
+            u32::try_from(num(p, "bucketSize")?).map_err(|e| e.to_string())?,
+        )),
+        other => Err(format!("unknown padding {other}")),
+    }
+}
+
+fn padded_length(case: &Value) -> R<()> {
+    let len = usize::try_from(num(case, "length")?).map_err(|e| e.to_string())?;
+    let got = padding_policy(case)?
+        .padded_len(len)
+        .ok_or_else(|| "SealError::PayloadTooLarge".to_string());
+    if let Some(p) = outcome(case, got)? {
+        eq(p as u64, num(case, "paddedLength")?, "paddedLength")?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ envelopes
+
+struct Account {
+    public: AccountPublicKey,
+    list: VerifiedDeviceList,
+}
+
+struct Device {
+    secret: DeviceSecret,
+    certificate: DeviceCertificate,
+}
+
+/// The shared identities of envelopes.json, each checked on the way in.
+struct Identities {
+    accounts: BTreeMap<String, Account>,
+    devices: BTreeMap<String, Device>,
+}
+
+impl Identities {
+    fn parse(v: &Value) -> R<Self> {
+        let mut accounts = BTreeMap::new();
+        for a in arr(v, "accounts")? {
+            let public = AccountPublicKey::from_bytes(fixed(a, "publicKey")?);
+            let list = decode_list(&hx(a, "deviceList")?, "deviceList")?
+                .verify(&public)
+                .map_err(|e| format!("deviceList does not verify: {e}"))?;
+            accounts.insert(st(a, "name")?.to_string(), Account { public, list });
+        }
+        let mut devices = BTreeMap::new();
+        for d in arr(v, "devices")? {
+            let name = st(d, "name")?;
+            let secret = DeviceSecret::from_secret_bytes(&fixed(d, "secret")?);
+            let certificate = DeviceCertificate::from_bytes(&hx(d, "certificate")?)
+                .map_err(|e| format!("{name}: certificate: {e}"))?;
+            let account = accounts
+                .get(st(d, "account")?)
+                .ok_or_else(|| format!("{name}: unknown account"))?;
+            eq(
+                certificate.account(),
+                &account.public,
+                "certificate account",
+            )?;
+            eq(
+                *certificate.keys(),
+                secret.public_keys(),
+                "certificate keys",
+            )?;
+            eq(secret.key_id().to_bytes(), fixed(d, "keyId")?, "keyId")?;
+            eq(
+                certificate.device_id().to_bytes(),
+                fixed(d, "deviceId")?,
+                "deviceId",
+            )?;
+            let listed = account
+                .list
+                .device(certificate.device_id())
+                .map(|c| c.certificate());
+            let on_list = get(d, "onList")?.as_bool().ok_or("onList")?;
+            eq(listed == Some(&certificate), on_list, "onList")?;
+            devices.insert(
+                name.to_string(),
+                Device {
+                    secret,
+                    certificate,
+                },
+            );
+        }
+        Ok(Identities { accounts, devices })
+    }
+
+    fn device(&self, name: &str) -> R<&Device> {
+        self.devices
+            .get(name)
+            .ok_or_else(|| format!("unknown device {name}"))
+    }
+
+    fn list(&self, name: &str) -> R<&VerifiedDeviceList> {
+        self.accounts
+            .get(name)
+            .map(|a| &a.list)
+            .ok_or_else(|| format!("unknown account {name}"))
+    }
+
+    fn directory(&self, v: &Value) -> R<Vec<VerifiedDeviceList>> {
+        names(v, "directory")?
+            .into_iter()
+            .map(|n| self.list(n).cloned())
+            .collect()
+    }
+}
+
+/// Checks an `Opened` against the expected fields of a valid open.
+fn check_opened(ids: &Identities, o: &Opened, want: &Value) -> R<()> {
+    eq(o.payload().to_vec(), hx(want, "payload")?, "payload")?;
+    eq(o.aad().to_vec(), hx(want, "aad")?, "aad")?;
+    eq(
+        o.sender_account().to_bytes(),
+        fixed(want, "senderAccount")?,
+        "senderAccount",
+    )?;
+    eq(
+        o.sender_device().to_bytes(),
+        fixed(want, "senderDevice")?,
+        "senderDevice",
+    )?;
+    eq(
+        o.message_id().to_bytes(),
+        fixed(want, "messageId")?,
+        "messageId",
+    )?;
+    eq(o.timestamp(), num(want, "timestamp")?, "timestamp")?;
+    let sender = ids
+        .devices
+        .values()
+        .find(|d| d.certificate.device_id() == o.sender_device())
+        .ok_or("sender is not a known device")?;
+    eq(
+        o.sender_certificate(),
+        &sender.certificate,
+        "sender certificate",
+    )
+}
+
+fn open_with(
+    ids: &Identities,
+    device: &str,
+    bytes: &[u8],
+    dir: &[VerifiedDeviceList],
+    now: u64,
+) -> R<Result<Opened, String>> {
+    let d = ids.device(device)?;
+    Ok(open(&d.secret, bytes, dir, now).map_err(|e| open_kind(&e)))
+}
+
+fn seal_inputs<'a>(
+    ids: &'a Identities,
+    case: &Value,
+) -> R<(Vec<&'a VerifiedDeviceList>, Vec<u8>, Vec<u8>, Padding)> {
+    let lists = names(case, "recipients")?
+        .into_iter()
+        .map(|n| ids.list(n))
+        .collect::<R<Vec<_>>>()?;
+    Ok((
+        lists,
+        hx(case, "payload")?,
+        hx(case, "aad")?,
+        padding_policy(case)?,
+    ))
+}
+
+fn seal_case(ids: &Identities, case: &Value) -> R<()> {
+    valid_only(case)?;
+    let sender = ids.device(st(case, "sender")?)?;
+    let (lists, payload, aad, padding) = seal_inputs(ids, case)?;
+    let r = get(case, "randomness")?;
+    let randomness = [
+        fixed::<16>(r, "messageId")?.to_vec(),
+        fixed::<32>(r, "messageSecret")?.to_vec(),
+        fixed::<32>(r, "ephemeralSecret")?.to_vec(),
+    ]
+    .concat();
+    let mut rng = ReplayRng::new(randomness);
+    let message = Message {
+        payload: &payload,
+        aad: &aad,
+        padding,
+    };
+    let env = seal(
+        &sender.secret,
+        &sender.certificate,
+        &lists,
+        &message,
+        num(case, "now")?,
+        &mut rng,
+    )
+    .map_err(|e| format!("seal fails: {}", seal_kind(&e)))?;
+    ensure(rng.exactly_consumed(), || {
+        "seal did not draw exactly the listed randomness".into()
+    })?;
+    let bytes = hx(case, "envelope")?;
+    eq(hex::encode(env.to_bytes()), hex::encode(&bytes), "envelope")?;
+    eq(
+        Envelope::from_bytes(&bytes).as_ref(),
+        Ok(&env),
+        "decoded envelope",
+    )?;
+
+    let h = get(case, "header")?;
+    let header = env.header();
+    eq(
+        header.message_id().to_bytes(),
+        fixed(h, "messageId")?,
+        "header messageId",
+    )?;
+    eq(header.timestamp(), num(h, "timestamp")?, "header timestamp")?;
+    eq(
+        header.body_len() as u64,
+        num(h, "bodyLength")?,
+        "header bodyLength",
+    )?;
+    eq(
+        bytes.get(28..60).map(<[u8]>::to_vec),
+        Some(hx(h, "ephemeralPublic")?),
+        "ephemeralPublic",
+    )?;
+    eq(
+        bytes.get(60..92).map(<[u8]>::to_vec),
+        Some(hx(h, "commitment")?),
+        "commitment",
+    )?;
+    let recipients: Vec<String> = header
+        .recipients()
+        .iter()
+        .map(|k| hex::encode(k.to_bytes()))
+        .collect();
+    eq(
+        recipients.clone(),
+        names(h, "recipients")?
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        "header recipients",
+    )?;
+
+    let deliveries = arr(case, "deliveries")?;
+    let split: Vec<(KeyId, Delivery)> = env.deliveries().collect();
+    eq(split.len(), deliveries.len(), "number of deliveries")?;
+    for ((key_id, d), want) in split.iter().zip(deliveries) {
+        let want_bytes = hx(want, "delivery")?;
+        eq(key_id.to_bytes(), fixed(want, "keyId")?, "delivery keyId")?;
+        eq(
+            hex::encode(d.to_bytes()),
+            hex::encode(&want_bytes),
+            "delivery",
+        )?;
+        eq(env.delivery_for(key_id).as_ref(), Some(d), "delivery_for")?;
+        eq(
+            Delivery::from_bytes(&want_bytes).as_ref(),
+            Ok(d),
+            "decoded delivery",
+        )?;
+    }
+
+    let dir = ids.directory(case)?;
+    let now = num(case, "openNow")?;
+    for o in arr(case, "opens")? {
+        let name = st(o, "device")?;
+        let key_id = ids.device(name)?.secret.key_id();
+        let mut inputs = vec![bytes.clone()];
+        if let Some(d) = env.delivery_for(&key_id) {
+            inputs.push(d.to_bytes());
+        }
+        for input in inputs {
+            let got = open_with(ids, name, &input, &dir, now)?;
+            if let Some(opened) = outcome(o, got).map_err(|e| format!("{name}: {e}"))? {
+                check_opened(ids, &opened, o).map_err(|e| format!("{name}: {e}"))?;
+                eq(
+                    opened.recipients(),
+                    header.recipients(),
+                    "opened recipients",
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn seal_error(ids: &Identities, case: &Value) -> R<()> {
+    let sender = ids.device(st(case, "sender")?)?;
+    let cert = &ids.device(st(case, "senderCertificate")?)?.certificate;
+    let (lists, payload, aad, padding) = seal_inputs(ids, case)?;
+    let mut rng = ReplayRng::new(Vec::new());
+    let message = Message {
+        payload: &payload,
+        aad: &aad,
+        padding,
+    };
+    let got = seal(
+        &sender.secret,
+        cert,
+        &lists,
+        &message,
+        num(case, "now")?,
+        &mut rng,
+    )
+    .map_err(|e| seal_kind(&e));
+    ensure(rng.exactly_consumed(), || {
+        "a refused seal drew randomness".into()
+    })?;
+    outcome(case, got).map(|_| ())
+}
+
+fn open_case(ids: &Identities, case: &Value) -> R<()> {
+    let dir = ids.directory(case)?;
+    let got = open_with(
+        ids,
+        st(case, "device")?,
+        &hx(case, "message")?,
+        &dir,
+        num(case, "now")?,
+    )?;
+    if let Some(opened) = outcome(case, got)? {
+        check_opened(ids, &opened, case)?;
+    }
+    Ok(())
+}
+
+fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
+    let g = get(group, "guard")?;
+    let mut guard = ReplayGuard::new(
+        usize::try_from(num(g, "capacity")?).map_err(|e| e.to_string())?,
+        num(g, "windowMs")?,
+        num(g, "maxSkewMs")?,
+    );
+    let dir = ids.directory(group)?;
+    let device = st(group, "device")?;
+    let mut last = Ok(());
+    for step in arr(case, "steps")? {
+        let now = num(step, "now")?;
+        let opened = open_with(ids, device, &hx(step, "message")?, &dir, now)?
+            .map_err(|e| format!("a replay step does not open: {e}"))?;
+        let r = guard
+            .check(opened.message_id(), opened.timestamp(), now)
+            .map_err(|e| replay_kind(&e));
+        let got = match &r {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.clone(),
+        };
+        eq(got.as_str(), st(step, "expect")?, "replay step")?;
+        last = r;
+    }
+    outcome(case, last).map(|_| ())
+}
+
+// ------------------------------------------------------------ tests
+
+fn committed(name: &str) -> String {
+    let path = format!("{}/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+#[test]
+fn committed_vectors_equal_the_generator_output() {
+    for (name, text) in vectors_gen::generate() {
+        let on_disk = committed(name);
+        assert!(
+            on_disk == text,
+            "vectors/{name} differs from the generator's output: run `cargo run --example gen_vectors` and review the diff"
+        );
+    }
+    let mut present: Vec<String> =
+        std::fs::read_dir(format!("{}/vectors", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    present.sort();
+    let mut expected: Vec<String> = vectors_gen::FILES.iter().map(|s| s.to_string()).collect();
+    expected.push("README.md".into());
+    expected.sort();
+    assert_eq!(
+        present, expected,
+        "vectors/ holds exactly the generated files and README.md"
+    );
+}
+
+#[test]
+fn every_vector_holds_against_the_library() {
+    let mut total = 0;
+    for name in vectors_gen::FILES {
+        let n = check_file(name, &committed(name), false).unwrap_or_else(|e| panic!("{e}"));
+        println!("{name}: {n} cases, 0 failures");
+        total += n;
+    }
+    println!("vectors: {total} cases, 0 failures");
+    assert!(total > 300, "suspiciously few vectors: {total}");
+}
+
+/// Every hex string in `v`, as a JSON pointer.
+fn hex_paths(v: &Value, path: String, out: &mut Vec<String>) {
+    match v {
+        Value::String(s)
+            if s.len() >= 2 && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            out.push(path)
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                hex_paths(x, format!("{path}/{i}"), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k != "tests" {
+                    hex_paths(x, format!("{path}/{k}"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Flips bit 4 of the byte at position `byte` (or of the last byte); bit 4
+/// because X25519 clamping ignores the low bits of a secret key's first byte.
+fn flip_hex(doc: &Value, pointer: &str, byte: usize) -> Value {
+    let mut d = doc.clone();
+    let s = d.pointer_mut(pointer).unwrap();
+    let mut bytes = hex::decode(s.as_str().unwrap()).unwrap();
+    let i = byte.min(bytes.len() - 1);
+    bytes[i] ^= 0x10;
+    *s = Value::String(hex::encode(bytes));
+    d
+}
+
+fn must_fail(name: &str, doc: &Value, what: &str) {
+    let text = serde_json::to_string_pretty(doc).unwrap();
+    assert!(
+        check_file(name, &text, true).is_err(),
+        "{name}: the checker accepts a file with {what}"
+    );
+}
+
+#[test]
+fn the_checker_rejects_mutated_vectors() {
+    let mut mutations = 0;
+    for name in vectors_gen::FILES {
+        let doc: Value = serde_json::from_str(&committed(name)).unwrap();
+        // Shared data: top-level identities and group fields (first byte).
+        let mut shared = Vec::new();
+        if let Some(ids) = doc.get("identities") {
+            hex_paths(ids, "/identities".into(), &mut shared);
+        }
+        for (gi, g) in doc["testGroups"].as_array().unwrap().iter().enumerate() {
+            hex_paths(g, format!("/testGroups/{gi}"), &mut shared);
+        }
+        for p in &shared {
+            must_fail(name, &flip_hex(&doc, p, 0), &format!("{p} changed"));
+            mutations += 1;
+        }
+        for (gi, g) in doc["testGroups"].as_array().unwrap().iter().enumerate() {
+            let tests = g["tests"].as_array().unwrap();
+            // Every hex value of the group's first valid case, at its first,
+            // middle and last byte.
+            if let Some(ti) = tests.iter().position(|t| t["result"] == "valid") {
+                let mut paths = Vec::new();
+                let base = format!("/testGroups/{gi}/tests/{ti}");
+                hex_paths(&tests[ti], base.clone(), &mut paths);
+                for p in &paths {
+                    let len = doc.pointer(p).unwrap().as_str().unwrap().len() / 2;
+                    for byte in [0, len / 2, len - 1] {
+                        must_fail(
+                            name,
+                            &flip_hex(&doc, p, byte),
+                            &format!("{p} byte {byte} changed"),
+                        );
+                        mutations += 1;
+                    }
+                }
+                // A valid case turned invalid must fail too.
+                let mut d = doc.clone();
+                let t = d.pointer_mut(&base).unwrap().as_object_mut().unwrap();
+                t.insert("result".into(), Value::from("invalid"));
+                t.insert("error".into(), Value::from("DecodeError::Truncated"));
+                must_fail(name, &d, &format!("{base} marked invalid"));
+                mutations += 1;
+            }
+            // The group's first invalid case: its main object's first byte
+            // (the wire version) and its expected error.
+            if let Some(ti) = tests.iter().position(|t| t["result"] == "invalid") {
+                let base = format!("/testGroups/{gi}/tests/{ti}");
+                for field in [
+                    "certificate",
+                    "list",
+                    "evidence",
+                    "compact",
+                    "message",
+                    "steps/0/message",
+                    "certificates/0",
+                ] {
+                    let p = format!("{base}/{field}");
+                    if doc.pointer(&p).and_then(Value::as_str).is_some() {
+                        must_fail(name, &flip_hex(&doc, &p, 0), &format!("{p} byte 0 changed"));
+                        mutations += 1;
+                    }
+                }
+                let mut d = doc.clone();
+                *d.pointer_mut(&format!("{base}/error")).unwrap() =
+                    Value::from("DecodeError::NonCanonical (not this one)");
+                must_fail(name, &d, &format!("{base} with another error"));
+                mutations += 1;
+            }
+        }
+        // The header.
+        let mut d = doc.clone();
+        d["numberOfTests"] = Value::from(d["numberOfTests"].as_u64().unwrap() + 1);
+        must_fail(name, &d, "a wrong numberOfTests");
+        mutations += 1;
+    }
+    println!("{mutations} mutated copies, every one rejected");
+}
