@@ -33,9 +33,8 @@
 //!   through the public API; the lenient DH only matters to crate-internal
 //!   callers, which all pass keys that went through one of the two checks.
 //!
-//! Canonical non-zero keys are accepted by `check_x25519_public` and
-//! `certify_device`; `open` with such a key as the replaced ephemeral key is
-//! `Unauthenticated` (the wrap no longer decrypts).
+//! Canonical non-zero keys are accepted by `check_x25519_public` (the check
+//! `certify_device` and certificate verification apply).
 
 use alloc::format;
 use alloc::vec;
@@ -156,9 +155,9 @@ fn wycheproof_x25519_at_every_boundary() {
     let ed25519 = DeviceSecret::from_secret_bytes(&[0x55; 64])
         .public_keys()
         .ed25519;
-    // One envelope for all non-zero cases (the replaced ephemeral key makes
-    // the wrap fail whatever the recipient's key); zero cases get their own,
-    // addressed to a device holding the case's private key.
+    // One envelope for the non-canonical non-zero cases (rejected at decode,
+    // whatever the recipient's key); zero cases get their own, addressed to
+    // a device holding the case's private key.
     let shared_fixture = Fixture::new(&account, &[0x66; 32]);
     assert!(
         shared_fixture.open_as_is().is_ok(),
@@ -230,24 +229,22 @@ fn wycheproof_x25519_at_every_boundary() {
             t.check(checked == canonical, || {
                 format!("tcId {id}: check_x25519_public {checked}, canonical {canonical}")
             });
-            let certified = account.certify_device(&params(public, ed25519, 9));
-            let certify_ok = if canonical {
-                certified.as_ref().is_ok_and(|c| c.keys().x25519 == public)
-            } else {
-                certified == Err(CertificateError::InvalidX25519Key)
-            };
-            t.check(certify_ok, || {
-                format!("tcId {id}: certify_device (canonical: {canonical}) gave {certified:?}")
-            });
-            let opened = shared_fixture.open_with_ephemeral(&public);
-            let open_ok = if canonical {
-                opened == Err(OpenError::Unauthenticated)
-            } else {
-                matches!(opened, Err(OpenError::Decode(DecodeError::NonCanonical(_))))
-            };
-            t.check(open_ok, || {
-                format!("tcId {id}: open (canonical: {canonical}) gave {opened:?}")
-            });
+            // certify_device and open are exercised with the non-canonical
+            // keys only: for canonical non-zero keys certify_device's
+            // decision is check_x25519_public's (asserted just above), and
+            // open would only show that a substituted ephemeral key breaks
+            // the wrap. Skipping them keeps the suite fast in debug builds.
+            if !canonical {
+                let certified = account.certify_device(&params(public, ed25519, 9));
+                t.check(certified == Err(CertificateError::InvalidX25519Key), || {
+                    format!("tcId {id}: certify_device accepted a non-canonical key: {certified:?}")
+                });
+                let opened = shared_fixture.open_with_ephemeral(&public);
+                t.check(
+                    matches!(opened, Err(OpenError::Decode(DecodeError::NonCanonical(_)))),
+                    || format!("tcId {id}: open with a non-canonical ephemeral gave {opened:?}"),
+                );
+            }
         }
     }
     t.finish(&format!(
