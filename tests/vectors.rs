@@ -719,10 +719,10 @@ fn open_with(
     Ok(open(&d.secret, bytes, dir, now).map_err(|e| open_kind(&e)))
 }
 
-fn seal_inputs<'a>(
-    ids: &'a Identities,
-    case: &Value,
-) -> R<(Vec<&'a VerifiedDeviceList>, Vec<u8>, Vec<u8>, Padding)> {
+/// Recipient lists, payload, aad and padding of a seal case.
+type SealInputs<'a> = (Vec<&'a VerifiedDeviceList>, Vec<u8>, Vec<u8>, Padding);
+
+fn seal_inputs<'a>(ids: &'a Identities, case: &Value) -> R<SealInputs<'a>> {
     let lists = names(case, "recipients")?
         .into_iter()
         .map(|n| ids.list(n))

@@ -36,6 +36,17 @@ impl Pad {
     }
 }
 
+/// sender, recipient accounts, payload, aad, padding, comment, flags.
+type SealInput<'a> = (
+    &'a str,
+    &'a [&'a str],
+    &'a [u8],
+    &'a [u8],
+    Pad,
+    &'a str,
+    Vec<&'a str>,
+);
+
 struct Ident {
     name: &'static str,
     account: &'static str,
@@ -303,7 +314,7 @@ pub(crate) fn envelopes() -> String {
     );
     let long_text: Vec<u8> = (0..300u32).map(|i| b"fanseal "[(i % 8) as usize]).collect();
     let binary: Vec<u8> = (0..100u8).collect();
-    let seal_cases: Vec<(&str, &[&str], &[u8], &[u8], Pad, &str, Vec<&str>)> = vec![
+    let seal_cases: Vec<SealInput<'_>> = vec![
         (
             "alice-phone",
             &["bob", "alice"],
