@@ -67,9 +67,11 @@ pub(crate) fn hkdf_extract(salt: &[u8], ikm_parts: &[&[u8]]) -> Secret32 {
     for p in ikm_parts {
         ext.input_ikm(p);
     }
-    let (prk, _) = ext.finalize();
+    let (mut prk, _) = ext.finalize();
     let mut out = Zeroizing::new([0u8; 32]);
     out.copy_from_slice(&prk);
+    // The hkdf crate returns the PRK in a plain array: wipe it here.
+    zeroize::Zeroize::zeroize(prk.as_mut_slice());
     out
 }
 

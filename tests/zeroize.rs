@@ -29,6 +29,9 @@ fn every_secret_type_is_zeroize_on_drop() {
     assert_zod::<x25519_dalek::StaticSecret>();
     assert_zod::<ed25519_dalek::SigningKey>();
     assert_zod::<aes_gcm::Aes256Gcm>();
+    // SHA-256 state, inside every HMAC/HKDF keyed with a secret (needs the
+    // sha2 `zeroize` feature in Cargo.toml).
+    assert_zod::<sha2::Sha256>();
     // The buffer type of padded plaintexts and derived keys.
     assert_zod::<Zeroizing<Vec<u8>>>();
     assert_zod::<Zeroizing<[u8; 12]>>();
