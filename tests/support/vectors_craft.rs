@@ -230,13 +230,20 @@ fn aes_gcm_seal(key: &[u8], nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> [u8; 16
 /// The per-device wrap of `secret` (SPEC.md §4.5): DHKEM(X25519) shared
 /// secret from the given DH output, base-mode key schedule with `info`,
 /// AES-256-GCM at sequence 0 with empty AAD.
-pub(crate) fn wrap_with_dh(
-    dh: &[u8; 32],
-    enc: &[u8; 32],
-    pk_r: &[u8; 32],
-    info: &[u8],
-    secret: &[u8; 32],
-) -> [u8; 48] {
+/// The RFC 9180 values behind one wrap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WrapKeys {
+    /// DHKEM `shared_secret = ExtractAndExpand(dh, enc || pkR)`.
+    pub(crate) shared_secret: Vec<u8>,
+    /// Key-schedule AEAD key.
+    pub(crate) key: Vec<u8>,
+    /// Key-schedule base nonce (sequence 0 uses it unchanged).
+    pub(crate) base_nonce: Vec<u8>,
+}
+
+/// DHKEM(X25519) shared secret from a DH output, then the base-mode key
+/// schedule with `info` (SPEC.md §4.5).
+pub(crate) fn wrap_keys(dh: &[u8; 32], enc: &[u8; 32], pk_r: &[u8; 32], info: &[u8]) -> WrapKeys {
     let eae_prk = labeled_extract(b"", KEM_SUITE_ID, b"eae_prk", dh);
     let mut kem_context = enc.to_vec();
     kem_context.extend_from_slice(pk_r);
@@ -247,13 +254,96 @@ pub(crate) fn wrap_with_dh(
     ksc.extend_from_slice(&psk_id_hash);
     ksc.extend_from_slice(&info_hash);
     let s = labeled_extract(&ss, HPKE_SUITE_ID, b"secret", b"");
-    let key = labeled_expand(&s, HPKE_SUITE_ID, b"key", &ksc, 32);
-    let nonce = labeled_expand(&s, HPKE_SUITE_ID, b"base_nonce", &ksc, 12);
+    WrapKeys {
+        key: labeled_expand(&s, HPKE_SUITE_ID, b"key", &ksc, 32),
+        base_nonce: labeled_expand(&s, HPKE_SUITE_ID, b"base_nonce", &ksc, 12),
+        shared_secret: ss,
+    }
+}
+
+/// The per-device wrap of `secret` (SPEC.md §4.5): AES-256-GCM under the
+/// wrap keys, sequence 0, empty AAD.
+pub(crate) fn wrap_with_dh(
+    dh: &[u8; 32],
+    enc: &[u8; 32],
+    pk_r: &[u8; 32],
+    info: &[u8],
+    secret: &[u8; 32],
+) -> [u8; 48] {
+    let k = wrap_keys(dh, enc, pk_r, info);
     let mut out = [0u8; 48];
     out[..32].copy_from_slice(secret);
-    let tag = aes_gcm_seal(&key, &nonce, b"", &mut out[..32]);
+    let tag = aes_gcm_seal(&k.key, &k.base_nonce, b"", &mut out[..32]);
     out[32..].copy_from_slice(&tag);
     out
+}
+
+/// AES-256-GCM decryption of `ct || tag`; `None` if the tag is wrong.
+pub(crate) fn aes_gcm_open(key: &[u8], nonce: &[u8], aad: &[u8], ct_tag: &[u8]) -> Option<Vec<u8>> {
+    let key: [u8; 32] = key.try_into().ok()?;
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let split = ct_tag.len().checked_sub(16)?;
+    let (ct, tag) = ct_tag.split_at(split);
+    let tag: [u8; 16] = tag.try_into().ok()?;
+    let mut buf = ct.to_vec();
+    Aes256Gcm::new(&key.into())
+        .decrypt_inout_detached(
+            &Nonce::from(nonce),
+            aad,
+            buf.as_mut_slice().into(),
+            &tag.into(),
+        )
+        .ok()?;
+    Some(buf)
+}
+
+/// `info` of every wrap of an envelope: `lp("fanseal v1 wrap") || header_hash`.
+pub(crate) fn wrap_info(header_hash: &[u8; 32]) -> Vec<u8> {
+    let mut info = lp(label::WRAP_INFO);
+    info.extend_from_slice(header_hash);
+    info
+}
+
+/// Context hash and header hash of an encoded envelope or delivery, read
+/// from its bytes (SPEC.md §4.3).
+pub(crate) fn header_hashes(bytes: &[u8]) -> Option<([u8; 32], [u8; 32])> {
+    let n = usize::from(u16::from_be_bytes(
+        bytes
+            .get(offset::RECIPIENT_COUNT..offset::KEY_IDS)?
+            .try_into()
+            .ok()?,
+    ));
+    let mut m = vec![bytes.first().copied()?];
+    m.extend_from_slice(bytes.get(offset::SUITE..offset::COMMITMENT)?);
+    m.extend_from_slice(bytes.get(offset::RECIPIENT_COUNT..offset::wraps(n))?);
+    let context = sha256(&[&lp(label::ENVELOPE_CONTEXT), &m]);
+    let commitment = bytes.get(offset::COMMITMENT..offset::RECIPIENT_COUNT)?;
+    let header = sha256(&[&lp(label::ENVELOPE_HEADER), &context, commitment]);
+    Some((context, header))
+}
+
+/// Commitment, body key and body nonce of a message secret (SPEC.md §4.4).
+pub(crate) fn message_keys(
+    secret: &[u8; 32],
+    context_hash: &[u8; 32],
+) -> ([u8; 32], Vec<u8>, Vec<u8>) {
+    let (prk, _) = Hkdf::<Sha256>::extract(Some(&lp(label::MESSAGE_SECRET)), secret);
+    let expand = |l: &[u8], len: usize| {
+        let mut info = lp(l);
+        info.extend_from_slice(context_hash);
+        let mut out = vec![0u8; len];
+        Hkdf::<Sha256>::from_prk(&prk)
+            .unwrap()
+            .expand(&info, &mut out)
+            .unwrap();
+        out
+    };
+    let commitment: [u8; 32] = expand(label::COMMITMENT, 32).try_into().unwrap();
+    (
+        commitment,
+        expand(label::BODY_KEY, 32),
+        expand(label::BODY_NONCE, 12),
+    )
 }
 
 // ------------------------------------------------------------ envelopes
@@ -309,7 +399,7 @@ impl CraftEnvelope {
     }
 
     /// Header fields after the suite, without the commitment.
-    fn context_hash(&self) -> [u8; 32] {
+    pub(crate) fn context_hash(&self) -> [u8; 32] {
         let mut m = vec![1u8];
         m.extend_from_slice(&self.suite.to_be_bytes());
         m.extend_from_slice(&self.message_id);
@@ -323,30 +413,10 @@ impl CraftEnvelope {
         sha256(&[&lp(label::ENVELOPE_CONTEXT), &m])
     }
 
-    fn keys(&self, secret: &[u8; 32], context_hash: &[u8; 32]) -> ([u8; 32], Vec<u8>, Vec<u8>) {
-        let (prk, _) = Hkdf::<Sha256>::extract(Some(&lp(label::MESSAGE_SECRET)), secret);
-        let expand = |l: &[u8], len: usize| {
-            let mut info = lp(l);
-            info.extend_from_slice(context_hash);
-            let mut out = vec![0u8; len];
-            Hkdf::<Sha256>::from_prk(&prk)
-                .unwrap()
-                .expand(&info, &mut out)
-                .unwrap();
-            out
-        };
-        let commitment: [u8; 32] = expand(label::COMMITMENT, 32).try_into().unwrap();
-        (
-            commitment,
-            expand(label::BODY_KEY, 32),
-            expand(label::BODY_NONCE, 12),
-        )
-    }
-
     /// The encoded envelope.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let context_hash = self.context_hash();
-        let (commitment, body_key, body_nonce) = self.keys(&self.message_secret, &context_hash);
+        let (commitment, body_key, body_nonce) = message_keys(&self.message_secret, &context_hash);
         let header_hash = sha256(&[&lp(label::ENVELOPE_HEADER), &context_hash, &commitment]);
         let enc = self.ephemeral_public();
 

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::craft::{offset, Cert, CraftEnvelope, CraftRecipient, List};
+use super::craft::{self, offset, Cert, CraftEnvelope, CraftRecipient, List};
 use super::identity::{low_order_x25519, non_canonical_x25519, Account, Device};
 use super::{bytes, file_rng, hx, padme, Group, VectorFile, NOW, YEAR};
 
@@ -209,6 +209,60 @@ fn delivery(env: &[u8], n: usize, i: usize) -> Vec<u8> {
     d
 }
 
+/// Intermediate values of an honest envelope, for implementers to debug
+/// against (SPEC.md §4.3–4.7).
+fn intermediate(e: &CraftEnvelope, enc: &[u8]) -> Value {
+    let context_hash = e.context_hash();
+    let commitment: [u8; 32] = enc[offset::COMMITMENT..offset::RECIPIENT_COUNT]
+        .try_into()
+        .unwrap();
+    let header_hash = craft::sha256(&[
+        &craft::lp(craft::label::ENVELOPE_HEADER),
+        &context_hash,
+        &commitment,
+    ]);
+    assert_eq!(craft::header_hashes(enc), Some((context_hash, header_hash)));
+    let (c, body_key, body_nonce) = craft::message_keys(&e.message_secret, &context_hash);
+    assert_eq!(c, commitment);
+    let n = e.recipients.len();
+    let body_plaintext = craft::aes_gcm_open(
+        &body_key,
+        &body_nonce,
+        &header_hash,
+        &enc[offset::body(n)..],
+    )
+    .unwrap();
+    let eph = e.ephemeral_public();
+    let info = craft::wrap_info(&header_hash);
+    let wraps: Vec<Value> = e
+        .recipients
+        .iter()
+        .map(|r| {
+            let k = craft::wrap_keys(
+                &craft::x25519(&e.ephemeral_secret, &r.x25519),
+                &eph,
+                &r.x25519,
+                &info,
+            );
+            json!({
+                "keyId": hx(&r.key_id),
+                "sharedSecret": hx(&k.shared_secret),
+                "key": hx(&k.key),
+                "baseNonce": hx(&k.base_nonce),
+            })
+        })
+        .collect();
+    json!({
+        "contextHash": hx(&context_hash),
+        "headerHash": hx(&header_hash),
+        "bodyKey": hx(&body_key),
+        "bodyNonce": hx(&body_nonce),
+        "bodyPlaintext": hx(&body_plaintext),
+        "wrapInfo": hx(&info),
+        "wraps": wraps,
+    })
+}
+
 fn opened(world: &World, e: &CraftEnvelope, device: &str) -> Value {
     let sender = world
         .devices
@@ -233,7 +287,7 @@ pub(crate) fn envelopes() -> String {
         "fanseal fan-out envelope",
         json!({
             "identities": "Shared by every group. accounts: name, publicKey, deviceList (bytes; verifies for publicKey). devices: name, account, secret (64 bytes: X25519 secret || Ed25519 seed), certificate (bytes), keyId, deviceId, onList (whether the account's deviceList holds this certificate). A directory is the set of verified device lists of the named accounts.",
-            "Seal": "sender (device name), recipients (account names, in the order passed to seal; each account's verified deviceList), payload, aad, padding {type: padme | none | bucket, bucketSize}, now, randomness (the bytes seal draws, in order: messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (messageId, timestamp, ephemeralPublic, commitment, recipients = key ids ascending, bodyLength), deliveries (per recipient, in key-id order: the relay's split, exact bytes); then opens: each named device opens both the envelope and its delivery (if any) with the directory at openNow -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError.",
+            "Seal": "sender (device name), recipients (account names, in the order passed to seal; each account's verified deviceList), payload, aad, padding {type: padme | none | bucket, bucketSize}, now, randomness (the bytes seal draws, in order: messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (messageId, timestamp, ephemeralPublic, commitment, recipients = key ids ascending, bodyLength), intermediate (contextHash, headerHash, bodyKey, bodyNonce, bodyPlaintext = the padded body before encryption, wrapInfo, and per recipient in key-id order the RFC 9180 sharedSecret, key and baseNonce of its wrap: for debugging, not needed to check the outputs), deliveries (per recipient, in key-id order: the relay's split, exact bytes); then opens: each named device opens both the envelope and its delivery (if any) with the directory at openNow -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError.",
             "SealError": "sender (device whose secret keys are used), senderCertificate (device whose certificate is passed), recipients, payload, aad, padding, now -> the SealError of seal (no randomness is drawn).",
             "Open": "device (name), message (bytes: an envelope or a delivery), directory (account names), now -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError of open. Decode failures are OpenError::Decode(DecodeError::*).",
             "Replay": "device, directory, guard {capacity, windowMs, maxSkewMs} (a fresh ReplayGuard), steps: each opens message at now and passes (message id, timestamp, now) to ReplayGuard::check -> expect \"ok\" or the ReplayError. The case's result is that of its last step.",
@@ -367,6 +421,7 @@ pub(crate) fn envelopes() -> String {
         let e = world.honest(sender, lists, payload, aad, pad, NOW, &randomness);
         let enc = e.encode();
         let n = e.recipients.len();
+        let intermediate = intermediate(&e, &enc);
         let mut opens = Vec::new();
         for d in &world.devices {
             if e.recipients.iter().any(|r| r.key_id == d.device.key_id()) {
@@ -399,6 +454,7 @@ pub(crate) fn envelopes() -> String {
                     "recipients": e.recipients.iter().map(|r| hx(&r.key_id)).collect::<Vec<_>>(),
                     "bodyLength": e.padded_len + 16,
                 },
+                "intermediate": intermediate,
                 "deliveries": e.recipients.iter().enumerate().map(|(i, r)| json!({
                     "keyId": hx(&r.key_id),
                     "delivery": hx(&delivery(&enc, n, i)),

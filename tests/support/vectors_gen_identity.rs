@@ -72,25 +72,22 @@ impl Device {
 pub(crate) fn low_order_x25519() -> Vec<([u8; 32], &'static str)> {
     let h = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
     vec![
-        (
-            [0u8; 32],
-            "u = 0 (order 4 point... and the neutral element of the twist)",
-        ),
+        ([0u8; 32], "low-order X25519 point u = 0"),
         (
             h("0100000000000000000000000000000000000000000000000000000000000000"),
-            "u = 1 (order 4 on the twist)",
+            "low-order X25519 point u = 1",
         ),
         (
             h("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
-            "point of order 8",
+            "X25519 point of order 8",
         ),
         (
             h("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"),
-            "point of order 8",
+            "X25519 point of order 8 (the other one)",
         ),
         (
             h("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
-            "u = p - 1 (order 2)",
+            "low-order X25519 point u = p - 1 = 2^255 - 20",
         ),
     ]
 }
@@ -131,7 +128,7 @@ pub(crate) fn bad_ed25519() -> Vec<([u8; 32], &'static str)> {
         ),
         (
             h("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
-            "point of order 8",
+            "Ed25519 point of order 8",
         ),
         (
             h("0100000000000000000000000000000000000000000000000000000000000080"),
