@@ -19,6 +19,9 @@ mod conformance;
 mod consts;
 mod envelope;
 mod error;
+/// Not API: fuzz target bodies, shared by `fuzz/` and `tests/fuzz_replay.rs`.
+#[doc(hidden)]
+pub mod fuzzing;
 mod identity;
 mod primitives;
 mod replay;

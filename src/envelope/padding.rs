@@ -43,7 +43,10 @@ pub fn padme(len: usize) -> usize {
     let s = u32::BITS - e.leading_zeros(); // floor(log2 e) + 1
     let last_bits = e - s;
     let mask = (1usize << last_bits) - 1;
-    (len + mask) & !mask
+    // Lengths near usize::MAX would overflow (a panic in debug, a tiny
+    // wrapped result in release); they exceed every limit, so saturate.
+    len.checked_add(mask)
+        .map_or(usize::MAX, |padded| padded & !mask)
 }
 
 #[cfg(test)]

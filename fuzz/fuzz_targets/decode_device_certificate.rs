@@ -1,0 +1,8 @@
+//! DeviceCertificate::from_bytes with a round-trip oracle.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    fanseal_fuzz::check(fanseal::fuzzing::decode_device_certificate(data));
+});

@@ -1,0 +1,8 @@
+//! ReplayGuard: arbitrary sequences of check() calls.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    fanseal_fuzz::check(fanseal::fuzzing::replay_guard(data));
+});

@@ -1,0 +1,388 @@
+//! Replays every committed fuzz seed (`fuzz/seeds/<target>/`) and regression
+//! input (`fuzz/regressions/<target>/`) through the same bodies the
+//! cargo-fuzz targets run (`fanseal::fuzzing`), on stable, in `cargo test`.
+//!
+//! `cargo test --test fuzz_replay -- --ignored generate_seeds` regenerates
+//! the seed corpora deterministically from the library and from vectors/.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use fanseal::fuzzing::{self, body_flag, Fixture, Outcome};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+#[allow(unreachable_pub, dead_code)]
+#[path = "../fuzz/src/structured.rs"]
+mod structured;
+
+/// The fixture seed the fuzz targets use (`fuzz/src/lib.rs`).
+const FIXTURE_SEED: [u8; 32] = [7; 32];
+
+/// Every target, as named in `fuzz/Cargo.toml`.
+const TARGETS: &[&str] = &[
+    "decode_device_certificate",
+    "decode_device_list",
+    "decode_envelope",
+    "decode_delivery",
+    "decode_fork_evidence",
+    "decode_safety_number",
+    "device_list_update",
+    "open_raw",
+    "open_structured",
+    "open_body",
+    "padding",
+    "replay_guard",
+];
+
+fn fixture() -> Fixture {
+    Fixture::new(&mut ChaCha20Rng::from_seed(FIXTURE_SEED)).expect("fixture builds")
+}
+
+fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
+    match target {
+        "decode_device_certificate" => fuzzing::decode_device_certificate(data),
+        "decode_device_list" => fuzzing::decode_device_list(data),
+        "decode_envelope" => fuzzing::decode_envelope(data),
+        "decode_delivery" => fuzzing::decode_delivery(data),
+        "decode_fork_evidence" => fuzzing::decode_fork_evidence(data),
+        "decode_safety_number" => fuzzing::decode_safety_number(data),
+        "device_list_update" => fuzzing::device_list_update(fx, data),
+        "open_raw" => fuzzing::open_raw(fx, data),
+        "open_structured" => match structured::parse(data) {
+            Some(input) => structured::run(fx, input),
+            None => Ok(()),
+        },
+        "open_body" => fuzzing::open_body(fx, data),
+        "padding" => fuzzing::padding(data),
+        "replay_guard" => fuzzing::replay_guard(data),
+        other => panic!("unknown fuzz target {other}"),
+    }
+}
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+fn replay(kind: &str, require_files: bool) {
+    let fx = fixture();
+    let mut failures = Vec::new();
+    for target in TARGETS {
+        let dir = fuzz_dir().join(kind).join(target);
+        let inputs = files(&dir);
+        assert!(
+            !require_files || !inputs.is_empty(),
+            "no committed {kind} for fuzz target {target} in {}",
+            dir.display()
+        );
+        for path in inputs {
+            let data = fs::read(&path).unwrap();
+            if let Err(v) = run(target, &fx, &data) {
+                failures.push(format!("{}: {}", path.display(), v.0));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "oracle violations:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_seed_replays_without_violation() {
+    replay("seeds", true);
+}
+
+#[test]
+fn every_regression_input_replays_without_violation() {
+    replay("regressions", false);
+}
+
+#[test]
+fn every_target_is_declared_in_the_fuzz_manifest() {
+    let manifest = fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
+    let declared: BTreeSet<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|n| *n != "fanseal-fuzz")
+        .collect();
+    let listed: BTreeSet<&str> = TARGETS.iter().copied().collect();
+    assert_eq!(declared, listed);
+    for t in TARGETS {
+        assert!(fuzz_dir()
+            .join("fuzz_targets")
+            .join(format!("{t}.rs"))
+            .is_file());
+    }
+}
+
+/// The open oracles accept the fixture's own message and reject a
+/// non-recipient: if the fixture or the oracle broke, the corpus replay
+/// would pass vacuously, so this checks the oracles bite.
+#[test]
+fn open_oracles_hold_on_the_fixture() {
+    let fx = fixture();
+    // The pristine envelope opens for every recipient (the oracle errs if not).
+    for recipient in 0..fx.device_count() {
+        let idx = u8::try_from(recipient).unwrap();
+        assert_eq!(fuzzing::open_mutated(&fx, idx, &[]), Ok(()));
+    }
+    // A valid custom body opens; every single corruption is refused (the
+    // oracle checks both directions).
+    let mut data = vec![0u8, 3, 4];
+    data.extend_from_slice(b"aadpayl");
+    data.extend_from_slice(&[0; 9]);
+    for flags in [
+        0,
+        body_flag::CERT_LEN,
+        body_flag::AAD_LEN,
+        body_flag::PAYLOAD_LEN,
+        body_flag::SIGNATURE,
+        body_flag::SIGN_AS_LAPTOP,
+        body_flag::LAPTOP_CERT,
+        body_flag::SIGN_AS_LAPTOP | body_flag::LAPTOP_CERT,
+        body_flag::HUGE_PAYLOAD_LEN,
+    ] {
+        data[0] = flags;
+        assert_eq!(fuzzing::open_body(&fx, &data), Ok(()), "flags {flags:#x}");
+    }
+    // Non-zero padding must be refused.
+    data[0] = 0;
+    *data.last_mut().unwrap() = 1;
+    assert_eq!(fuzzing::open_body(&fx, &data), Ok(()));
+}
+
+// ---------------------------------------------------------------------------
+// Seed generation (run by hand; the output is committed).
+// ---------------------------------------------------------------------------
+
+fn write_seeds(target: &str, seeds: &[Vec<u8>]) {
+    let dir = fuzz_dir().join("seeds").join(target);
+    fs::create_dir_all(&dir).unwrap();
+    for old in files(&dir) {
+        fs::remove_file(old).unwrap();
+    }
+    let mut seen = BTreeSet::new();
+    for seed in seeds {
+        if seen.insert(seed.clone()) {
+            let name = format!("seed-{:03}", seen.len());
+            fs::write(dir.join(name), seed).unwrap();
+        }
+    }
+}
+
+/// Every hex string in vectors/*.json, decoded.
+fn vector_blobs() -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let mut out = Vec::new();
+    fn walk(v: &serde_json::Value, out: &mut Vec<Vec<u8>>) {
+        match v {
+            serde_json::Value::String(s) if s.len() >= 4 && s.len() % 2 == 0 => {
+                if let Ok(b) = hex::decode(s) {
+                    out.push(b);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    for path in files(&dir) {
+        if path.extension().is_some_and(|e| e == "json") {
+            let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+            walk(&v, &mut out);
+        }
+    }
+    out
+}
+
+/// Regenerates fuzz/seeds/ from the fixture and vectors/ (deterministic).
+#[test]
+#[ignore = "writes fuzz/seeds/; run by hand"]
+fn generate_seeds() {
+    let fx = fixture();
+    let chain = fx.chain();
+    let (v1, v2, v3, v4, fork3) = (&chain[0], &chain[1], &chain[2], &chain[3], &chain[4]);
+    let vectors = vector_blobs();
+    let of_type = |t: u8| -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = vectors
+            .iter()
+            .filter(|b| b.len() >= 2 && b[0] == 1 && b[1] == t && b.len() <= 4096)
+            .cloned()
+            .collect();
+        v.sort_by_key(Vec::len);
+        v.truncate(8);
+        v
+    };
+
+    let mut certs: Vec<Vec<u8>> = chain
+        .iter()
+        .flat_map(|l| l.certificates().iter().map(|c| c.to_bytes()))
+        .collect();
+    certs.extend(of_type(0x01));
+    write_seeds("decode_device_certificate", &certs);
+
+    let mut lists: Vec<Vec<u8>> = chain.iter().map(|l| l.to_bytes()).collect();
+    lists.extend(of_type(0x02));
+    write_seeds("decode_device_list", &lists);
+
+    let deliveries: Vec<Vec<u8>> = (0..fx.device_count())
+        .filter_map(|i| fx.delivery_bytes(i))
+        .collect();
+    let mut envelopes = vec![fx.envelope_bytes().to_vec()];
+    envelopes.extend(of_type(0x03));
+    write_seeds("decode_envelope", &envelopes);
+    let mut dels = deliveries.clone();
+    dels.extend(of_type(0x04));
+    write_seeds("decode_delivery", &dels);
+
+    let trusted3 = v3.verify(v3.account()).unwrap();
+    let fork = match trusted3.update(&[], fork3) {
+        Err(fanseal::DeviceListError::Fork(e)) => e.to_bytes(),
+        other => panic!("expected a fork, got {other:?}"),
+    };
+    let mut forks = vec![fork];
+    forks.extend(of_type(0x05));
+    write_seeds("decode_fork_evidence", &forks);
+
+    let other = fanseal::AccountPublicKey::from_bytes([9; 32]);
+    let mut numbers = vec![fanseal::SafetyNumber::new(v1.account(), &other)
+        .to_bytes()
+        .to_vec()];
+    numbers.extend(of_type(0x06));
+    write_seeds("decode_safety_number", &numbers);
+
+    let b = |l: &fanseal::DeviceList| l.to_bytes();
+    let updates: Vec<Vec<u8>> = [
+        vec![b(v3)],
+        vec![b(v3), b(v4)],
+        vec![b(v2), b(v3), b(v4)],
+        vec![b(v4)],
+        vec![b(v1)],
+        vec![b(v2)],
+        vec![b(fork3)],
+        vec![b(v3), b(fork3)],
+    ]
+    .iter()
+    .map(|parts| {
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        fuzzing::encode_chunks(&refs)
+    })
+    .collect();
+    write_seeds("device_list_update", &updates);
+
+    let mut raw = vec![fx.envelope_bytes().to_vec()];
+    raw.extend(deliveries);
+    write_seeds("open_raw", &raw);
+
+    // arbitrary reads these as (recipient, mutation list): the empty list,
+    // each recipient, and a few small mutation programs.
+    write_seeds(
+        "open_structured",
+        &[
+            vec![],
+            vec![1],
+            vec![2],
+            vec![3],
+            vec![2, 1, 0, 3, 1],
+            vec![2, 1, 9, 0, 4, 1, 0],
+            vec![1, 1, 21, 0, 0, 0, 64, 3],
+        ],
+    );
+
+    let body = |flags: u8, aad: &[u8], payload: &[u8], padding: usize| {
+        let mut v = vec![
+            flags,
+            u8::try_from(aad.len()).unwrap(),
+            u8::try_from(payload.len()).unwrap(),
+        ];
+        v.extend_from_slice(aad);
+        v.extend_from_slice(payload);
+        v.extend(std::iter::repeat_n(0u8, padding));
+        v
+    };
+    write_seeds(
+        "open_body",
+        &[
+            body(0, b"", b"", 0),
+            body(0, b"aad", b"hello", 0),
+            body(0, b"conversation", b"lunch at noon?", 25),
+            body(
+                body_flag::SIGN_AS_LAPTOP | body_flag::LAPTOP_CERT,
+                b"x",
+                b"y",
+                3,
+            ),
+            body(body_flag::PAYLOAD_LEN, b"a", b"payload", 64),
+        ],
+    );
+
+    let pad = |mode: u8, bucket: u32, len: u64, other: u64| {
+        let mut v = vec![mode];
+        v.extend_from_slice(&bucket.to_be_bytes());
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(&other.to_be_bytes());
+        v
+    };
+    write_seeds(
+        "padding",
+        &[
+            pad(0, 0, 100, 200),
+            pad(1, 0, 1000, 1025),
+            pad(1, 0, 70_000_000, 9),
+            pad(2, 256, 257, 1),
+            pad(2, 0, 7, 8),
+        ],
+    );
+
+    let guard = |capacity: u8, window: u16, skew: u16, steps: &[(u8, i16, u16)]| {
+        let mut v = vec![capacity];
+        v.extend_from_slice(&window.to_be_bytes());
+        v.extend_from_slice(&skew.to_be_bytes());
+        for (id, offset, advance) in steps {
+            v.push(*id);
+            v.extend_from_slice(&offset.to_be_bytes());
+            v.extend_from_slice(&advance.to_be_bytes());
+        }
+        v
+    };
+    write_seeds(
+        "replay_guard",
+        &[
+            guard(
+                4,
+                1000,
+                100,
+                &[(1, 0, 0), (1, 0, 1), (2, -5, 10), (3, 50, 0)],
+            ),
+            guard(
+                2,
+                60_000,
+                1000,
+                &[(1, 0, 1), (2, 0, 1), (3, 0, 1), (1, -2, 0), (1, 0, 100)],
+            ),
+            guard(1, 10, 10, &[(5, 0, 0), (5, 0, 20), (6, -11, 0), (7, 11, 0)]),
+        ],
+    );
+}
