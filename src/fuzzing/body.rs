@@ -1,0 +1,171 @@
+//! Padding removal and body parsing through `open`: correctly encrypted
+//! and signed envelopes whose body plaintext comes from the input.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::consts::{label, size};
+use crate::envelope::hpke::{self, ScheduleContext};
+use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::{open, Envelope, Header, MessageId};
+use crate::error::OpenError;
+use crate::primitives::X25519Secret;
+
+use super::open::xor_at;
+use super::{ensure, Fixture, Outcome, Violation, NOW, OPEN_AT};
+
+/// How [`open_body`] corrupts an otherwise valid body (bit flags).
+pub mod body_flag {
+    /// The certificate length prefix claims one byte more.
+    pub const CERT_LEN: u8 = 0x01;
+    /// The aad length prefix claims one byte more.
+    pub const AAD_LEN: u8 = 0x02;
+    /// The payload length prefix claims one byte more.
+    pub const PAYLOAD_LEN: u8 = 0x04;
+    /// One bit of the signature is flipped.
+    pub const SIGNATURE: u8 = 0x08;
+    /// The signature is made with alice laptop's key (corrupt alone; with
+    /// [`LAPTOP_CERT`] it is a valid message from the laptop).
+    pub const SIGN_AS_LAPTOP: u8 = 0x10;
+    /// The body carries alice laptop's certificate (corrupt alone; with
+    /// [`SIGN_AS_LAPTOP`] it is a valid message from the laptop).
+    pub const LAPTOP_CERT: u8 = 0x20;
+    /// The payload length prefix is `u32::MAX`.
+    pub const HUGE_PAYLOAD_LEN: u8 = 0x40;
+    /// Every corruption.
+    pub const ALL: u8 = 0x7f;
+}
+
+/// Padding removal through `open`: builds a correctly encrypted and signed
+/// envelope from alice phone to bob phone whose body plaintext is made from
+/// `data` (`flags || aad len || payload len || aad || payload || padding`,
+/// lengths one byte each, the padding is whatever is left), corrupted as
+/// the [`body_flag`] bits say. Oracle: `open` succeeds exactly when no
+/// corruption bit is set and the padding is all zero, and then returns the
+/// payload and aad unchanged.
+pub fn open_body(fx: &Fixture, data: &[u8]) -> Outcome {
+    let (flags, aad_len, payload_len, rest) = match data {
+        [f, a, p, rest @ ..] => (*f, usize::from(*a), usize::from(*p), rest),
+        _ => return Ok(()),
+    };
+    let (aad, rest) = rest.split_at(aad_len.min(rest.len()));
+    let (payload, padding) = rest.split_at(payload_len.min(rest.len()));
+    let bytes = custom_body_envelope(fx, flags, aad, payload, padding)?;
+    let (Some(recipient), Some(other)) = (fx.devices.get(2), fx.devices.get(1)) else {
+        return Ok(());
+    };
+    let result = open(recipient, &bytes, &fx.directory, OPEN_AT);
+    let laptop = body_flag::SIGN_AS_LAPTOP | body_flag::LAPTOP_CERT;
+    let corrupt =
+        flags & body_flag::ALL & !laptop != 0 || (flags & laptop != 0 && flags & laptop != laptop);
+    let expect_ok = !corrupt && padding.iter().all(|b| *b == 0);
+    let sender = if flags & laptop == laptop {
+        &fx.laptop_certificate
+    } else {
+        &fx.sender_certificate
+    };
+    match result {
+        Ok(opened) => {
+            ensure(expect_ok, "open_body: a corrupted body opened")?;
+            ensure(
+                opened.payload() == payload
+                    && opened.aad() == aad
+                    && opened.sender_certificate() == sender,
+                "open_body: opened payload or aad differs",
+            )?;
+        }
+        Err(e) => {
+            ensure(!expect_ok, "open_body: a valid body did not open")?;
+            ensure(
+                e == OpenError::Unauthenticated,
+                "open_body: a bad body gave an error other than Unauthenticated",
+            )?;
+        }
+    }
+    // Alice's laptop is not a recipient of these envelopes.
+    ensure(
+        open(other, &bytes, &fx.directory, OPEN_AT) == Err(OpenError::NotARecipient),
+        "open_body: a non-recipient was not told NotARecipient",
+    )
+}
+
+fn custom_body_envelope(
+    fx: &Fixture,
+    flags: u8,
+    aad: &[u8],
+    payload: &[u8],
+    padding: &[u8],
+) -> Result<Vec<u8>, Violation> {
+    const FAIL: Violation = Violation("open_body: building the envelope failed");
+    let recipient = fx.devices.get(2).ok_or(FAIL)?;
+    let signer = if flags & body_flag::SIGN_AS_LAPTOP != 0 {
+        fx.devices.get(1).ok_or(FAIL)?
+    } else {
+        fx.devices.first().ok_or(FAIL)?
+    };
+    let certificate = if flags & body_flag::LAPTOP_CERT != 0 {
+        fx.laptop_certificate.to_bytes()
+    } else {
+        fx.sender_certificate.to_bytes()
+    };
+    let plain_len =
+        2 + certificate.len() + 4 + aad.len() + 4 + payload.len() + size::SIGNATURE + padding.len();
+    let ephemeral = X25519Secret::from_bytes(fx.body_ephemeral);
+    let mut header = Header {
+        message_id: MessageId(fx.body_message_id),
+        timestamp: NOW,
+        ephemeral: ephemeral.public(),
+        commitment: [0; 32],
+        recipients: vec![recipient.key_id()],
+        body_len: u32::try_from(plain_len + size::TAG).map_err(|_| FAIL)?,
+    };
+    let context_hash = header.context_hash();
+    let keys = MessageKeys::derive(&fx.body_secret, &context_hash).map_err(|_| FAIL)?;
+    header.commitment = keys.commitment;
+    let header_hash = Header::header_hash(&context_hash, &header.commitment);
+
+    let shared = hpke::encap(
+        &ephemeral,
+        &header.ephemeral,
+        &recipient.public_keys().x25519,
+    )
+    .map_err(|_| FAIL)?;
+    let ctx = hpke::Context::new(&shared, &ScheduleContext::new(&wrap_info(&header_hash)))
+        .map_err(|_| FAIL)?;
+    let mut wrap = [0u8; size::WRAP];
+    let (secret_part, tag_part) = wrap.split_at_mut(size::HASH);
+    secret_part.copy_from_slice(&fx.body_secret);
+    let tag = ctx.seal_in_place(0, b"", secret_part).map_err(|_| FAIL)?;
+    tag_part.copy_from_slice(&tag);
+
+    let digest = transcript(&header_hash, &certificate, aad, payload);
+    let mut signature = signer.ed25519().sign(label::ENVELOPE_SIGNATURE, &digest);
+    if flags & body_flag::SIGNATURE != 0 {
+        xor_at(&mut signature, 0, 1);
+    }
+    let bump = |flag: u8, len: usize| len + usize::from(flags & flag != 0);
+    let cert_len = u16::try_from(bump(body_flag::CERT_LEN, certificate.len())).map_err(|_| FAIL)?;
+    let aad_len = u32::try_from(bump(body_flag::AAD_LEN, aad.len())).map_err(|_| FAIL)?;
+    let payload_len = if flags & body_flag::HUGE_PAYLOAD_LEN != 0 {
+        u32::MAX
+    } else {
+        u32::try_from(bump(body_flag::PAYLOAD_LEN, payload.len())).map_err(|_| FAIL)?
+    };
+    let mut body = Vec::with_capacity(plain_len + size::TAG);
+    body.extend_from_slice(&cert_len.to_be_bytes());
+    body.extend_from_slice(&certificate);
+    body.extend_from_slice(&aad_len.to_be_bytes());
+    body.extend_from_slice(aad);
+    body.extend_from_slice(&payload_len.to_be_bytes());
+    body.extend_from_slice(payload);
+    body.extend_from_slice(&signature);
+    body.extend_from_slice(padding);
+    let tag = keys.seal_body(&header_hash, &mut body).map_err(|_| FAIL)?;
+    body.extend_from_slice(&tag);
+    Ok(Envelope {
+        header,
+        wraps: vec![wrap],
+        body,
+    }
+    .to_bytes())
+}

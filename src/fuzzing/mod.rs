@@ -1,0 +1,58 @@
+//! Fuzz target bodies (issue 5). Hidden from the docs; not part of the API.
+//!
+//! Every function here takes what a fuzzer produced and returns
+//! `Err(Violation)` when an oracle fails. None of them panics: the thin
+//! cargo-fuzz targets in `fuzz/fuzz_targets/` turn a [`Violation`] into a
+//! panic (a crash for libFuzzer), and `tests/fuzz_replay.rs` replays every
+//! committed seed and regression input through the same functions on stable.
+//!
+//! The targets that open envelopes or update device lists use a [`Fixture`]
+//! built once from a caller-supplied seeded RNG (the fuzz targets and the
+//! replay test both pass `ChaCha20Rng::from_seed([7; 32])`).
+//!
+//! | file | targets |
+//! |---|---|
+//! | `decode.rs` | the six wire decoders, each with a round-trip oracle |
+//! | `fixture.rs` | the fixed keys, lists and envelope; the open oracle |
+//! | `lists.rs` | device-list verification and update, against a model |
+//! | `open.rs` | `open` of raw bytes and of field-mutated envelopes |
+//! | `body.rs` | padding removal and body parsing through `open` |
+//! | `arith.rs` | Padmé arithmetic and the replay guard |
+
+mod arith;
+mod body;
+mod decode;
+mod fixture;
+mod lists;
+mod open;
+
+pub use arith::{padding, replay_guard};
+pub use body::{body_flag, open_body};
+pub use decode::{
+    decode_delivery, decode_device_certificate, decode_device_list, decode_envelope,
+    decode_fork_evidence, decode_safety_number,
+};
+pub use fixture::Fixture;
+pub use lists::{device_list_update, encode_chunks};
+pub use open::{open_mutated, open_raw, Mutation};
+
+/// The clock every fixture object is made at (Unix ms).
+pub const NOW: u64 = 1_764_300_000_000;
+
+/// The clock the open targets open at: shortly after [`NOW`].
+pub const OPEN_AT: u64 = NOW + 5;
+
+/// An oracle that failed: what the target expected and did not get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Violation(pub &'static str);
+
+/// What every target body returns.
+pub type Outcome = Result<(), Violation>;
+
+fn ensure(condition: bool, what: &'static str) -> Outcome {
+    if condition {
+        Ok(())
+    } else {
+        Err(Violation(what))
+    }
+}
