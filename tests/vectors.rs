@@ -287,6 +287,7 @@ fn check_case(
                 "SealError" => seal_error(ids, case),
                 "Open" => open_case(ids, case),
                 "Replay" => replay_case(ids, group, case),
+                "RelayDecode" => relay_decode(case),
                 other => Err(format!("unknown group type {other}")),
             }
         }
@@ -961,6 +962,55 @@ fn open_case(ids: &Identities, case: &Value) -> R<()> {
     )?;
     if let Some(opened) = outcome(case, got)? {
         check_opened(ids, &opened, case)?;
+    }
+    Ok(())
+}
+
+fn relay_decode(case: &Value) -> R<()> {
+    let bytes = hx(case, "bytes")?;
+    let got = match st(case, "object")? {
+        "envelope" => Envelope::from_bytes(&bytes).map(|e| (e.header().clone(), e.to_bytes())),
+        "delivery" => Delivery::from_bytes(&bytes).map(|d| (d.header().clone(), d.to_bytes())),
+        other => return Err(format!("unknown object {other}")),
+    };
+    if let Some((header, again)) = outcome(case, got.map_err(|e| decode_kind(&e)))? {
+        eq(hex::encode(again), hex::encode(&bytes), "re-encoding")?;
+        let ids: Vec<String> = header
+            .recipients()
+            .iter()
+            .map(|k| hex::encode(k.to_bytes()))
+            .collect();
+        let want: Vec<String> = names(case, "recipients")?
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+        eq(ids, want, "recipients")?;
+        eq(
+            header.body_len() as u64,
+            num(case, "bodyLength")?,
+            "bodyLength",
+        )?;
+        if st(case, "object")? == "envelope" {
+            let env = Envelope::from_bytes(&bytes).map_err(|e| e.to_string())?;
+            let split: Vec<(String, String)> = env
+                .deliveries()
+                .map(|(k, d)| (hex::encode(k.to_bytes()), hex::encode(d.to_bytes())))
+                .collect();
+            let want = arr(case, "deliveries")?
+                .iter()
+                .map(|d| Ok((st(d, "keyId")?.to_string(), st(d, "delivery")?.to_string())))
+                .collect::<R<Vec<_>>>()?;
+            eq(split, want, "relay split")?;
+        } else {
+            let env = Envelope::from_bytes(&hx(case, "envelope")?).map_err(|e| e.to_string())?;
+            let key_id = KeyId::from_bytes(fixed(case, "keyId")?);
+            let split = env.delivery_for(&key_id).map(|d| d.to_bytes());
+            eq(
+                split,
+                Some(bytes.clone()),
+                "delivery split from the envelope",
+            )?;
+        }
     }
     Ok(())
 }

@@ -290,6 +290,7 @@ pub(crate) fn envelopes() -> String {
             "Seal": "sender (device name), recipients (account names, in the order passed to seal; each account's verified deviceList), payload, aad, padding {type: padme | none | bucket, bucketSize}, now, randomness (the bytes seal draws, in order: messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (messageId, timestamp, ephemeralPublic, commitment, recipients = key ids ascending, bodyLength), intermediate (contextHash, headerHash, bodyKey, bodyNonce, bodyPlaintext = the padded body before encryption, wrapInfo, and per recipient in key-id order the RFC 9180 sharedSecret, key and baseNonce of its wrap: for debugging, not needed to check the outputs), deliveries (per recipient, in key-id order: the relay's split, exact bytes); then opens: each named device opens both the envelope and its delivery (if any) with the directory at openNow -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError.",
             "SealError": "sender (device whose secret keys are used), senderCertificate (device whose certificate is passed), recipients, payload, aad, padding, now -> the SealError of seal (no randomness is drawn).",
             "Open": "device (name), message (bytes: an envelope or a delivery), directory (account names), now -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError of open. Decode failures are OpenError::Decode(DecodeError::*).",
+            "RelayDecode": "object (\"envelope\" or \"delivery\"), bytes -> recipients (key ids) and bodyLength, and the bytes re-encode identically; or the DecodeError of Envelope::from_bytes / Delivery::from_bytes (what a relay runs, with no key). A valid envelope also lists its split (deliveries: keyId, delivery); a valid delivery names the envelope and keyId it was split from.",
             "Replay": "device, directory, guard {capacity, windowMs, maxSkewMs} (a fresh ReplayGuard), steps: each opens message at now and passes (message id, timestamp, now) to ReplayGuard::check -> expect \"ok\" or the ReplayError. The case's result is that of its last step.",
         }),
     );
@@ -1239,6 +1240,120 @@ pub(crate) fn envelopes() -> String {
         "a 3-recipient envelope relabelled as a delivery",
         &["NonCanonical", "TrailingBytes"],
         &dec("TrailingBytes"),
+    );
+    f.push(g);
+
+    // --- relay-side decoding
+    let mut g = Group::new(
+        "RelayDecode",
+        "What a relay decodes without any key (SPEC.md §4.1, §4.8).",
+    );
+    let rd_ok = |g: &mut Group, object: &str, m: &[u8], comment: &str, extra: Value| {
+        let mut v = json!({
+            "object": object,
+            "bytes": hx(m),
+            "recipients": base.recipients.iter().map(|r| hx(&r.key_id)).collect::<Vec<_>>(),
+            "bodyLength": base.padded_len + 16,
+        });
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        g.valid(comment, &["Valid"], v);
+    };
+    let rd_bad =
+        |g: &mut Group, object: &str, m: &[u8], comment: &str, flags: &[&str], error: &str| {
+            g.invalid(
+                comment,
+                flags,
+                error,
+                json!({"object": object, "bytes": hx(m)}),
+            );
+        };
+    let split: Vec<Value> = base
+        .recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| json!({"keyId": hx(&r.key_id), "delivery": hx(&delivery(&b, n, i))}))
+        .collect();
+    rd_ok(
+        &mut g,
+        "envelope",
+        &b,
+        "an envelope to three devices and the relay's split",
+        json!({"deliveries": split}),
+    );
+    rd_ok(
+        &mut g,
+        "delivery",
+        &d,
+        "one device's delivery, split from the envelope given",
+        json!({"envelope": hx(&b), "keyId": hx(&world.dev("bob-phone").device.key_id())}),
+    );
+    rd_bad(
+        &mut g,
+        "envelope",
+        &d,
+        "a delivery given to the envelope decoder",
+        &["Grease"],
+        "DecodeError::WrongObjectType",
+    );
+    rd_bad(
+        &mut g,
+        "delivery",
+        &b,
+        "an envelope given to the delivery decoder",
+        &["Grease"],
+        "DecodeError::WrongObjectType",
+    );
+    rd_bad(
+        &mut g,
+        "envelope",
+        &set(offset::OBJECT_TYPE, &[0x7f]),
+        "unknown object type 0x7f",
+        &["Grease"],
+        "DecodeError::WrongObjectType",
+    );
+    rd_bad(
+        &mut g,
+        "envelope",
+        &set(offset::VERSION, &[0xfa]),
+        "wire version 0xfa",
+        &["Grease"],
+        "DecodeError::UnsupportedVersion",
+    );
+    let mut grease_suite = d.clone();
+    grease_suite[offset::SUITE..offset::SUITE + 2].copy_from_slice(&0x0a0au16.to_be_bytes());
+    rd_bad(
+        &mut g,
+        "delivery",
+        &grease_suite,
+        "suite 0x0a0a in a delivery",
+        &["Grease"],
+        "DecodeError::UnsupportedSuite",
+    );
+    rd_bad(
+        &mut g,
+        "envelope",
+        &set(offset::RECIPIENT_COUNT, &1025u16.to_be_bytes()),
+        "recipient count 1025",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+    );
+    rd_bad(
+        &mut g,
+        "envelope",
+        &[b.as_slice(), &[0]].concat(),
+        "one trailing byte",
+        &["TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    rd_bad(
+        &mut g,
+        "delivery",
+        &d[..offset::wraps(n) + 10],
+        "a delivery cut inside its wrap",
+        &["Truncated"],
+        "DecodeError::Truncated",
     );
     f.push(g);
 
