@@ -1071,7 +1071,7 @@ pub(crate) fn envelopes() -> String {
             "bob-phone",
             &all,
             NOW,
-            "unknown wire version",
+            &format!("wire version {v:#04x}"),
             &["Grease", "Downgrade"],
             &dec("UnsupportedVersion"),
         );
@@ -1083,7 +1083,7 @@ pub(crate) fn envelopes() -> String {
             "bob-phone",
             &all,
             NOW,
-            "wrong or unknown object type",
+            &format!("object type {t:#04x}"),
             &["Grease"],
             &dec("WrongObjectType"),
         );
@@ -1095,7 +1095,7 @@ pub(crate) fn envelopes() -> String {
             "bob-phone",
             &all,
             NOW,
-            "unknown suite",
+            &format!("suite {s:#06x}"),
             &["Grease", "Downgrade"],
             &dec("UnsupportedSuite"),
         );
@@ -1107,7 +1107,7 @@ pub(crate) fn envelopes() -> String {
             "bob-phone",
             &all,
             NOW,
-            "recipient count out of 1..=1024",
+            &format!("recipient count {c} (allowed 1..=1024)"),
             &["Limit"],
             &dec("OutOfRange"),
         );
@@ -1195,7 +1195,7 @@ pub(crate) fn envelopes() -> String {
             "bob-phone",
             &all,
             NOW,
-            "truncated",
+            &format!("truncated to {len} bytes"),
             &["Truncated"],
             &dec("Truncated"),
         );

@@ -561,7 +561,7 @@ pub(crate) fn certificates() -> String {
             &good[..len],
             &alice.public,
             NOW,
-            "truncated",
+            &format!("truncated to {len} bytes"),
             &["Truncated"],
             "DecodeError::Truncated",
         );
@@ -590,7 +590,7 @@ pub(crate) fn certificates() -> String {
             &with(&good, 0, v),
             &alice.public,
             NOW,
-            "unknown wire version",
+            &format!("wire version {v:#04x}"),
             &["Grease"],
             "DecodeError::UnsupportedVersion",
         );
@@ -601,7 +601,7 @@ pub(crate) fn certificates() -> String {
             &with(&good, 1, t),
             &alice.public,
             NOW,
-            "wrong or unknown object type",
+            &format!("object type {t:#04x}"),
             &["Grease"],
             "DecodeError::WrongObjectType",
         );
@@ -614,7 +614,7 @@ pub(crate) fn certificates() -> String {
             &c.signed(&alice.seed),
             &alice.public,
             NOW,
-            "unknown suite (validly signed)",
+            &format!("suite {s:#06x} (validly signed)"),
             &["Grease"],
             "DecodeError::UnsupportedSuite",
         );
@@ -1178,7 +1178,7 @@ pub(crate) fn device_lists() -> String {
             &mut g,
             &ls.l1[..len],
             &a,
-            "truncated",
+            &format!("truncated to {len} bytes"),
             &["Truncated"],
             "DecodeError::Truncated",
         );
@@ -1196,7 +1196,7 @@ pub(crate) fn device_lists() -> String {
             &mut g,
             &with(&ls.l1, 0, v),
             &a,
-            "unknown wire version",
+            &format!("wire version {v:#04x}"),
             &["Grease"],
             "DecodeError::UnsupportedVersion",
         );
@@ -1206,7 +1206,7 @@ pub(crate) fn device_lists() -> String {
             &mut g,
             &with(&ls.l1, 1, t),
             &a,
-            "wrong or unknown object type",
+            &format!("object type {t:#04x}"),
             &["Grease"],
             "DecodeError::WrongObjectType",
         );
