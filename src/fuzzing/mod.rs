@@ -2,11 +2,11 @@
 //!
 //! Every function here takes what a fuzzer produced and returns
 //! `Err(Violation)` when an oracle fails. None of them panics: the thin
-//! cargo-fuzz targets in `fuzz/fuzz_targets/` turn a [`Violation`] into a
+//! cargo-fuzz targets in `fuzz/fuzz_targets/` turn a `Violation` into a
 //! panic (a crash for libFuzzer), and `tests/fuzz_replay.rs` replays every
 //! committed seed and regression input through the same functions on stable.
 //!
-//! The targets that open envelopes or update device lists use a [`Fixture`]
+//! The targets that open envelopes or update device lists use a `Fixture`
 //! built once from a caller-supplied seeded RNG (the fuzz targets and the
 //! replay test both pass `ChaCha20Rng::from_seed([7; 32])`).
 //!
