@@ -224,6 +224,9 @@ impl core::error::Error for DeviceListError {}
 pub enum SealError {
     /// The sending device's secret keys do not match its certificate.
     CertificateMismatch,
+    /// The sending device's certificate has expired at `now`: every
+    /// recipient would reject the envelope.
+    SenderCertificateExpired,
     /// The sending device's certificate is for another account than the
     /// sender's own device list passed as a recipient, or is not on it.
     SenderNotOnOwnList,
@@ -249,6 +252,9 @@ impl fmt::Display for SealError {
         match self {
             SealError::CertificateMismatch => {
                 f.write_str("device secret does not match its certificate")
+            }
+            SealError::SenderCertificateExpired => {
+                f.write_str("the sending device's certificate has expired")
             }
             SealError::SenderNotOnOwnList => {
                 f.write_str("sending device is not on its own account's device list")

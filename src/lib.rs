@@ -22,6 +22,9 @@ mod error;
 /// Not API: fuzz target bodies, shared by `fuzz/` and `tests/fuzz_replay.rs`.
 #[doc(hidden)]
 pub mod fuzzing;
+/// Not API: a malicious sender's toolkit for the attack tests and vectors.
+#[doc(hidden)]
+pub mod hazmat;
 mod identity;
 mod primitives;
 mod replay;

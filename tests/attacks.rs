@@ -626,3 +626,129 @@ fn attack_length_leakage_is_bounded_by_padding() {
         classes.len()
     );
 }
+
+#[test]
+fn attack_replay_guard_id_squatting_by_another_sender() {
+    // Bob copies the public message id of Alice's message into his own,
+    // validly signed message and gets it delivered first.
+    let w = world(20);
+    let honest = w.seal(b"honest", b"chat", &mut rng(21));
+    let b0 = &w.bob.devices[0];
+    let mut fixed = FixedRng::for_seal(honest.header().message_id().to_bytes(), [7; 32], [8; 32]);
+    let msg = Message {
+        payload: b"squat",
+        aad: b"chat",
+        padding: Padding::Padme,
+    };
+    let squat = seal(
+        &b0.secret,
+        &b0.certificate,
+        &[&w.directory[0]],
+        &msg,
+        NOW,
+        &mut fixed,
+    )
+    .unwrap();
+    let victim = &w.alice.devices[1].secret;
+    let mut guard = ReplayGuard::new(100, 600_000, 60_000);
+    let first = open(victim, &squat.to_bytes(), &w.directory, NOW).unwrap();
+    assert_eq!(guard.check_opened(&first, NOW), Ok(()));
+    let second = open(victim, &honest.to_bytes(), &w.directory, NOW).unwrap();
+    assert_eq!(second.message_id(), first.message_id());
+    assert_eq!(guard.check_opened(&second, NOW), Ok(()));
+    assert_eq!(guard.check_opened(&second, NOW), Err(ReplayError::Replayed));
+}
+
+#[test]
+fn attack_replay_guard_flooded_with_future_timestamps() {
+    // One sender fills the guard with messages stamped at the edge of the
+    // allowed skew; another sender's messages are still accepted, and every
+    // flooded id stays refused after its eviction.
+    let w = world(22);
+    let mut guard = ReplayGuard::new(16, 600_000, 60_000);
+    let mut flood = Vec::new();
+    for i in 0..16u8 {
+        let mut fixed = FixedRng::for_seal([0x80 + i; 16], [i + 1; 32], [i + 9; 32]);
+        let b0 = &w.bob.devices[0];
+        let msg = Message {
+            payload: b"flood",
+            ..Message::default()
+        };
+        let env = seal(
+            &b0.secret,
+            &b0.certificate,
+            &[&w.directory[0]],
+            &msg,
+            NOW + 60_000,
+            &mut fixed,
+        )
+        .unwrap();
+        let o = open(
+            &w.alice.devices[1].secret,
+            &env.to_bytes(),
+            &w.directory,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(guard.check_opened(&o, NOW), Ok(()));
+        flood.push(o);
+    }
+    for i in 0..8u8 {
+        let env = w.seal(&[i], b"", &mut rng(30 + i));
+        let o = open(
+            &w.alice.devices[1].secret,
+            &env.to_bytes(),
+            &w.directory,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            guard.check_opened(&o, NOW),
+            Ok(()),
+            "honest message {i} refused"
+        );
+    }
+    for o in &flood {
+        assert!(guard.check_opened(o, NOW).is_err());
+    }
+    assert_eq!(guard.len(), 16);
+}
+
+#[test]
+fn replay_guard_clock_step_back_does_not_reopen_expired_ids() {
+    let mut guard = ReplayGuard::new(100, 1_000, 0);
+    let id = MessageId::from_bytes([1; 16]);
+    assert_eq!(guard.check(id, 10_000, 10_000), Ok(()));
+    assert_eq!(
+        guard.check(MessageId::from_bytes([2; 16]), 12_000, 12_000),
+        Ok(())
+    ); // expires id 1
+    assert_eq!(guard.check(id, 10_000, 10_500), Err(ReplayError::TooOld)); // clock stepped back
+}
+
+#[test]
+fn attack_forgery_from_public_bytes_does_not_name_an_account() {
+    // A forger who only knows Carol's public certificate builds a body that
+    // claims Carol, with no valid signature. Bob has no list for Carol: the
+    // answer must still be the opaque error, not "fetch Carol's list".
+    let w = world(23);
+    let carol = account(&mut rng(24), 1);
+    let v = &w.bob.devices[0].secret;
+    let f = Forgery {
+        message_id: [1; 16],
+        timestamp: NOW,
+        ephemeral_secret: [2; 32],
+        message_secret: [3; 32],
+        recipients: vec![ForgedRecipient { key_id: v.key_id(), x25519: v.public_keys().x25519, wrapped_secret: [3; 32] }],
+        body_plaintext: hazmat::body_plaintext(&carol.devices[0].certificate.to_bytes(), b"", b"x", &[0u8; 64]),
+    };
+    let env = hazmat::forge(&f).unwrap().to_bytes();
+    assert_eq!(open(v, &env, &w.directory, NOW).unwrap_err(), OpenError::Unauthenticated);
+    // Signed by Carol's device for real, the claim is self-consistent and
+    // Bob is told which list to fetch.
+    let c = &carol.devices[0];
+    let mut f2 = f.clone();
+    f2.body_plaintext.clear();
+    let env = signed_forgery(f2, &c.secret, &c.certificate.to_bytes(), b"", b"x").to_bytes();
+    assert_eq!(open(v, &env, &w.directory, NOW).unwrap_err(), OpenError::SenderListUnavailable(carol.public()));
+}

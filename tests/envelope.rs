@@ -40,7 +40,7 @@ proptest! {
         let bytes = envelope.to_bytes();
         prop_assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope.clone());
 
-        let recipients: Vec<&Device> = others.iter().flat_map(|a| a.devices.iter()).chain(sender.devices.iter().skip(1)).collect();
+        let recipients: Vec<&Device> = others.iter().flat_map(|a| a.devices.iter()).chain(sender.devices.iter()).collect();
         prop_assert_eq!(envelope.header().recipients().len(), recipients.len());
         for device in recipients {
             let via_delivery = envelope.delivery_for(&device.secret.key_id()).unwrap().to_bytes();
@@ -55,7 +55,13 @@ proptest! {
             }
         }
         // The sending device itself and an outsider are not recipients.
-        prop_assert_eq!(open(&from.secret, &bytes, &directory, NOW).unwrap_err(), OpenError::NotARecipient);
+        // Sealed sender: the sending device is wrapped for too, so the header
+        // names every listed device and the relay cannot single out the sender.
+        let listed: std::collections::BTreeSet<KeyId> = directory.iter().flat_map(|l| l.devices().iter().map(|d| d.key_id())).collect();
+        let named: std::collections::BTreeSet<KeyId> = envelope.header().recipients().iter().copied().collect();
+        prop_assert_eq!(named, listed);
+        let own = open(&from.secret, &bytes, &directory, NOW).unwrap();
+        prop_assert_eq!(own.payload(), &payload[..]);
         let outsider = DeviceSecret::generate(&mut r);
         prop_assert_eq!(open(&outsider, &bytes, &directory, NOW).unwrap_err(), OpenError::NotARecipient);
     }
@@ -110,7 +116,7 @@ fn deliveries_round_trip_and_are_smaller_than_the_envelope() {
         }
         seen += 1;
     }
-    assert_eq!(seen, 4);
+    assert_eq!(seen, 5);
 }
 
 /// Every single-bit flip and every truncation of a small envelope and of a
@@ -332,6 +338,43 @@ fn expired_recipients_are_skipped_and_expired_senders_rejected() {
         payload: b"x",
         ..Message::default()
     };
+    // Bob's devices expire soon; Alice's certificate is still valid.
+    let mut r = rng(13);
+    let bob = AccountSecret::generate(&mut r);
+    let short = DeviceSecret::generate(&mut r);
+    let short_cert = bob
+        .certify_device(&CertificateParams {
+            expires_at: Some(NOW + 10),
+            ..params(1, short.public_keys())
+        })
+        .unwrap();
+    let bob_list = bob
+        .issue_device_list(None, NOW, vec![short_cert])
+        .unwrap()
+        .verify(&bob.public_key())
+        .unwrap();
+    assert!(seal(
+        &sender.secret,
+        &sender.certificate,
+        &[&bob_list],
+        &msg,
+        NOW,
+        &mut r
+    )
+    .is_ok());
+    assert_eq!(
+        seal(
+            &sender.secret,
+            &sender.certificate,
+            &[&bob_list],
+            &msg,
+            NOW + 10,
+            &mut r
+        )
+        .unwrap_err(),
+        SealError::NoRecipients
+    );
+    // An expired sender cannot seal, and its old envelopes no longer open.
     assert_eq!(
         seal(
             &sender.secret,
@@ -339,10 +382,10 @@ fn expired_recipients_are_skipped_and_expired_senders_rejected() {
             &[&w.directory[1]],
             &msg,
             later,
-            &mut rng(13)
+            &mut r
         )
         .unwrap_err(),
-        SealError::NoRecipients
+        SealError::SenderCertificateExpired
     );
     let envelope = w.seal(b"x", b"", &mut rng(14));
     assert_eq!(

@@ -80,6 +80,7 @@ fn list_kind(e: &DeviceListError) -> String {
 fn seal_kind(e: &SealError) -> String {
     let k = match e {
         SealError::CertificateMismatch => "CertificateMismatch",
+        SealError::SenderCertificateExpired => "SenderCertificateExpired",
         SealError::SenderNotOnOwnList => "SenderNotOnOwnList",
         SealError::NoRecipients => "NoRecipients",
         SealError::TooManyRecipients { .. } => "TooManyRecipients",
@@ -1029,9 +1030,12 @@ fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
         let now = num(step, "now")?;
         let opened = open_with(ids, device, &hx(step, "message")?, &dir, now)?
             .map_err(|e| format!("a replay step does not open: {e}"))?;
-        let r = guard
-            .check(opened.message_id(), opened.timestamp(), now)
-            .map_err(|e| replay_kind(&e));
+        let r = match st(case, "api")? {
+            "check_opened" => guard.check_opened(&opened, now),
+            "check" => guard.check(opened.message_id(), opened.timestamp(), now),
+            other => return Err(format!("unknown api {other}")),
+        }
+        .map_err(|e| replay_kind(&e));
         let got = match &r {
             Ok(()) => "ok".to_string(),
             Err(e) => e.clone(),

@@ -34,14 +34,19 @@ pub struct Message<'a> {
 }
 
 /// Seals `message` from the sending device to every active device on the
-/// `recipients` lists (the sender's own list included for self-sync; the
-/// sending device itself is skipped; devices whose certificate expired at
-/// `now` are skipped).
+/// `recipients` lists (the sender's own list included for self-sync; devices
+/// whose certificate expired at `now` are skipped).
+///
+/// The sending device is wrapped for too when its own list is passed: if it
+/// were left out, the relay could subtract the header's key ids from the
+/// sender's published list and learn which device sent the message (SPEC.md
+/// §5.1). It costs one X25519, and lets the sender reopen what it sent.
 ///
 /// # Errors
 /// [`SealError`] for caller mistakes: keys that do not match the certificate,
-/// a sending device missing from its own account's list, no or too many
-/// recipients, one account twice, oversized payload or AAD.
+/// an expired sending certificate, a sending device missing from its own
+/// account's list, no or too many recipients, one account twice, oversized
+/// payload or AAD.
 ///
 /// # Example
 /// ```
@@ -76,6 +81,9 @@ pub fn seal<R: CryptoRng + ?Sized>(
 ) -> Result<Envelope, SealError> {
     if sender.public_keys() != *sender_certificate.keys() {
         return Err(SealError::CertificateMismatch);
+    }
+    if sender_certificate.is_expired(now) {
+        return Err(SealError::SenderCertificateExpired);
     }
     if message.payload.len() > limit::MAX_PAYLOAD {
         return Err(SealError::PayloadTooLarge);
@@ -179,13 +187,7 @@ fn collect_recipients(
     lists: &[&VerifiedDeviceList],
     now: u64,
 ) -> Result<Vec<(KeyId, [u8; 32])>, SealError> {
-    let total: usize = lists.iter().map(|l| l.devices().len()).sum();
-    if total > limit::MAX_RECIPIENTS + lists.len() {
-        return Err(SealError::TooManyRecipients { count: total });
-    }
     let mut accounts = BTreeSet::new();
-    let mut targets = Vec::with_capacity(total);
-    let own_x25519 = sender.public_keys().x25519;
     for list in lists {
         if !accounts.insert(*list.account()) {
             return Err(SealError::DuplicateRecipient);
@@ -196,13 +198,26 @@ fn collect_recipients(
                 return Err(SealError::SenderNotOnOwnList);
             }
         }
-        for device in list.active_devices(now) {
-            if device.keys().x25519 != own_x25519 {
-                targets.push((device.key_id(), device.keys().x25519));
-            }
+    }
+    let total: usize = lists.iter().map(|l| l.devices().len()).sum();
+    if total > limit::MAX_RECIPIENTS {
+        let active = lists.iter().map(|l| l.active_devices(now).count()).sum();
+        if active > limit::MAX_RECIPIENTS {
+            return Err(SealError::TooManyRecipients { count: active });
         }
     }
-    if targets.is_empty() {
+    let mut targets = Vec::with_capacity(total.min(limit::MAX_RECIPIENTS));
+    let own_x25519 = sender.public_keys().x25519;
+    let mut others = 0usize;
+    for list in lists {
+        for device in list.active_devices(now) {
+            if device.keys().x25519 != own_x25519 {
+                others += 1;
+            }
+            targets.push((device.key_id(), device.keys().x25519));
+        }
+    }
+    if others == 0 {
         return Err(SealError::NoRecipients);
     }
     if targets.len() > limit::MAX_RECIPIENTS {

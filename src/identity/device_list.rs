@@ -193,6 +193,12 @@ impl DeviceList {
         })
     }
 
+    /// True when both lists sign the same contents (signatures may differ).
+    pub(crate) fn same_contents(&self, other: &DeviceList) -> bool {
+        self.hash == other.hash
+            || self.encode_unsigned().as_slice() == other.encode_unsigned().as_slice()
+    }
+
     fn encode_unsigned(&self) -> Writer {
         let mut w = Writer::with_capacity(
             2 + 32 + 8 + 32 + 8 + 2 + self.certificates.len() * (2 + CERTIFICATE_MAX_LEN) + 64,
@@ -225,6 +231,15 @@ impl DeviceList {
         r.object_prefix(object_type::DEVICE_LIST)?;
         let account = AccountPublicKey(r.array("account public key")?);
         let version = r.u64("list version")?;
+        if version == 0 {
+            return Err(DecodeError::OutOfRange {
+                field: "list version",
+                offset: r.position(),
+                min: 1,
+                max: usize::MAX,
+                found: 0,
+            });
+        }
         let previous_hash = r.array("previous list hash")?;
         let issued_at = r.u64("issued at")?;
         let count = usize::from(r.u16("device count")?);
@@ -248,6 +263,11 @@ impl DeviceList {
                 CERTIFICATE_MAX_LEN,
                 "certificate length",
             )?;
+            if len != CERTIFICATE_MIN_LEN && len != CERTIFICATE_MAX_LEN {
+                return Err(DecodeError::NonCanonical(
+                    "certificate length must be 193 or 201",
+                ));
+            }
             let mut inner = r.nested(len, "device certificate")?;
             let cert = DeviceCertificate::decode(&mut inner)?;
             inner.finish()?;
@@ -365,8 +385,10 @@ impl VerifiedDeviceList {
         Ok(verified_next)
     }
 
+    /// Equal signed contents are the same list even if the signature bytes
+    /// differ (a randomized or re-run signer); anything else is a fork.
     fn same_version(&self, other: &DeviceList) -> Result<(), DeviceListError> {
-        if other.hash == self.list.hash {
+        if other.same_contents(&self.list) {
             Ok(())
         } else {
             Err(DeviceListError::Fork(Box::new(ForkEvidence::new(

@@ -66,8 +66,7 @@ impl ForkEvidence {
         if *self.second.account() != account {
             return Err(DeviceListError::NotAFork);
         }
-        if self.first.version() != self.second.version() || self.first.hash() == self.second.hash()
-        {
+        if self.first.version() != self.second.version() || self.first.same_contents(&self.second) {
             return Err(DeviceListError::NotAFork);
         }
         self.first.verify(&account)?;

@@ -114,12 +114,13 @@ impl World {
         .unwrap()
     }
 
-    /// Every device that should be able to open Alice's first device's messages.
+    /// Every device that should be able to open Alice's first device's messages
+    /// (the sending device included: it is wrapped for too).
     pub fn recipients(&self) -> Vec<&Device> {
         self.bob
             .devices
             .iter()
-            .chain(self.alice.devices.iter().skip(1))
+            .chain(self.alice.devices.iter())
             .collect()
     }
 }

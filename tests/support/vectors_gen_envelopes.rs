@@ -141,15 +141,17 @@ impl World {
     }
 
     /// The devices seal wraps for: active devices of the listed accounts
-    /// (on the list, not expired at `now`), minus the sender, by key id.
+    /// (on the list, not expired at `now`), by key id.
     fn targets(&self, sender: &Ident, lists: &[&str], now: u64) -> Vec<&Ident> {
         let mut t: Vec<&Ident> = self
             .devices
             .iter()
             .filter(|d| lists.contains(&d.account) && d.on_list)
             .filter(|d| !(d.cert.expiry_tag == 1 && d.cert.expires_at <= now))
-            .filter(|d| d.device.x25519 != sender.device.x25519)
             .collect();
+        // The sending device is a recipient too when its own list is passed
+        // (SPEC.md §5.1): leaving it out would tell the relay who sent.
+        let _ = sender;
         t.sort_by_key(|d| d.device.key_id());
         t
     }
@@ -291,7 +293,7 @@ pub(crate) fn envelopes() -> String {
             "SealError": "sender (device whose secret keys are used), senderCertificate (device whose certificate is passed), recipients, payload, aad, padding, now -> the SealError of seal (no randomness is drawn).",
             "Open": "device (name), message (bytes: an envelope or a delivery), directory (account names), now -> payload, aad, senderAccount, senderDevice, messageId, timestamp, or the OpenError of open. Decode failures are OpenError::Decode(DecodeError::*).",
             "RelayDecode": "object (\"envelope\" or \"delivery\"), bytes -> recipients (key ids) and bodyLength, and the bytes re-encode identically; or the DecodeError of Envelope::from_bytes / Delivery::from_bytes (what a relay runs, with no key). A valid envelope also lists its split (deliveries: keyId, delivery); a valid delivery names the envelope and keyId it was split from.",
-            "Replay": "device, directory, guard {capacity, windowMs, maxSkewMs} (a fresh ReplayGuard), steps: each opens message at now and passes (message id, timestamp, now) to ReplayGuard::check -> expect \"ok\" or the ReplayError. The case's result is that of its last step.",
+            "Replay": "device, directory, guard {capacity, windowMs, maxSkewMs} (a fresh ReplayGuard), api, steps: each opens message at now and passes it to the guard -> expect \"ok\" or the ReplayError. api \"check_opened\": ReplayGuard::check_opened(opened, now), ids kept per sender device (account, device id); \"check\": ReplayGuard::check(message id, timestamp, now), one namespace. The case's result is that of its last step.",
         }),
     );
     f.flag("Valid", "an honest envelope, opened as intended");
@@ -522,6 +524,14 @@ pub(crate) fn envelopes() -> String {
         &[],
         "no recipient lists",
         "SealError::NoRecipients",
+    );
+    misuse(
+        &mut g,
+        "alice-watch",
+        "alice-watch",
+        &["bob"],
+        "the sending device's certificate has expired",
+        "SealError::SenderCertificateExpired",
     );
     misuse(
         &mut g,
@@ -1371,40 +1381,94 @@ pub(crate) fn envelopes() -> String {
     let step =
         |m: &[u8], now: u64, expect: &str| json!({"message": hx(m), "now": now, "expect": expect});
     let env2 = envs[1].encode();
-    g.invalid(
-        "the same envelope twice",
-        &["Replay"],
-        "ReplayError::Replayed",
-        json!({"steps": [step(&b, NOW + 5, "ok"), step(&b, NOW + 6, "ReplayError::Replayed")]}),
-    );
-    g.invalid(
-        "the envelope, then the relay's delivery of it",
-        &["Replay"],
-        "ReplayError::Replayed",
-        json!({"steps": [step(&b, NOW + 5, "ok"), step(&d, NOW + 6, "ReplayError::Replayed")]}),
-    );
-    g.valid(
-        "two different messages",
-        &["Valid"],
-        json!({"steps": [step(&b, NOW + 5, "ok"), step(&env2, NOW + 6, "ok")]}),
-    );
-    g.invalid(
-        "older than the window",
-        &["Replay"],
-        "ReplayError::TooOld",
-        json!({"steps": [step(&b, NOW + 86_400_001, "ReplayError::TooOld")]}),
-    );
-    g.valid(
-        "at the edge of the window",
-        &["Valid"],
-        json!({"steps": [step(&b, NOW + 86_400_000, "ok")]}),
-    );
-    g.invalid(
-        "from beyond the allowed clock skew",
-        &["Replay"],
-        "ReplayError::FromTheFuture",
-        json!({"steps": [step(&b, NOW - 60_001, "ReplayError::FromTheFuture")]}),
-    );
+    let mut same_id: [u8; 80] = bytes(&mut rng);
+    same_id[..16].copy_from_slice(&base_rand[..16]);
+    let carol = world
+        .honest(
+            "carol-phone",
+            &["bob"],
+            b"same id",
+            b"",
+            Pad::Padme,
+            NOW,
+            &same_id,
+        )
+        .encode();
+    let cases: Vec<(&str, &str, Option<&str>, Vec<Value>)> = vec![
+        (
+            "the same envelope twice",
+            "check_opened",
+            Some("ReplayError::Replayed"),
+            vec![
+                step(&b, NOW + 5, "ok"),
+                step(&b, NOW + 6, "ReplayError::Replayed"),
+            ],
+        ),
+        (
+            "the envelope, then the relay's delivery of it",
+            "check_opened",
+            Some("ReplayError::Replayed"),
+            vec![
+                step(&b, NOW + 5, "ok"),
+                step(&d, NOW + 6, "ReplayError::Replayed"),
+            ],
+        ),
+        (
+            "two different messages",
+            "check_opened",
+            None,
+            vec![step(&b, NOW + 5, "ok"), step(&env2, NOW + 6, "ok")],
+        ),
+        (
+            "the same message id from two senders: ids are kept per sender device",
+            "check_opened",
+            None,
+            vec![step(&b, NOW + 5, "ok"), step(&carol, NOW + 6, "ok")],
+        ),
+        (
+            "the same message id from two senders in the single namespace of check",
+            "check",
+            Some("ReplayError::Replayed"),
+            vec![
+                step(&b, NOW + 5, "ok"),
+                step(&carol, NOW + 6, "ReplayError::Replayed"),
+            ],
+        ),
+        (
+            "the same envelope twice, single namespace",
+            "check",
+            Some("ReplayError::Replayed"),
+            vec![
+                step(&b, NOW + 5, "ok"),
+                step(&b, NOW + 6, "ReplayError::Replayed"),
+            ],
+        ),
+        (
+            "older than the window",
+            "check_opened",
+            Some("ReplayError::TooOld"),
+            vec![step(&b, NOW + 86_400_001, "ReplayError::TooOld")],
+        ),
+        (
+            "at the edge of the window",
+            "check_opened",
+            None,
+            vec![step(&b, NOW + 86_400_000, "ok")],
+        ),
+        (
+            "from beyond the allowed clock skew",
+            "check_opened",
+            Some("ReplayError::FromTheFuture"),
+            vec![step(&b, NOW - 60_001, "ReplayError::FromTheFuture")],
+        ),
+    ];
+    for (comment, api, error, steps) in cases {
+        let v = json!({"api": api, "steps": steps});
+        match error {
+            None => g.valid(comment, &["Valid"], v),
+            Some(e) => g.invalid(comment, &["Replay"], e, v),
+        }
+    }
     f.push(g);
 
     f.render()

@@ -971,9 +971,9 @@ pub(crate) fn device_lists() -> String {
         &mut g,
         &list(0, [0; 32], vec![ac[0].clone()]).signed(&alice.seed),
         &a,
-        "version 0",
-        &["Genesis"],
-        "DeviceListError::InvalidGenesis",
+        "version 0 (validly signed): rejected by the decoder",
+        &["Genesis", "Limit"],
+        "DecodeError::OutOfRange",
     );
     let identity_key = bad_ed25519()[0].0;
     let bad_acct = List {
@@ -1119,9 +1119,9 @@ pub(crate) fn device_lists() -> String {
         &mut g,
         &cut,
         &a,
-        "certificate length 198 for a 201-byte certificate: the nested read ends inside the signature",
-        &["Truncated"],
-        "DecodeError::Truncated",
+        "certificate length 198: within 193..=201 but only 193 or 201 is a certificate length",
+        &["NonCanonical"],
+        "DecodeError::NonCanonical",
     );
     let mut padded = List {
         account: a,
