@@ -739,16 +739,31 @@ fn attack_forgery_from_public_bytes_does_not_name_an_account() {
         timestamp: NOW,
         ephemeral_secret: [2; 32],
         message_secret: [3; 32],
-        recipients: vec![ForgedRecipient { key_id: v.key_id(), x25519: v.public_keys().x25519, wrapped_secret: [3; 32] }],
-        body_plaintext: hazmat::body_plaintext(&carol.devices[0].certificate.to_bytes(), b"", b"x", &[0u8; 64]),
+        recipients: vec![ForgedRecipient {
+            key_id: v.key_id(),
+            x25519: v.public_keys().x25519,
+            wrapped_secret: [3; 32],
+        }],
+        body_plaintext: hazmat::body_plaintext(
+            &carol.devices[0].certificate.to_bytes(),
+            b"",
+            b"x",
+            &[0u8; 64],
+        ),
     };
     let env = hazmat::forge(&f).unwrap().to_bytes();
-    assert_eq!(open(v, &env, &w.directory, NOW).unwrap_err(), OpenError::Unauthenticated);
+    assert_eq!(
+        open(v, &env, &w.directory, NOW).unwrap_err(),
+        OpenError::Unauthenticated
+    );
     // Signed by Carol's device for real, the claim is self-consistent and
     // Bob is told which list to fetch.
     let c = &carol.devices[0];
     let mut f2 = f.clone();
     f2.body_plaintext.clear();
     let env = signed_forgery(f2, &c.secret, &c.certificate.to_bytes(), b"", b"x").to_bytes();
-    assert_eq!(open(v, &env, &w.directory, NOW).unwrap_err(), OpenError::SenderListUnavailable(carol.public()));
+    assert_eq!(
+        open(v, &env, &w.directory, NOW).unwrap_err(),
+        OpenError::SenderListUnavailable(carol.public())
+    );
 }

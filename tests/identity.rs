@@ -584,12 +584,19 @@ fn a_re_signed_list_with_identical_contents_is_not_a_fork() {
     let n = bytes.len();
     bytes[n - 1] ^= 0x01; // a different (invalid) signature over the same contents
     let other = DeviceList::from_bytes(&bytes).unwrap();
-    assert_eq!(other.verify(&a.public()), Err(DeviceListError::BadSignature));
+    assert_eq!(
+        other.verify(&a.public()),
+        Err(DeviceListError::BadSignature)
+    );
     // Valid re-signature is impossible to produce with deterministic Ed25519,
     // so check the comparison itself through fork evidence: equal contents
     // are refused as evidence.
     let ev_bytes = {
-        let (lo, hi) = if a.list.to_bytes() < bytes { (a.list.to_bytes(), bytes.clone()) } else { (bytes.clone(), a.list.to_bytes()) };
+        let (lo, hi) = if a.list.to_bytes() < bytes {
+            (a.list.to_bytes(), bytes.clone())
+        } else {
+            (bytes.clone(), a.list.to_bytes())
+        };
         let mut e = vec![1u8, 5];
         e.extend_from_slice(&(lo.len() as u32).to_be_bytes());
         e.extend_from_slice(&lo);
@@ -607,11 +614,19 @@ fn list_version_zero_and_odd_certificate_lengths_do_not_decode() {
     let a = account(&mut r, 1);
     let mut bytes = a.list.to_bytes();
     bytes[34..42].copy_from_slice(&0u64.to_be_bytes());
-    assert!(matches!(DeviceList::from_bytes(&bytes), Err(DecodeError::OutOfRange { field: "list version", .. })));
+    assert!(matches!(
+        DeviceList::from_bytes(&bytes),
+        Err(DecodeError::OutOfRange {
+            field: "list version",
+            ..
+        })
+    ));
     let mut bytes = a.list.to_bytes();
     bytes[84..86].copy_from_slice(&197u16.to_be_bytes());
     assert_eq!(
         DeviceList::from_bytes(&bytes),
-        Err(DecodeError::NonCanonical("certificate length must be 193 or 201"))
+        Err(DecodeError::NonCanonical(
+            "certificate length must be 193 or 201"
+        ))
     );
 }
