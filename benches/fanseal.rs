@@ -29,7 +29,8 @@ use std::hint::black_box;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use common::{Fixture, DEVICE_COUNTS, FANOUT_PAYLOAD, SIZES};
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use fanseal::{DeviceList, Envelope, Padding};
 use hkdf::Hkdf;
@@ -184,7 +185,7 @@ fn floor_parties(n: usize) -> (FloorSender, FloorReceiver) {
 // ------------------------------------------------------------------ benches
 
 /// seal / open and their floors over payload size, one recipient device.
-fn by_size(c: &mut Criterion) {
+fn by_size<M: Measurement>(c: &mut Criterion<M>) {
     let fixture = Fixture::new(1);
     let device = fixture.last_device();
     let directory = fixture.directory();
@@ -234,7 +235,7 @@ fn by_size(c: &mut Criterion) {
 
 /// The bulk work alone at 1 MiB: fanseal with and without Padmé against
 /// copy + SHA-256 + AES-256-GCM over the same bytes.
-fn body(c: &mut Criterion) {
+fn body<M: Measurement>(c: &mut Criterion<M>) {
     let fixture = Fixture::new(1);
     let device = fixture.last_device();
     let directory = fixture.directory();
@@ -296,7 +297,7 @@ fn body(c: &mut Criterion) {
 }
 
 /// seal / open and their floors over device count, 1 KiB payload.
-fn by_devices(c: &mut Criterion) {
+fn by_devices<M: Measurement>(c: &mut Criterion<M>) {
     let payload = common::payload(FANOUT_PAYLOAD);
     let mut seal_g = c.benchmark_group("seal_devices");
     seal_g.sample_size(10);
@@ -360,7 +361,7 @@ fn by_devices(c: &mut Criterion) {
 }
 
 /// Envelope encode / decode and the relay's per-device split, 1 KiB payload.
-fn codec(c: &mut Criterion) {
+fn codec<M: Measurement>(c: &mut Criterion<M>) {
     let payload = common::payload(FANOUT_PAYLOAD);
     let mut g = c.benchmark_group("codec");
     g.sample_size(20);
@@ -418,7 +419,7 @@ fn codec(c: &mut Criterion) {
 
 /// Device-list decode + verification (one account signature and one
 /// certificate signature per device, all strict).
-fn device_lists(c: &mut Criterion) {
+fn device_lists<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("device_list_verify");
     g.sample_size(10);
     for n in [2usize, 16, 128] {
@@ -441,7 +442,7 @@ fn device_lists(c: &mut Criterion) {
 
 /// The anchor primitives of the issue (X25519 DH, Ed25519 sign, strict
 /// verify) and fanseal's per-device unit of work, measured in the same run.
-fn primitives(c: &mut Criterion) {
+fn primitives<M: Measurement>(c: &mut Criterion<M>) {
     let (fs, fr) = floor_parties(1);
     let peer = fs.recipients[0];
     let msg = signed_message(&[3u8; 32]);
@@ -476,13 +477,4 @@ fn primitives(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(
-    benches,
-    primitives,
-    by_size,
-    body,
-    by_devices,
-    codec,
-    device_lists
-);
-criterion_main!(benches);
+bench_main!(primitives, by_size, body, by_devices, codec, device_lists);

@@ -170,3 +170,61 @@ impl Fixture {
         open(device, bytes, directory, NOW + 1).expect("open")
     }
 }
+
+/// Criterion measurement: CPU time of the benchmarking thread
+/// (`CLOCK_THREAD_CPUTIME_ID`), so that time the thread spends descheduled
+/// while other jobs run on the shared machine is not counted. Values are
+/// durations, formatted like wall time.
+pub(crate) struct ThreadCpuTime;
+
+static WALL: criterion::measurement::WallTime = criterion::measurement::WallTime;
+
+impl criterion::measurement::Measurement for ThreadCpuTime {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = std::time::Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+
+    fn end(&self, i: Self::Intermediate) -> Self::Value {
+        i.elapsed()
+    }
+
+    fn add(&self, v1: &Self::Value, v2: &Self::Value) -> Self::Value {
+        *v1 + *v2
+    }
+
+    fn zero(&self) -> Self::Value {
+        std::time::Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Self::Value) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
+        criterion::measurement::Measurement::formatter(&WALL)
+    }
+}
+
+/// Runs `benches` with the clock chosen by `FANSEAL_BENCH_CLOCK`: `wall`
+/// for wall-clock time, anything else (the default) for thread CPU time.
+#[macro_export]
+macro_rules! bench_main {
+    ($($f:path),+ $(,)?) => {
+        fn main() {
+            fn run<M: criterion::measurement::Measurement>(mut c: criterion::Criterion<M>) {
+                $($f(&mut c);)+
+                c.final_summary();
+            }
+            if std::env::var("FANSEAL_BENCH_CLOCK").as_deref() == Ok("wall") {
+                run(criterion::Criterion::default().configure_from_args());
+            } else {
+                run(criterion::Criterion::default()
+                    .with_measurement(common::ThreadCpuTime)
+                    .configure_from_args());
+            }
+        }
+    };
+}

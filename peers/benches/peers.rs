@@ -25,7 +25,8 @@ use std::io::{Read, Write};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use common::{Fixture, FANOUT_PAYLOAD};
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use fanseal::Padding;
 use hpke::aead::AesGcm256;
 use hpke::kdf::HkdfSha256;
@@ -182,7 +183,7 @@ fn olm_sessions(n: usize) -> Vec<(Session, Session)> {
 
 // ------------------------------------------------------------------ benches
 
-fn seal(c: &mut Criterion) {
+fn seal<M: Measurement>(c: &mut Criterion<M>) {
     let payload = common::payload(FANOUT_PAYLOAD);
     let mut g = c.benchmark_group("peers_seal_1KiB");
     g.sample_size(10);
@@ -232,7 +233,7 @@ fn seal(c: &mut Criterion) {
     g.finish();
 }
 
-fn open(c: &mut Criterion) {
+fn open<M: Measurement>(c: &mut Criterion<M>) {
     let payload = common::payload(FANOUT_PAYLOAD);
     let mut g = c.benchmark_group("peers_open_1KiB");
     g.sample_size(10);
@@ -315,5 +316,4 @@ fn open(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seal, open);
-criterion_main!(benches);
+bench_main!(seal, open);
