@@ -6,4 +6,4 @@
 # hand as BENCHMARKS.md describes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo bench --workspace --benches --locked -- --test
+cargo bench --workspace --bench '*' --locked -- --test
