@@ -1126,7 +1126,7 @@ fn flip_hex(doc: &Value, pointer: &str, byte: usize) -> Value {
 }
 
 fn must_fail(name: &str, doc: &Value, what: &str) {
-    let text = serde_json::to_string_pretty(doc).unwrap();
+    let text = vectors_gen::to_json(doc);
     assert!(
         check_file(name, &text, true).is_err(),
         "{name}: the checker accepts a file with {what}"

@@ -231,9 +231,83 @@ impl VectorFile {
             top.insert(k.into(), v);
         }
         top.insert("testGroups".into(), Value::Array(groups));
-        let mut text = serde_json::to_string_pretty(&Value::Object(top)).unwrap();
+        let mut text = to_json(&Value::Object(top));
         text.push('\n');
         text
+    }
+}
+
+/// JSON text with objects one field per line (two-space indent) and arrays
+/// of scalars on one line, so the files stay small and diffs stay readable.
+pub(crate) fn to_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_json(v, 0, &mut out);
+    out
+}
+
+/// Header and identifying fields first, `result`/`error` after the data,
+/// the lists of groups and cases last; everything else alphabetical.
+fn key_rank(key: &str) -> usize {
+    const FIRST: [&str; 11] = [
+        "algorithm",
+        "specVersion",
+        "generator",
+        "numberOfTests",
+        "schema",
+        "notes",
+        "identities",
+        "type",
+        "tcId",
+        "comment",
+        "flags",
+    ];
+    const LAST: [&str; 4] = ["result", "error", "tests", "testGroups"];
+    if let Some(i) = FIRST.iter().position(|k| *k == key) {
+        i
+    } else if let Some(i) = LAST.iter().position(|k| *k == key) {
+        FIRST.len() + 1 + i
+    } else {
+        FIRST.len()
+    }
+}
+
+fn write_json(v: &Value, depth: usize, out: &mut String) {
+    let pad = |d: usize| "  ".repeat(d);
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push_str("{\n");
+            let mut fields: Vec<(&String, &Value)> = m.iter().collect();
+            fields.sort_by_key(|(k, _)| (key_rank(k), (*k).clone()));
+            for (i, (k, x)) in fields.into_iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                out.push_str(&serde_json::to_string(k).unwrap());
+                out.push_str(": ");
+                write_json(x, depth + 1, out);
+                out.push_str(if i + 1 < m.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push('}');
+        }
+        Value::Array(a) if a.iter().any(|x| x.is_object() || x.is_array()) => {
+            out.push_str("[\n");
+            for (i, x) in a.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                write_json(x, depth + 1, out);
+                out.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(depth));
+            out.push(']');
+        }
+        Value::Array(a) => {
+            let items: Vec<String> = a
+                .iter()
+                .map(|x| serde_json::to_string(x).unwrap())
+                .collect();
+            out.push('[');
+            out.push_str(&items.join(", "));
+            out.push(']');
+        }
+        scalar => out.push_str(&serde_json::to_string(scalar).unwrap()),
     }
 }
 

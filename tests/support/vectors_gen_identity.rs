@@ -1458,6 +1458,29 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::WrongAccount",
         json!({}),
     );
+    // MAX_CHAIN_LENGTH = 256 intermediates.
+    let mut at_limit = vec!["v1"; 255];
+    at_limit.push("v2");
+    up_ok(
+        &mut g,
+        "v1",
+        &at_limit,
+        "v3",
+        "256 intermediates (the limit): 255 copies of the trusted list, then version 2",
+        &["Valid", "Chain", "Limit"],
+    );
+    let mut over = vec!["v1"; 256];
+    over.push("v2");
+    up_bad(
+        &mut g,
+        "v1",
+        &over,
+        "v3",
+        "257 intermediates: refused before any verification",
+        &["Limit"],
+        "DeviceListError::ChainTooLong",
+        json!({}),
+    );
     f.push(g);
 
     // --- fork evidence
