@@ -56,6 +56,26 @@ pub(crate) fn sign(seed: &[u8; 32], label: &[u8], message: &[u8]) -> [u8; 64] {
     SigningKey::from_bytes(seed).sign(&m).to_bytes()
 }
 
+/// Like [`sign`], with another nonce: RFC 8032 derives `r` from the second
+/// half of SHA-512(seed); replacing it by `hash_prefix` gives a different,
+/// equally valid signature over the same bytes (what a randomized signer or
+/// a re-run with another implementation produces).
+pub(crate) fn sign_other_nonce(
+    seed: &[u8; 32],
+    label: &[u8],
+    message: &[u8],
+    hash_prefix: [u8; 32],
+) -> [u8; 64] {
+    use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
+    let h: [u8; 64] = sha2::Sha512::digest(seed).into();
+    let mut esk = ExpandedSecretKey::from_bytes(&h);
+    esk.hash_prefix = hash_prefix;
+    let mut m = lp(label);
+    m.extend_from_slice(message);
+    let key = SigningKey::from_bytes(seed).verifying_key();
+    raw_sign::<sha2::Sha512>(&esk, &m, &key).to_bytes()
+}
+
 pub(crate) fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
     SigningKey::from_bytes(seed).verifying_key().to_bytes()
 }

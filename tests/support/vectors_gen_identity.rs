@@ -1223,6 +1223,19 @@ pub(crate) fn device_lists() -> String {
     )
     .signed(&alice.seed);
     let mallory_next = list(2, craft::list_hash(&ls.l1), vec![ac[0].clone()]).signed(&mallory.seed);
+    // Version 2 again: the same signed contents, another valid signature.
+    let l2_tbs = &ls.l2[..ls.l2.len() - 64];
+    let resigned = [
+        l2_tbs,
+        &craft::sign_other_nonce(
+            &alice.seed,
+            craft::label::DEVICE_LIST_SIGNATURE,
+            l2_tbs,
+            [0x5a; 32],
+        ),
+    ]
+    .concat();
+    assert_ne!(resigned, ls.l2);
     let named: Vec<(&str, &[u8])> = vec![
         ("v1", &ls.l1),
         ("v2", &ls.l2),
@@ -1234,6 +1247,7 @@ pub(crate) fn device_lists() -> String {
         ("v2-with-ghost", &ghost_next),
         ("v2-signed-by-mallory", &mallory_next),
         ("bob-v1", &bob_list),
+        ("v2-re-signed", &resigned),
     ];
     let lookup = |name: &str| -> &[u8] { named.iter().find(|n| n.0 == name).unwrap().1 };
     let mut lists_obj = serde_json::Map::new();
@@ -1458,6 +1472,32 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::WrongAccount",
         json!({}),
     );
+    up_ok(
+        &mut g,
+        "v2",
+        &[],
+        "v2-re-signed",
+        "version 2 with the same contents and another valid signature: the same list, not a fork",
+        &["Valid"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &["v2-re-signed"],
+        "v3",
+        "a re-signed copy of the trusted list as an intermediate is skipped",
+        &["Valid", "Chain"],
+    );
+    up_bad(
+        &mut g,
+        "v2-re-signed",
+        &[],
+        "v3",
+        "trusting the re-signed copy, version 3 does not chain: list hashes cover the signature",
+        &["BrokenChain"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 3}),
+    );
     // MAX_CHAIN_LENGTH = 256 intermediates.
     let mut at_limit = vec!["v1"; 255];
     at_limit.push("v2");
@@ -1522,6 +1562,13 @@ pub(crate) fn device_lists() -> String {
         &mut g,
         &fork_evidence(&ls.l2, &bob_v2),
         "version 2 of two accounts",
+        &["NotAFork"],
+        "DeviceListError::NotAFork",
+    );
+    fi(
+        &mut g,
+        &fork_evidence(&ls.l2, &resigned),
+        "the same contents under two valid signatures",
         &["NotAFork"],
         "DeviceListError::NotAFork",
     );
