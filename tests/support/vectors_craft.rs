@@ -2,13 +2,15 @@
 //! encodings, signatures and envelope construction, written from SPEC.md and
 //! the module docs, directly on the primitive crates.
 //!
-//! The vector generator uses it for two things:
-//! * to craft the invalid vectors the library refuses to build (a low-order
-//!   device key with a valid signature, a ghost certificate inside a signed
-//!   list, a salamander wrap, a wrap under an all-zero DH output, a body
-//!   re-signed by another recipient, ...);
-//! * as a cross-check: for every honest envelope the generator asserts that
-//!   this code and `fanseal::seal` produce the same bytes.
+//! The vector generator builds every expected output with it, without
+//! calling fanseal, so `tests/vectors.rs` checks the library against a second
+//! implementation (for example, `fanseal::seal` must reproduce each envelope
+//! byte for byte). It also crafts the invalid vectors the library refuses to
+//! build: a low-order device key with a valid signature, a ghost certificate
+//! inside a signed list, a salamander wrap, wraps under an all-zero DH
+//! output, a body re-signed by another recipient, a list re-signed with
+//! another nonce. The checker reuses its byte-level helpers to recompute the
+//! intermediate values of each envelope from the decap side.
 
 #![allow(dead_code)]
 
