@@ -1089,6 +1089,51 @@ fn every_vector_holds_against_the_library() {
     assert!(total > 300, "suspiciously few vectors: {total}");
 }
 
+#[test]
+fn the_readme_explains_every_group_type_and_error_kind() {
+    let readme = committed("README.md");
+    for name in vectors_gen::FILES {
+        let doc: Value = serde_json::from_str(&committed(name)).unwrap();
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README.md does not list {name}"
+        );
+        for g in doc["testGroups"].as_array().unwrap() {
+            let kind = g["type"].as_str().unwrap();
+            assert!(
+                readme.contains(&format!("`{kind}`")),
+                "README.md does not name group type {kind}"
+            );
+            let mut errors: Vec<&str> = g["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t.get("error").and_then(Value::as_str))
+                .collect();
+            for t in g["tests"].as_array().unwrap() {
+                for o in t
+                    .get("opens")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    errors.extend(o.get("error").and_then(Value::as_str));
+                }
+            }
+            for e in errors {
+                // `OpenError::Decode(DecodeError::X)` is explained as its two parts.
+                for part in e.split(['(', ')']).filter(|p| !p.is_empty()) {
+                    assert!(
+                        readme.contains(&format!("`{part}`"))
+                            || readme.contains(&format!("`{part}(")),
+                        "README.md does not explain the error kind {part} ({name})"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Every hex string in `v`, as a JSON pointer.
 fn hex_paths(v: &Value, path: String, out: &mut Vec<String>) {
     match v {
