@@ -142,7 +142,7 @@ impl World {
 
     /// The devices seal wraps for: active devices of the listed accounts
     /// (on the list, not expired at `now`), by key id.
-    fn targets(&self, sender: &Ident, lists: &[&str], now: u64) -> Vec<&Ident> {
+    fn targets(&self, lists: &[&str], now: u64) -> Vec<&Ident> {
         let mut t: Vec<&Ident> = self
             .devices
             .iter()
@@ -150,8 +150,8 @@ impl World {
             .filter(|d| !(d.cert.expiry_tag == 1 && d.cert.expires_at <= now))
             .collect();
         // The sending device is a recipient too when its own list is passed
-        // (SPEC.md §5.1): leaving it out would tell the relay who sent.
-        let _ = sender;
+        // (SPEC.md §5.1): leaving it out would tell the relay who sent. It is
+        // on its own list (seal checks that), so nothing is filtered here.
         t.sort_by_key(|d| d.device.key_id());
         t
     }
@@ -181,7 +181,7 @@ impl World {
             ephemeral_public_override: None,
             message_secret,
             recipients: self
-                .targets(s, lists, now)
+                .targets(lists, now)
                 .iter()
                 .map(|d| CraftRecipient {
                     key_id: d.device.key_id(),
