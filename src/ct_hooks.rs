@@ -90,3 +90,77 @@ pub fn sign(device: &DeviceSecret, message: &[u8]) -> [u8; 64] {
         .ed25519()
         .sign(crate::consts::label::ENVELOPE_SIGNATURE, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        open, seal, AccountSecret, CertificateParams, DeviceId, Message, Padding,
+        VerifiedDeviceList,
+    };
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    /// The hooks run the same steps as `open`, on a real envelope: they find
+    /// the wrap, recover the message secret, accept the commitment, body and
+    /// padding, and each rejects a tampered input. (Small on purpose: it is
+    /// also the Miri test of the whole seal/open path, see .ci/miri.sh.)
+    #[test]
+    fn hooks_run_the_steps_of_open_on_a_real_envelope() {
+        let mut rng = ChaCha20Rng::from_seed([0x31; 32]);
+        let account = AccountSecret::generate(&mut rng);
+        let sender = DeviceSecret::generate(&mut rng);
+        let receiver = DeviceSecret::generate(&mut rng);
+        let certify = |d: &DeviceSecret, id: u8| {
+            account
+                .certify_device(&CertificateParams {
+                    device_id: DeviceId::from_bytes([id; 16]),
+                    keys: d.public_keys(),
+                    created_at: 0,
+                    expires_at: None,
+                    capabilities: 0,
+                })
+                .unwrap()
+        };
+        let sender_cert = certify(&sender, 1);
+        let receiver_cert = certify(&receiver, 2);
+        let list: VerifiedDeviceList = account
+            .issue_device_list(None, 0, alloc::vec![sender_cert.clone(), receiver_cert])
+            .unwrap()
+            .verify(&account.public_key())
+            .unwrap();
+        let msg = Message {
+            payload: b"steps",
+            aad: b"",
+            // Pads a body of about 280 bytes to 512: it ends in zero padding.
+            padding: Padding::Bucket(256),
+        };
+        let bytes = seal(&sender, &sender_cert, &[&list], &msg, 5, &mut rng)
+            .unwrap()
+            .to_bytes();
+
+        let outsider = DeviceSecret::generate(&mut rng);
+        assert!(key_id_lookup(&receiver, &bytes).is_some());
+        assert_eq!(key_id_lookup(&outsider, &bytes), None);
+        let secret = unwrap(&receiver, &bytes).unwrap();
+        assert!(unwrap(&outsider, &bytes).is_none());
+        assert_eq!(commitment_check(&secret, &bytes), Some(true));
+        let mut other = *secret;
+        other[31] ^= 1;
+        assert_eq!(commitment_check(&other, &bytes), Some(false));
+        let (accepted, plain) = open_body(&secret, &bytes).unwrap();
+        assert!(accepted);
+        assert!(!open_body(&other, &bytes).unwrap().0);
+        assert!(remove_padding(&plain));
+        let mut bad = plain.to_vec();
+        if let Some(last) = bad.last_mut() {
+            *last ^= 1;
+        }
+        assert!(!remove_padding(&bad));
+        let opened = open(&receiver, &bytes, &[list], 5).unwrap();
+        assert_eq!(opened.payload(), b"steps");
+        let signature = sign(&sender, b"m");
+        assert_eq!(signature, sign(&sender, b"m"));
+        assert_ne!(signature, sign(&receiver, b"m"));
+    }
+}
