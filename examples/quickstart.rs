@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("safety number (same on both sides): {safety}");
 
     // Alice's phone sends to Bob's 3 devices and to her own devices (self-sync).
-    let sender = &alice_devices[0];
+    let sender = alice_devices.first().ok_or("alice has no device")?;
     let message = Message {
         payload: b"lunch at noon?",
         aad: b"conversation:alice+bob",

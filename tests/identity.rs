@@ -373,7 +373,10 @@ fn attack_device_list_fork_yields_evidence() {
         carol.update(&[], &v3),
         Err(DeviceListError::BrokenChain { at_version: 3 })
     ));
-    let dave_v2_then_v3 = a.verified().update(&[shown_to_dave.clone()], &v3).unwrap();
+    let dave_v2_then_v3 = a
+        .verified()
+        .update(std::slice::from_ref(&shown_to_dave), &v3)
+        .unwrap();
     assert_eq!(dave_v2_then_v3.version(), 3);
     // Evidence that is not a fork does not verify.
     let same = ForkEvidence::from_bytes(&evidence.to_bytes()).unwrap();
@@ -407,11 +410,11 @@ fn update_walks_the_hash_chain_through_intermediates() {
     );
     // Missing link.
     assert_eq!(
-        trusted.update(&[v2.clone()], &v4),
+        trusted.update(std::slice::from_ref(&v2), &v4),
         Err(DeviceListError::BrokenChain { at_version: 4 })
     );
     assert_eq!(
-        trusted.update(&[v3.clone()], &v4),
+        trusted.update(std::slice::from_ref(&v3), &v4),
         Err(DeviceListError::BrokenChain { at_version: 3 })
     );
     // Same list again is not an error.

@@ -368,7 +368,9 @@ impl VerifiedDeviceList {
             });
         }
         if next.version == self.list.version {
-            return self.same_version(next).map(|()| verified_next);
+            // Same contents: keep the list already trusted, so the chain goes
+            // on from the hash this client committed to.
+            return self.same_version(next).map(|()| self.clone());
         }
         let mut previous = &self.list;
         for list in intermediates.iter() {

@@ -1264,7 +1264,13 @@ pub(crate) fn device_lists() -> String {
     let up_ok =
         |g: &mut Group, t: &str, mids: &[&str], next: &str, comment: &str, flags: &[&str]| {
             let mut v = up(t, mids, next);
-            let n = lookup(next);
+            // The same version (same contents) keeps the list already trusted.
+            let version = |l: &[u8]| u64::from_be_bytes(l[34..42].try_into().unwrap());
+            let n = if version(lookup(next)) == version(lookup(t)) {
+                lookup(t)
+            } else {
+                lookup(next)
+            };
             v["resultVersion"] = json!(u64::from_be_bytes(n[34..42].try_into().unwrap()));
             v["resultHash"] = hx(&craft::list_hash(n));
             g.valid(comment, flags, v);
