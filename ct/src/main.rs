@@ -403,6 +403,50 @@ fn library() -> bool {
         );
     }
 
+    // 8. Key generation and the account key's signing, from secret bytes.
+    //    The public keys, the key id and the certificate are public by
+    //    design: declassified (copies), then compared with the clear run.
+    let mut key_bytes = [0u8; 64];
+    ChaCha20Rng::from_seed([0x6b; 32]).fill_bytes(&mut key_bytes);
+    let clear_device = DeviceSecret::from_secret_bytes(&key_bytes);
+    let mut seed = [0u8; 32];
+    ChaCha20Rng::from_seed([0x6c; 32]).fill_bytes(&mut seed);
+    let clear_account = AccountSecret::from_secret_seed(&seed);
+    let clear_cert = certify(
+        &clear_account,
+        &clear_device,
+        &mut ChaCha20Rng::from_seed([1; 32]),
+    );
+    poison(&key_bytes);
+    poison(&seed);
+    let device = DeviceSecret::from_secret_bytes(&key_bytes);
+    let account = AccountSecret::from_secret_seed(&seed);
+    let public = device.public_keys();
+    declassify(&public);
+    let key_id = device.key_id();
+    declassify(&key_id);
+    c.expect(
+        public == clear_device.public_keys() && key_id == clear_device.key_id(),
+        "device key generation gives the same public keys and key id",
+    );
+    let account_public = account.public_key();
+    declassify(&account_public);
+    c.expect(
+        account_public == clear_account.public_key(),
+        "account key generation gives the same public key",
+    );
+    let cert = certify(
+        &account,
+        &clear_device,
+        &mut ChaCha20Rng::from_seed([1; 32]),
+    )
+    .to_bytes();
+    declassify(cert.as_slice());
+    c.expect(
+        cert == clear_cert.to_bytes(),
+        "certifying a device with the account key gives the same certificate",
+    );
+
     println!(
         "fanseal-ct library: {} functional check(s) failed",
         c.failed
