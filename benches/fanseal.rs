@@ -30,7 +30,7 @@ use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use common::{Fixture, DEVICE_COUNTS, FANOUT_PAYLOAD, SIZES};
 use criterion::measurement::Measurement;
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use fanseal::{DeviceList, Envelope, Padding};
 use hkdf::Hkdf;
@@ -182,6 +182,39 @@ fn floor_parties(n: usize) -> (FloorSender, FloorReceiver) {
     )
 }
 
+/// Body floor of seal: SHA-256 over the payload, one copy into the body
+/// buffer, AES-256-GCM over it.
+fn body_floor_seal(key: &[u8; 32], nonce: &[u8; 12], payload: &[u8]) -> ([u8; 32], Vec<u8>) {
+    let digest: [u8; 32] = Sha256::digest(payload).into();
+    let mut body = Vec::with_capacity(payload.len() + 16);
+    body.extend_from_slice(payload);
+    let tag = Aes256Gcm::new(&(*key).into())
+        .encrypt_inout_detached(&Nonce::from(*nonce), b"", body.as_mut_slice().into())
+        .unwrap();
+    body.extend_from_slice(&tag);
+    (digest, body)
+}
+
+/// Body floor of open: one copy of the ciphertext, AES-256-GCM decrypt,
+/// SHA-256 over the plaintext.
+fn body_floor_open(key: &[u8; 32], nonce: &[u8; 12], ct: &[u8], tag: &Tag) -> ([u8; 32], Vec<u8>) {
+    let mut body = ct.to_vec();
+    Aes256Gcm::new(&(*key).into())
+        .decrypt_inout_detached(&Nonce::from(*nonce), b"", body.as_mut_slice().into(), tag)
+        .unwrap();
+    let digest: [u8; 32] = Sha256::digest(&body).into();
+    (digest, body)
+}
+
+/// The ciphertext and tag the body floor of open starts from.
+fn body_ciphertext(key: &[u8; 32], nonce: &[u8; 12], payload: &[u8]) -> (Vec<u8>, Tag) {
+    let mut ct = payload.to_vec();
+    let tag = Aes256Gcm::new(&(*key).into())
+        .encrypt_inout_detached(&Nonce::from(*nonce), b"", ct.as_mut_slice().into())
+        .unwrap();
+    (ct, tag)
+}
+
 // ------------------------------------------------------------------ benches
 
 /// seal / open and their floors over payload size, one recipient device.
@@ -255,16 +288,7 @@ fn body<M: Measurement>(c: &mut Criterion<M>) {
         b.iter(|| fixture.seal(black_box(&payload), Padding::None, &mut rng))
     });
     g.bench_function("seal_floor", |b| {
-        b.iter(|| {
-            let digest = Sha256::digest(black_box(&payload));
-            let mut body = Vec::with_capacity(len + 16);
-            body.extend_from_slice(&payload);
-            let tag = Aes256Gcm::new(&key.into())
-                .encrypt_inout_detached(&Nonce::from(nonce), b"", body.as_mut_slice().into())
-                .unwrap();
-            body.extend_from_slice(&tag);
-            (digest, body)
-        })
+        b.iter(|| body_floor_seal(&key, &nonce, black_box(&payload)))
     });
     for (name, padding) in [
         ("open_fanseal_padme", Padding::Padme),
@@ -279,19 +303,9 @@ fn body<M: Measurement>(c: &mut Criterion<M>) {
             b.iter(|| fixture.open(device, black_box(&wire), &directory))
         });
     }
-    let mut ct = payload.clone();
-    let tag = Aes256Gcm::new(&key.into())
-        .encrypt_inout_detached(&Nonce::from(nonce), b"", ct.as_mut_slice().into())
-        .unwrap();
+    let (ct, tag) = body_ciphertext(&key, &nonce, &payload);
     g.bench_function("open_floor", |b| {
-        b.iter(|| {
-            let mut body = black_box(&ct).to_vec();
-            Aes256Gcm::new(&key.into())
-                .decrypt_inout_detached(&Nonce::from(nonce), b"", body.as_mut_slice().into(), &tag)
-                .unwrap();
-            let digest = Sha256::digest(&body);
-            (digest, body)
-        })
+        b.iter(|| body_floor_open(&key, &nonce, black_box(&ct), &tag))
     });
     g.finish();
 }
@@ -300,7 +314,8 @@ fn body<M: Measurement>(c: &mut Criterion<M>) {
 fn by_devices<M: Measurement>(c: &mut Criterion<M>) {
     let payload = common::payload(FANOUT_PAYLOAD);
     let mut seal_g = c.benchmark_group("seal_devices");
-    seal_g.sample_size(10);
+    seal_g.sample_size(20);
+    seal_g.sampling_mode(SamplingMode::Flat);
     let fixtures: Vec<(usize, Fixture)> = DEVICE_COUNTS
         .iter()
         .map(|&n| (n, Fixture::new(n)))
@@ -477,4 +492,88 @@ fn primitives<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
-bench_main!(primitives, by_size, body, by_devices, codec, device_lists);
+/// Interleaved A/B ratios for the targets (see `common::Paired`).
+fn paired<M: Measurement>(_: &mut Criterion<M>) {
+    let Some(mut p) = common::Paired::new() else {
+        return;
+    };
+    let kib = common::payload(FANOUT_PAYLOAD);
+    let mut rng = common::rng(10);
+    let mut rng2 = common::rng(11);
+    let one = Fixture::new(1);
+    let many = Fixture::new(512);
+    for n in [1usize, 8, 64] {
+        let f = Fixture::new(n);
+        let (fs, _) = floor_parties(n);
+        p.compare(
+            &format!("seal 1 KiB, N = {n}: fanseal vs floor"),
+            || f.seal(&kib, Padding::Padme, &mut rng),
+            || floor_seal(&fs, &kib, &mut rng2),
+        );
+    }
+    let delivery = |f: &Fixture, rng: &mut ChaCha20Rng| {
+        f.seal(&kib, Padding::Padme, rng)
+            .delivery_for(&f.last_device().key_id())
+            .unwrap()
+            .to_bytes()
+    };
+    let (d1, d512) = (delivery(&one, &mut rng), delivery(&many, &mut rng));
+    let e512 = many.seal(&kib, Padding::Padme, &mut rng).to_bytes();
+    let (dir1, dir512) = (one.directory(), many.directory());
+    let (dev1, dev512) = (one.last_device(), many.last_device());
+    let (fs, fr) = floor_parties(1);
+    let sealed = floor_seal(&fs, &kib, &mut rng);
+    let floor_open_1k = || floor_open(&fr, &sealed.ephemeral, &sealed.wraps[0], &sealed.body);
+    p.compare(
+        "open 1 KiB delivery, N = 1: fanseal vs floor",
+        || one.open(dev1, &d1, &dir1),
+        floor_open_1k,
+    );
+    p.compare(
+        "open 1 KiB delivery, N = 512: fanseal vs floor",
+        || many.open(dev512, &d512, &dir512),
+        floor_open_1k,
+    );
+    p.compare(
+        "open 1 KiB delivery: N = 512 vs N = 1",
+        || many.open(dev512, &d512, &dir512),
+        || one.open(dev1, &d1, &dir1),
+    );
+    p.compare(
+        "open 1 KiB: whole envelope N = 512 vs delivery N = 1",
+        || many.open(dev512, &e512, &dir512),
+        || one.open(dev1, &d1, &dir1),
+    );
+
+    let mib = common::payload(1024 * 1024);
+    let (key, nonce) = ([7u8; 32], [9u8; 12]);
+    let (ct, tag) = body_ciphertext(&key, &nonce, &mib);
+    for (name, padding) in [("Padmé", Padding::Padme), ("unpadded", Padding::None)] {
+        p.compare(
+            &format!("seal 1 MiB {name}, N = 1: fanseal vs body floor"),
+            || one.seal(&mib, padding, &mut rng),
+            || body_floor_seal(&key, &nonce, &mib),
+        );
+        let wire = one
+            .seal(&mib, padding, &mut rng)
+            .delivery_for(&dev1.key_id())
+            .unwrap()
+            .to_bytes();
+        p.compare(
+            &format!("open 1 MiB {name}: fanseal vs body floor"),
+            || one.open(dev1, &wire, &dir1),
+            || body_floor_open(&key, &nonce, &ct, &tag),
+        );
+    }
+    p.finish("fanseal");
+}
+
+bench_main!(
+    primitives,
+    by_size,
+    body,
+    by_devices,
+    codec,
+    device_lists,
+    paired
+);

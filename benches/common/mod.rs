@@ -228,3 +228,103 @@ macro_rules! bench_main {
         }
     };
 }
+
+/// Interleaved A/B comparison, run after the criterion groups.
+///
+/// On a shared machine the speed of the CPU shifts every few seconds (other
+/// jobs, a busy SMT sibling), so two criterion benchmarks measured ten
+/// seconds apart can differ by 1.5x for identical work. Here `a` and `b`
+/// alternate in rounds of a few milliseconds, each round yields the ratio
+/// `time(a) / time(b)` under the same conditions, and the median of those
+/// ratios is reported (thread CPU time). Skipped in `--test` mode except for
+/// one round, and entirely with `FANSEAL_BENCH_PAIRED=0`.
+pub(crate) struct Paired {
+    rounds: usize,
+    rows: Vec<String>,
+}
+
+impl Paired {
+    pub(crate) fn new() -> Option<Self> {
+        if std::env::var("FANSEAL_BENCH_PAIRED").as_deref() == Ok("0") {
+            return None;
+        }
+        let test = std::env::args().any(|a| a == "--test");
+        Some(Paired {
+            rounds: if test { 1 } else { 101 },
+            rows: Vec::new(),
+        })
+    }
+
+    /// Compares `a` against `b`; `name` says what the ratio means.
+    pub(crate) fn compare<A, B, RA, RB>(&mut self, name: &str, mut a: A, mut b: B)
+    where
+        A: FnMut() -> RA,
+        B: FnMut() -> RB,
+    {
+        let time = |f: &mut dyn FnMut(), k: usize| {
+            let t = cpu_time::ThreadTime::now();
+            for _ in 0..k {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / k as f64
+        };
+        let mut fa = || {
+            std::hint::black_box(a());
+        };
+        let mut fb = || {
+            std::hint::black_box(b());
+        };
+        // Calibrate: about 2 ms per side per round, at least one call.
+        let one = time(&mut fa, 1).max(time(&mut fb, 1)).max(1.0);
+        let k = ((2e6 / one) as usize).clamp(1, 1000);
+        let (mut ta, mut tb, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..self.rounds {
+            // Alternate which side goes first.
+            let (x, y) = if round % 2 == 0 {
+                let x = time(&mut fa, k);
+                (x, time(&mut fb, k))
+            } else {
+                let y = time(&mut fb, k);
+                (time(&mut fa, k), y)
+            };
+            ta.push(x);
+            tb.push(y);
+            ratio.push(x / y);
+        }
+        let med = |v: &mut Vec<f64>| {
+            v.sort_by(|p, q| p.total_cmp(q));
+            v[v.len() / 2]
+        };
+        let pct = |v: &Vec<f64>, p: f64| v[((v.len() - 1) as f64 * p) as usize];
+        let (ma, mb, mr) = (med(&mut ta), med(&mut tb), med(&mut ratio));
+        let row = format!(
+            "| {name} | {:.2} µs | {:.2} µs | {mr:.3} | {:.3} – {:.3} |",
+            ma / 1e3,
+            mb / 1e3,
+            pct(&ratio, 0.1),
+            pct(&ratio, 0.9)
+        );
+        println!("paired: {row}");
+        self.rows.push(row);
+    }
+
+    /// Writes the rows as a Markdown table to `target/criterion/paired/<file>.md`.
+    pub(crate) fn finish(self, file: &str) {
+        let Some(dir) = std::env::current_exe()
+            .ok()
+            .and_then(|p| Some(p.parent()?.parent()?.parent()?.join("criterion/paired")))
+        else {
+            return;
+        };
+        let mut out = String::from(
+            "| A vs B | A median | B median | median of A/B | 10th – 90th percentile of A/B |\n|---|---:|---:|---:|---:|\n",
+        );
+        for r in &self.rows {
+            out.push_str(r);
+            out.push('\n');
+        }
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let _ = std::fs::write(dir.join(format!("{file}.md")), out);
+        }
+    }
+}

@@ -68,7 +68,9 @@ fn age_encrypt(recipients: &[age::x25519::Recipient], payload: &[u8]) -> Vec<u8>
 }
 
 fn age_decrypt(identity: &age::x25519::Identity, ciphertext: &[u8]) -> Vec<u8> {
-    let decryptor = age::Decryptor::new(ciphertext).unwrap();
+    // `new_buffered` is age's documented fast path for `BufRead` inputs such
+    // as slices (`new` re-parses the header after every small read).
+    let decryptor = age::Decryptor::new_buffered(ciphertext).unwrap();
     let mut reader = decryptor
         .decrypt(std::iter::once(identity as &dyn age::Identity))
         .unwrap();
@@ -316,4 +318,70 @@ fn open<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
-bench_main!(seal, open);
+/// Interleaved A/B ratios at N = 64 (see `common::Paired`): the peer's time
+/// over fanseal's, so above 1 means fanseal is faster.
+fn paired<M: Measurement>(_: &mut Criterion<M>) {
+    let Some(mut p) = common::Paired::new() else {
+        return;
+    };
+    let n = 64;
+    let payload = common::payload(FANOUT_PAYLOAD);
+    let mut rng = common::rng(60);
+    let mut rng2 = common::rng(61);
+    let fixture = Fixture::new(n);
+    let (age_recips, age_last) = age_recipients(n);
+    let keys = hpke_keys(n, &mut rng);
+    let publics: Vec<HpkePublic> = keys.iter().map(|(_, pk)| pk.clone()).collect();
+    let mut sessions = olm_sessions(n);
+
+    p.compare(
+        "seal 1 KiB, N = 64: age vs fanseal",
+        || age_encrypt(&age_recips, &payload),
+        || fixture.seal(&payload, Padding::Padme, &mut rng),
+    );
+    p.compare(
+        "seal 1 KiB, N = 64: hpke per device vs fanseal",
+        || hpke_per_device(&publics, &payload, &mut rng2),
+        || fixture.seal(&payload, Padding::Padme, &mut rng),
+    );
+    p.compare(
+        "seal 1 KiB, N = 64: hpke body once + key wrap vs fanseal",
+        || hpke_key_wrap(&publics, &payload, &mut rng2),
+        || fixture.seal(&payload, Padding::Padme, &mut rng),
+    );
+    p.compare(
+        "seal 1 KiB, N = 64: Olm per device vs fanseal",
+        || {
+            sessions
+                .iter_mut()
+                .map(|(out, _)| out.encrypt(&payload).unwrap())
+                .collect::<Vec<_>>()
+        },
+        || fixture.seal(&payload, Padding::Padme, &mut rng),
+    );
+
+    let device = fixture.last_device();
+    let directory = fixture.directory();
+    let delivery = fixture
+        .seal(&payload, Padding::Padme, &mut rng)
+        .delivery_for(&device.key_id())
+        .unwrap()
+        .to_bytes();
+    let age_ct = age_encrypt(&age_recips, &payload);
+    p.compare(
+        "open 1 KiB, N = 64: age (last of 64) vs fanseal",
+        || age_decrypt(&age_last, &age_ct),
+        || fixture.open(device, &delivery, &directory),
+    );
+    let (sk, _) = &keys[n - 1];
+    let sealed = hpke_per_device(&publics[n - 1..], &payload, &mut rng);
+    let (enc, ct) = &sealed[0];
+    p.compare(
+        "open 1 KiB, N = 64: hpke per device vs fanseal",
+        || hpke_open(sk, enc, ct, common::AAD),
+        || fixture.open(device, &delivery, &directory),
+    );
+    p.finish("peers");
+}
+
+bench_main!(seal, open, paired);
