@@ -13,7 +13,16 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 
 target="target/ct"
-cargo build --release --locked --manifest-path ct/Cargo.toml --target-dir "$target"
+mkdir -p "$target"
+# Build against exactly the dependency versions the root Cargo.lock pins (so
+# the check covers what the library ships with, and a dependency change in
+# the root needs no second lock update): use the root lock for this build,
+# then put ct/Cargo.lock back.
+cp ct/Cargo.lock "$target/Cargo.lock.ct"
+trap 'cp "$target/Cargo.lock.ct" ct/Cargo.lock' EXIT
+cp Cargo.lock ct/Cargo.lock
+cargo build --release --manifest-path ct/Cargo.toml --target-dir "$target"
+cp ct/Cargo.lock "$target/Cargo.lock.used"
 bin="$target/release/fanseal-ct"
 
 # Fill in the declassified lines (ct/declassify.supp.in): each is found by its
@@ -28,7 +37,7 @@ line_of() { # file, fixed string, offset
     fi
     echo $((n + ${3:-0}))
 }
-aes_gcm_version=$(grep -A1 '^name = "aes-gcm"$' ct/Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+aes_gcm_version=$(grep -A1 '^name = "aes-gcm"$' "$target/Cargo.lock.used" | sed -n 's/^version = "\(.*\)"$/\1/p')
 aes_gcm_src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/aes-gcm-"$aes_gcm_version"/src/lib.rs | head -n1)
 supp="$target/declassify.supp"
 line_of "$aes_gcm_src" 'if expected_tag[..TagSize::to_usize()].ct_eq(tag).into() {' >/dev/null
