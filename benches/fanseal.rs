@@ -489,6 +489,20 @@ fn primitives<M: Measurement>(c: &mut Criterion<M>) {
                 .unwrap()
         })
     });
+    // Signing a SHA-256 digest (fanseal) versus letting Ed25519 hash the
+    // whole payload (SHA-512, twice: once for the nonce, once for the
+    // challenge): the bulk hash cost per MiB of each choice.
+    let mib = common::payload(1024 * 1024);
+    g.throughput(Throughput::Bytes(mib.len() as u64));
+    g.bench_function("sha256_1MiB", |b| {
+        b.iter(|| Sha256::digest(black_box(&mib)))
+    });
+    g.bench_function("sha512_1MiB", |b| {
+        b.iter(|| sha2::Sha512::digest(black_box(&mib)))
+    });
+    g.bench_function("ed25519_sign_1MiB", |b| {
+        b.iter(|| fs.signing.sign(black_box(&mib)))
+    });
     g.finish();
 }
 

@@ -15,7 +15,7 @@ ROOT = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 def load():
     out = {}
     for dirpath, _, files in os.walk(ROOT):
-        if os.path.basename(dirpath) != "new" or "estimates.json" not in files:
+        if os.path.basename(dirpath) != "new" or "benchmark.json" not in files:
             continue
         with open(os.path.join(dirpath, "benchmark.json")) as f:
             meta = json.load(f)
@@ -105,6 +105,13 @@ def main():
                 t = get(g, f, v) or get(g, f, "any_N")
                 cells.append(f"{fmt_time(t)} ({ratio(t, base)})" if t else "")
             print(f"| {v} | {fmt_time(base)} | " + " | ".join(cells) + " |")
+
+    paired = os.path.join(ROOT, "paired")
+    if os.path.isdir(paired):
+        for name in sorted(os.listdir(paired)):
+            print(f"\n## Interleaved A/B ({name})\n")
+            with open(os.path.join(paired, name)) as f:
+                print(f.read().rstrip())
 
 
 def _num(v):
