@@ -156,17 +156,54 @@ impl X25519Secret {
     }
 }
 
+/// The canonical encodings (u < 2^255 - 19) of every X25519 u-coordinate of
+/// low order, on the curve or its twist: 0, 1, p - 1 and the two points of
+/// order 8 (the same set as libsodium's blocklist, without its non-canonical
+/// entries, which [`x25519_is_canonical`] already rejects).
+const LOW_ORDER_CANONICAL: [[u8; 32]; 5] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
+
 /// Rejects an X25519 public key that is not the canonical encoding of a field
-/// element (top bit set, or u >= 2^255 - 19), or that has low order (its
-/// product with a cofactor-clearing scalar is zero). Public data only.
+/// element (top bit set, or u >= 2^255 - 19), or that has low order. Public
+/// data only. On canonical inputs the blocklist is exactly the set of keys
+/// whose product with a clamped (cofactor-clearing) scalar is zero; the unit
+/// test below and the Wycheproof suite (src/conformance/x25519.rs) check that
+/// equivalence. A comparison costs nanoseconds where the DH probe costs one
+/// scalar multiplication per certificate.
 pub(crate) fn check_x25519_public(bytes: &[u8; 32]) -> Result<(), Rejected> {
-    if !x25519_is_canonical(bytes) {
+    if !x25519_is_canonical(bytes) || LOW_ORDER_CANONICAL.iter().any(|low| low == bytes) {
         return Err(Rejected);
     }
-    // Any clamped scalar is a multiple of 8: its product with a point of order
-    // dividing 8 (all low-order points, on the curve or its twist) is zero.
-    let probe = X25519Secret::from_bytes([0x5a; 32]);
-    probe.diffie_hellman(bytes).map(|_| ())
+    Ok(())
+}
+
+/// The reference definition of low order: the product with a clamped scalar
+/// is zero. Test-only cross-check of [`check_x25519_public`].
+#[cfg(test)]
+pub(crate) fn x25519_low_order_by_dh(bytes: &[u8; 32]) -> bool {
+    X25519Secret::from_bytes([0x5a; 32])
+        .diffie_hellman(bytes)
+        .is_err()
 }
 
 /// True when `bytes` is the canonical little-endian encoding of u < 2^255 - 19.
@@ -277,4 +314,51 @@ pub(crate) fn reference_verify_strict(
 /// Constant-time equality of two byte strings of public length.
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_order_blocklist_equals_the_dh_definition() {
+        // Every blocklisted key is low order by the DH definition ...
+        for low in LOW_ORDER_CANONICAL {
+            assert!(x25519_low_order_by_dh(&low));
+        }
+        // ... and no other canonical key is: a dense sweep of small values,
+        // values near p, and a pseudo-random walk.
+        let mut candidates: alloc::vec::Vec<[u8; 32]> = alloc::vec::Vec::new();
+        for i in 0u16..512 {
+            let mut k = [0u8; 32];
+            k[..2].copy_from_slice(&i.to_le_bytes());
+            candidates.push(k);
+            let mut near_p = [0xffu8; 32];
+            near_p[31] = 0x7f;
+            near_p[0] = 0xec_u8.wrapping_sub((i % 256) as u8);
+            near_p[1] = 0xff - (i / 256) as u8;
+            candidates.push(near_p);
+        }
+        let mut state = [7u8; 32];
+        for _ in 0..2048 {
+            state = Sha256Stream::labeled(b"walk").tap(&state);
+            let mut k = state;
+            k[31] &= 0x7f;
+            candidates.push(k);
+        }
+        for k in candidates.iter().filter(|k| x25519_is_canonical(k)) {
+            assert_eq!(
+                check_x25519_public(k).is_err(),
+                x25519_low_order_by_dh(k),
+                "{k:02x?}"
+            );
+        }
+    }
+
+    impl Sha256Stream {
+        fn tap(mut self, bytes: &[u8]) -> [u8; 32] {
+            self.update(bytes);
+            self.finish()
+        }
+    }
 }

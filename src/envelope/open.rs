@@ -7,7 +7,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::codec::Reader;
 use crate::consts::{label, limit, size};
@@ -58,11 +58,16 @@ impl<T: DeviceListLookup + ?Sized> DeviceListLookup for &T {
 }
 
 /// An opened, authenticated message. Its `Debug` shows lengths, not the
-/// payload or AAD, and the payload is wiped when dropped (unless taken with
-/// [`Opened::into_payload`]).
+/// payload or AAD. The payload belongs to the caller from here on (it is
+/// not wiped on drop: wrap [`Opened::into_payload`] in `Zeroizing` if it
+/// must be). A failed `open` leaves no plaintext anywhere: its buffer is
+/// wiped before the error is returned.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Opened {
-    payload: Zeroizing<Vec<u8>>,
+    /// The decrypted body; the payload is `body[payload]`. Kept whole so a
+    /// large payload is never copied again.
+    body: Vec<u8>,
+    payload: core::ops::Range<usize>,
     aad: Vec<u8>,
     sender: DeviceCertificate,
     message_id: MessageId,
@@ -86,12 +91,15 @@ impl core::fmt::Debug for Opened {
 impl Opened {
     /// The payload.
     pub fn payload(&self) -> &[u8] {
-        &self.payload
+        self.body.get(self.payload.clone()).unwrap_or(&[])
     }
 
     /// Takes the payload.
     pub fn into_payload(mut self) -> Vec<u8> {
-        core::mem::take(&mut *self.payload)
+        let len = self.payload.len();
+        self.body.copy_within(self.payload.clone(), 0);
+        self.body.truncate(len);
+        self.body
     }
 
     /// The caller associated data the sender bound to the message.
@@ -197,7 +205,9 @@ pub fn open<D: DeviceListLookup + ?Sized>(
     let aad = body.aad.to_vec();
     let payload_range = body.payload_start..body.payload_start + body.payload.len();
     Ok(Opened {
-        payload: Zeroizing::new(take_range(plain, payload_range)),
+        // Authenticated: the plaintext is the caller's now (not wiped).
+        body: core::mem::take(&mut *plain),
+        payload: payload_range,
         aad,
         sender,
         message_id: view.header.message_id,
@@ -267,17 +277,4 @@ pub(crate) fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
         payload_start,
         signature,
     })
-}
-
-/// Moves `range` of `buf` to the front, wipes the rest, and returns it as the
-/// payload without another allocation.
-fn take_range(mut buf: Zeroizing<Vec<u8>>, range: core::ops::Range<usize>) -> Vec<u8> {
-    let len = range.len();
-    buf.copy_within(range, 0);
-    if let Some(tail) = buf.get_mut(len..) {
-        tail.zeroize();
-    }
-    let mut out = core::mem::take(&mut *buf);
-    out.truncate(len);
-    out
 }

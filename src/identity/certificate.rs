@@ -142,6 +142,16 @@ impl DeviceCertificate {
         let account_key = account
             .validated()
             .ok_or(CertificateError::InvalidAccountKey)?;
+        self.verify_signed_with(&account_key)
+    }
+
+    /// The key and signature checks, with the account key already validated
+    /// (a device list validates it once for all its certificates). The
+    /// caller has checked that the certificate names that account.
+    pub(crate) fn verify_signed_with(
+        &self,
+        account_key: &Ed25519Public,
+    ) -> Result<(), CertificateError> {
         check_device_keys(&self.params.keys)?;
         account_key
             .verify(

@@ -180,11 +180,15 @@ impl DeviceList {
         check_unique(&self.certificates)?;
         let mut devices = Vec::with_capacity(self.certificates.len());
         for c in &self.certificates {
-            c.verify_signed_by(account)
-                .map_err(|error| DeviceListError::Certificate {
-                    device_id: c.device_id(),
-                    error,
-                })?;
+            let signed = if c.account() == account {
+                c.verify_signed_with(&key)
+            } else {
+                Err(crate::error::CertificateError::WrongAccount)
+            };
+            signed.map_err(|error| DeviceListError::Certificate {
+                device_id: c.device_id(),
+                error,
+            })?;
             devices.push(VerifiedDeviceCertificate::from_list(c.clone()));
         }
         Ok(VerifiedDeviceList {
