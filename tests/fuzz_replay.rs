@@ -173,6 +173,28 @@ fn open_oracles_hold_on_the_fixture() {
     assert_eq!(fuzzing::open_body(&fx, &data), Ok(()));
 }
 
+/// The raw open seeds are the fixture's current envelope and deliveries: if
+/// the wire format or key schedule changes, seeds made by the old code no
+/// longer open and `open_raw` would only fuzz the early rejections.
+/// Regenerate with `generate_seeds` when this fails.
+#[test]
+fn raw_open_seeds_are_the_current_fixture_message() {
+    let fx = fixture();
+    let seeds: BTreeSet<Vec<u8>> = files(&fuzz_dir().join("seeds").join("open_raw"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert!(
+        seeds.contains(fx.envelope_bytes()),
+        "envelope seed is stale"
+    );
+    for i in 0..fx.device_count() {
+        if let Some(delivery) = fx.delivery_bytes(i) {
+            assert!(seeds.contains(&delivery), "delivery seed {i} is stale");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Seed generation (run by hand; the output is committed).
 // ---------------------------------------------------------------------------
