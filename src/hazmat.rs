@@ -105,21 +105,7 @@ pub fn body_plaintext(
     signature: &[u8; 64],
 ) -> Vec<u8> {
     let mut b = Vec::new();
-    b.extend_from_slice(
-        &u16::try_from(certificate.len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes(),
-    );
-    b.extend_from_slice(certificate);
-    b.extend_from_slice(&u32::try_from(aad.len()).unwrap_or(u32::MAX).to_be_bytes());
-    b.extend_from_slice(aad);
-    b.extend_from_slice(
-        &u32::try_from(payload.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    b.extend_from_slice(payload);
-    b.extend_from_slice(signature);
+    crate::envelope::schedule::write_body(&mut b, certificate, aad, payload, signature);
     b
 }
 

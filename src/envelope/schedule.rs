@@ -116,3 +116,31 @@ pub(crate) fn wrap_info(header_hash: &[u8; 32]) -> [u8; 1 + 15 + 32] {
     h.copy_from_slice(header_hash);
     info
 }
+
+/// Appends the unpadded body plaintext (SPEC.md §4.7):
+/// `u16 len || certificate || u32 len || aad || u32 len || payload || signature`.
+/// Callers have bounded every length (certificate ≤ 201 bytes, AAD and
+/// payload by their limits), so the prefixes never saturate.
+pub(crate) fn write_body(
+    out: &mut Vec<u8>,
+    certificate: &[u8],
+    aad: &[u8],
+    payload: &[u8],
+    signature: &[u8; 64],
+) {
+    out.extend_from_slice(
+        &u16::try_from(certificate.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes(),
+    );
+    out.extend_from_slice(certificate);
+    out.extend_from_slice(&u32::try_from(aad.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(aad);
+    out.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    out.extend_from_slice(payload);
+    out.extend_from_slice(signature);
+}

@@ -15,7 +15,7 @@ use crate::consts::{limit, size};
 use crate::envelope::header::{Header, MessageId};
 use crate::envelope::hpke::{self, ScheduleContext};
 use crate::envelope::padding::Padding;
-use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::schedule::{transcript, wrap_info, write_body, MessageKeys};
 use crate::envelope::wire::{Envelope, Wrap};
 use crate::error::SealError;
 use crate::identity::{DeviceCertificate, DeviceSecret, KeyId, VerifiedDeviceList};
@@ -146,25 +146,13 @@ pub fn seal<R: CryptoRng + ?Sized>(
         .ed25519()
         .sign(crate::consts::label::ENVELOPE_SIGNATURE, &digest);
     let mut body = Vec::with_capacity(padded_len + size::TAG);
-    body.extend_from_slice(
-        &u16::try_from(certificate.len())
-            .map_err(|_| SealError::Internal)?
-            .to_be_bytes(),
+    write_body(
+        &mut body,
+        &certificate,
+        message.aad,
+        message.payload,
+        &signature,
     );
-    body.extend_from_slice(&certificate);
-    body.extend_from_slice(
-        &u32::try_from(message.aad.len())
-            .map_err(|_| SealError::AadTooLarge)?
-            .to_be_bytes(),
-    );
-    body.extend_from_slice(message.aad);
-    body.extend_from_slice(
-        &u32::try_from(message.payload.len())
-            .map_err(|_| SealError::PayloadTooLarge)?
-            .to_be_bytes(),
-    );
-    body.extend_from_slice(message.payload);
-    body.extend_from_slice(&signature);
     body.resize(padded_len, 0);
     match keys.seal_body(&header_hash, &mut body) {
         Ok(tag) => body.extend_from_slice(&tag),
