@@ -6,7 +6,8 @@
 //! Run with `cargo run --example quickstart`.
 
 use fanseal::{
-    open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceSecret,
+    open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
+    DeviceSecret,
     Envelope, Message, Padding, ReplayGuard, SafetyNumber, VerifiedDeviceList,
 };
 use rand_chacha::ChaCha20Rng;
@@ -18,6 +19,9 @@ struct Device {
     name: &'static str,
     secret: DeviceSecret,
     certificate: DeviceCertificate,
+    /// The same keys bound to the certificate they are addressed under:
+    /// what `open` takes (a wrap opens only for that account's certificate).
+    keyring: DeviceKeyring,
 }
 
 fn enroll(
@@ -35,10 +39,14 @@ fn enroll(
             expires_at: Some(NOW + 365 * 24 * 3600 * 1000),
             capabilities: 0,
         })?;
+        // The keyring owns its copy of the secret (an app keeps just one).
+        let copy = DeviceSecret::from_secret_bytes(&secret.export_secret_bytes());
+        let keyring = DeviceKeyring::new(copy, certificate.clone())?;
         devices.push(Device {
             name,
             secret,
             certificate,
+            keyring,
         });
     }
     Ok(devices)
@@ -118,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .delivery_for(&device.secret.key_id())
             .ok_or("relay has no delivery for this device")?
             .to_bytes();
-        let opened = open(&device.secret, &delivery, &directory, NOW + 5)?;
+        let opened = open(&device.keyring, &delivery, &directory, NOW + 5)?;
         let mut guard = ReplayGuard::new(1024, 24 * 3600 * 1000, 60_000);
         guard.check_opened(&opened, NOW + 5)?;
         let replay = guard.check_opened(&opened, NOW + 6);
@@ -135,10 +143,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // The sending device is wrapped for too (sealed sender: the relay cannot
     // tell which of Alice's devices sent it); a device of nobody's list is not.
-    let outsider = DeviceSecret::generate(&mut rng);
+    let carol = AccountSecret::generate(&mut rng);
+    let outsider = enroll(&carol, &["carol-phone"], &mut rng)?;
+    let outsider = &outsider.first().ok_or("carol has no device")?.keyring;
     println!(
         "  outsider     -> {:?}",
-        open(&outsider, &wire, &directory, NOW).err()
+        open(outsider, &wire, &directory, NOW).err()
     );
     Ok(())
 }

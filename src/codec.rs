@@ -98,17 +98,6 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
-    /// A `u16`-length-prefixed field of at most `max` bytes.
-    pub(crate) fn bytes_u16(
-        &mut self,
-        max: usize,
-        field: &'static str,
-    ) -> Result<&'a [u8], DecodeError> {
-        let len = usize::from(self.u16(field)?);
-        let len = self.bounded(len, 0, max, field)?;
-        self.take(len, field)
-    }
-
     /// A `u32`-length-prefixed field of at most `max` bytes.
     pub(crate) fn bytes_u32(
         &mut self,

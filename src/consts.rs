@@ -5,7 +5,7 @@
 //! wherever it is hashed or signed, so no label is a prefix of another use.
 
 /// Wire version of every object in this crate (SPEC.md §2.1).
-pub const WIRE_VERSION: u8 = 0x01;
+pub const WIRE_VERSION: u8 = 0x02;
 
 /// Suite 1: X25519, HKDF-SHA256, AES-256-GCM, Ed25519 (SPEC.md §2.2).
 pub const SUITE_X25519_SHA256_AES256GCM_ED25519: u16 = 0x0001;
@@ -23,31 +23,33 @@ pub(crate) mod object_type {
 /// Domain-separation labels (SPEC.md §2.3). One per signed or hashed object type.
 pub(crate) mod label {
     /// Signature over a device certificate (§3.3).
-    pub(crate) const CERTIFICATE_SIGNATURE: &[u8] = b"fanseal v1 device certificate signature";
+    pub(crate) const CERTIFICATE_SIGNATURE: &[u8] = b"fanseal v2 device certificate signature";
     /// Signature over a device list (§3.4).
-    pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v1 device list signature";
-    /// Hash of a signed device list, chained by the next list (§3.4).
-    pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v1 device list hash";
+    pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v2 device list signature";
+    /// Hash of a device list's signed contents, chained by the next list (§3.4).
+    pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v2 device list hash";
+    /// Hash of a device certificate, bound into the wraps made for it (§3.3, §4.5).
+    pub(crate) const CERTIFICATE_HASH: &[u8] = b"fanseal v2 certificate hash";
     /// Key id of a device X25519 key (§3.2).
-    pub(crate) const KEY_ID: &[u8] = b"fanseal v1 key id";
+    pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
     /// Safety number digest (§3.6).
-    pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v1 safety number";
+    pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v2 safety number";
     /// Envelope binding context: the header without its commitment (§4.3).
-    pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v1 envelope context";
+    pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v2 envelope context";
     /// Envelope header hash: context hash plus commitment (§4.3).
-    pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v1 envelope header";
+    pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v2 envelope header";
     /// HKDF salt for the message secret (§4.4).
-    pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v1 message secret";
+    pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v2 message secret";
     /// HKDF info prefix for the key commitment (§4.4).
-    pub(crate) const COMMITMENT: &[u8] = b"fanseal v1 key commitment";
+    pub(crate) const COMMITMENT: &[u8] = b"fanseal v2 key commitment";
     /// HKDF info prefix for the body key (§4.4).
-    pub(crate) const BODY_KEY: &[u8] = b"fanseal v1 body key";
+    pub(crate) const BODY_KEY: &[u8] = b"fanseal v2 body key";
     /// HKDF info prefix for the body nonce (§4.4).
-    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v1 body nonce";
+    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 body nonce";
     /// HPKE `info` prefix for the per-device wrap (§4.5).
-    pub(crate) const WRAP_INFO: &[u8] = b"fanseal v1 wrap";
+    pub(crate) const WRAP_INFO: &[u8] = b"fanseal v2 wrap";
     /// Signature over an envelope transcript (§4.6).
-    pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v1 envelope signature";
+    pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v2 envelope signature";
 }
 
 /// Sizes of fixed fields (SPEC.md §2.4).

@@ -17,7 +17,7 @@ use crate::envelope::open::{parse_body, unwrap as open_unwrap};
 use crate::envelope::schedule::MessageKeys;
 use crate::envelope::wire::View;
 use crate::envelope::Header;
-use crate::identity::DeviceSecret;
+use crate::identity::{DeviceKeyring, DeviceSecret};
 
 /// The memory regions of a device's secret keys (the X25519 secret and the
 /// Ed25519 signing key), as `(address, length)`, so the harness can mark
@@ -41,7 +41,7 @@ pub fn key_id_lookup(device: &DeviceSecret, bytes: &[u8]) -> Option<usize> {
 
 /// Unwrap: decapsulate and open `device`'s wrap (the private `unwrap` step of
 /// `open`); the message secret on success.
-pub fn unwrap(device: &DeviceSecret, bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+pub fn unwrap(device: &DeviceKeyring, bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
     let view = View::decode(bytes).ok()?;
     let index = view.header.position(&device.key_id())?;
     let wrap = view.wrap(index)?;
@@ -125,7 +125,7 @@ mod tests {
         let sender_cert = certify(&sender, 1);
         let receiver_cert = certify(&receiver, 2);
         let list: VerifiedDeviceList = account
-            .issue_device_list(None, 0, alloc::vec![sender_cert.clone(), receiver_cert])
+            .issue_device_list(None, 0, alloc::vec![sender_cert.clone(), receiver_cert.clone()])
             .unwrap()
             .verify(&account.public_key())
             .unwrap();
@@ -142,6 +142,10 @@ mod tests {
         let outsider = DeviceSecret::generate(&mut rng);
         assert!(key_id_lookup(&receiver, &bytes).is_some());
         assert_eq!(key_id_lookup(&outsider, &bytes), None);
+        let outsider_cert = certify(&outsider, 3);
+        let outsider = crate::DeviceKeyring::new(outsider, outsider_cert).unwrap();
+        let receiver_secret = DeviceSecret::from_secret_bytes(&receiver.export_secret_bytes());
+        let receiver = crate::DeviceKeyring::new(receiver_secret, receiver_cert).unwrap();
         let secret = unwrap(&receiver, &bytes).unwrap();
         assert!(unwrap(&outsider, &bytes).is_none());
         assert_eq!(commitment_check(&secret, &bytes), Some(true));
@@ -161,6 +165,6 @@ mod tests {
         assert_eq!(opened.payload(), b"steps");
         let signature = sign(&sender, b"m");
         assert_eq!(signature, sign(&sender, b"m"));
-        assert_ne!(signature, sign(&receiver, b"m"));
+        assert_ne!(signature, sign(receiver.secret(), b"m"));
     }
 }

@@ -114,6 +114,9 @@ pub enum CertificateError {
         /// The caller's time.
         now: u64,
     },
+    /// The device secret keys do not match the certificate's public keys
+    /// ([`crate::DeviceKeyring::new`]).
+    KeyMismatch,
 }
 
 impl fmt::Display for CertificateError {
@@ -130,6 +133,9 @@ impl fmt::Display for CertificateError {
             CertificateError::BadSignature => f.write_str("certificate signature does not verify"),
             CertificateError::Expired { expires_at, now } => {
                 write!(f, "certificate expired at {expires_at}, now is {now}")
+            }
+            CertificateError::KeyMismatch => {
+                f.write_str("device secret keys do not match the certificate")
             }
         }
     }
@@ -177,6 +183,8 @@ pub enum DeviceListError {
     },
     /// Too many intermediate lists were passed.
     ChainTooLong,
+    /// The predecessor has version `u64::MAX`: no later version can be issued.
+    VersionExhausted,
     /// More devices than [`crate::limit::MAX_DEVICES_PER_LIST`].
     TooManyDevices,
     /// Fork evidence that is not a fork: the two lists are equal, or differ
@@ -210,6 +218,9 @@ impl fmt::Display for DeviceListError {
                 write!(f, "hash chain broken at version {at_version}")
             }
             DeviceListError::ChainTooLong => f.write_str("too many intermediate lists"),
+            DeviceListError::VersionExhausted => {
+                f.write_str("the previous list has the last possible version")
+            }
             DeviceListError::TooManyDevices => f.write_str("too many devices in one list"),
             DeviceListError::NotAFork => f.write_str("the two lists are not a fork"),
         }
@@ -243,6 +254,10 @@ pub enum SealError {
     PayloadTooLarge,
     /// The associated data is longer than [`crate::limit::MAX_AAD`].
     AadTooLarge,
+    /// The padding policy pads the body beyond [`crate::limit::MAX_BODY`]
+    /// (for example a bucket larger than the limit) although payload and
+    /// AAD are within their limits.
+    PaddedBodyTooLarge,
     /// An internal primitive failed: a bug, never caused by input.
     Internal,
 }
@@ -270,6 +285,9 @@ impl fmt::Display for SealError {
             SealError::DuplicateRecipient => f.write_str("duplicate recipient account or key id"),
             SealError::PayloadTooLarge => f.write_str("payload too large"),
             SealError::AadTooLarge => f.write_str("associated data too large"),
+            SealError::PaddedBodyTooLarge => {
+                f.write_str("the padding policy pads the body beyond its limit")
+            }
             SealError::Internal => f.write_str("internal error (a bug in fanseal)"),
         }
     }

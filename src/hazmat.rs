@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
 use crate::envelope::hpke::{self, ScheduleContext};
-use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::schedule::{transcript, wrap_info, BodyFields, MessageKeys};
 use crate::envelope::{Envelope, Header, MessageId};
 use crate::identity::{DeviceSecret, KeyId};
 use crate::primitives::X25519Secret;
@@ -23,6 +23,9 @@ pub struct ForgedRecipient {
     pub x25519: [u8; 32],
     /// The secret wrapped in this slot (an honest sender uses one secret for all).
     pub wrapped_secret: [u8; 32],
+    /// The wrap's AEAD associated data: the certificate hash it is made for
+    /// (an honest sender uses the recipient's own certificate's hash).
+    pub certificate_hash: [u8; 32],
 }
 
 /// Everything a forger controls.
@@ -30,8 +33,6 @@ pub struct ForgedRecipient {
 pub struct Forgery {
     /// Message id.
     pub message_id: [u8; 16],
-    /// Timestamp.
-    pub timestamp: u64,
     /// Ephemeral X25519 secret (its public key is the header's `enc`).
     pub ephemeral_secret: [u8; 32],
     /// The secret the header commits to and the body is encrypted under.
@@ -48,7 +49,6 @@ pub fn forge(f: &Forgery) -> Option<Envelope> {
     let ephemeral = X25519Secret::from_bytes(f.ephemeral_secret);
     let mut header = Header {
         message_id: MessageId(f.message_id),
-        timestamp: f.timestamp,
         ephemeral: ephemeral.public(),
         commitment: [0; 32],
         recipients: f.recipients.iter().map(|r| r.key_id).collect(),
@@ -66,7 +66,7 @@ pub fn forge(f: &Forgery) -> Option<Envelope> {
         let mut wrap = [0u8; 48];
         let (s, t) = wrap.split_at_mut(32);
         s.copy_from_slice(&r.wrapped_secret);
-        t.copy_from_slice(&ctx.seal_in_place(0, b"", s).ok()?);
+        t.copy_from_slice(&ctx.seal_in_place(0, &r.certificate_hash, s).ok()?);
         wraps.push(wrap);
     }
     let mut body = f.body_plaintext.clone();
@@ -97,15 +97,22 @@ pub fn decrypt_body(message_secret: &[u8; 32], envelope: &Envelope) -> Option<Ve
     Some(plain.to_vec())
 }
 
-/// `u16 len || certificate || u32 len || aad || u32 len || payload || signature`, unpadded.
+/// `certificate || u64 timestamp || u32 len || aad || u32 len || payload || signature`, unpadded.
 pub fn body_plaintext(
     certificate: &[u8],
+    timestamp: u64,
     aad: &[u8],
     payload: &[u8],
     signature: &[u8; 64],
 ) -> Vec<u8> {
     let mut b = Vec::new();
-    crate::envelope::schedule::write_body(&mut b, certificate, aad, payload, signature);
+    let fields = BodyFields {
+        certificate,
+        timestamp,
+        aad,
+        payload,
+    };
+    crate::envelope::schedule::write_body(&mut b, &fields, signature);
     b
 }
 
@@ -114,10 +121,17 @@ pub fn sign(
     device: &DeviceSecret,
     header_hash: &[u8; 32],
     certificate: &[u8],
+    timestamp: u64,
     aad: &[u8],
     payload: &[u8],
 ) -> [u8; 64] {
-    let digest = transcript(header_hash, certificate, aad, payload);
+    let fields = BodyFields {
+        certificate,
+        timestamp,
+        aad,
+        payload,
+    };
+    let digest = transcript(header_hash, &fields);
     device
         .ed25519()
         .sign(crate::consts::label::ENVELOPE_SIGNATURE, &digest)

@@ -106,7 +106,7 @@ fn attack_forger_toolkit_reproduces_an_honest_envelope() {
     assert_eq!(forged.to_bytes(), honest.to_bytes());
     for d in &w.bob.devices {
         assert_eq!(
-            open(&d.secret, &forged.to_bytes(), &w.directory, NOW)
+            open(&d.keyring, &forged.to_bytes(), &w.directory, NOW)
                 .unwrap()
                 .payload(),
             b"attack at dawn"
@@ -137,7 +137,7 @@ fn attack_invisible_salamanders_different_secrets_for_different_devices() {
     )
     .to_bytes();
     for d in &w.bob.devices {
-        let r = open(&d.secret, &env, &w.directory, NOW);
+        let r = open(&d.keyring, &env, &w.directory, NOW);
         if d.secret.key_id() == target {
             assert_eq!(r.unwrap_err(), OpenError::Unauthenticated);
         } else {
@@ -161,7 +161,7 @@ fn attack_invisible_salamanders_different_secrets_for_different_devices() {
     .to_bytes();
     for d in &w.bob.devices {
         assert_eq!(
-            open(&d.secret, &env, &w.directory, NOW).unwrap_err(),
+            open(&d.keyring, &env, &w.directory, NOW).unwrap_err(),
             OpenError::Unauthenticated
         );
     }
@@ -189,7 +189,7 @@ fn attack_ghost_device_as_sender() {
         .unwrap()
         .to_bytes();
     assert_eq!(
-        open(&w.bob.devices[0].secret, &env, &w.directory, NOW).unwrap_err(),
+        open(&w.bob.devices[0].keyring, &env, &w.directory, NOW).unwrap_err(),
         OpenError::Unauthenticated
     );
     // Under its own account the ghost is simply unknown to Bob.
@@ -197,7 +197,7 @@ fn attack_ghost_device_as_sender() {
         .unwrap()
         .to_bytes();
     assert_eq!(
-        open(&w.bob.devices[0].secret, &env, &w.directory, NOW).unwrap_err(),
+        open(&w.bob.devices[0].keyring, &env, &w.directory, NOW).unwrap_err(),
         OpenError::SenderListUnavailable(directory_key.public_key())
     );
 }
@@ -219,10 +219,10 @@ fn attack_ghost_device_as_recipient() {
     assert!(w
         .bob
         .secret
-        .issue_device_list(Some(&w.bob.list), NOW, certs)
+        .issue_device_list(Some(&w.bob.verified()), NOW, certs)
         .is_err());
     let env = sealed(&w);
-    let opened = open(&w.bob.devices[0].secret, &env.to_bytes(), &w.directory, NOW).unwrap();
+    let opened = open(&w.bob.devices[0].keyring, &env.to_bytes(), &w.directory, NOW).unwrap();
     for key_id in opened.recipients() {
         assert!(
             w.directory
@@ -255,7 +255,7 @@ fn attack_key_substitution_by_the_relay() {
     env[n - honest.header().body_len()..]
         .copy_from_slice(&body[body.len() - honest.header().body_len()..]);
     assert_eq!(
-        open(&w.bob.devices[0].secret, &env, &w.directory, NOW).unwrap_err(),
+        open(&w.bob.devices[0].keyring, &env, &w.directory, NOW).unwrap_err(),
         OpenError::Unauthenticated
     );
 }
@@ -279,7 +279,7 @@ fn attack_re_signing_by_another_account_imessage_2016() {
         b"attack at dawn",
     );
     assert_eq!(
-        open(&w.bob.devices[0].secret, &env.to_bytes(), &directory, NOW).unwrap_err(),
+        open(&w.bob.devices[0].keyring, &env.to_bytes(), &directory, NOW).unwrap_err(),
         OpenError::Unauthenticated
     );
     // 2. A certificate for Mallory's device key relabelled as Alice's account: refused.
@@ -293,7 +293,7 @@ fn attack_re_signing_by_another_account_imessage_2016() {
         b"attack at dawn",
     );
     assert_eq!(
-        open(&w.bob.devices[0].secret, &env.to_bytes(), &directory, NOW).unwrap_err(),
+        open(&w.bob.devices[0].keyring, &env.to_bytes(), &directory, NOW).unwrap_err(),
         OpenError::Unauthenticated
     );
     // 3. Alice's signature under Mallory's certificate: refused.
@@ -310,7 +310,7 @@ fn attack_re_signing_by_another_account_imessage_2016() {
     );
     let env = hazmat::forge(&f).unwrap();
     assert_eq!(
-        open(&w.bob.devices[0].secret, &env.to_bytes(), &directory, NOW).unwrap_err(),
+        open(&w.bob.devices[0].keyring, &env.to_bytes(), &directory, NOW).unwrap_err(),
         OpenError::Unauthenticated
     );
     // Mallory signing as herself is attributed to Mallory, never to Alice.
@@ -321,7 +321,7 @@ fn attack_re_signing_by_another_account_imessage_2016() {
         b"chat",
         b"attack at dawn",
     );
-    let opened = open(&w.bob.devices[0].secret, &env.to_bytes(), &directory, NOW).unwrap();
+    let opened = open(&w.bob.devices[0].keyring, &env.to_bytes(), &directory, NOW).unwrap();
     assert_eq!(opened.sender_account(), &mallory.public());
 }
 
@@ -357,7 +357,7 @@ fn attack_recipient_stripping_by_the_relay() {
         2
     );
     for d in &w.bob.devices {
-        let err = open(&d.secret, &m, &w.directory, NOW).unwrap_err();
+        let err = open(&d.keyring, &m, &w.directory, NOW).unwrap_err();
         if d.secret.key_id() == ids[removed] {
             assert_eq!(err, OpenError::NotARecipient);
         } else {
@@ -384,12 +384,12 @@ fn attack_recipient_adding_and_surreptitious_forwarding() {
     f.body_plaintext = plain;
     let env = hazmat::forge(&f).unwrap().to_bytes();
     assert_eq!(
-        open(&carol.devices[0].secret, &env, &directory, NOW).unwrap_err(),
+        open(&carol.devices[0].keyring, &env, &directory, NOW).unwrap_err(),
         OpenError::Unauthenticated
     );
     for d in &w.bob.devices {
         assert_eq!(
-            open(&d.secret, &env, &directory, NOW).unwrap_err(),
+            open(&d.keyring, &env, &directory, NOW).unwrap_err(),
             OpenError::Unauthenticated
         );
     }
@@ -398,7 +398,7 @@ fn attack_recipient_adding_and_surreptitious_forwarding() {
     f.body_plaintext = hazmat::decrypt_body(&SECRET, &honest).unwrap();
     let env = hazmat::forge(&f).unwrap().to_bytes();
     assert_eq!(
-        open(&carol.devices[0].secret, &env, &directory, NOW).unwrap_err(),
+        open(&carol.devices[0].keyring, &env, &directory, NOW).unwrap_err(),
         OpenError::NotARecipient
     );
 }
@@ -538,7 +538,7 @@ fn attack_oversized_recipient_count() {
     for (count, expect_range) in [(0u16, true), (1025, true), (u16::MAX, true), (1024, false)] {
         let mut m = bytes.clone();
         m[count_at..count_at + 2].copy_from_slice(&count.to_be_bytes());
-        let err = open(&w.bob.devices[0].secret, &m, &w.directory, NOW).unwrap_err();
+        let err = open(&w.bob.devices[0].keyring, &m, &w.directory, NOW).unwrap_err();
         if expect_range {
             assert!(
                 matches!(

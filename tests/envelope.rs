@@ -45,7 +45,7 @@ proptest! {
         for device in recipients {
             let via_delivery = envelope.delivery_for(&device.secret.key_id()).unwrap().to_bytes();
             for input in [&bytes, &via_delivery] {
-                let opened = open(&device.secret, input, &directory, NOW).unwrap();
+                let opened = open(&device.keyring, input, &directory, NOW).unwrap();
                 prop_assert_eq!(opened.payload(), &payload[..]);
                 prop_assert_eq!(opened.aad(), &aad[..]);
                 prop_assert_eq!(opened.sender_account(), &sender.public());
@@ -60,16 +60,17 @@ proptest! {
         let listed: std::collections::BTreeSet<KeyId> = directory.iter().flat_map(|l| l.devices().iter().map(|d| d.key_id())).collect();
         let named: std::collections::BTreeSet<KeyId> = envelope.header().recipients().iter().copied().collect();
         prop_assert_eq!(named, listed);
-        let own = open(&from.secret, &bytes, &directory, NOW).unwrap();
+        let own = open(&from.keyring, &bytes, &directory, NOW).unwrap();
         prop_assert_eq!(own.payload(), &payload[..]);
-        let outsider = DeviceSecret::generate(&mut r);
-        prop_assert_eq!(open(&outsider, &bytes, &directory, NOW).unwrap_err(), OpenError::NotARecipient);
+        let outsider = common::account(&mut r, 1);
+        let outsider = &outsider.devices[0].keyring;
+        prop_assert_eq!(open(outsider, &bytes, &directory, NOW).unwrap_err(), OpenError::NotARecipient);
     }
 
     #[test]
     fn random_bytes_never_panic_and_never_open(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
         let w = world(1);
-        prop_assert!(open(&w.bob.devices[0].secret, &bytes, &w.directory, NOW).is_err());
+        prop_assert!(open(&w.bob.devices[0].keyring, &bytes, &w.directory, NOW).is_err());
         let _ = Envelope::from_bytes(&bytes);
         let _ = Delivery::from_bytes(&bytes);
     }
@@ -98,7 +99,7 @@ fn deliveries_round_trip_and_are_smaller_than_the_envelope() {
             .find(|d| d.secret.key_id() == key_id)
             .unwrap();
         assert_eq!(
-            open(&device.secret, &bytes, &w.directory, NOW)
+            open(&device.keyring, &bytes, &w.directory, NOW)
                 .unwrap()
                 .payload(),
             b"payload"
@@ -110,7 +111,7 @@ fn deliveries_round_trip_and_are_smaller_than_the_envelope() {
             .filter(|d| d.secret.key_id() != key_id)
         {
             assert_eq!(
-                open(&other.secret, &bytes, &w.directory, NOW).unwrap_err(),
+                open(&other.keyring, &bytes, &w.directory, NOW).unwrap_err(),
                 OpenError::Unauthenticated
             );
         }
@@ -122,7 +123,7 @@ fn deliveries_round_trip_and_are_smaller_than_the_envelope() {
 /// Every single-bit flip and every truncation of a small envelope and of a
 /// delivery is rejected; once the public structure still parses and still
 /// names the device, the error is always the opaque `Unauthenticated`.
-fn assert_tamper_proof(bytes: &[u8], device: &DeviceSecret, directory: &[VerifiedDeviceList]) {
+fn assert_tamper_proof(bytes: &[u8], device: &DeviceKeyring, directory: &[VerifiedDeviceList]) {
     assert!(open(device, bytes, directory, NOW).is_ok());
     let still_names_device = |m: &[u8]| {
         Envelope::from_bytes(m)
@@ -188,7 +189,7 @@ fn tampering_with_any_bit_or_length_of_an_envelope_fails() {
         &mut rng(5),
     )
     .unwrap();
-    assert_tamper_proof(&envelope.to_bytes(), &solo.devices[0].secret, &directory);
+    assert_tamper_proof(&envelope.to_bytes(), &solo.devices[0].keyring, &directory);
     // With several recipients, each wrap is authenticated for its own device
     // only (the relay may split the envelope): flipping a bit of Bob's wrap
     // breaks Bob's device and no other.
@@ -207,7 +208,7 @@ fn tampering_with_any_bit_or_length_of_an_envelope_fails() {
         let mut m = bytes.clone();
         m[wraps_start + 48 * i + 5] ^= 1;
         for d in &w.bob.devices {
-            let r = open(&d.secret, &m, &w.directory, NOW);
+            let r = open(&d.keyring, &m, &w.directory, NOW);
             if d.secret.key_id() == *key_id {
                 assert_eq!(r.unwrap_err(), OpenError::Unauthenticated);
             } else {
@@ -221,7 +222,7 @@ fn tampering_with_any_bit_or_length_of_an_envelope_fails() {
 fn tampering_with_any_bit_or_length_of_a_delivery_fails() {
     let w = world(6);
     let envelope = w.seal(b"hi", b"x", &mut rng(7));
-    let device = &w.bob.devices[2].secret;
+    let device = &w.bob.devices[2].keyring;
     let delivery = envelope.delivery_for(&device.key_id()).unwrap().to_bytes();
     assert_tamper_proof(&delivery, device, &w.directory);
 }
@@ -238,7 +239,7 @@ fn a_failed_open_returns_no_plaintext_and_seal_is_fresh() {
     let mut bytes = a.to_bytes();
     let n = bytes.len();
     bytes[n - 20] ^= 0x80;
-    let err = open(&w.bob.devices[0].secret, &bytes, &w.directory, NOW).unwrap_err();
+    let err = open(&w.bob.devices[0].keyring, &bytes, &w.directory, NOW).unwrap_err();
     assert_eq!(err, OpenError::Unauthenticated);
     assert!(!format!("{err:?} {err}").contains("same"));
 }
@@ -390,7 +391,7 @@ fn expired_recipients_are_skipped_and_expired_senders_rejected() {
     let envelope = w.seal(b"x", b"", &mut rng(14));
     assert_eq!(
         open(
-            &w.bob.devices[0].secret,
+            &w.bob.devices[0].keyring,
             &envelope.to_bytes(),
             &w.directory,
             later

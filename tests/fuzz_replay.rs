@@ -155,7 +155,7 @@ fn open_oracles_hold_on_the_fixture() {
     data.extend_from_slice(&[0; 9]);
     for flags in [
         0,
-        body_flag::CERT_LEN,
+        body_flag::TIMESTAMP,
         body_flag::AAD_LEN,
         body_flag::PAYLOAD_LEN,
         body_flag::SIGNATURE,
@@ -163,10 +163,18 @@ fn open_oracles_hold_on_the_fixture() {
         body_flag::LAPTOP_CERT,
         body_flag::SIGN_AS_LAPTOP | body_flag::LAPTOP_CERT,
         body_flag::HUGE_PAYLOAD_LEN,
+        // data[1] = 3 (odd): the AAD one byte over MAX_AAD.
+        body_flag::OVER_LIMIT,
     ] {
         data[0] = flags;
         assert_eq!(fuzzing::open_body(&fx, &data), Ok(()), "flags {flags:#x}");
     }
+    // The payload one byte over MAX_PAYLOAD (even aad length byte): the
+    // sender signed it, and `open` must still refuse it (issue 10, fault 2).
+    let mut over = data.clone();
+    over[0] = body_flag::OVER_LIMIT;
+    over[1] = 2;
+    assert_eq!(fuzzing::open_body(&fx, &over), Ok(()));
     // Non-zero padding must be refused.
     data[0] = 0;
     *data.last_mut().unwrap() = 1;

@@ -65,7 +65,7 @@ proptest! {
     fn device_list_round_trips(seed in any::<u8>(), devices in 0usize..6, issued_at in any::<u64>()) {
         let mut r = rng(seed);
         let a = account(&mut r, devices);
-        let next = a.secret.issue_device_list(Some(&a.list), issued_at, a.list.certificates().to_vec()).unwrap();
+        let next = a.secret.issue_device_list(Some(&a.verified()), issued_at, a.list.certificates().to_vec()).unwrap();
         for list in [&a.list, &next] {
             let bytes = list.to_bytes();
             let decoded = DeviceList::from_bytes(&bytes).unwrap();
@@ -103,11 +103,11 @@ fn fork_evidence_round_trips_and_verifies_alone() {
     let a = account(&mut r, 2);
     let left = a
         .secret
-        .issue_device_list(Some(&a.list), NOW + 1, a.list.certificates()[..1].to_vec())
+        .issue_device_list(Some(&a.verified()), NOW + 1, a.list.certificates()[..1].to_vec())
         .unwrap();
     let right = a
         .secret
-        .issue_device_list(Some(&a.list), NOW + 2, a.list.certificates().to_vec())
+        .issue_device_list(Some(&a.verified()), NOW + 2, a.list.certificates().to_vec())
         .unwrap();
     let trusted = a.verified().update(&[], &left).unwrap();
     let Err(DeviceListError::Fork(evidence)) = trusted.update(&[], &right) else {
@@ -266,7 +266,7 @@ fn attack_ghost_device_certificate_signed_by_another_account() {
     assert!(matches!(
         victim
             .secret
-            .issue_device_list(Some(&victim.list), NOW, certs),
+            .issue_device_list(Some(&victim.verified()), NOW, certs),
         Err(DeviceListError::Certificate {
             error: CertificateError::WrongAccount,
             ..
@@ -319,7 +319,7 @@ fn attack_device_list_rollback() {
     let a = account(&mut r, 2);
     let v2 = a
         .secret
-        .issue_device_list(Some(&a.list), NOW + 1, a.list.certificates()[..1].to_vec())
+        .issue_device_list(Some(&a.verified()), NOW + 1, a.list.certificates()[..1].to_vec())
         .unwrap();
     let trusted = a.verified().update(&[], &v2).unwrap();
     assert_eq!(trusted.version(), 2);
@@ -347,11 +347,11 @@ fn attack_device_list_fork_yields_evidence() {
     // Two different version-2 lists, shown to two different contacts.
     let shown_to_carol = a
         .secret
-        .issue_device_list(Some(&a.list), NOW + 1, a.list.certificates().to_vec())
+        .issue_device_list(Some(&a.verified()), NOW + 1, a.list.certificates().to_vec())
         .unwrap();
     let shown_to_dave = a
         .secret
-        .issue_device_list(Some(&a.list), NOW + 1, with_extra)
+        .issue_device_list(Some(&a.verified()), NOW + 1, with_extra)
         .unwrap();
     let carol = a.verified().update(&[], &shown_to_carol).unwrap();
     let Err(DeviceListError::Fork(evidence)) = carol.update(&[], &shown_to_dave) else {
@@ -390,15 +390,15 @@ fn update_walks_the_hash_chain_through_intermediates() {
     let a = account(&mut r, 2);
     let v2 = a
         .secret
-        .issue_device_list(Some(&a.list), NOW + 1, a.list.certificates().to_vec())
+        .issue_device_list(Some(&a.verified()), NOW + 1, a.list.certificates().to_vec())
         .unwrap();
     let v3 = a
         .secret
-        .issue_device_list(Some(&v2), NOW + 2, a.list.certificates()[..1].to_vec())
+        .issue_device_list(Some(&v2.verify(&a.public()).unwrap()), NOW + 2, a.list.certificates()[..1].to_vec())
         .unwrap();
     let v4 = a
         .secret
-        .issue_device_list(Some(&v3), NOW + 3, a.list.certificates().to_vec())
+        .issue_device_list(Some(&v3.verify(&a.public()).unwrap()), NOW + 3, a.list.certificates().to_vec())
         .unwrap();
     let trusted = a.verified();
     assert_eq!(

@@ -718,7 +718,7 @@ fn open_with(
     now: u64,
 ) -> R<Result<Opened, String>> {
     let d = ids.device(device)?;
-    Ok(open(&d.secret, bytes, dir, now).map_err(|e| open_kind(&e)))
+    Ok(open(&d.keyring, bytes, dir, now).map_err(|e| open_kind(&e)))
 }
 
 /// Recipient lists, payload, aad and padding of a seal case.

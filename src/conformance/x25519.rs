@@ -57,7 +57,7 @@ const RFC7748: &str = include_str!("../../tests/data/external/rfc/rfc7748.json")
 
 /// Offset of the ephemeral key in an encoded envelope: version (1), object
 /// type (1), suite (2), message id (16), timestamp (8).
-const EPHEMERAL_AT: usize = 1 + 1 + 2 + 16 + 8;
+const EPHEMERAL_AT: usize = 1 + 1 + 2 + 16;
 const NOW: u64 = 1_700_000_000_000;
 
 /// u < 2^255 - 19, computed here independently of the library's check.
@@ -88,7 +88,7 @@ fn rfc9180_kem_shared_secret(dh: &[u8; 32], enc: &[u8; 32], pk_r: &[u8; 32]) -> 
 /// A sealed envelope from a fixed sender to a device holding `x25519`, and
 /// everything needed to open it.
 struct Fixture {
-    recipient: DeviceSecret,
+    recipient: crate::DeviceKeyring,
     directory: Vec<crate::VerifiedDeviceList>,
     envelope: Vec<u8>,
 }
@@ -105,8 +105,9 @@ impl Fixture {
                 .expect("valid device keys")
         };
         let sender_cert = certify(&sender, 1);
+        let recipient_cert = certify(&recipient, 2);
         let list = account
-            .issue_device_list(None, 0, vec![sender_cert.clone(), certify(&recipient, 2)])
+            .issue_device_list(None, 0, vec![sender_cert.clone(), recipient_cert.clone()])
             .expect("list")
             .verify(&account.public_key())
             .expect("verifies");
@@ -120,7 +121,7 @@ impl Fixture {
             .expect("seal")
             .to_bytes();
         Fixture {
-            recipient,
+            recipient: crate::DeviceKeyring::new(recipient, recipient_cert).expect("keyring"),
             directory: vec![list],
             envelope,
         }

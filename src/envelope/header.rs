@@ -4,17 +4,20 @@
 //! ```text
 //! size  field
 //!    2  suite                 0x0001
-//!   16  message id
-//!    8  timestamp             u64, Unix milliseconds (sender's clock)
+//!   16  message id            random; the relay's idempotency key
 //!   32  ephemeral public key  X25519, the HPKE `enc` shared by all wraps
 //!   32  key commitment        HKDF(message secret, context hash)
 //!    2  recipient count n     1..=1024
 //! 16·n  recipient key ids     strictly ascending
-//!    4  body length           u32, 16..=MAX_BODY + 16
+//!    4  body length           u32, MIN_BODY + 16 ..= MAX_BODY + 16
 //! ```
 //!
-//! `context hash = SHA-256(lp("fanseal v1 envelope context") || 0x01 || header without the commitment)`,
-//! `header hash  = SHA-256(lp("fanseal v1 envelope header") || context hash || commitment)`.
+//! Every field is one the relay needs (routing, parsing, idempotency) or one
+//! a recipient needs before it can decrypt; the sender's timestamp travels
+//! inside the body (SPEC.md §10, relay-visible metadata).
+//!
+//! `context hash = SHA-256(lp("fanseal v2 envelope context") || 0x02 || header without the commitment)`,
+//! `header hash  = SHA-256(lp("fanseal v2 envelope header") || context hash || commitment)`.
 
 use alloc::vec::Vec;
 
@@ -55,15 +58,17 @@ impl core::fmt::Debug for MessageId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub(crate) message_id: MessageId,
-    pub(crate) timestamp: u64,
     pub(crate) ephemeral: [u8; 32],
     pub(crate) commitment: [u8; 32],
     pub(crate) recipients: Vec<KeyId>,
     pub(crate) body_len: u32,
 }
 
-/// Smallest body ciphertext: the AEAD tag alone.
-const MIN_BODY_CT: usize = size::TAG;
+/// Smallest body plaintext: certificate, timestamp, two length fields and
+/// the signature, with empty AAD and payload (SPEC.md §4.7).
+pub(crate) const MIN_BODY: usize = crate::identity::CERTIFICATE_LEN + 8 + 4 + 4 + size::SIGNATURE;
+/// Smallest body ciphertext.
+const MIN_BODY_CT: usize = MIN_BODY + size::TAG;
 /// Largest body ciphertext.
 pub(crate) const MAX_BODY_CT: usize = limit::MAX_BODY + size::TAG;
 
@@ -71,11 +76,6 @@ impl Header {
     /// The message id.
     pub fn message_id(&self) -> MessageId {
         self.message_id
-    }
-
-    /// The sender's timestamp (Unix ms).
-    pub fn timestamp(&self) -> u64 {
-        self.timestamp
     }
 
     /// The recipient key ids, ascending.
@@ -98,7 +98,6 @@ impl Header {
         h.update(&[WIRE_VERSION]);
         h.update(&SUITE_X25519_SHA256_AES256GCM_ED25519.to_be_bytes());
         h.update(&self.message_id.0);
-        h.update(&self.timestamp.to_be_bytes());
         h.update(&self.ephemeral);
         h.update(
             &u16::try_from(self.recipients.len())
@@ -120,13 +119,12 @@ impl Header {
     }
 
     pub(crate) fn encoded_len(&self) -> usize {
-        2 + 16 + 8 + 32 + 32 + 2 + size::KEY_ID * self.recipients.len() + 4
+        2 + 16 + 32 + 32 + 2 + size::KEY_ID * self.recipients.len() + 4
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {
         w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
         w.put(&self.message_id.0);
-        w.u64(self.timestamp);
         w.put(&self.ephemeral);
         w.put(&self.commitment);
         w.len_u16(self.recipients.len());
@@ -139,7 +137,6 @@ impl Header {
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         r.suite()?;
         let message_id = MessageId(r.array("message id")?);
-        let timestamp = r.u64("timestamp")?;
         let ephemeral = r.array("ephemeral public key")?;
         if !x25519_is_canonical(&ephemeral) {
             return Err(DecodeError::NonCanonical(
@@ -166,7 +163,6 @@ impl Header {
         r.bounded(body_len as usize, MIN_BODY_CT, MAX_BODY_CT, "body length")?;
         Ok(Header {
             message_id,
-            timestamp,
             ephemeral,
             commitment,
             recipients,

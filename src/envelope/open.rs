@@ -7,17 +7,17 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::codec::Reader;
 use crate::consts::{label, limit, size};
 use crate::envelope::header::{Header, MessageId};
 use crate::envelope::hpke::{self, ScheduleContext};
-use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::schedule::{transcript, wrap_info, BodyFields, MessageKeys};
 use crate::envelope::wire::View;
 use crate::error::OpenError;
 use crate::identity::{
-    AccountPublicKey, DeviceCertificate, DeviceId, DeviceSecret, KeyId, VerifiedDeviceList,
+    AccountPublicKey, DeviceCertificate, DeviceId, DeviceKeyring, KeyId, VerifiedDeviceList,
 };
 
 /// Where `open` finds the verified device list of a claimed sender. The
@@ -94,12 +94,13 @@ impl Opened {
         self.body.get(self.payload.clone()).unwrap_or(&[])
     }
 
-    /// Takes the payload.
+    /// Takes the payload, in an allocation of exactly its length: the rest
+    /// of the decrypted body (certificate, AAD, signature, padding) is wiped
+    /// and freed, however much padding the sender chose.
     pub fn into_payload(mut self) -> Vec<u8> {
-        let len = self.payload.len();
-        self.body.copy_within(self.payload.clone(), 0);
-        self.body.truncate(len);
-        self.body
+        let payload = self.payload().to_vec();
+        self.body.zeroize();
+        payload
     }
 
     /// The caller associated data the sender bound to the message.
@@ -138,19 +139,22 @@ impl Opened {
     }
 }
 
-/// Opens an envelope or a per-device delivery for `device`.
+/// Opens an envelope or a per-device delivery for the device whose keys and
+/// certificate `keyring` holds (SPEC.md §5.2).
 ///
 /// `directory` answers with verified device lists; the sender's certificate
 /// must be on its account's list there, unexpired at `now` (Unix ms).
 ///
 /// # Errors
-/// * [`OpenError::Decode`]: the public structure is malformed;
+/// * [`OpenError::Decode`]: the public structure is malformed, or `bytes`
+///   is another object type (`WrongObjectType { expected: 0x03, .. }`);
 /// * [`OpenError::NotARecipient`]: this device's key id is not in the header;
 /// * [`OpenError::SenderListUnavailable`]: `directory` has no list for the
-///   (unauthenticated) claimed sender; fetch it, verify it, retry;
-/// * [`OpenError::Unauthenticated`]: anything else.
+///   (self-consistent) claimed sender; fetch it, verify it, retry;
+/// * [`OpenError::Unauthenticated`]: anything else, including a wrap made
+///   for another account's certificate of this device's key.
 pub fn open<D: DeviceListLookup + ?Sized>(
-    device: &DeviceSecret,
+    keyring: &DeviceKeyring,
     bytes: &[u8],
     directory: &D,
     now: u64,
@@ -158,13 +162,13 @@ pub fn open<D: DeviceListLookup + ?Sized>(
     let view = View::decode(bytes)?;
     let index = view
         .header
-        .position(&device.key_id())
+        .position(&keyring.key_id())
         .ok_or(OpenError::NotARecipient)?;
     let wrap = view.wrap(index).ok_or(OpenError::NotARecipient)?;
 
     let context_hash = view.header.context_hash();
     let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
-    let message_secret = unwrap(device, &view.header, &header_hash, &wrap)?;
+    let message_secret = unwrap(keyring, &view.header, &header_hash, &wrap)?;
     let keys = MessageKeys::derive(&message_secret, &context_hash)
         .map_err(|_| OpenError::Unauthenticated)?;
     if !keys.commitment_matches(&view.header.commitment) {
@@ -180,11 +184,11 @@ pub fn open<D: DeviceListLookup + ?Sized>(
         .map_err(|_| OpenError::Unauthenticated)?;
 
     let body = parse_body(&plain).ok_or(OpenError::Unauthenticated)?;
-    let sender =
-        DeviceCertificate::from_bytes(body.certificate).map_err(|_| OpenError::Unauthenticated)?;
+    let sender = DeviceCertificate::from_bytes(body.fields.certificate)
+        .map_err(|_| OpenError::Unauthenticated)?;
     let device_key = crate::primitives::Ed25519Public::from_bytes(&sender.keys().ed25519)
         .map_err(|_| OpenError::Unauthenticated)?;
-    let digest = transcript(&header_hash, body.certificate, body.aad, body.payload);
+    let digest = transcript(&header_hash, &body.fields);
     let signed = device_key
         .verify(label::ENVELOPE_SIGNATURE, &digest, &body.signature)
         .is_ok();
@@ -202,8 +206,9 @@ pub fn open<D: DeviceListLookup + ?Sized>(
         return Err(OpenError::Unauthenticated);
     }
 
-    let aad = body.aad.to_vec();
-    let payload_range = body.payload_start..body.payload_start + body.payload.len();
+    let aad = body.fields.aad.to_vec();
+    let timestamp = body.fields.timestamp;
+    let payload_range = body.payload_start..body.payload_start + body.fields.payload.len();
     Ok(Opened {
         // Authenticated: the plaintext is the caller's now (not wiped).
         body: core::mem::take(&mut *plain),
@@ -211,18 +216,20 @@ pub fn open<D: DeviceListLookup + ?Sized>(
         aad,
         sender,
         message_id: view.header.message_id,
-        timestamp: view.header.timestamp,
+        timestamp,
         recipients: view.header.recipients,
     })
 }
 
-/// Decapsulates and opens this device's wrap: the message secret.
+/// Decapsulates and opens this device's wrap, whose AEAD associated data is
+/// this device's certificate hash: the message secret.
 pub(crate) fn unwrap(
-    device: &DeviceSecret,
+    keyring: &DeviceKeyring,
     header: &Header,
     header_hash: &[u8; 32],
     wrap: &[u8; size::WRAP],
 ) -> Result<Zeroizing<[u8; 32]>, OpenError> {
+    let device = keyring.secret();
     let own_public = device.public_keys().x25519;
     let shared = hpke::decap(device.x25519(), &own_public, &header.ephemeral)
         .map_err(|_| OpenError::Unauthenticated)?;
@@ -232,38 +239,35 @@ pub(crate) fn unwrap(
     let (ct, tag) = wrap.split_at(size::HASH);
     secret.copy_from_slice(ct);
     let tag: [u8; size::TAG] = tag.try_into().map_err(|_| OpenError::Unauthenticated)?;
-    ctx.open_in_place(0, b"", secret.as_mut(), &tag)
+    ctx.open_in_place(0, keyring.certificate_hash(), secret.as_mut(), &tag)
         .map_err(|_| OpenError::Unauthenticated)?;
     Ok(secret)
 }
 
 pub(crate) struct Body<'a> {
-    certificate: &'a [u8],
-    aad: &'a [u8],
-    payload: &'a [u8],
+    pub(crate) fields: BodyFields<'a>,
     payload_start: usize,
     signature: [u8; 64],
 }
 
-/// Parses the decrypted body; the padding must be all zero (checked without
-/// an early exit).
+/// Parses the decrypted body (SPEC.md §4.7). Every limit the sender obeys
+/// holds here too: a 200-byte certificate, AAD at most
+/// [`limit::MAX_AAD`] and payload at most [`limit::MAX_PAYLOAD`] bytes.
+/// The padding must be all zero (checked without an early exit).
 pub(crate) fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
     let mut r = Reader::new(plain);
     let certificate = r
-        .bytes_u16(crate::identity::CERTIFICATE_MAX_LEN, "certificate")
+        .take(crate::identity::CERTIFICATE_LEN, "certificate")
         .ok()?;
+    let timestamp = r.u64("timestamp").ok()?;
     let aad = r.bytes_u32(limit::MAX_AAD, "aad").ok()?;
-    let payload_len = usize::try_from(r.u32("payload length").ok()?).ok()?;
-    let payload_start = r.position();
-    let payload = r
-        .take(
-            payload_len.min(limit::MAX_PAYLOAD.saturating_add(1)),
-            "payload",
-        )
-        .ok()?;
-    if payload.len() != payload_len {
+    let payload_len = r.u32("payload length").ok()?;
+    let payload_len = usize::try_from(payload_len).ok()?;
+    if payload_len > limit::MAX_PAYLOAD {
         return None;
     }
+    let payload_start = r.position();
+    let payload = r.take(payload_len, "payload").ok()?;
     let signature = r.array("signature").ok()?;
     let padding = r.rest();
     let nonzero = padding.iter().fold(0u8, |acc, b| acc | b);
@@ -271,9 +275,12 @@ pub(crate) fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
         return None;
     }
     Some(Body {
-        certificate,
-        aad,
-        payload,
+        fields: BodyFields {
+            certificate,
+            timestamp,
+            aad,
+            payload,
+        },
         payload_start,
         signature,
     })

@@ -80,33 +80,26 @@ impl MessageKeys {
 }
 
 /// The 32-byte digest the sender's device signs (SPEC.md §4.6):
-/// `SHA-256(header hash || u16 len || certificate || u32 len || aad || u32 len || payload)`.
-pub(crate) fn transcript(
-    header_hash: &[u8; 32],
-    certificate: &[u8],
-    aad: &[u8],
-    payload: &[u8],
-) -> [u8; 32] {
+/// `SHA-256(header hash || certificate || u64 timestamp || u32 len || aad || u32 len || payload)`.
+/// Callers have bounded every length (certificate 200 bytes, AAD and payload
+/// by their limits), so the prefixes never saturate.
+pub(crate) fn transcript(header_hash: &[u8; 32], fields: &BodyFields<'_>) -> [u8; 32] {
     let mut h = Sha256Stream::new();
     h.update(header_hash);
-    h.update(
-        &u16::try_from(certificate.len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes(),
-    );
-    h.update(certificate);
-    h.update(&u32::try_from(aad.len()).unwrap_or(u32::MAX).to_be_bytes());
-    h.update(aad);
-    h.update(
-        &u32::try_from(payload.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    h.update(payload);
+    h.update(fields.certificate);
+    h.update(&fields.timestamp.to_be_bytes());
+    h.update(&len_u32(fields.aad));
+    h.update(fields.aad);
+    h.update(&len_u32(fields.payload));
+    h.update(fields.payload);
     h.finish()
 }
 
-/// `info` of the per-device HPKE wrap: `lp(L_wrap) || L_wrap || header hash`.
+fn len_u32(bytes: &[u8]) -> [u8; 4] {
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes()
+}
+
+/// `info` of the per-device wrap: `lp(L_wrap) || L_wrap || header hash`.
 pub(crate) fn wrap_info(header_hash: &[u8; 32]) -> [u8; 1 + 15 + 32] {
     let mut info = [0u8; 1 + 15 + 32];
     let (p, rest) = info.split_at_mut(1);
@@ -117,30 +110,32 @@ pub(crate) fn wrap_info(header_hash: &[u8; 32]) -> [u8; 1 + 15 + 32] {
     info
 }
 
+/// The signed fields of a body (SPEC.md §4.6–4.7).
+#[derive(Clone, Copy)]
+pub(crate) struct BodyFields<'a> {
+    /// The sender's certificate (200 bytes).
+    pub(crate) certificate: &'a [u8],
+    /// The sender's clock (Unix ms).
+    pub(crate) timestamp: u64,
+    pub(crate) aad: &'a [u8],
+    pub(crate) payload: &'a [u8],
+}
+
+impl BodyFields<'_> {
+    /// Length of the unpadded body plaintext.
+    pub(crate) fn body_len(&self) -> usize {
+        self.certificate.len() + 8 + 4 + self.aad.len() + 4 + self.payload.len() + 64
+    }
+}
+
 /// Appends the unpadded body plaintext (SPEC.md §4.7):
-/// `u16 len || certificate || u32 len || aad || u32 len || payload || signature`.
-/// Callers have bounded every length (certificate ≤ 201 bytes, AAD and
-/// payload by their limits), so the prefixes never saturate.
-pub(crate) fn write_body(
-    out: &mut Vec<u8>,
-    certificate: &[u8],
-    aad: &[u8],
-    payload: &[u8],
-    signature: &[u8; 64],
-) {
-    out.extend_from_slice(
-        &u16::try_from(certificate.len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes(),
-    );
-    out.extend_from_slice(certificate);
-    out.extend_from_slice(&u32::try_from(aad.len()).unwrap_or(u32::MAX).to_be_bytes());
-    out.extend_from_slice(aad);
-    out.extend_from_slice(
-        &u32::try_from(payload.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
-    out.extend_from_slice(payload);
+/// `certificate || u64 timestamp || u32 len || aad || u32 len || payload || signature`.
+pub(crate) fn write_body(out: &mut Vec<u8>, fields: &BodyFields<'_>, signature: &[u8; 64]) {
+    out.extend_from_slice(fields.certificate);
+    out.extend_from_slice(&fields.timestamp.to_be_bytes());
+    out.extend_from_slice(&len_u32(fields.aad));
+    out.extend_from_slice(fields.aad);
+    out.extend_from_slice(&len_u32(fields.payload));
+    out.extend_from_slice(fields.payload);
     out.extend_from_slice(signature);
 }

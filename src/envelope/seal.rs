@@ -15,7 +15,7 @@ use crate::consts::{limit, size};
 use crate::envelope::header::{Header, MessageId};
 use crate::envelope::hpke::{self, ScheduleContext};
 use crate::envelope::padding::Padding;
-use crate::envelope::schedule::{transcript, wrap_info, write_body, MessageKeys};
+use crate::envelope::schedule::{transcript, wrap_info, write_body, BodyFields, MessageKeys};
 use crate::envelope::wire::{Envelope, Wrap};
 use crate::error::SealError;
 use crate::identity::{DeviceCertificate, DeviceSecret, KeyId, VerifiedDeviceList};
@@ -79,6 +79,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
     now: u64,
     rng: &mut R,
 ) -> Result<Envelope, SealError> {
+    // Every refusal comes before any randomness is drawn (SPEC.md §5.1).
     if sender.public_keys() != *sender_certificate.keys() {
         return Err(SealError::CertificateMismatch);
     }
@@ -91,6 +92,19 @@ pub fn seal<R: CryptoRng + ?Sized>(
     if message.aad.len() > limit::MAX_AAD {
         return Err(SealError::AadTooLarge);
     }
+    let certificate = sender_certificate.to_bytes();
+    let fields = BodyFields {
+        certificate: &certificate,
+        timestamp: now,
+        aad: message.aad,
+        payload: message.payload,
+    };
+    let padded_len = message
+        .padding
+        .padded_len(fields.body_len())
+        .ok_or(SealError::PaddedBodyTooLarge)?;
+    let body_len =
+        u32::try_from(padded_len + size::TAG).map_err(|_| SealError::PaddedBodyTooLarge)?;
     let targets = collect_recipients(sender, sender_certificate, recipients, now)?;
 
     let mut message_id = [0u8; size::MESSAGE_ID];
@@ -101,21 +115,12 @@ pub fn seal<R: CryptoRng + ?Sized>(
     rng.fill_bytes(eph_bytes.as_mut());
     let ephemeral = X25519Secret::from_bytes(*eph_bytes);
 
-    let certificate = sender_certificate.to_bytes();
-    let body_plain_len =
-        2 + certificate.len() + 4 + message.aad.len() + 4 + message.payload.len() + size::SIGNATURE;
-    let padded_len = message
-        .padding
-        .padded_len(body_plain_len)
-        .ok_or(SealError::PayloadTooLarge)?;
-
     let mut header = Header {
         message_id: MessageId(message_id),
-        timestamp: now,
         ephemeral: ephemeral.public(),
         commitment: [0; 32],
-        recipients: targets.iter().map(|(id, _)| *id).collect(),
-        body_len: u32::try_from(padded_len + size::TAG).map_err(|_| SealError::PayloadTooLarge)?,
+        recipients: targets.iter().map(|t| t.key_id).collect(),
+        body_len,
     };
     let context_hash = header.context_hash();
     let keys =
@@ -123,36 +128,31 @@ pub fn seal<R: CryptoRng + ?Sized>(
     header.commitment = keys.commitment;
     let header_hash = Header::header_hash(&context_hash, &header.commitment);
 
-    // Per-device wraps: one X25519 each, one shared key-schedule context.
+    // Per-device wraps: one X25519 each, one shared key-schedule context;
+    // each wrap's AEAD binds the recipient's certificate hash (§4.5).
     let ksc = ScheduleContext::new(&wrap_info(&header_hash));
     let mut wraps: Vec<Wrap> = Vec::with_capacity(targets.len());
-    for (_, public) in &targets {
-        let shared =
-            hpke::encap(&ephemeral, &header.ephemeral, public).map_err(|_| SealError::Internal)?;
+    for target in &targets {
+        let shared = hpke::encap(&ephemeral, &header.ephemeral, &target.x25519)
+            .map_err(|_| SealError::Internal)?;
         let ctx = hpke::Context::new(&shared, &ksc).map_err(|_| SealError::Internal)?;
         let mut wrap = [0u8; size::WRAP];
         let (secret_part, tag_part) = wrap.split_at_mut(size::HASH);
         secret_part.copy_from_slice(message_secret.as_ref());
         let tag = ctx
-            .seal_in_place(0, b"", secret_part)
+            .seal_in_place(0, &target.certificate_hash, secret_part)
             .map_err(|_| SealError::Internal)?;
         tag_part.copy_from_slice(&tag);
         wraps.push(wrap);
     }
 
     // The body: encrypted once, signed inside.
-    let digest = transcript(&header_hash, &certificate, message.aad, message.payload);
+    let digest = transcript(&header_hash, &fields);
     let signature = sender
         .ed25519()
         .sign(crate::consts::label::ENVELOPE_SIGNATURE, &digest);
     let mut body = Vec::with_capacity(padded_len + size::TAG);
-    write_body(
-        &mut body,
-        &certificate,
-        message.aad,
-        message.payload,
-        &signature,
-    );
+    write_body(&mut body, &fields, &signature);
     body.resize(padded_len, 0);
     match keys.seal_body(&header_hash, &mut body) {
         Ok(tag) => body.extend_from_slice(&tag),
@@ -168,13 +168,20 @@ pub fn seal<R: CryptoRng + ?Sized>(
     })
 }
 
-/// The (key id, X25519 key) of every device to wrap for, sorted by key id.
+/// One device to wrap for.
+struct Target {
+    key_id: KeyId,
+    x25519: [u8; 32],
+    certificate_hash: [u8; 32],
+}
+
+/// Every device to wrap for, sorted by key id.
 fn collect_recipients(
     sender: &DeviceSecret,
     sender_certificate: &DeviceCertificate,
     lists: &[&VerifiedDeviceList],
     now: u64,
-) -> Result<Vec<(KeyId, [u8; 32])>, SealError> {
+) -> Result<Vec<Target>, SealError> {
     let mut accounts = BTreeSet::new();
     for list in lists {
         if !accounts.insert(*list.account()) {
@@ -202,7 +209,11 @@ fn collect_recipients(
             if device.keys().x25519 != own_x25519 {
                 others += 1;
             }
-            targets.push((device.key_id(), device.keys().x25519));
+            targets.push(Target {
+                key_id: device.key_id(),
+                x25519: device.keys().x25519,
+                certificate_hash: *device.certificate_hash(),
+            });
         }
     }
     if others == 0 {
@@ -213,10 +224,10 @@ fn collect_recipients(
             count: targets.len(),
         });
     }
-    targets.sort_unstable_by_key(|t| t.0);
+    targets.sort_unstable_by_key(|t| t.key_id);
     if targets
         .windows(2)
-        .any(|w| matches!(w, [a, b] if a.0 == b.0))
+        .any(|w| matches!(w, [a, b] if a.key_id == b.key_id))
     {
         return Err(SealError::DuplicateRecipient);
     }

@@ -4,9 +4,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::consts::{label, size};
+use crate::consts::{label, limit, size};
 use crate::envelope::hpke::{self, ScheduleContext};
-use crate::envelope::schedule::{transcript, wrap_info, MessageKeys};
+use crate::envelope::schedule::{transcript, wrap_info, BodyFields, MessageKeys};
 use crate::envelope::{open, Envelope, Header, MessageId};
 use crate::error::OpenError;
 use crate::primitives::X25519Secret;
@@ -16,8 +16,8 @@ use super::{ensure, Fixture, Outcome, Violation, NOW, OPEN_AT};
 
 /// How [`open_body`] corrupts an otherwise valid body (bit flags).
 pub mod body_flag {
-    /// The certificate length prefix claims one byte more.
-    pub const CERT_LEN: u8 = 0x01;
+    /// The body's timestamp differs from the signed one by one.
+    pub const TIMESTAMP: u8 = 0x01;
     /// The aad length prefix claims one byte more.
     pub const AAD_LEN: u8 = 0x02;
     /// The payload length prefix claims one byte more.
@@ -32,8 +32,13 @@ pub mod body_flag {
     pub const LAPTOP_CERT: u8 = 0x20;
     /// The payload length prefix is `u32::MAX`.
     pub const HUGE_PAYLOAD_LEN: u8 = 0x40;
+    /// Beyond a limit: the AAD (odd aad length byte) or the payload (even)
+    /// is padded with zeros to one byte over `MAX_AAD` / `MAX_PAYLOAD`, and
+    /// signed as such. A limit violated only by the sender must still be
+    /// refused by `open` (SPEC.md §2.5).
+    pub const OVER_LIMIT: u8 = 0x80;
     /// Every corruption.
-    pub const ALL: u8 = 0x7f;
+    pub const ALL: u8 = 0xff;
 }
 
 /// Padding removal through `open`: builds a correctly encrypted and signed
@@ -50,11 +55,27 @@ pub fn open_body(fx: &Fixture, data: &[u8]) -> Outcome {
     };
     let (aad, rest) = rest.split_at(aad_len.min(rest.len()));
     let (payload, padding) = rest.split_at(payload_len.min(rest.len()));
+    let (mut aad, mut payload) = (aad.to_vec(), payload.to_vec());
+    if flags & body_flag::OVER_LIMIT != 0 {
+        if aad_len % 2 == 1 {
+            aad.resize(limit::MAX_AAD + 1, 0);
+        } else {
+            payload.resize(limit::MAX_PAYLOAD + 1, 0);
+        }
+    }
+    let (aad, payload) = (aad.as_slice(), payload.as_slice());
     let bytes = custom_body_envelope(fx, flags, aad, payload, padding)?;
     let (Some(recipient), Some(other)) = (fx.devices.get(2), fx.devices.get(1)) else {
         return Ok(());
     };
     let result = open(recipient, &bytes, &fx.directory, OPEN_AT);
+    if let Ok(opened) = &result {
+        // Limit oracle: nothing beyond a limit is ever accepted.
+        ensure(
+            opened.payload().len() <= limit::MAX_PAYLOAD && opened.aad().len() <= limit::MAX_AAD,
+            "open_body: a body beyond a limit opened",
+        )?;
+    }
     let laptop = body_flag::SIGN_AS_LAPTOP | body_flag::LAPTOP_CERT;
     let corrupt =
         flags & body_flag::ALL & !laptop != 0 || (flags & laptop != 0 && flags & laptop != laptop);
@@ -103,17 +124,17 @@ fn custom_body_envelope(
     } else {
         fx.devices.first().ok_or(FAIL)?
     };
+    let signer = signer.secret();
     let certificate = if flags & body_flag::LAPTOP_CERT != 0 {
         fx.laptop_certificate.to_bytes()
     } else {
         fx.sender_certificate.to_bytes()
     };
     let plain_len =
-        2 + certificate.len() + 4 + aad.len() + 4 + payload.len() + size::SIGNATURE + padding.len();
+        certificate.len() + 8 + 4 + aad.len() + 4 + payload.len() + size::SIGNATURE + padding.len();
     let ephemeral = X25519Secret::from_bytes(fx.body_ephemeral);
     let mut header = Header {
         message_id: MessageId(fx.body_message_id),
-        timestamp: NOW,
         ephemeral: ephemeral.public(),
         commitment: [0; 32],
         recipients: vec![recipient.key_id()],
@@ -127,7 +148,7 @@ fn custom_body_envelope(
     let shared = hpke::encap(
         &ephemeral,
         &header.ephemeral,
-        &recipient.public_keys().x25519,
+        &recipient.secret().public_keys().x25519,
     )
     .map_err(|_| FAIL)?;
     let ctx = hpke::Context::new(&shared, &ScheduleContext::new(&wrap_info(&header_hash)))
@@ -135,16 +156,24 @@ fn custom_body_envelope(
     let mut wrap = [0u8; size::WRAP];
     let (secret_part, tag_part) = wrap.split_at_mut(size::HASH);
     secret_part.copy_from_slice(&fx.body_secret);
-    let tag = ctx.seal_in_place(0, b"", secret_part).map_err(|_| FAIL)?;
+    let tag = ctx
+        .seal_in_place(0, &recipient.certificate().hash(), secret_part)
+        .map_err(|_| FAIL)?;
     tag_part.copy_from_slice(&tag);
 
-    let digest = transcript(&header_hash, &certificate, aad, payload);
+    let fields = BodyFields {
+        certificate: &certificate,
+        timestamp: NOW,
+        aad,
+        payload,
+    };
+    let digest = transcript(&header_hash, &fields);
     let mut signature = signer.ed25519().sign(label::ENVELOPE_SIGNATURE, &digest);
     if flags & body_flag::SIGNATURE != 0 {
         xor_at(&mut signature, 0, 1);
     }
     let bump = |flag: u8, len: usize| len + usize::from(flags & flag != 0);
-    let cert_len = u16::try_from(bump(body_flag::CERT_LEN, certificate.len())).map_err(|_| FAIL)?;
+    let timestamp = NOW + u64::from(flags & body_flag::TIMESTAMP != 0);
     let aad_len = u32::try_from(bump(body_flag::AAD_LEN, aad.len())).map_err(|_| FAIL)?;
     let payload_len = if flags & body_flag::HUGE_PAYLOAD_LEN != 0 {
         u32::MAX
@@ -152,8 +181,8 @@ fn custom_body_envelope(
         u32::try_from(bump(body_flag::PAYLOAD_LEN, payload.len())).map_err(|_| FAIL)?
     };
     let mut body = Vec::with_capacity(plain_len + size::TAG);
-    body.extend_from_slice(&cert_len.to_be_bytes());
     body.extend_from_slice(&certificate);
+    body.extend_from_slice(&timestamp.to_be_bytes());
     body.extend_from_slice(&aad_len.to_be_bytes());
     body.extend_from_slice(aad);
     body.extend_from_slice(&payload_len.to_be_bytes());

@@ -9,8 +9,8 @@ use rand_core::CryptoRng;
 use crate::envelope::{open, seal, Delivery, Envelope, Message, Padding};
 use crate::error::OpenError;
 use crate::identity::{
-    AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceList, DeviceSecret,
-    VerifiedDeviceList,
+    AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring, DeviceList,
+    DeviceSecret, VerifiedDeviceList,
 };
 
 use super::{ensure, Outcome, Violation, NOW, OPEN_AT};
@@ -20,7 +20,7 @@ use super::{ensure, Outcome, Violation, NOW, OPEN_AT};
 pub struct Fixture {
     /// Devices: 0 alice phone (the sender), 1 alice laptop, 2 bob phone,
     /// 3 bob tablet.
-    pub(super) devices: Vec<DeviceSecret>,
+    pub(super) devices: Vec<DeviceKeyring>,
     /// The sender's certificate and alice laptop's certificate.
     pub(super) sender_certificate: DeviceCertificate,
     pub(super) laptop_certificate: DeviceCertificate,
@@ -76,11 +76,16 @@ impl Fixture {
         let laptop_certificate = certify(&alice, device(1)?, rng)?;
         let bob_phone = certify(&bob, device(2)?, rng)?;
         let bob_tablet = certify(&bob, device(3)?, rng)?;
+        let (bob_phone_certificate, bob_tablet_certificate) = (bob_phone.clone(), bob_tablet.clone());
         let bob_desktop = certify(&bob, extra_device(0)?, rng)?;
         let bob_other = certify(&bob, extra_device(1)?, rng)?;
 
         let issue = |previous: Option<&DeviceList>, at: u64, certs: Vec<DeviceCertificate>| {
-            bob.issue_device_list(previous, at, certs)
+            let previous = previous
+                .map(|p| p.verify(&bob.public_key()))
+                .transpose()
+                .map_err(|_| Violation("fixture: bob's list does not verify"))?;
+            bob.issue_device_list(previous.as_ref(), at, certs)
                 .map_err(|_| Violation("fixture: issue_device_list failed"))
         };
         let v1 = issue(None, NOW - 4000, vec![bob_phone.clone()])?;
@@ -138,6 +143,18 @@ impl Fixture {
         rng.fill_bytes(&mut body_ephemeral);
         rng.fill_bytes(&mut body_message_id);
 
+        let certificates = [
+            sender_certificate.clone(),
+            laptop_certificate.clone(),
+            bob_phone_certificate,
+            bob_tablet_certificate,
+        ];
+        let devices = devices
+            .into_iter()
+            .zip(certificates)
+            .map(|(d, c)| DeviceKeyring::new(d, c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| Violation("fixture: keyring"))?;
         Ok(Fixture {
             devices,
             sender_certificate,

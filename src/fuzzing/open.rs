@@ -25,8 +25,6 @@ pub enum Mutation {
     Suite(u16),
     /// Sets the message id.
     MessageId([u8; 16]),
-    /// Sets the timestamp.
-    Timestamp(u64),
     /// Sets the ephemeral public key.
     Ephemeral([u8; 32]),
     /// Xors one byte of the ephemeral key.
@@ -77,7 +75,6 @@ struct Model {
     object_type: u8,
     suite: u16,
     message_id: [u8; 16],
-    timestamp: u64,
     ephemeral: [u8; 32],
     commitment: [u8; 32],
     count: Option<u16>,
@@ -108,7 +105,6 @@ impl Model {
             object_type: 0x03,
             suite: crate::consts::SUITE_X25519_SHA256_AES256GCM_ED25519,
             message_id: h.message_id.0,
-            timestamp: h.timestamp,
             ephemeral: h.ephemeral,
             commitment: h.commitment,
             count: None,
@@ -125,7 +121,6 @@ impl Model {
             Mutation::ObjectType(t) => self.object_type = *t,
             Mutation::Suite(s) => self.suite = *s,
             Mutation::MessageId(id) => self.message_id = *id,
-            Mutation::Timestamp(t) => self.timestamp = *t,
             Mutation::Ephemeral(e) => self.ephemeral = *e,
             Mutation::EphemeralXor(i, v) => xor_at(&mut self.ephemeral, usize::from(*i), *v),
             Mutation::Commitment(c) => self.commitment = *c,
@@ -215,7 +210,6 @@ impl Model {
         out.push(self.object_type);
         out.extend_from_slice(&self.suite.to_be_bytes());
         out.extend_from_slice(&self.message_id);
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
         out.extend_from_slice(&self.ephemeral);
         out.extend_from_slice(&self.commitment);
         let count = self

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! offset size  field
-//!      0    1  wire version            0x01
+//!      0    1  wire version            0x02
 //!      1    1  object type             0x01 (device certificate)
 //!      2    2  suite                   0x0001
 //!      4   32  account public key      Ed25519
@@ -11,11 +11,17 @@
 //!     52   32  device X25519 public key
 //!     84   32  device Ed25519 public key
 //!    116    8  created at              u64, Unix milliseconds
-//!    124    1  expiry tag              0x00 none | 0x01 expiry follows
-//!   (125    8  expires at              u64, Unix milliseconds, only if tag = 0x01)
-//!      …    4  capabilities            u32 bit set
-//!      …   64  signature               Ed25519 over u8 len || label || bytes 0..(here)
+//!    124    8  expires at              u64, Unix milliseconds; u64::MAX = never
+//!    132    4  capabilities            u32 bit set
+//!    136   64  signature               Ed25519 over u8 len || label || bytes 0..136
 //! ```
+//!
+//! Every certificate is exactly 200 bytes: a sender's certificate travels
+//! inside the envelope body, and a length that depended on its fields would
+//! tell the relay something about the sender (SPEC.md §3.3, property P5).
+//!
+//! `certificate hash = SHA-256(lp("fanseal v2 certificate hash") || 200 bytes)`
+//! names the certificate in the per-device wrap (SPEC.md §4.5: identity binding).
 
 use alloc::vec::Vec;
 
@@ -23,12 +29,13 @@ use crate::codec::{Reader, Writer};
 use crate::consts::{label, object_type, SUITE_X25519_SHA256_AES256GCM_ED25519};
 use crate::error::{CertificateError, DecodeError};
 use crate::identity::keys::{AccountPublicKey, AccountSecret, DeviceId, DevicePublicKeys, KeyId};
-use crate::primitives::{check_x25519_public, Ed25519Public};
+use crate::primitives::{check_x25519_public, Ed25519Public, Sha256Stream};
 
-/// Size of an encoded certificate without expiry.
-pub(crate) const CERTIFICATE_MIN_LEN: usize = 4 + 32 + 16 + 32 + 32 + 8 + 1 + 4 + 64;
-/// Size of an encoded certificate with expiry.
-pub(crate) const CERTIFICATE_MAX_LEN: usize = CERTIFICATE_MIN_LEN + 8;
+/// Size of every encoded certificate (SPEC.md §3.3).
+pub const CERTIFICATE_LEN: usize = 4 + 32 + 16 + 32 + 32 + 8 + 8 + 4 + 64;
+
+/// The `expires at` value that means "never" (SPEC.md §3.3).
+const NEVER: u64 = u64::MAX;
 
 /// What an account signs about one of its devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +46,8 @@ pub struct CertificateParams {
     pub keys: DevicePublicKeys,
     /// When the certificate was made (Unix milliseconds).
     pub created_at: u64,
-    /// When it stops being valid (Unix milliseconds), if ever.
+    /// When it stops being valid (Unix milliseconds), if ever. Encoded as
+    /// `u64::MAX` when `None`, so `Some(u64::MAX)` is the same as `None`.
     pub expires_at: Option<u64>,
     /// A bit set of device capabilities; meaning is the application's.
     pub capabilities: u32,
@@ -64,9 +72,11 @@ impl AccountSecret {
         params: &CertificateParams,
     ) -> Result<DeviceCertificate, CertificateError> {
         check_device_keys(&params.keys)?;
+        let mut params = *params;
+        params.expires_at = params.expires_at.filter(|t| *t != NEVER);
         let mut cert = DeviceCertificate {
             account: self.public_key(),
-            params: *params,
+            params,
             signature: [0; 64],
         };
         let tbs = cert.encode_unsigned();
@@ -127,7 +137,7 @@ impl DeviceCertificate {
                 return Err(CertificateError::Expired { expires_at, now });
             }
         }
-        Ok(VerifiedDeviceCertificate(self.clone()))
+        Ok(VerifiedDeviceCertificate::from_list(self.clone()))
     }
 
     /// Everything [`DeviceCertificate::verify`] checks except expiry (device
@@ -162,8 +172,15 @@ impl DeviceCertificate {
             .map_err(|_| CertificateError::BadSignature)
     }
 
+    /// `SHA-256(lp("fanseal v2 certificate hash") || encoding)` (SPEC.md §3.3).
+    pub fn hash(&self) -> [u8; 32] {
+        let mut h = Sha256Stream::labeled(label::CERTIFICATE_HASH);
+        h.update(&self.to_bytes());
+        h.finish()
+    }
+
     fn encode_unsigned(&self) -> Writer {
-        let mut w = Writer::with_capacity(CERTIFICATE_MAX_LEN);
+        let mut w = Writer::with_capacity(CERTIFICATE_LEN);
         w.object_prefix(object_type::DEVICE_CERTIFICATE);
         w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
         w.put(&self.account.0);
@@ -171,23 +188,9 @@ impl DeviceCertificate {
         w.put(&self.params.keys.x25519);
         w.put(&self.params.keys.ed25519);
         w.u64(self.params.created_at);
-        match self.params.expires_at {
-            None => w.u8(0),
-            Some(t) => {
-                w.u8(1);
-                w.u64(t);
-            }
-        }
+        w.u64(self.params.expires_at.unwrap_or(NEVER));
         w.u32(self.params.capabilities);
         w
-    }
-
-    pub(crate) fn encoded_len(&self) -> usize {
-        if self.params.expires_at.is_some() {
-            CERTIFICATE_MAX_LEN
-        } else {
-            CERTIFICATE_MIN_LEN
-        }
     }
 
     pub(crate) fn encode_into(&self, w: &mut Writer) {
@@ -218,11 +221,7 @@ impl DeviceCertificate {
         let x25519 = r.array("device X25519 public key")?;
         let ed25519 = r.array("device Ed25519 public key")?;
         let created_at = r.u64("created at")?;
-        let expires_at = match r.u8("expiry tag")? {
-            0 => None,
-            1 => Some(r.u64("expires at")?),
-            _ => return Err(DecodeError::NonCanonical("expiry tag must be 0x00 or 0x01")),
-        };
+        let expires_at = Some(r.u64("expires at")?).filter(|t| *t != NEVER);
         let capabilities = r.u32("capabilities")?;
         let signature = r.array("signature")?;
         Ok(DeviceCertificate {
@@ -240,24 +239,34 @@ impl DeviceCertificate {
 }
 
 /// A certificate that verified for its account: the only certificate type
-/// the rest of the API trusts.
+/// the rest of the API trusts. It caches the certificate hash (SPEC.md §3.3)
+/// that every wrap made for it binds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedDeviceCertificate(DeviceCertificate);
+pub struct VerifiedDeviceCertificate {
+    certificate: DeviceCertificate,
+    hash: [u8; 32],
+}
 
 impl VerifiedDeviceCertificate {
     /// The verified certificate.
     pub fn certificate(&self) -> &DeviceCertificate {
-        &self.0
+        &self.certificate
     }
 
-    pub(crate) fn from_list(cert: DeviceCertificate) -> Self {
-        VerifiedDeviceCertificate(cert)
+    /// The certificate hash (SPEC.md §3.3).
+    pub fn certificate_hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    pub(crate) fn from_list(certificate: DeviceCertificate) -> Self {
+        let hash = certificate.hash();
+        VerifiedDeviceCertificate { certificate, hash }
     }
 }
 
 impl core::ops::Deref for VerifiedDeviceCertificate {
     type Target = DeviceCertificate;
     fn deref(&self) -> &DeviceCertificate {
-        &self.0
+        &self.certificate
     }
 }

@@ -2,18 +2,21 @@
 //!
 //! ```text
 //! size  field
-//!    1  wire version          0x01
+//!    1  wire version          0x02
 //!    1  object type           0x02 (device list)
+//!    2  suite                 0x0001
 //!   32  account public key
 //!    8  list version          u64, >= 1, +1 per update
 //!   32  previous list hash    all zero iff version = 1
 //!    8  issued at             u64, Unix milliseconds
 //!    2  device count n        0..=256
-//!    n  × ( u16 length || device certificate )   sorted by device id, no duplicates
+//! 200n  device certificates   sorted by device id, strictly ascending
 //!   64  signature             Ed25519 over u8 len || label || all bytes above
 //! ```
 //!
-//! The list hash is `SHA-256(u8 len || "fanseal v1 device list hash" || encoding)`.
+//! The list hash is `SHA-256(u8 len || "fanseal v2 device list hash" || all
+//! bytes before the signature)`: the chain links what was signed, not which
+//! of several valid signatures a directory chose to serve (SPEC.md §3.4).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
@@ -22,9 +25,7 @@ use alloc::vec::Vec;
 use crate::codec::{Reader, Writer};
 use crate::consts::{label, limit, object_type};
 use crate::error::{DecodeError, DeviceListError};
-use crate::identity::certificate::{
-    DeviceCertificate, VerifiedDeviceCertificate, CERTIFICATE_MAX_LEN, CERTIFICATE_MIN_LEN,
-};
+use crate::identity::certificate::{DeviceCertificate, VerifiedDeviceCertificate, CERTIFICATE_LEN};
 use crate::identity::fork::ForkEvidence;
 use crate::identity::keys::{AccountPublicKey, AccountSecret, DeviceId, KeyId};
 use crate::primitives::Sha256Stream;
@@ -32,9 +33,12 @@ use crate::primitives::Sha256Stream;
 /// Most intermediate lists [`VerifiedDeviceList::update`] will walk.
 pub const MAX_CHAIN_LENGTH: usize = 256;
 
-/// Largest encoded device list.
-pub(crate) const DEVICE_LIST_MAX_LEN: usize =
-    2 + 32 + 8 + 32 + 8 + 2 + limit::MAX_DEVICES_PER_LIST * (2 + CERTIFICATE_MAX_LEN) + 64;
+/// Bytes of a device list besides its certificates.
+const LIST_FIXED_LEN: usize = 2 + 2 + 32 + 8 + 32 + 8 + 2 + 64;
+
+/// Largest encoded device list: 51,350 bytes (SPEC.md §3.4).
+pub const DEVICE_LIST_MAX_LEN: usize =
+    LIST_FIXED_LEN + limit::MAX_DEVICES_PER_LIST * CERTIFICATE_LEN;
 
 /// A device list as decoded or issued: **untrusted** until verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,41 +53,76 @@ pub struct DeviceList {
 }
 
 impl AccountSecret {
-    /// Signs a new device list. With `previous = None` it is the first list
-    /// (version 1); otherwise its version is `previous.version() + 1` and it
-    /// chains to `previous` by hash. Certificates are sorted by device id.
+    /// Signs the next device list (SPEC.md §3.4 "Issuing").
     ///
-    /// Errors: a certificate of another account ([`DeviceListError::Certificate`]),
-    /// two certificates for one device or one key ([`DeviceListError::DuplicateKey`]),
-    /// more than [`crate::limit::MAX_DEVICES_PER_LIST`] devices
-    /// ([`DeviceListError::TooManyDevices`]), a `previous` list of another account.
+    /// With `previous = None` it is the first list (version 1, previous hash
+    /// all zero). Otherwise `previous` must be this account's **verified**
+    /// current list (a list fetched from a directory is verified first, so
+    /// the account never extends a forged predecessor); the new list has
+    /// version `previous.version() + 1` and carries `previous`'s list hash.
+    /// Certificates are sorted by device id.
+    ///
+    /// Checks, in this order:
+    /// 1. `previous` belongs to this account, else [`DeviceListError::WrongAccount`];
+    /// 2. its version is below `u64::MAX`, else [`DeviceListError::VersionExhausted`];
+    /// 3. at most [`crate::limit::MAX_DEVICES_PER_LIST`] certificates, else
+    ///    [`DeviceListError::TooManyDevices`];
+    /// 4. each certificate, in the order given, names this account and
+    ///    verifies under its key (§3.3 steps 1–5), else
+    ///    [`DeviceListError::Certificate`] for the first that fails;
+    /// 5. no two certificates share a device id or a key id, else
+    ///    [`DeviceListError::DuplicateKey`].
+    ///
+    /// # Example
+    /// ```
+    /// # use fanseal::*;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
+    /// let alice = AccountSecret::generate(&mut rng);
+    /// let phone = DeviceSecret::generate(&mut rng);
+    /// let cert = alice.certify_device(&CertificateParams {
+    ///     device_id: DeviceId::random(&mut rng), keys: phone.public_keys(),
+    ///     created_at: 0, expires_at: None, capabilities: 0,
+    /// }).unwrap();
+    /// let v1 = alice.issue_device_list(None, 0, vec![cert.clone()]).unwrap()
+    ///     .verify(&alice.public_key()).unwrap();
+    /// let v2 = alice.issue_device_list(Some(&v1), 10, vec![cert]).unwrap();
+    /// assert_eq!(v2.version(), 2);
+    /// assert_eq!(v2.previous_hash(), v1.list().hash());
+    /// ```
     pub fn issue_device_list(
         &self,
-        previous: Option<&DeviceList>,
+        previous: Option<&VerifiedDeviceList>,
         issued_at: u64,
         mut certificates: Vec<DeviceCertificate>,
     ) -> Result<DeviceList, DeviceListError> {
         let account = self.public_key();
         let (version, previous_hash) = match previous {
             None => (1, [0u8; 32]),
-            Some(p) if p.account != account => return Err(DeviceListError::WrongAccount),
+            Some(p) if *p.account() != account => return Err(DeviceListError::WrongAccount),
             Some(p) => (
-                p.version
+                p.version()
                     .checked_add(1)
-                    .ok_or(DeviceListError::InvalidGenesis)?,
-                p.hash,
+                    .ok_or(DeviceListError::VersionExhausted)?,
+                p.list.hash,
             ),
         };
         if certificates.len() > limit::MAX_DEVICES_PER_LIST {
             return Err(DeviceListError::TooManyDevices);
         }
+        let key = account
+            .validated()
+            .ok_or(DeviceListError::InvalidAccountKey)?;
         for c in &certificates {
-            if *c.account() != account {
-                return Err(DeviceListError::Certificate {
-                    device_id: c.device_id(),
-                    error: crate::error::CertificateError::WrongAccount,
-                });
-            }
+            let signed = if *c.account() == account {
+                c.verify_signed_with(&key)
+            } else {
+                Err(crate::error::CertificateError::WrongAccount)
+            };
+            signed.map_err(|error| DeviceListError::Certificate {
+                device_id: c.device_id(),
+                error,
+            })?;
         }
         certificates.sort_by_key(|c| c.device_id());
         check_unique(&certificates)?;
@@ -98,7 +137,7 @@ impl AccountSecret {
         };
         let tbs = list.encode_unsigned();
         list.signature = self.sign(label::DEVICE_LIST_SIGNATURE, tbs.as_slice());
-        list.hash = list_hash(&list.to_bytes());
+        list.hash = list_hash(tbs.as_slice());
         Ok(list)
     }
 }
@@ -146,21 +185,39 @@ impl DeviceList {
         &self.certificates
     }
 
-    /// This list's hash, which the next version carries.
+    /// This list's hash (of its signed contents, SPEC.md §3.4), which the
+    /// next version carries. Two lists with equal hashes sign the same
+    /// contents, whatever their signatures.
     pub fn hash(&self) -> &[u8; 32] {
         &self.hash
     }
 
     /// Verifies the list as the first trusted list of `account` (from a
-    /// safety-number check or trust on first use): the account matches, the
-    /// version/previous-hash pair is consistent, the account's signature and
-    /// every certificate's signature verify strictly, every device key is
-    /// valid, and no two devices share a key. Expiry is not checked here:
-    /// senders skip expired devices and receivers reject expired senders.
+    /// safety-number check or trust on first use), SPEC.md §3.4, in this
+    /// order: the account matches ([`DeviceListError::WrongAccount`]), the
+    /// version/previous-hash pair is consistent
+    /// ([`DeviceListError::InvalidGenesis`]), the account key is valid
+    /// ([`DeviceListError::InvalidAccountKey`]), the list signature verifies
+    /// strictly ([`DeviceListError::BadSignature`]), no two devices share an
+    /// id or key id ([`DeviceListError::DuplicateKey`]), and every
+    /// certificate verifies for the account ([`DeviceListError::Certificate`],
+    /// first failing one in list order). Expiry is not checked here: senders
+    /// skip expired devices and receivers reject expired senders.
     #[must_use = "a device list is only trusted if verification succeeded"]
     pub fn verify(
         &self,
         account: &AccountPublicKey,
+    ) -> Result<VerifiedDeviceList, DeviceListError> {
+        self.verify_after(account, &[])
+    }
+
+    /// [`DeviceList::verify`], skipping the signature check of certificates
+    /// byte-identical to one in `known` (already verified under this
+    /// account's key): the work of an update is bounded by what is new.
+    fn verify_after(
+        &self,
+        account: &AccountPublicKey,
+        known: &[VerifiedDeviceCertificate],
     ) -> Result<VerifiedDeviceList, DeviceListError> {
         if self.account != *account {
             return Err(DeviceListError::WrongAccount);
@@ -180,6 +237,15 @@ impl DeviceList {
         check_unique(&self.certificates)?;
         let mut devices = Vec::with_capacity(self.certificates.len());
         for c in &self.certificates {
+            let seen = known
+                .binary_search_by_key(&c.device_id(), |k| k.device_id())
+                .ok()
+                .and_then(|i| known.get(i))
+                .filter(|k| k.certificate() == c);
+            if let Some(k) = seen {
+                devices.push(k.clone());
+                continue;
+            }
             let signed = if c.account() == account {
                 c.verify_signed_with(&key)
             } else {
@@ -200,21 +266,19 @@ impl DeviceList {
     /// True when both lists sign the same contents (signatures may differ).
     pub(crate) fn same_contents(&self, other: &DeviceList) -> bool {
         self.hash == other.hash
-            || self.encode_unsigned().as_slice() == other.encode_unsigned().as_slice()
     }
 
     fn encode_unsigned(&self) -> Writer {
-        let mut w = Writer::with_capacity(
-            2 + 32 + 8 + 32 + 8 + 2 + self.certificates.len() * (2 + CERTIFICATE_MAX_LEN) + 64,
-        );
+        let mut w =
+            Writer::with_capacity(LIST_FIXED_LEN + self.certificates.len() * CERTIFICATE_LEN);
         w.object_prefix(object_type::DEVICE_LIST);
+        w.u16(crate::consts::SUITE_X25519_SHA256_AES256GCM_ED25519);
         w.put(&self.account.0);
         w.u64(self.version);
         w.put(&self.previous_hash);
         w.u64(self.issued_at);
         w.len_u16(self.certificates.len());
         for c in &self.certificates {
-            w.len_u16(c.encoded_len());
             c.encode_into(&mut w);
         }
         w
@@ -233,6 +297,7 @@ impl DeviceList {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         r.object_prefix(object_type::DEVICE_LIST)?;
+        r.suite()?;
         let account = AccountPublicKey(r.array("account public key")?);
         let version = r.u64("list version")?;
         if version == 0 {
@@ -248,31 +313,19 @@ impl DeviceList {
         let issued_at = r.u64("issued at")?;
         let count = usize::from(r.u16("device count")?);
         let count = r.bounded(count, 0, limit::MAX_DEVICES_PER_LIST, "device count")?;
-        // Each entry needs at least its minimum size: reject before allocating.
-        let min_needed = count * (2 + CERTIFICATE_MIN_LEN) + 64;
-        if r.remaining() < min_needed {
+        // Every certificate and the signature must be present: reject before allocating.
+        let needed = count * CERTIFICATE_LEN + 64;
+        if r.remaining() < needed {
             return Err(DecodeError::Truncated {
                 field: "device certificates",
                 offset: r.position(),
-                needed: min_needed,
+                needed,
                 available: r.remaining(),
             });
         }
         let mut certificates: Vec<DeviceCertificate> = Vec::with_capacity(count);
         for _ in 0..count {
-            let len = usize::from(r.u16("certificate length")?);
-            let len = r.bounded(
-                len,
-                CERTIFICATE_MIN_LEN,
-                CERTIFICATE_MAX_LEN,
-                "certificate length",
-            )?;
-            if len != CERTIFICATE_MIN_LEN && len != CERTIFICATE_MAX_LEN {
-                return Err(DecodeError::NonCanonical(
-                    "certificate length must be 193 or 201",
-                ));
-            }
-            let mut inner = r.nested(len, "device certificate")?;
+            let mut inner = r.nested(CERTIFICATE_LEN, "device certificate")?;
             let cert = DeviceCertificate::decode(&mut inner)?;
             inner.finish()?;
             if let Some(last) = certificates.last() {
@@ -284,6 +337,7 @@ impl DeviceList {
             }
             certificates.push(cert);
         }
+        let tbs_len = r.position();
         let signature = r.array("signature")?;
         r.finish()?;
         Ok(DeviceList {
@@ -293,7 +347,7 @@ impl DeviceList {
             issued_at,
             certificates,
             signature,
-            hash: list_hash(bytes),
+            hash: list_hash(bytes.get(..tbs_len).unwrap_or(bytes)),
         })
     }
 }
@@ -345,15 +399,24 @@ impl VerifiedDeviceList {
         self.devices.iter().find(|d| d.key_id() == *key_id)
     }
 
-    /// Accepts `next` as the new trusted list if it extends this one.
+    /// Accepts `next` as the new trusted list if it extends this one
+    /// (SPEC.md §3.5), checking in this order:
     ///
-    /// * same version and same hash: no change;
-    /// * same version, different list: [`DeviceListError::Fork`] with evidence;
-    /// * lower version: [`DeviceListError::Rollback`];
-    /// * higher version: `intermediates` must hold every list between this
-    ///   one and `next`, in order; each must verify, have version + 1 and
-    ///   carry the previous list's hash ([`DeviceListError::BrokenChain`]).
-    ///   An intermediate of this list's version that differs from it is a fork.
+    /// 1. more than [`MAX_CHAIN_LENGTH`] intermediates: [`DeviceListError::ChainTooLong`];
+    /// 2. `next` signs the same contents as this list (equal list hashes):
+    ///    no change, this list is kept (nothing is verified);
+    /// 3. `next` must verify for this account (its error);
+    /// 4. a lower version is [`DeviceListError::Rollback`]; the same version
+    ///    with other contents is [`DeviceListError::Fork`] with evidence;
+    /// 5. each intermediate in order: a copy of this list is skipped without
+    ///    verification; another list of this list's version is verified and
+    ///    is a fork; a lower version is a broken chain; otherwise it must
+    ///    link to the previous list (version + 1 and its list hash), else
+    ///    [`DeviceListError::BrokenChain`], and then verify (its error);
+    /// 6. `next` must link to the last list, else `BrokenChain`.
+    ///
+    /// Certificates identical to one on the previous list of the chain are
+    /// not verified again: the work is bounded by what is new.
     #[must_use = "the update is only trusted if verification succeeded"]
     pub fn update(
         &self,
@@ -363,45 +426,47 @@ impl VerifiedDeviceList {
         if intermediates.len() > MAX_CHAIN_LENGTH {
             return Err(DeviceListError::ChainTooLong);
         }
+        if next.same_contents(&self.list) {
+            // Same contents: keep the list already trusted.
+            return Ok(self.clone());
+        }
         let account = self.list.account;
-        let verified_next = next.verify(&account)?;
-        if next.version < self.list.version {
-            return Err(DeviceListError::Rollback {
-                trusted: self.list.version,
-                presented: next.version,
-            });
-        }
-        if next.version == self.list.version {
-            // Same contents: keep the list already trusted, so the chain goes
-            // on from the hash this client committed to.
-            return self.same_version(next).map(|()| self.clone());
-        }
-        let mut previous = &self.list;
-        for list in intermediates.iter() {
-            if list.version == self.list.version {
-                list.verify(&account)?;
-                self.same_version(list)?;
-                continue;
+        if next.version <= self.list.version {
+            next.verify_after(&account, &self.devices)?;
+            if next.version < self.list.version {
+                return Err(DeviceListError::Rollback {
+                    trusted: self.list.version,
+                    presented: next.version,
+                });
             }
-            Self::link(previous, list)?;
-            list.verify(&account)?;
-            previous = list;
+            return Err(self.fork_with(next));
         }
-        Self::link(previous, next)?;
-        Ok(verified_next)
+        let mut previous: VerifiedDeviceList = self.clone();
+        for list in intermediates.iter() {
+            if list.version <= self.list.version {
+                if list.same_contents(&self.list) {
+                    continue;
+                }
+                if list.version == self.list.version {
+                    list.verify_after(&account, &self.devices)?;
+                    return Err(self.fork_with(list));
+                }
+                return Err(DeviceListError::BrokenChain {
+                    at_version: list.version,
+                });
+            }
+            Self::link(&previous.list, list)?;
+            previous = list.verify_after(&account, &previous.devices)?;
+        }
+        Self::link(&previous.list, next)?;
+        next.verify_after(&account, &previous.devices)
     }
 
-    /// Equal signed contents are the same list even if the signature bytes
-    /// differ (a randomized or re-run signer); anything else is a fork.
-    fn same_version(&self, other: &DeviceList) -> Result<(), DeviceListError> {
-        if other.same_contents(&self.list) {
-            Ok(())
-        } else {
-            Err(DeviceListError::Fork(Box::new(ForkEvidence::new(
-                self.list.clone(),
-                other.clone(),
-            ))))
-        }
+    fn fork_with(&self, other: &DeviceList) -> DeviceListError {
+        DeviceListError::Fork(Box::new(ForkEvidence::new(
+            self.list.clone(),
+            other.clone(),
+        )))
     }
 
     fn link(previous: &DeviceList, list: &DeviceList) -> Result<(), DeviceListError> {

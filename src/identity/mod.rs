@@ -4,13 +4,16 @@
 mod certificate;
 mod device_list;
 mod fork;
+mod keyring;
 mod keys;
 mod safety_number;
 
-pub use certificate::{CertificateParams, DeviceCertificate, VerifiedDeviceCertificate};
-pub use device_list::{DeviceList, VerifiedDeviceList, MAX_CHAIN_LENGTH};
+pub use certificate::{
+    CertificateParams, DeviceCertificate, VerifiedDeviceCertificate, CERTIFICATE_LEN,
+};
+pub use device_list::{DeviceList, VerifiedDeviceList, DEVICE_LIST_MAX_LEN, MAX_CHAIN_LENGTH};
+pub use keyring::DeviceKeyring;
 pub use fork::ForkEvidence;
 pub use keys::{AccountPublicKey, AccountSecret, DeviceId, DevicePublicKeys, DeviceSecret, KeyId};
 pub use safety_number::{SafetyNumber, SAFETY_NUMBER_BYTES};
 
-pub(crate) use certificate::CERTIFICATE_MAX_LEN;

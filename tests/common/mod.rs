@@ -14,6 +14,14 @@ pub fn rng(seed: u8) -> ChaCha20Rng {
 pub struct Device {
     pub secret: DeviceSecret,
     pub certificate: DeviceCertificate,
+    /// The same secret bound to its certificate: what `open` takes.
+    pub keyring: DeviceKeyring,
+}
+
+/// Binds a copy of `secret` to `certificate`.
+pub fn keyring(secret: &DeviceSecret, certificate: &DeviceCertificate) -> DeviceKeyring {
+    let copy = DeviceSecret::from_secret_bytes(&secret.export_secret_bytes());
+    DeviceKeyring::new(copy, certificate.clone()).unwrap()
 }
 
 pub struct Account {
@@ -55,6 +63,7 @@ pub fn account(rng: &mut ChaCha20Rng, devices: usize) -> Account {
             };
             let certificate = secret.certify_device(&p).unwrap();
             Device {
+                keyring: keyring(&dev, &certificate),
                 secret: dev,
                 certificate,
             }
