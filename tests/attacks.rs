@@ -43,6 +43,7 @@ fn slot(d: &Device, wrapped_secret: [u8; 32]) -> ForgedRecipient {
         key_id: d.secret.key_id(),
         x25519: d.secret.public_keys().x25519,
         wrapped_secret,
+        certificate_hash: d.certificate.hash(),
     }
 }
 
@@ -60,13 +61,13 @@ fn signed_forgery(
     payload: &[u8],
 ) -> Envelope {
     let body = |sig: &[u8; 64]| {
-        let mut b = hazmat::body_plaintext(certificate, aad, payload, sig);
+        let mut b = hazmat::body_plaintext(certificate, NOW, aad, payload, sig);
         b.resize(padme(b.len()), 0); // padded like an honest sender
         b
     };
     f.body_plaintext = body(&[0; 64]);
     let hh = hazmat::forged_header_hash(&f).unwrap();
-    let sig = hazmat::sign(signer, &hh, certificate, aad, payload);
+    let sig = hazmat::sign(signer, &hh, certificate, NOW, aad, payload);
     f.body_plaintext = body(&sig);
     hazmat::forge(&f).unwrap()
 }
@@ -74,7 +75,6 @@ fn signed_forgery(
 fn bob_forgery(w: &World, secrets: [[u8; 32]; 3]) -> Forgery {
     Forgery {
         message_id: MSG_ID,
-        timestamp: NOW,
         ephemeral_secret: EPHEMERAL,
         message_secret: SECRET,
         recipients: sorted(
@@ -299,11 +299,12 @@ fn attack_re_signing_by_another_account_imessage_2016() {
     // 3. Alice's signature under Mallory's certificate: refused.
     let honest = sealed(&w);
     let plain = hazmat::decrypt_body(&SECRET, &honest).unwrap();
-    let sig_at = 2 + a.certificate.to_bytes().len() + 4 + 4 + 4 + 14;
+    let sig_at = a.certificate.to_bytes().len() + 8 + 4 + 4 + 4 + 14;
     let alice_sig: [u8; 64] = plain[sig_at..sig_at + 64].try_into().unwrap();
     let mut f = bob_forgery(&w, [SECRET; 3]);
     f.body_plaintext = hazmat::body_plaintext(
         &m.certificate.to_bytes(),
+        NOW,
         b"chat",
         b"attack at dawn",
         &alice_sig,
@@ -333,7 +334,7 @@ fn attack_recipient_stripping_by_the_relay() {
     let bytes = env.to_bytes();
     let ids = env.header().recipients().to_vec();
     let removed = 2;
-    let count_at = 2 + 2 + 16 + 8 + 32 + 32;
+    let count_at = 2 + 2 + 16 + 32 + 32;
     let ids_at = count_at + 2;
     let wraps_at = ids_at + 16 * 3 + 4;
     let mut m = Vec::new();
@@ -407,7 +408,7 @@ fn attack_recipient_adding_and_surreptitious_forwarding() {
 fn attack_replay_of_a_delivered_message() {
     let w = world(9);
     let env = sealed(&w).to_bytes();
-    let device = &w.bob.devices[0].secret;
+    let device = &w.bob.devices[0].keyring;
     let mut guard = ReplayGuard::new(100, 600_000, 60_000);
     let first = open(device, &env, &w.directory, NOW).unwrap();
     assert_eq!(
@@ -448,7 +449,7 @@ fn replay_guard_eviction_never_reopens_a_replay() {
 fn attack_suite_and_version_downgrade() {
     let w = world(10);
     let bytes = sealed(&w).to_bytes();
-    let device = &w.bob.devices[0].secret;
+    let device = &w.bob.devices[0].keyring;
     for (at, value, expected) in [
         (
             0usize,
@@ -457,8 +458,8 @@ fn attack_suite_and_version_downgrade() {
         ),
         (
             0,
-            0x02,
-            OpenError::Decode(DecodeError::UnsupportedVersion(0x02)),
+            0x01,
+            OpenError::Decode(DecodeError::UnsupportedVersion(0x01)),
         ),
         (
             1,
@@ -485,10 +486,10 @@ fn attack_suite_and_version_downgrade() {
     }
     // The suite and version are also bound into the context hash, so a future
     // decoder that accepted another suite id for these bytes could not open them:
-    // the forger's envelope under the same secrets but another timestamp fails.
+    // the forger's envelope under the same secrets but another message id fails.
     let mut f = bob_forgery(&w, [SECRET; 3]);
     f.body_plaintext = hazmat::decrypt_body(&SECRET, &sealed(&w)).unwrap();
-    f.timestamp += 1;
+    f.message_id[0] ^= 1;
     let env = hazmat::forge(&f).unwrap().to_bytes();
     assert_eq!(
         open(device, &env, &w.directory, NOW).unwrap_err(),
@@ -500,8 +501,8 @@ fn attack_suite_and_version_downgrade() {
 fn attack_low_order_ephemeral_key() {
     let w = world(11);
     let bytes = sealed(&w).to_bytes();
-    let device = &w.bob.devices[0].secret;
-    let eph_at = 2 + 2 + 16 + 8;
+    let device = &w.bob.devices[0].keyring;
+    let eph_at = 2 + 2 + 16;
     let mut order8 = [0u8; 32];
     order8.copy_from_slice(
         &hex::decode("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157").unwrap(),
@@ -534,7 +535,7 @@ fn attack_low_order_ephemeral_key() {
 fn attack_oversized_recipient_count() {
     let w = world(12);
     let bytes = sealed(&w).to_bytes();
-    let count_at = 2 + 2 + 16 + 8 + 32 + 32;
+    let count_at = 2 + 2 + 16 + 32 + 32;
     for (count, expect_range) in [(0u16, true), (1025, true), (u16::MAX, true), (1024, false)] {
         let mut m = bytes.clone();
         m[count_at..count_at + 2].copy_from_slice(&count.to_be_bytes());
@@ -578,7 +579,7 @@ fn attack_oversized_recipient_count() {
 fn attack_trailing_bytes() {
     let w = world(13);
     let env = sealed(&w);
-    let device = &w.bob.devices[0].secret;
+    let device = &w.bob.devices[0].keyring;
     for bytes in [
         env.to_bytes(),
         env.delivery_for(&device.key_id()).unwrap().to_bytes(),
@@ -649,7 +650,7 @@ fn attack_replay_guard_id_squatting_by_another_sender() {
         &mut fixed,
     )
     .unwrap();
-    let victim = &w.alice.devices[1].secret;
+    let victim = &w.alice.devices[1].keyring;
     let mut guard = ReplayGuard::new(100, 600_000, 60_000);
     let first = open(victim, &squat.to_bytes(), &w.directory, NOW).unwrap();
     assert_eq!(guard.check_opened(&first, NOW), Ok(()));
@@ -684,7 +685,7 @@ fn attack_replay_guard_flooded_with_future_timestamps() {
         )
         .unwrap();
         let o = open(
-            &w.alice.devices[1].secret,
+            &w.alice.devices[1].keyring,
             &env.to_bytes(),
             &w.directory,
             NOW,
@@ -696,7 +697,7 @@ fn attack_replay_guard_flooded_with_future_timestamps() {
     for i in 0..8u8 {
         let env = w.seal(&[i], b"", &mut rng(30 + i));
         let o = open(
-            &w.alice.devices[1].secret,
+            &w.alice.devices[1].keyring,
             &env.to_bytes(),
             &w.directory,
             NOW,
@@ -733,19 +734,20 @@ fn attack_forgery_from_public_bytes_does_not_name_an_account() {
     // answer must still be the opaque error, not "fetch Carol's list".
     let w = world(23);
     let carol = account(&mut rng(24), 1);
-    let v = &w.bob.devices[0].secret;
+    let v = &w.bob.devices[0].keyring;
     let f = Forgery {
         message_id: [1; 16],
-        timestamp: NOW,
         ephemeral_secret: [2; 32],
         message_secret: [3; 32],
         recipients: vec![ForgedRecipient {
             key_id: v.key_id(),
-            x25519: v.public_keys().x25519,
+            x25519: v.secret().public_keys().x25519,
             wrapped_secret: [3; 32],
+            certificate_hash: v.certificate().hash(),
         }],
         body_plaintext: hazmat::body_plaintext(
             &carol.devices[0].certificate.to_bytes(),
+            NOW,
             b"",
             b"x",
             &[0u8; 64],

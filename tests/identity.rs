@@ -137,7 +137,7 @@ fn decoders_reject_every_truncation_and_trailing_bytes() {
 }
 
 #[test]
-fn certificate_without_expiry_and_bad_expiry_tag() {
+fn certificate_without_expiry_is_200_bytes_like_every_certificate() {
     let mut r = rng(2);
     let acct = AccountSecret::generate(&mut r);
     let dev = DeviceSecret::generate(&mut r);
@@ -147,12 +147,25 @@ fn certificate_without_expiry_and_bad_expiry_tag() {
             ..params(1, dev.public_keys())
         })
         .unwrap();
-    let mut bytes = cert.to_bytes();
+    let bytes = cert.to_bytes();
     assert_strict(&bytes, DeviceCertificate::from_bytes);
-    bytes[124] = 2; // the expiry tag
+    // Wire v2: one length for every certificate (the sender's certificate
+    // travels in the body, so its length must not depend on its fields).
+    let with_expiry = acct.certify_device(&params(1, dev.public_keys())).unwrap();
+    assert_eq!(bytes.len(), CERTIFICATE_LEN);
+    assert_eq!(with_expiry.to_bytes().len(), CERTIFICATE_LEN);
+    // "never" is u64::MAX on the wire; Some(u64::MAX) is the same certificate.
+    assert_eq!(bytes[124..132], [0xff; 8]);
+    let max = acct
+        .certify_device(&CertificateParams {
+            expires_at: Some(u64::MAX),
+            ..params(1, dev.public_keys())
+        })
+        .unwrap();
+    assert_eq!(max.to_bytes(), bytes);
     assert_eq!(
-        DeviceCertificate::from_bytes(&bytes),
-        Err(DecodeError::NonCanonical("expiry tag must be 0x00 or 0x01"))
+        DeviceCertificate::from_bytes(&bytes).unwrap().params().expires_at,
+        None
     );
 }
 
@@ -161,9 +174,9 @@ fn device_list_count_is_bounded_before_allocation() {
     let mut r = rng(3);
     let a = account(&mut r, 1);
     let mut bytes = a.list.to_bytes();
-    // The count field sits after prefix(2) + account(32) + version(8) + prev(32) + issued(8).
-    bytes[82] = 0xff;
-    bytes[83] = 0xff;
+    // The count field sits after prefix(2) + suite(2) + account(32) + version(8) + prev(32) + issued(8).
+    bytes[84] = 0xff;
+    bytes[85] = 0xff;
     assert!(matches!(
         DeviceList::from_bytes(&bytes),
         Err(DecodeError::OutOfRange {
@@ -173,8 +186,8 @@ fn device_list_count_is_bounded_before_allocation() {
         })
     ));
     // A count within the limit but more than the bytes present: refused before allocating.
-    bytes[82] = 0x01;
-    bytes[83] = 0x00;
+    bytes[84] = 0x01;
+    bytes[85] = 0x00;
     assert!(matches!(
         DeviceList::from_bytes(&bytes),
         Err(DecodeError::Truncated { .. })
@@ -187,8 +200,8 @@ fn unsorted_or_duplicate_devices_are_non_canonical() {
     let a = account(&mut r, 2);
     let bytes = a.list.to_bytes();
     let cert_len = a.devices[0].certificate.to_bytes().len();
-    let first = 84..84 + 2 + cert_len;
-    let second = first.end..first.end + 2 + cert_len;
+    let first = 86..86 + cert_len;
+    let second = first.end..first.end + cert_len;
     let mut swapped = bytes.clone();
     swapped[first.clone()].copy_from_slice(&bytes[second.clone()]);
     swapped[second.clone()].copy_from_slice(&bytes[first.clone()]);
@@ -290,7 +303,7 @@ fn attack_ghost_device_absent_from_signed_list() {
     let trimmed = victim
         .secret
         .issue_device_list(
-            Some(&victim.list),
+            Some(&victim.verified()),
             NOW,
             victim.list.certificates()[..2].to_vec(),
         )
@@ -298,9 +311,8 @@ fn attack_ghost_device_absent_from_signed_list() {
     let removed = &victim.list.certificates()[2];
     let mut bytes = trimmed.to_bytes();
     let sig = bytes.split_off(bytes.len() - 64);
-    bytes[82..84].copy_from_slice(&3u16.to_be_bytes());
+    bytes[84..86].copy_from_slice(&3u16.to_be_bytes());
     let cert = removed.to_bytes();
-    bytes.extend_from_slice(&(cert.len() as u16).to_be_bytes());
     bytes.extend_from_slice(&cert);
     bytes.extend_from_slice(&sig);
     let forged = DeviceList::from_bytes(&bytes).unwrap();
@@ -364,7 +376,7 @@ fn attack_device_list_fork_yields_evidence() {
     let v3 = a
         .secret
         .issue_device_list(
-            Some(&shown_to_dave),
+            Some(&shown_to_dave.verify(&a.public()).unwrap()),
             NOW + 2,
             a.list.certificates().to_vec(),
         )
@@ -600,7 +612,7 @@ fn a_re_signed_list_with_identical_contents_is_not_a_fork() {
         } else {
             (bytes.clone(), a.list.to_bytes())
         };
-        let mut e = vec![1u8, 5];
+        let mut e = vec![WIRE_VERSION, 5];
         e.extend_from_slice(&(lo.len() as u32).to_be_bytes());
         e.extend_from_slice(&lo);
         e.extend_from_slice(&(hi.len() as u32).to_be_bytes());
@@ -612,11 +624,11 @@ fn a_re_signed_list_with_identical_contents_is_not_a_fork() {
 }
 
 #[test]
-fn list_version_zero_and_odd_certificate_lengths_do_not_decode() {
+fn list_version_zero_and_short_certificates_do_not_decode() {
     let mut r = rng(21);
     let a = account(&mut r, 1);
     let mut bytes = a.list.to_bytes();
-    bytes[34..42].copy_from_slice(&0u64.to_be_bytes());
+    bytes[36..44].copy_from_slice(&0u64.to_be_bytes());
     assert!(matches!(
         DeviceList::from_bytes(&bytes),
         Err(DecodeError::OutOfRange {
@@ -624,12 +636,10 @@ fn list_version_zero_and_odd_certificate_lengths_do_not_decode() {
             ..
         })
     ));
-    let mut bytes = a.list.to_bytes();
-    bytes[84..86].copy_from_slice(&197u16.to_be_bytes());
-    assert_eq!(
-        DeviceList::from_bytes(&bytes),
-        Err(DecodeError::NonCanonical(
-            "certificate length must be 193 or 201"
-        ))
-    );
+    // A list one byte short: the certificates and the signature no longer fit.
+    let bytes = a.list.to_bytes();
+    assert!(matches!(
+        DeviceList::from_bytes(&bytes[..bytes.len() - 1]),
+        Err(DecodeError::Truncated { .. })
+    ));
 }
