@@ -133,3 +133,104 @@ fn no_public_byte_names_the_sender() {
         }
     }
 }
+
+/// Every relay-visible length is independent of the sending device: senders
+/// whose certificates differ in every field that could change a length
+/// (expiry or none, capabilities, times, device ids) produce the same body
+/// length for every payload length 0..=255 and several AAD lengths, under
+/// every padding policy. (Wire v1 certificates were 193 or 201 bytes: about
+/// half of these lengths differed under Padmé.)
+#[test]
+fn relay_visible_lengths_do_not_depend_on_the_certificate_shape() {
+    let bob = bob();
+    let shapes: Vec<Sender> = [
+        (None, 0u32, 0u64),
+        (Some(NOW + 1), 0, 0),
+        (Some(u64::MAX - 1), u32::MAX, u64::MAX),
+        (Some(1), 0x5a5a, NOW),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, &(expires_at, capabilities, created_at))| {
+        let mut rng = ChaCha20Rng::from_seed([0x40 + i as u8; 32]);
+        let account = AccountSecret::generate(&mut rng);
+        let device = DeviceSecret::generate(&mut rng);
+        let certificate = account
+            .certify_device(&CertificateParams {
+                device_id: DeviceId::from_bytes([i as u8 * 37; 16]),
+                keys: device.public_keys(),
+                created_at,
+                expires_at,
+                capabilities,
+            })
+            .unwrap();
+        Sender {
+            account,
+            device,
+            certificate,
+        }
+    })
+    .collect();
+    for padding in [Padding::Padme, Padding::None, Padding::Bucket(64)] {
+        for aad_len in [0usize, 15, 300] {
+            for payload_len in 0..=255usize {
+                let payload = vec![1u8; payload_len];
+                let aad = vec![2u8; aad_len];
+                let msg = Message {
+                    payload: &payload,
+                    aad: &aad,
+                    padding,
+                };
+                let lens: Vec<usize> = shapes
+                    .iter()
+                    .map(|s| {
+                        // Senders whose certificate expired at 1 seal "earlier".
+                        let now = if s.certificate.params().expires_at == Some(1) {
+                            0
+                        } else {
+                            NOW
+                        };
+                        let mut rng = ChaCha20Rng::from_seed([7; 32]);
+                        seal(&s.device, &s.certificate, &[&bob], &msg, now, &mut rng)
+                            .unwrap()
+                            .to_bytes()
+                            .len()
+                    })
+                    .collect();
+                assert!(
+                    lens.windows(2).all(|p| p[0] == p[1]),
+                    "{padding:?} aad {aad_len} payload {payload_len}: {lens:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The sender's clock is not relay-visible (SPEC §4.2, §10): the same
+/// message sealed at two times with the same randomness has the same header.
+#[test]
+fn the_sender_timestamp_is_not_in_the_header() {
+    let bob = bob();
+    let alice = sender(0xa1, 1);
+    let msg = Message {
+        payload: b"t",
+        aad: b"",
+        padding: Padding::Padme,
+    };
+    let at = |now: u64| {
+        let mut rng = ChaCha20Rng::from_seed([7; 32]);
+        seal(
+            &alice.device,
+            &alice.certificate,
+            &[&bob],
+            &msg,
+            now,
+            &mut rng,
+        )
+        .unwrap()
+    };
+    let (a, b) = (at(NOW), at(NOW + 12_345));
+    assert_eq!(a.header(), b.header());
+    let public = a.to_bytes().len() - a.header().body_len();
+    assert_eq!(a.to_bytes()[..public], b.to_bytes()[..public]);
+}
