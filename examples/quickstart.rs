@@ -7,8 +7,7 @@
 
 use fanseal::{
     open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
-    DeviceSecret,
-    Envelope, Message, Padding, ReplayGuard, SafetyNumber, VerifiedDeviceList,
+    DeviceSecret, Envelope, Message, Padding, ReplayGuard, SafetyNumber, VerifiedDeviceList,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;

@@ -125,7 +125,11 @@ mod tests {
         let sender_cert = certify(&sender, 1);
         let receiver_cert = certify(&receiver, 2);
         let list: VerifiedDeviceList = account
-            .issue_device_list(None, 0, alloc::vec![sender_cert.clone(), receiver_cert.clone()])
+            .issue_device_list(
+                None,
+                0,
+                alloc::vec![sender_cert.clone(), receiver_cert.clone()],
+            )
             .unwrap()
             .verify(&account.public_key())
             .unwrap();

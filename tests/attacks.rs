@@ -222,7 +222,13 @@ fn attack_ghost_device_as_recipient() {
         .issue_device_list(Some(&w.bob.verified()), NOW, certs)
         .is_err());
     let env = sealed(&w);
-    let opened = open(&w.bob.devices[0].keyring, &env.to_bytes(), &w.directory, NOW).unwrap();
+    let opened = open(
+        &w.bob.devices[0].keyring,
+        &env.to_bytes(),
+        &w.directory,
+        NOW,
+    )
+    .unwrap();
     for key_id in opened.recipients() {
         assert!(
             w.directory

@@ -103,7 +103,11 @@ fn fork_evidence_round_trips_and_verifies_alone() {
     let a = account(&mut r, 2);
     let left = a
         .secret
-        .issue_device_list(Some(&a.verified()), NOW + 1, a.list.certificates()[..1].to_vec())
+        .issue_device_list(
+            Some(&a.verified()),
+            NOW + 1,
+            a.list.certificates()[..1].to_vec(),
+        )
         .unwrap();
     let right = a
         .secret
@@ -164,7 +168,10 @@ fn certificate_without_expiry_is_200_bytes_like_every_certificate() {
         .unwrap();
     assert_eq!(max.to_bytes(), bytes);
     assert_eq!(
-        DeviceCertificate::from_bytes(&bytes).unwrap().params().expires_at,
+        DeviceCertificate::from_bytes(&bytes)
+            .unwrap()
+            .params()
+            .expires_at,
         None
     );
 }
@@ -331,7 +338,11 @@ fn attack_device_list_rollback() {
     let a = account(&mut r, 2);
     let v2 = a
         .secret
-        .issue_device_list(Some(&a.verified()), NOW + 1, a.list.certificates()[..1].to_vec())
+        .issue_device_list(
+            Some(&a.verified()),
+            NOW + 1,
+            a.list.certificates()[..1].to_vec(),
+        )
         .unwrap();
     let trusted = a.verified().update(&[], &v2).unwrap();
     assert_eq!(trusted.version(), 2);
@@ -406,11 +417,19 @@ fn update_walks_the_hash_chain_through_intermediates() {
         .unwrap();
     let v3 = a
         .secret
-        .issue_device_list(Some(&v2.verify(&a.public()).unwrap()), NOW + 2, a.list.certificates()[..1].to_vec())
+        .issue_device_list(
+            Some(&v2.verify(&a.public()).unwrap()),
+            NOW + 2,
+            a.list.certificates()[..1].to_vec(),
+        )
         .unwrap();
     let v4 = a
         .secret
-        .issue_device_list(Some(&v3.verify(&a.public()).unwrap()), NOW + 3, a.list.certificates().to_vec())
+        .issue_device_list(
+            Some(&v3.verify(&a.public()).unwrap()),
+            NOW + 3,
+            a.list.certificates().to_vec(),
+        )
         .unwrap();
     let trusted = a.verified();
     assert_eq!(

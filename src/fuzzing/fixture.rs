@@ -76,7 +76,8 @@ impl Fixture {
         let laptop_certificate = certify(&alice, device(1)?, rng)?;
         let bob_phone = certify(&bob, device(2)?, rng)?;
         let bob_tablet = certify(&bob, device(3)?, rng)?;
-        let (bob_phone_certificate, bob_tablet_certificate) = (bob_phone.clone(), bob_tablet.clone());
+        let (bob_phone_certificate, bob_tablet_certificate) =
+            (bob_phone.clone(), bob_tablet.clone());
         let bob_desktop = certify(&bob, extra_device(0)?, rng)?;
         let bob_other = certify(&bob, extra_device(1)?, rng)?;
 

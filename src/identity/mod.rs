@@ -12,8 +12,7 @@ pub use certificate::{
     CertificateParams, DeviceCertificate, VerifiedDeviceCertificate, CERTIFICATE_LEN,
 };
 pub use device_list::{DeviceList, VerifiedDeviceList, DEVICE_LIST_MAX_LEN, MAX_CHAIN_LENGTH};
-pub use keyring::DeviceKeyring;
 pub use fork::ForkEvidence;
+pub use keyring::DeviceKeyring;
 pub use keys::{AccountPublicKey, AccountSecret, DeviceId, DevicePublicKeys, DeviceSecret, KeyId};
 pub use safety_number::{SafetyNumber, SAFETY_NUMBER_BYTES};
-
