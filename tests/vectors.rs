@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use fanseal::{
     open, padme, seal, AccountPublicKey, AccountSecret, CertificateError, CertificateParams,
-    DecodeError, Delivery, DeviceCertificate, DeviceId, DeviceList, DeviceListError,
+    DecodeError, Delivery, DeviceCertificate, DeviceId, DeviceKeyring, DeviceList, DeviceListError,
     DevicePublicKeys, DeviceSecret, Envelope, ForkEvidence, KeyId, Message, OpenError, Opened,
     Padding, ReplayError, ReplayGuard, SafetyNumber, SealError, VerifiedDeviceList,
 };
@@ -41,6 +41,39 @@ fn decode_kind(e: &DecodeError) -> String {
         _ => "Unknown",
     };
     format!("DecodeError::{k}")
+}
+
+/// The field a decode error names, where SPEC.md names it (`errorField`).
+fn decode_field(e: &DecodeError) -> Option<&'static str> {
+    match e {
+        DecodeError::Truncated { field, .. } | DecodeError::OutOfRange { field, .. } => Some(field),
+        _ => None,
+    }
+}
+
+/// Checks a case's optional `errorField` against a decode error.
+fn check_field(case: &Value, e: Option<&DecodeError>) -> R<()> {
+    match case.get("errorField") {
+        None => Ok(()),
+        Some(f) => eq(
+            e.and_then(decode_field),
+            Some(f.as_str().ok_or("errorField")?),
+            "errorField",
+        ),
+    }
+}
+
+/// Checks a case's optional `deviceId` against a list error naming a device.
+fn check_device_id(case: &Value, e: Option<&DeviceListError>) -> R<()> {
+    match case.get("deviceId") {
+        None => Ok(()),
+        Some(_) => match e {
+            Some(DeviceListError::Certificate { device_id, .. }) => {
+                eq(device_id.to_bytes(), fixed(case, "deviceId")?, "deviceId")
+            }
+            other => Err(format!("deviceId given, library error {other:?}")),
+        },
+    }
 }
 
 fn cert_kind(e: &CertificateError) -> String {
@@ -72,6 +105,7 @@ fn list_kind(e: &DeviceListError) -> String {
         DeviceListError::ChainTooLong => "ChainTooLong",
         DeviceListError::TooManyDevices => "TooManyDevices",
         DeviceListError::NotAFork => "NotAFork",
+        DeviceListError::VersionExhausted => "VersionExhausted",
         _ => "Unknown",
     };
     format!("DeviceListError::{k}")
@@ -87,6 +121,7 @@ fn seal_kind(e: &SealError) -> String {
         SealError::DuplicateRecipient => "DuplicateRecipient",
         SealError::PayloadTooLarge => "PayloadTooLarge",
         SealError::AadTooLarge => "AadTooLarge",
+        SealError::PaddedBodyTooLarge => "PaddedBodyTooLarge",
         SealError::Internal => "Internal",
         _ => "Unknown",
     };
@@ -143,6 +178,23 @@ fn unhex(s: &str, what: &str) -> R<Vec<u8>> {
 
 fn hx(v: &Value, k: &str) -> R<Vec<u8>> {
     unhex(st(v, k)?, k)
+}
+
+/// A byte string: hex, or `{"fill": "<one byte hex>", "length": n}` for
+/// `n` copies of one byte (large AAD values).
+fn blob(v: &Value, k: &str) -> R<Vec<u8>> {
+    match get(v, k)? {
+        Value::Object(_) => {
+            let o = get(v, k)?;
+            let fill = hx(o, "fill")?;
+            let [byte] = fill[..] else {
+                return Err(format!("`{k}.fill` is not one byte"));
+            };
+            let n = usize::try_from(num(o, "length")?).map_err(|e| e.to_string())?;
+            Ok(vec![byte; n])
+        }
+        _ => hx(v, k),
+    }
 }
 
 fn fixed<const N: usize>(v: &Value, k: &str) -> R<[u8; N]> {
@@ -411,18 +463,32 @@ fn list_issue(group: &Value, case: &Value) -> R<()> {
         fixed(group, "accountPublicKey")?,
         "accountPublicKey",
     )?;
+    // The API extends only a verified list: the predecessor is verified for
+    // the account it is given for, and a failure there is the case's error.
     let previous = match get(case, "previous")? {
         Value::Null => None,
-        _ => Some(decode_list(&hx(case, "previous")?, "previous")?),
+        _ => {
+            let owner = AccountPublicKey::from_bytes(fixed(case, "previousAccount")?);
+            match decode_list(&hx(case, "previous")?, "previous")?.verify(&owner) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    return outcome::<()>(case, Err(list_kind(&e))).map(|_| ());
+                }
+            }
+        }
     };
     let mut certs = Vec::new();
     for c in arr(case, "certificates")? {
         let b = unhex(c.as_str().ok_or("certificate")?, "certificates")?;
         certs.push(DeviceCertificate::from_bytes(&b).map_err(|e| format!("certificate: {e}"))?);
     }
-    let got = account
-        .issue_device_list(previous.as_ref(), num(case, "issuedAt")?, certs)
-        .map_err(|e| list_kind(&e));
+    if let Some(r) = case.get("repeat") {
+        let times = usize::try_from(r.as_u64().ok_or("repeat")?).map_err(|e| e.to_string())?;
+        certs = std::iter::repeat_n(certs, times).flatten().collect();
+    }
+    let result = account.issue_device_list(previous.as_ref(), num(case, "issuedAt")?, certs);
+    check_device_id(case, result.as_ref().err())?;
+    let got = result.map_err(|e| list_kind(&e));
     if let Some(list) = outcome(case, got)? {
         let want = hx(case, "list")?;
         eq(hex::encode(list.to_bytes()), hex::encode(&want), "list")?;
@@ -435,7 +501,12 @@ fn list_issue(group: &Value, case: &Value) -> R<()> {
 fn list_verify(case: &Value) -> R<()> {
     let bytes = hx(case, "list")?;
     let account = AccountPublicKey::from_bytes(fixed(case, "account")?);
-    let got = DeviceList::from_bytes(&bytes)
+    let decoded = DeviceList::from_bytes(&bytes);
+    check_field(case, decoded.as_ref().err())?;
+    if let Ok(l) = &decoded {
+        check_device_id(case, l.verify(&account).as_ref().err())?;
+    }
+    let got = decoded
         .map_err(|e| decode_kind(&e))
         .and_then(|l| l.verify(&account).map_err(|e| list_kind(&e)));
     if let Some(verified) = outcome(case, got)? {
@@ -481,6 +552,10 @@ fn list_update(group: &Value, case: &Value) -> R<()> {
         .collect::<R<Vec<_>>>()?;
     let next = named(st(case, "next")?)?;
     let got = trusted.update(&mids, &next);
+    // The kind first, then its details.
+    if let (Err(e), "invalid") = (&got, st(case, "result")?) {
+        eq(list_kind(e).as_str(), st(case, "error")?, "error kind")?;
+    }
     match &got {
         Err(DeviceListError::Fork(evidence)) => {
             eq(
@@ -504,6 +579,11 @@ fn list_update(group: &Value, case: &Value) -> R<()> {
         _ => {}
     }
     if let Some(v) = outcome(case, got.map_err(|e| list_kind(&e)))? {
+        eq(
+            hex::encode(v.list().to_bytes()),
+            st(lists, st(case, "resultList")?)?.to_string(),
+            "resultList (the bytes now trusted)",
+        )?;
         eq(v.version(), num(case, "resultVersion")?, "resultVersion")?;
         eq(
             v.list().hash().to_vec(),
@@ -516,7 +596,9 @@ fn list_update(group: &Value, case: &Value) -> R<()> {
 
 fn fork_evidence(case: &Value) -> R<()> {
     let bytes = hx(case, "evidence")?;
-    let got = ForkEvidence::from_bytes(&bytes)
+    let decoded = ForkEvidence::from_bytes(&bytes);
+    check_field(case, decoded.as_ref().err())?;
+    let got = decoded
         .map_err(|e| decode_kind(&e))
         .and_then(|e| e.verify().map(|a| (e, a)).map_err(|e| list_kind(&e)));
     if let Some((evidence, account)) = outcome(case, got)? {
@@ -580,7 +662,7 @@ fn padded_length(case: &Value) -> R<()> {
     let len = usize::try_from(num(case, "length")?).map_err(|e| e.to_string())?;
     let got = padding_policy(case)?
         .padded_len(len)
-        .ok_or_else(|| "SealError::PayloadTooLarge".to_string());
+        .ok_or_else(|| "SealError::PaddedBodyTooLarge".to_string());
     if let Some(p) = outcome(case, got)? {
         eq(p as u64, num(case, "paddedLength")?, "paddedLength")?;
     }
@@ -597,6 +679,7 @@ struct Account {
 struct Device {
     secret: DeviceSecret,
     certificate: DeviceCertificate,
+    keyring: DeviceKeyring,
 }
 
 /// The shared identities of envelopes.json, each checked on the way in.
@@ -646,11 +729,17 @@ impl Identities {
                 .map(|c| c.certificate());
             let on_list = get(d, "onList")?.as_bool().ok_or("onList")?;
             eq(listed == Some(&certificate), on_list, "onList")?;
+            let keyring = DeviceKeyring::new(
+                DeviceSecret::from_secret_bytes(&fixed(d, "secret")?),
+                certificate.clone(),
+            )
+            .map_err(|e| format!("{name}: keyring: {e}"))?;
             devices.insert(
                 name.to_string(),
                 Device {
                     secret,
                     certificate,
+                    keyring,
                 },
             );
         }
@@ -681,7 +770,7 @@ impl Identities {
 /// Checks an `Opened` against the expected fields of a valid open.
 fn check_opened(ids: &Identities, o: &Opened, want: &Value) -> R<()> {
     eq(o.payload().to_vec(), hx(want, "payload")?, "payload")?;
-    eq(o.aad().to_vec(), hx(want, "aad")?, "aad")?;
+    eq(o.aad().to_vec(), blob(want, "aad")?, "aad")?;
     eq(
         o.sender_account().to_bytes(),
         fixed(want, "senderAccount")?,
@@ -732,7 +821,7 @@ fn seal_inputs<'a>(ids: &'a Identities, case: &Value) -> R<SealInputs<'a>> {
     Ok((
         lists,
         hx(case, "payload")?,
-        hx(case, "aad")?,
+        blob(case, "aad")?,
         padding_policy(case)?,
     ))
 }
@@ -781,19 +870,23 @@ fn seal_case(ids: &Identities, case: &Value) -> R<()> {
         fixed(h, "messageId")?,
         "header messageId",
     )?;
-    eq(header.timestamp(), num(h, "timestamp")?, "header timestamp")?;
     eq(
         header.body_len() as u64,
         num(h, "bodyLength")?,
         "header bodyLength",
     )?;
+    use vectors_gen::craft::offset;
     eq(
-        bytes.get(28..60).map(<[u8]>::to_vec),
+        bytes
+            .get(offset::EPHEMERAL..offset::COMMITMENT)
+            .map(<[u8]>::to_vec),
         Some(hx(h, "ephemeralPublic")?),
         "ephemeralPublic",
     )?;
     eq(
-        bytes.get(60..92).map(<[u8]>::to_vec),
+        bytes
+            .get(offset::COMMITMENT..offset::RECIPIENT_COUNT)
+            .map(<[u8]>::to_vec),
         Some(hx(h, "commitment")?),
         "commitment",
     )?;
@@ -814,6 +907,8 @@ fn seal_case(ids: &Identities, case: &Value) -> R<()> {
     let ms: [u8; 32] = fixed(r, "messageSecret")?;
     check_intermediate(
         ids,
+        &lists,
+        case,
         get(case, "intermediate")?,
         &bytes,
         header.recipients(),
@@ -869,6 +964,8 @@ fn seal_case(ids: &Identities, case: &Value) -> R<()> {
 /// fanseal: the decap side of every wrap and the body decryption.
 fn check_intermediate(
     ids: &Identities,
+    lists: &[&VerifiedDeviceList],
+    case_randomness: &Value,
     im: &Value,
     bytes: &[u8],
     recipients: &[KeyId],
@@ -880,7 +977,7 @@ fn check_intermediate(
     eq(header.to_vec(), hx(im, "headerHash")?, "headerHash")?;
     let (commitment, key, nonce) = craft::message_keys(ms, &context);
     eq(
-        bytes.get(60..92),
+        bytes.get(craft::offset::COMMITMENT..craft::offset::RECIPIENT_COUNT),
         Some(&commitment[..]),
         "commitment of the message secret",
     )?;
@@ -896,30 +993,46 @@ fn check_intermediate(
     let info = craft::wrap_info(&header);
     eq(info.clone(), hx(im, "wrapInfo")?, "wrapInfo")?;
     let enc: [u8; 32] = bytes
-        .get(28..60)
+        .get(craft::offset::EPHEMERAL..craft::offset::COMMITMENT)
         .and_then(|b| b.try_into().ok())
         .ok_or("no ephemeral key")?;
     let wraps = arr(im, "wraps")?;
     eq(wraps.len(), n, "number of wraps")?;
+    let eph: [u8; 32] = fixed(get(case_randomness, "randomness")?, "ephemeralSecret")?;
     for (i, (w, key_id)) in wraps.iter().zip(recipients).enumerate() {
         eq(key_id.to_bytes(), fixed(w, "keyId")?, "wrap keyId")?;
-        let device = ids
-            .devices
-            .values()
-            .find(|d| d.secret.key_id() == *key_id)
-            .ok_or("a recipient is not a known device")?;
-        let pk = device.secret.public_keys().x25519;
-        let sk: [u8; 32] = device.secret.export_secret_bytes()[..32]
-            .try_into()
-            .map_err(|_| "secret")?;
-        let k = craft::wrap_keys(&craft::x25519(&sk, &enc), &enc, &pk, &info);
+        let cert = lists
+            .iter()
+            .flat_map(|l| l.devices())
+            .find(|d| d.key_id() == *key_id)
+            .ok_or("a recipient is on no list passed to seal")?;
+        let pk = cert.keys().x25519;
+        // The DH output from the encap side; from the decap side too when
+        // the recipient's secret is known (not for a key an attacker
+        // certified with a torsion component, whose owner has other bytes).
+        let dh = craft::x25519(&eph, &pk);
+        if let Some(device) = ids.devices.values().find(|d| d.secret.key_id() == *key_id) {
+            let sk: [u8; 32] = device.secret.export_secret_bytes()[..32]
+                .try_into()
+                .map_err(|_| "secret")?;
+            eq(craft::x25519(&sk, &enc), dh, "DH output (decap side)")?;
+        }
+        let k = craft::wrap_keys(&dh, &enc, &pk, &info);
         eq(k.shared_secret, hx(w, "sharedSecret")?, "sharedSecret")?;
         eq(k.key.clone(), hx(w, "key")?, "wrap key")?;
         eq(k.base_nonce.clone(), hx(w, "baseNonce")?, "baseNonce")?;
+        // The wrap's AAD is the hash of the recipient's certificate on the
+        // list the sender used (SPEC.md §4.5), computed here from its bytes.
+        let cert_hash = craft::certificate_hash(&cert.certificate().to_bytes());
+        eq(
+            cert_hash.to_vec(),
+            hx(w, "certificateHash")?,
+            "certificateHash",
+        )?;
         let at = craft::offset::wraps(n) + 48 * i;
         let wrap = bytes.get(at..at + 48).ok_or("no wrap")?;
         eq(
-            craft::aes_gcm_open(&k.key, &k.base_nonce, b"", wrap),
+            craft::aes_gcm_open(&k.key, &k.base_nonce, &cert_hash, wrap),
             Some(ms.to_vec()),
             "the wrap opens to the message secret",
         )?;
@@ -954,6 +1067,25 @@ fn seal_error(ids: &Identities, case: &Value) -> R<()> {
 
 fn open_case(ids: &Identities, case: &Value) -> R<()> {
     let dir = ids.directory(case)?;
+    if case.get("errorField").is_some() || case.get("expectedObjectType").is_some() {
+        let d = ids.device(st(case, "device")?)?;
+        let e = open(&d.keyring, &hx(case, "message")?, &dir, num(case, "now")?).err();
+        let decode = match &e {
+            Some(OpenError::Decode(d)) => Some(d),
+            _ => None,
+        };
+        check_field(case, decode)?;
+        if case.get("expectedObjectType").is_some() {
+            match decode {
+                Some(DecodeError::WrongObjectType { expected, .. }) => eq(
+                    u64::from(*expected),
+                    num(case, "expectedObjectType")?,
+                    "expectedObjectType",
+                )?,
+                other => return Err(format!("expected WrongObjectType, library gives {other:?}")),
+            }
+        }
+    }
     let got = open_with(
         ids,
         st(case, "device")?,
@@ -1080,11 +1212,17 @@ fn committed_vectors_equal_the_generator_output() {
 #[test]
 fn every_vector_holds_against_the_library() {
     let mut total = 0;
+    let mut failures = Vec::new();
     for name in vectors_gen::FILES {
-        let n = check_file(name, &committed(name), false).unwrap_or_else(|e| panic!("{e}"));
-        println!("{name}: {n} cases, 0 failures");
-        total += n;
+        match check_file(name, &committed(name), false) {
+            Ok(n) => {
+                println!("{name}: {n} cases, 0 failures");
+                total += n;
+            }
+            Err(e) => failures.push(e),
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
     println!("vectors: {total} cases, 0 failures");
     assert!(total > 300, "suspiciously few vectors: {total}");
 }

@@ -22,18 +22,20 @@ use sha2::{Digest, Sha256};
 
 /// Labels (SPEC.md §2.3), each written as `u8 len || label`.
 pub(crate) mod label {
-    pub(crate) const CERTIFICATE_SIGNATURE: &[u8] = b"fanseal v1 device certificate signature";
-    pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v1 device list signature";
-    pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v1 device list hash";
-    pub(crate) const KEY_ID: &[u8] = b"fanseal v1 key id";
-    pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v1 envelope context";
-    pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v1 envelope header";
-    pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v1 message secret";
-    pub(crate) const COMMITMENT: &[u8] = b"fanseal v1 key commitment";
-    pub(crate) const BODY_KEY: &[u8] = b"fanseal v1 body key";
-    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v1 body nonce";
-    pub(crate) const WRAP_INFO: &[u8] = b"fanseal v1 wrap";
-    pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v1 envelope signature";
+    pub(crate) const CERTIFICATE_SIGNATURE: &[u8] = b"fanseal v2 device certificate signature";
+    pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v2 device list signature";
+    pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v2 device list hash";
+    pub(crate) const CERTIFICATE_HASH: &[u8] = b"fanseal v2 certificate hash";
+    pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v2 safety number";
+    pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
+    pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v2 envelope context";
+    pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v2 envelope header";
+    pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v2 message secret";
+    pub(crate) const COMMITMENT: &[u8] = b"fanseal v2 key commitment";
+    pub(crate) const BODY_KEY: &[u8] = b"fanseal v2 body key";
+    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 body nonce";
+    pub(crate) const WRAP_INFO: &[u8] = b"fanseal v2 wrap";
+    pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v2 envelope signature";
 }
 
 /// `u8 len || label`.
@@ -98,6 +100,17 @@ pub(crate) fn key_id(x25519_public: &[u8; 32]) -> [u8; 16] {
 
 // ------------------------------------------------------------ certificates
 
+/// "Never expires" (SPEC.md §3.3).
+pub(crate) const NEVER: u64 = u64::MAX;
+
+/// Every certificate is 200 bytes (SPEC.md §3.3).
+pub(crate) const CERTIFICATE_LEN: usize = 200;
+
+/// `SHA-256(lp("fanseal v2 certificate hash") || 200 bytes)` (SPEC.md §3.3).
+pub(crate) fn certificate_hash(certificate: &[u8]) -> [u8; 32] {
+    sha256(&[&lp(label::CERTIFICATE_HASH), certificate])
+}
+
 /// Every field of a device certificate (SPEC.md §3.3), and the raw bytes of
 /// the version, type and suite so that grease values can be written.
 #[derive(Clone, Debug)]
@@ -110,8 +123,7 @@ pub(crate) struct Cert {
     pub(crate) x25519: [u8; 32],
     pub(crate) ed25519: [u8; 32],
     pub(crate) created_at: u64,
-    /// The expiry tag byte and, if it is 1, the expiry.
-    pub(crate) expiry_tag: u8,
+    /// Always present; `u64::MAX` means "never" (SPEC.md §3.3).
     pub(crate) expires_at: u64,
     pub(crate) capabilities: u32,
 }
@@ -127,7 +139,7 @@ impl Cert {
         capabilities: u32,
     ) -> Self {
         Cert {
-            version: 1,
+            version: 2,
             object_type: 1,
             suite: 1,
             account,
@@ -135,8 +147,7 @@ impl Cert {
             x25519,
             ed25519,
             created_at,
-            expiry_tag: u8::from(expires_at.is_some()),
-            expires_at: expires_at.unwrap_or(0),
+            expires_at: expires_at.unwrap_or(NEVER),
             capabilities,
         }
     }
@@ -150,10 +161,7 @@ impl Cert {
         w.extend_from_slice(&self.x25519);
         w.extend_from_slice(&self.ed25519);
         w.extend_from_slice(&self.created_at.to_be_bytes());
-        w.push(self.expiry_tag);
-        if self.expiry_tag != 0 {
-            w.extend_from_slice(&self.expires_at.to_be_bytes());
-        }
+        w.extend_from_slice(&self.expires_at.to_be_bytes());
         w.extend_from_slice(&self.capabilities.to_be_bytes());
         w
     }
@@ -165,6 +173,11 @@ impl Cert {
         w.extend_from_slice(&sig);
         w
     }
+
+    /// `expires_at` as the API presents it: `None` for "never".
+    pub(crate) fn expiry(&self) -> Option<u64> {
+        (self.expires_at != NEVER).then_some(self.expires_at)
+    }
 }
 
 // ------------------------------------------------------------ device lists
@@ -173,6 +186,7 @@ impl Cert {
 /// the order given (the generator writes unsorted lists on purpose).
 #[derive(Clone, Debug)]
 pub(crate) struct List {
+    pub(crate) suite: u16,
     pub(crate) account: [u8; 32],
     pub(crate) version: u64,
     pub(crate) previous_hash: [u8; 32],
@@ -182,7 +196,8 @@ pub(crate) struct List {
 
 impl List {
     pub(crate) fn tbs(&self) -> Vec<u8> {
-        let mut w = vec![1u8, 2];
+        let mut w = vec![2u8, 2];
+        w.extend_from_slice(&self.suite.to_be_bytes());
         w.extend_from_slice(&self.account);
         w.extend_from_slice(&self.version.to_be_bytes());
         w.extend_from_slice(&self.previous_hash);
@@ -193,7 +208,6 @@ impl List {
                 .to_be_bytes(),
         );
         for c in &self.certificates {
-            w.extend_from_slice(&u16::try_from(c.len()).unwrap().to_be_bytes());
             w.extend_from_slice(c);
         }
         w
@@ -207,9 +221,24 @@ impl List {
     }
 }
 
-/// `SHA-256(lp(L_hash) || encoding)`.
+/// `SHA-256(lp(L_hash) || TBS)`: the hash of a signed list's contents, every
+/// byte before its 64-byte signature (SPEC.md §3.4).
 pub(crate) fn list_hash(encoding: &[u8]) -> [u8; 32] {
-    sha256(&[&lp(label::DEVICE_LIST_HASH), encoding])
+    sha256(&[
+        &lp(label::DEVICE_LIST_HASH),
+        &encoding[..encoding.len() - 64],
+    ])
+}
+
+/// Fixed bytes of a device list before the certificates (SPEC.md §3.4).
+pub(crate) const LIST_HEAD_LEN: usize = 86;
+
+/// The certificates of an encoded list (200 bytes each, after the head).
+pub(crate) fn list_certificates(encoding: &[u8]) -> Vec<Vec<u8>> {
+    encoding[LIST_HEAD_LEN..encoding.len() - 64]
+        .chunks(CERTIFICATE_LEN)
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 // ------------------------------------------------------------ RFC 9180 wrap
@@ -284,18 +313,20 @@ pub(crate) fn wrap_keys(dh: &[u8; 32], enc: &[u8; 32], pk_r: &[u8; 32], info: &[
 }
 
 /// The per-device wrap of `secret` (SPEC.md §4.5): AES-256-GCM under the
-/// wrap keys, sequence 0, empty AAD.
+/// wrap keys, sequence 0, with the recipient certificate's hash as the
+/// associated data.
 pub(crate) fn wrap_with_dh(
     dh: &[u8; 32],
     enc: &[u8; 32],
     pk_r: &[u8; 32],
     info: &[u8],
+    aad: &[u8],
     secret: &[u8; 32],
 ) -> [u8; 48] {
     let k = wrap_keys(dh, enc, pk_r, info);
     let mut out = [0u8; 48];
     out[..32].copy_from_slice(secret);
-    let tag = aes_gcm_seal(&k.key, &k.base_nonce, b"", &mut out[..32]);
+    let tag = aes_gcm_seal(&k.key, &k.base_nonce, aad, &mut out[..32]);
     out[32..].copy_from_slice(&tag);
     out
 }
@@ -319,7 +350,7 @@ pub(crate) fn aes_gcm_open(key: &[u8], nonce: &[u8], aad: &[u8], ct_tag: &[u8]) 
     Some(buf)
 }
 
-/// `info` of every wrap of an envelope: `lp("fanseal v1 wrap") || header_hash`.
+/// `info` of every wrap of an envelope: `lp("fanseal v2 wrap") || header_hash`.
 pub(crate) fn wrap_info(header_hash: &[u8; 32]) -> Vec<u8> {
     let mut info = lp(label::WRAP_INFO);
     info.extend_from_slice(header_hash);
@@ -381,6 +412,9 @@ pub(crate) struct CraftRecipient {
     /// Replace the DH output (an attacker who sends a low-order ephemeral
     /// key knows the DH output is all zero).
     pub(crate) dh_override: Option<[u8; 32]>,
+    /// The wrap's AEAD associated data: the hash of the recipient's
+    /// certificate on the list the sender used (SPEC.md §4.5).
+    pub(crate) certificate_hash: [u8; 32],
 }
 
 /// Everything that determines an envelope (SPEC.md §4).
@@ -390,6 +424,7 @@ pub(crate) struct CraftEnvelope {
     pub(crate) object_type: u8,
     pub(crate) suite: u16,
     pub(crate) message_id: [u8; 16],
+    /// The sender's timestamp, inside the body (SPEC.md §4.7).
     pub(crate) timestamp: u64,
     pub(crate) ephemeral_secret: [u8; 32],
     /// Replace the ephemeral public key written in the header.
@@ -416,16 +451,20 @@ impl CraftEnvelope {
             .unwrap_or_else(|| x25519_public(&self.ephemeral_secret))
     }
 
+    /// The unpadded body plaintext length `L` (SPEC.md §4.7).
+    pub(crate) fn unpadded_len(&self) -> usize {
+        self.certificate.len() + 8 + 4 + self.aad.len() + 4 + self.payload.len() + 64
+    }
+
     fn body_len(&self) -> u32 {
         u32::try_from(self.padded_len + 16).unwrap()
     }
 
     /// Header fields after the suite, without the commitment.
     pub(crate) fn context_hash(&self) -> [u8; 32] {
-        let mut m = vec![1u8];
+        let mut m = vec![2u8];
         m.extend_from_slice(&self.suite.to_be_bytes());
         m.extend_from_slice(&self.message_id);
-        m.extend_from_slice(&self.timestamp.to_be_bytes());
         m.extend_from_slice(&self.ephemeral_public());
         m.extend_from_slice(&u16::try_from(self.recipients.len()).unwrap().to_be_bytes());
         for r in &self.recipients {
@@ -445,7 +484,6 @@ impl CraftEnvelope {
         let mut out = vec![self.version, self.object_type];
         out.extend_from_slice(&self.suite.to_be_bytes());
         out.extend_from_slice(&self.message_id);
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
         out.extend_from_slice(&enc);
         out.extend_from_slice(&commitment);
         out.extend_from_slice(&u16::try_from(self.recipients.len()).unwrap().to_be_bytes());
@@ -465,26 +503,28 @@ impl CraftEnvelope {
                 &enc,
                 &r.x25519,
                 &info,
+                &r.certificate_hash,
                 &r.wrapped_secret,
             ));
         }
 
         // Transcript and signature (SPEC.md §4.6).
-        let cert_len = u16::try_from(self.certificate.len()).unwrap().to_be_bytes();
+        let timestamp = self.timestamp.to_be_bytes();
         let aad_len = u32::try_from(self.aad.len()).unwrap().to_be_bytes();
         let payload_len = u32::try_from(self.payload.len()).unwrap().to_be_bytes();
         let digest = sha256(&[
             &header_hash,
-            &cert_len,
             &self.certificate,
+            &timestamp,
             &aad_len,
             &self.aad,
             &payload_len,
             &self.payload,
         ]);
         let signature = sign(&self.signer_seed, label::ENVELOPE_SIGNATURE, &digest);
-        let mut body = cert_len.to_vec();
-        body.extend_from_slice(&self.certificate);
+        // Body plaintext (SPEC.md §4.7).
+        let mut body = self.certificate.clone();
+        body.extend_from_slice(&timestamp);
         body.extend_from_slice(&aad_len);
         body.extend_from_slice(&self.aad);
         let written_len = self.payload_len_field.map_or(payload_len, u32::to_be_bytes);
@@ -506,11 +546,10 @@ pub(crate) mod offset {
     pub(crate) const OBJECT_TYPE: usize = 1;
     pub(crate) const SUITE: usize = 2;
     pub(crate) const MESSAGE_ID: usize = 4;
-    pub(crate) const TIMESTAMP: usize = 20;
-    pub(crate) const EPHEMERAL: usize = 28;
-    pub(crate) const COMMITMENT: usize = 60;
-    pub(crate) const RECIPIENT_COUNT: usize = 92;
-    pub(crate) const KEY_IDS: usize = 94;
+    pub(crate) const EPHEMERAL: usize = 20;
+    pub(crate) const COMMITMENT: usize = 52;
+    pub(crate) const RECIPIENT_COUNT: usize = 84;
+    pub(crate) const KEY_IDS: usize = 86;
 
     pub(crate) fn body_len(n: usize) -> usize {
         KEY_IDS + 16 * n

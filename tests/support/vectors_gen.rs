@@ -41,7 +41,7 @@ pub(crate) const FILES: [&str; 6] = [
 ];
 
 /// The specification version every file is written for.
-pub(crate) const SPEC_VERSION: &str = "fanseal wire v1, suite 0x0001";
+pub(crate) const SPEC_VERSION: &str = "fanseal wire v2, suite 0x0001";
 /// How to regenerate.
 pub(crate) const GENERATOR: &str = "cargo run --example gen_vectors";
 /// The clock every vector uses unless a case says otherwise (Unix ms).
@@ -77,7 +77,7 @@ pub(crate) fn hx(bytes: &[u8]) -> Value {
 
 /// The deterministic RNG of one vector file.
 pub(crate) fn file_rng(name: &str) -> ChaCha20Rng {
-    ChaCha20Rng::from_seed(craft::sha256(&[b"fanseal vectors v1 ", name.as_bytes()]))
+    ChaCha20Rng::from_seed(craft::sha256(&[b"fanseal vectors v2 ", name.as_bytes()]))
 }
 
 pub(crate) fn bytes<const N: usize>(rng: &mut ChaCha20Rng) -> [u8; N] {
@@ -365,7 +365,7 @@ fn keys() -> String {
         "fanseal identity keys",
         json!({
             "AccountKey": "seed (32-byte Ed25519 seed) -> publicKey (Ed25519, RFC 8032). AccountSecret::from_secret_seed.",
-            "DeviceKey": "secret (64 bytes: X25519 secret key || Ed25519 seed, the order DeviceSecret::generate draws them) -> x25519Public (RFC 7748, clamped at use), ed25519Public, keyId = SHA-256(u8 len || \"fanseal v1 key id\" || x25519Public)[0..16]. DeviceSecret::from_secret_bytes.",
+            "DeviceKey": "secret (64 bytes: X25519 secret key || Ed25519 seed, the order DeviceSecret::generate draws them) -> x25519Public (RFC 7748, clamped at use), ed25519Public, keyId = SHA-256(u8 len || \"fanseal v2 key id\" || x25519Public)[0..16]. DeviceSecret::from_secret_bytes.",
         }),
     );
     f.flag(
@@ -431,7 +431,7 @@ fn safety_digest(a: &[u8; 32], b: &[u8; 32]) -> [u8; 60] {
     use sha2::Digest;
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let mut h = sha2::Sha512::new();
-    h.update(craft::lp(b"fanseal v1 safety number"));
+    h.update(craft::lp(craft::label::SAFETY_NUMBER));
     h.update(lo);
     h.update(hi);
     let full = h.finalize();
@@ -454,7 +454,7 @@ fn safety_numbers() -> String {
     let mut f = VectorFile::new(
         "fanseal safety number",
         json!({
-            "SafetyNumber": "accountA, accountB (32-byte Ed25519 account public keys) -> digits (12 groups of 5 decimal digits, space separated) and compact (62 bytes: 0x01 || 0x06 || 60-byte digest). The same for (A, B) and (B, A). SafetyNumber::new, to_digits, to_bytes.",
+            "SafetyNumber": "accountA, accountB (32-byte Ed25519 account public keys) -> digits (12 groups of 5 decimal digits, space separated) and compact (62 bytes: 0x02 || 0x06 || 60-byte digest). The same for (A, B) and (B, A). SafetyNumber::new, to_digits, to_bytes.",
             "SafetyNumberDecode": "compact (bytes scanned from a QR code) -> digits, or the DecodeError of SafetyNumber::from_bytes.",
         }),
     );
@@ -488,7 +488,7 @@ fn safety_numbers() -> String {
     let mut first_compact = Vec::new();
     for (a, b, comment, flag) in pairs {
         let d = safety_digest(&a, &b);
-        let mut compact = vec![1u8, 6];
+        let mut compact = vec![2u8, 6];
         compact.extend_from_slice(&d);
         if first_compact.is_empty() {
             first_compact = compact.clone();
@@ -540,8 +540,8 @@ fn safety_numbers() -> String {
             "DecodeError::TrailingBytes",
         ),
         (
-            with(0, 0x02),
-            "version 0x02",
+            with(0, 0x01),
+            "version 0x01 (wire v1 was never released; no decoder accepts it)",
             "Grease",
             "DecodeError::UnsupportedVersion",
         ),
@@ -594,7 +594,7 @@ fn padding() -> String {
         "fanseal body padding",
         json!({
             "Padme": "length -> paddedLength = padme(length) (Nikitin et al., PETS 2019). fanseal::padme.",
-            "PaddedLength": "policy {\"type\": \"padme\" | \"none\" | \"bucket\", \"bucketSize\"}, length (unpadded body plaintext bytes) -> paddedLength; invalid when the padded body would exceed limit::MAX_BODY (Padding::padded_len returns None and seal fails with SealError::PayloadTooLarge).",
+            "PaddedLength": "policy {\"type\": \"padme\" | \"none\" | \"bucket\", \"bucketSize\"}, length (unpadded body plaintext bytes) -> paddedLength; invalid when the padded body would exceed limit::MAX_BODY (Padding::padded_len returns None and seal fails with SealError::PaddedBodyTooLarge).",
         }),
     );
     f.flag(
@@ -664,7 +664,7 @@ fn padding() -> String {
                 g.invalid(
                     "padded length would exceed MAX_BODY",
                     &[flag],
-                    "SealError::PayloadTooLarge",
+                    "SealError::PaddedBodyTooLarge",
                     json!({"policy": policy, "length": l}),
                 );
             }

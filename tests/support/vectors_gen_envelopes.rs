@@ -54,6 +54,9 @@ struct Ident {
     cert: Cert,
     cert_bytes: Vec<u8>,
     on_list: bool,
+    /// An attacker's certificate of another device's public keys: listed on
+    /// the attacker's list, but not a device of `identities` (no secret).
+    public_only: bool,
 }
 
 struct World {
@@ -77,7 +80,7 @@ impl World {
             ("mallory", "mallory-laptop", None, true),
         ];
         let mut accounts: Vec<(&'static str, Account, Vec<u8>)> = Vec::new();
-        for name in ["alice", "bob", "carol", "mallory"] {
+        for name in ["alice", "bob", "carol", "mallory", "eve", "trudy", "oscar"] {
             accounts.push((name, Account::new(rng), Vec::new()));
         }
         let mut devices = Vec::new();
@@ -93,6 +96,37 @@ impl World {
                 cert,
                 cert_bytes,
                 on_list,
+                public_only: false,
+            });
+        }
+        // Unknown key share (SPEC.md §4.5, P15): accounts certifying public
+        // keys of devices they do not own. Eve copies bob-phone's keys
+        // exactly; Trudy certifies bob-phone's X25519 key plus a point of
+        // order 8 (another valid key, other bytes); Oscar copies
+        // carol-phone's keys.
+        let copies: [(&str, &str, &str, bool); 3] = [
+            ("eve", "eve-copy-of-bob-phone", "bob-phone", false),
+            ("trudy", "trudy-torsion-of-bob-phone", "bob-phone", true),
+            ("oscar", "oscar-copy-of-carol-phone", "carol-phone", false),
+        ];
+        for (acct, name, victim, torsion) in copies {
+            let account = accounts.iter().find(|a| a.0 == acct).unwrap().1;
+            let victim: &Ident = devices.iter().find(|d: &&Ident| d.name == victim).unwrap();
+            let mut device = victim.device;
+            if torsion {
+                device.x25519 = torsion_variant(&victim.device.x25519_secret(), &device.x25519);
+            }
+            device.device_id = bytes(rng);
+            let cert = device.cert(&account, None);
+            let cert_bytes = cert.signed(&account.seed);
+            devices.push(Ident {
+                name,
+                account: acct,
+                device,
+                cert,
+                cert_bytes,
+                on_list: true,
+                public_only: true,
             });
         }
         for (name, account, list) in accounts.iter_mut() {
@@ -102,6 +136,7 @@ impl World {
                 .collect();
             certs.sort_by_key(|d| d.cert.device_id);
             *list = List {
+                suite: 1,
                 account: account.public,
                 version: 1,
                 previous_hash: [0; 32],
@@ -128,7 +163,7 @@ impl World {
                 "publicKey": hx(&a.public),
                 "deviceList": hx(list),
             })).collect::<Vec<_>>(),
-            "devices": self.devices.iter().map(|d| json!({
+            "devices": self.devices.iter().filter(|d| !d.public_only).map(|d| json!({
                 "name": d.name,
                 "account": d.account,
                 "secret": hx(&d.device.secret),
@@ -147,7 +182,7 @@ impl World {
             .devices
             .iter()
             .filter(|d| lists.contains(&d.account) && d.on_list)
-            .filter(|d| !(d.cert.expiry_tag == 1 && d.cert.expires_at <= now))
+            .filter(|d| !d.cert.expiry().is_some_and(|t| t <= now))
             .collect();
         // The sending device is a recipient too when its own list is passed
         // (SPEC.md §5.1): leaving it out would tell the relay who sent. It is
@@ -170,9 +205,9 @@ impl World {
     ) -> CraftEnvelope {
         let s = self.dev(sender);
         let message_secret: [u8; 32] = randomness[16..48].try_into().unwrap();
-        let unpadded = 2 + s.cert_bytes.len() + 4 + aad.len() + 4 + payload.len() + 64;
+        let unpadded = s.cert_bytes.len() + 8 + 4 + aad.len() + 4 + payload.len() + 64;
         CraftEnvelope {
-            version: 1,
+            version: 2,
             object_type: 3,
             suite: 1,
             message_id: randomness[..16].try_into().unwrap(),
@@ -188,6 +223,7 @@ impl World {
                     x25519: d.device.x25519,
                     wrapped_secret: message_secret,
                     dh_override: None,
+                    certificate_hash: craft::certificate_hash(&d.cert_bytes),
                 })
                 .collect(),
             certificate: s.cert_bytes.clone(),
@@ -201,9 +237,33 @@ impl World {
     }
 }
 
+/// `victim` (the X25519 public key of `secret`) plus a point of order 8:
+/// a canonical key of large order with other bytes, which a clamped scalar
+/// (a multiple of 8) maps to the same shared secrets. Computed once with
+/// curve25519-dalek (`MontgomeryPoint::to_edwards(0)` + the order-8 Edwards
+/// point `26e8958f…fc05`, `.to_montgomery()`) and checked here with X25519
+/// alone: equal DH outputs for the victim's own clamped secret and for
+/// another clamped scalar, other bytes, canonical, not of low order.
+fn torsion_variant(secret: &[u8; 32], victim: &[u8; 32]) -> [u8; 32] {
+    let t: [u8; 32] = hex::decode(TORSION_OF_BOB_PHONE).unwrap().try_into().unwrap();
+    assert_ne!(&t, victim);
+    assert!(t[31] & 0x80 == 0, "canonical (top bit clear)");
+    let other = craft::sha256(&[b"another scalar"]);
+    for k in [secret, &other] {
+        let dh = craft::x25519(k, &t);
+        assert_eq!(dh, craft::x25519(k, victim), "not a torsion variant");
+        assert_ne!(dh, [0u8; 32], "low order");
+    }
+    t
+}
+
+/// See [`torsion_variant`].
+const TORSION_OF_BOB_PHONE: &str =
+    "e1e4a7f8e4ab03f7fd09cdd97a5bd6d2cf0b5241984092d0a1c639863e403922";
+
 /// The delivery of recipient `i` of an encoded envelope with `n` recipients.
 fn delivery(env: &[u8], n: usize, i: usize) -> Vec<u8> {
-    let mut d = vec![1u8, 4];
+    let mut d = vec![2u8, 4];
     d.extend_from_slice(&env[2..offset::wraps(n)]);
     let w = offset::wraps(n) + 48 * i;
     d.extend_from_slice(&env[w..w + 48]);
@@ -248,6 +308,7 @@ fn intermediate(e: &CraftEnvelope, enc: &[u8]) -> Value {
             );
             json!({
                 "keyId": hx(&r.key_id),
+                "certificateHash": hx(&r.certificate_hash),
                 "sharedSecret": hx(&k.shared_secret),
                 "key": hx(&k.key),
                 "baseNonce": hx(&k.base_nonce),
@@ -359,6 +420,11 @@ pub(crate) fn envelopes() -> String {
         "a message id seen before, too old, or from the future",
     );
     f.flag("Misuse", "the caller asks seal for something it cannot do");
+    f.flag(
+        "UnknownKeyShare",
+        "an account certifies another account's device keys (exactly, or plus a point of small order)",
+    );
+    f.flag("Order", "several checks fail: the first in the specified order wins");
 
     let world = World::new(&mut rng);
     f.extra("identities", world.identities());
@@ -417,6 +483,42 @@ pub(crate) fn envelopes() -> String {
             "a single recipient, binary payload",
             vec!["Valid"],
         ),
+        (
+            "alice-phone",
+            &["carol", "alice"],
+            b"same length",
+            b"aad",
+            Pad::None,
+            "a sender whose certificate has an expiry: the body length only depends on the payload and AAD lengths (compare the next case)",
+            vec!["Valid", "Padding"],
+        ),
+        (
+            "bob-phone",
+            &["carol", "bob"],
+            b"same length",
+            b"aad",
+            Pad::None,
+            "a sender whose certificate has no expiry: the same body length as the previous case (certificates are always 200 bytes)",
+            vec!["Valid", "Padding"],
+        ),
+        (
+            "alice-phone",
+            &["eve"],
+            b"for bob-phone?",
+            b"",
+            Pad::Padme,
+            "unknown key share: Eve certified bob-phone's exact public keys; the wrap names Eve's certificate, so bob-phone (under Bob's certificate) cannot open it",
+            vec!["UnknownKeyShare"],
+        ),
+        (
+            "alice-phone",
+            &["trudy"],
+            b"for bob-phone?",
+            b"",
+            Pad::Padme,
+            "unknown key share with a torsion variant: Trudy certified bob-phone's X25519 key plus a point of order 8 (another key id, so bob-phone is not even named)",
+            vec!["UnknownKeyShare"],
+        ),
     ];
     let mut envs: Vec<CraftEnvelope> = Vec::new();
     for (sender, lists, payload, aad, pad, comment, flags) in seal_cases {
@@ -426,12 +528,26 @@ pub(crate) fn envelopes() -> String {
         let n = e.recipients.len();
         let intermediate = intermediate(&e, &enc);
         let mut opens = Vec::new();
-        for d in &world.devices {
-            if e.recipients.iter().any(|r| r.key_id == d.device.key_id()) {
-                opens.push(opened(&world, &e, d.name));
-            } else if d.account != "mallory" && d.name != "alice-ghost" {
-                opens.push(json!({"device": d.name, "result": "invalid", "error": "OpenError::NotARecipient"}));
+        for d in world.devices.iter().filter(|d| !d.public_only) {
+            let named = e.recipients.iter().find(|r| r.key_id == d.device.key_id());
+            match named {
+                Some(r) if r.certificate_hash == craft::certificate_hash(&d.cert_bytes) => {
+                    opens.push(opened(&world, &e, d.name));
+                }
+                // Named by key id, but the wrap is bound to another
+                // account's certificate of the same key (SPEC.md §4.5).
+                Some(_) => opens.push(json!({"device": d.name, "result": "invalid", "error": "OpenError::Unauthenticated"})),
+                None if d.account != "mallory" && d.name != "alice-ghost" => {
+                    opens.push(json!({"device": d.name, "result": "invalid", "error": "OpenError::NotARecipient"}));
+                }
+                None => {}
             }
+        }
+        if lists == ["trudy"] {
+            assert!(opens.iter().any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::NotARecipient"));
+        }
+        if lists == ["eve"] {
+            assert!(opens.iter().any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::Unauthenticated"));
         }
         g.valid(
             comment,
@@ -451,7 +567,6 @@ pub(crate) fn envelopes() -> String {
                 "envelope": hx(&enc),
                 "header": {
                     "messageId": hx(&e.message_id),
-                    "timestamp": e.timestamp,
                     "ephemeralPublic": hx(&e.ephemeral_public()),
                     "commitment": hx(&enc[offset::COMMITMENT..offset::COMMITMENT + 32]),
                     "recipients": e.recipients.iter().map(|r| hx(&r.key_id)).collect::<Vec<_>>(),
@@ -469,6 +584,7 @@ pub(crate) fn envelopes() -> String {
         );
         envs.push(e);
     }
+    assert_eq!(envs[5].padded_len, envs[6].padded_len);
     f.push(g);
 
     // --- seal misuse
@@ -539,6 +655,168 @@ pub(crate) fn envelopes() -> String {
         "alice-phone",
         &["bob", "bob"],
         "the same account twice",
+        "SealError::DuplicateRecipient",
+    );
+    // Several refusals at once: the first in SPEC.md §5.1's order wins, and
+    // nothing is drawn from the RNG. `aad` {fill, length} is `length` copies
+    // of the byte `fill` (to keep the file small).
+    let big_aad = json!({"fill": "61", "length": 65_537});
+    let misuse2 = |g: &mut Group,
+                   sender: &str,
+                   cert: &str,
+                   lists: &[&str],
+                   payload: &[u8],
+                   aad: Value,
+                   pad: Pad,
+                   comment: &str,
+                   flags: &[&str],
+                   error: &str| {
+        g.invalid(
+            comment,
+            flags,
+            error,
+            json!({
+                "sender": sender,
+                "senderCertificate": cert,
+                "recipients": lists,
+                "payload": hx(payload),
+                "aad": aad,
+                "padding": pad.json(),
+                "now": NOW,
+            }),
+        );
+    };
+    let huge_bucket = Pad::Bucket(u64::from(u32::MAX));
+    misuse2(
+        &mut g,
+        "alice-phone",
+        "alice-phone",
+        &["bob"],
+        b"x",
+        hx(b""),
+        huge_bucket,
+        "a 1-byte payload in 2^32 - 1 byte buckets: the padded body would exceed MAX_BODY",
+        &["Misuse", "Padding", "Limit"],
+        "SealError::PaddedBodyTooLarge",
+    );
+    misuse2(
+        &mut g,
+        "alice-phone",
+        "alice-phone",
+        &["bob"],
+        b"hello",
+        big_aad.clone(),
+        Pad::Padme,
+        "AAD of 65,537 bytes (MAX_AAD + 1)",
+        &["Misuse", "Limit"],
+        "SealError::AadTooLarge",
+    );
+    misuse2(
+        &mut g,
+        "alice-phone",
+        "alice-watch",
+        &["bob", "bob"],
+        b"hello",
+        big_aad.clone(),
+        huge_bucket,
+        "order: keys of one device with the expired certificate of another, AAD too large, huge bucket, Bob twice: CertificateMismatch (step 1)",
+        &["Misuse", "Order"],
+        "SealError::CertificateMismatch",
+    );
+    misuse2(
+        &mut g,
+        "alice-watch",
+        "alice-watch",
+        &["bob", "bob"],
+        b"hello",
+        big_aad.clone(),
+        huge_bucket,
+        "order: expired sender, AAD too large, huge bucket, Bob twice: SenderCertificateExpired (step 2)",
+        &["Misuse", "Order", "Expired"],
+        "SealError::SenderCertificateExpired",
+    );
+    misuse2(
+        &mut g,
+        "alice-phone",
+        "alice-phone",
+        &["bob", "bob"],
+        b"hello",
+        big_aad.clone(),
+        huge_bucket,
+        "order: AAD too large, huge bucket, Bob twice: AadTooLarge (step 4)",
+        &["Misuse", "Order", "Limit"],
+        "SealError::AadTooLarge",
+    );
+    misuse2(
+        &mut g,
+        "alice-ghost",
+        "alice-ghost",
+        &["alice", "bob", "bob"],
+        b"x",
+        hx(b""),
+        huge_bucket,
+        "order: huge bucket, sender not on its own list, Bob twice: PaddedBodyTooLarge (step 5)",
+        &["Misuse", "Order", "Padding", "Limit"],
+        "SealError::PaddedBodyTooLarge",
+    );
+    misuse2(
+        &mut g,
+        "alice-ghost",
+        "alice-ghost",
+        &["bob", "bob", "alice"],
+        b"hello",
+        hx(b""),
+        Pad::Padme,
+        "order: Bob twice, then the sender's own list without it: lists are checked in the order passed (DuplicateRecipient at the second)",
+        &["Misuse", "Order"],
+        "SealError::DuplicateRecipient",
+    );
+    misuse2(
+        &mut g,
+        "alice-ghost",
+        "alice-ghost",
+        &["alice", "bob", "bob"],
+        b"hello",
+        hx(b""),
+        Pad::Padme,
+        "order: the sender's own list without it, then Bob twice: SenderNotOnOwnList at the first list",
+        &["Misuse", "Order"],
+        "SealError::SenderNotOnOwnList",
+    );
+    misuse2(
+        &mut g,
+        "carol-phone",
+        "carol-phone",
+        &["carol", "carol"],
+        b"hello",
+        hx(b""),
+        Pad::Padme,
+        "order: Carol's list twice (the sender is its only device): DuplicateRecipient (step 6) before NoRecipients (step 7)",
+        &["Misuse", "Order"],
+        "SealError::DuplicateRecipient",
+    );
+    misuse2(
+        &mut g,
+        "carol-phone",
+        "carol-phone",
+        &["carol", "oscar"],
+        b"hello",
+        hx(b""),
+        Pad::Padme,
+        "order: Oscar certified carol-phone's keys; the only devices are the sender's key twice: NoRecipients before the duplicate key id check",
+        &["Misuse", "Order", "UnknownKeyShare"],
+        "SealError::NoRecipients",
+    );
+    misuse2(
+        &mut g,
+        "alice-phone",
+        "alice-phone",
+        &["bob", "eve"],
+        b"hello",
+        hx(b""),
+        Pad::Padme,
+        "Bob and Eve, who certified bob-phone's keys: one key id twice",
+        &["Misuse", "UnknownKeyShare"],
         "SealError::DuplicateRecipient",
     );
     f.push(g);
@@ -879,16 +1157,6 @@ pub(crate) fn envelopes() -> String {
     );
     bad(
         &mut g,
-        &tamper(offset::TIMESTAMP + 7),
-        "bob-phone",
-        &all,
-        NOW,
-        "timestamp changed",
-        &["Tamper"],
-        UNAUTH,
-    );
-    bad(
-        &mut g,
         &tamper(offset::EPHEMERAL),
         "bob-phone",
         &all,
@@ -1066,15 +1334,213 @@ pub(crate) fn envelopes() -> String {
         "OpenError::NotARecipient",
     );
 
+    // Unknown key share (SPEC.md §4.5): the wrap names the certificate.
+    let eve_env = envs[7].encode();
+    assert_eq!(envs[7].recipients.len(), 1);
+    bad(
+        &mut g,
+        &delivery(&eve_env, 1, 0),
+        "bob-phone",
+        &all,
+        NOW,
+        "the delivery of a message sealed to Eve's list, which certifies bob-phone's exact keys: bob-phone's key id, but a wrap bound to Eve's certificate",
+        &["UnknownKeyShare"],
+        UNAUTH,
+    );
+    let trudy_env = envs[8].encode();
+    assert_eq!(envs[8].recipients.len(), 1);
+    let mut relabelled = delivery(&trudy_env, 1, 0);
+    relabelled[offset::KEY_IDS..offset::KEY_IDS + 16]
+        .copy_from_slice(&world.dev("bob-phone").device.key_id());
+    bad(
+        &mut g,
+        &delivery(&trudy_env, 1, 0),
+        "bob-phone",
+        &all,
+        NOW,
+        "the delivery of a message sealed to Trudy's torsion variant of bob-phone's key: another key id",
+        &["UnknownKeyShare", "NotARecipient"],
+        "OpenError::NotARecipient",
+    );
+    bad(
+        &mut g,
+        &relabelled,
+        "bob-phone",
+        &all,
+        NOW,
+        "the same delivery with the key id rewritten to bob-phone's (same DH output for bob-phone's clamped key, other KEM context, certificate and header)",
+        &["UnknownKeyShare", "Tamper"],
+        UNAUTH,
+    );
+
+    // Limits hold on the receiving side (SPEC.md §2.5, §5.2 step 6).
+    let max_aad = world.honest(
+        "alice-phone",
+        &["bob"],
+        b"aad at the limit",
+        &vec![0x61; 65_536],
+        Pad::None,
+        NOW,
+        &bytes(&mut rng),
+    );
+    let mut v = opened(&world, &max_aad, "bob-phone");
+    let o = v.as_object_mut().unwrap();
+    o.remove("result");
+    o.insert("aad".into(), json!({"fill": "61", "length": 65_536}));
+    o.insert("message".into(), hx(&max_aad.encode()));
+    o.insert("directory".into(), json!(all));
+    o.insert("now".into(), json!(NOW));
+    g.valid(
+        "AAD of exactly MAX_AAD = 65,536 bytes",
+        &["Valid", "Limit"],
+        v,
+    );
+    let over_aad = world.honest(
+        "alice-phone",
+        &["bob"],
+        b"aad over the limit",
+        &vec![0x61; 65_537],
+        Pad::None,
+        NOW,
+        &bytes(&mut rng),
+    );
+    bad(
+        &mut g,
+        &over_aad.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "AAD of 65,537 bytes, correctly encrypted and signed by alice-phone (seal refuses to build it): refused",
+        &["Limit", "BadBody"],
+        UNAUTH,
+    );
+
+    // The sender's timestamp is in the body; the header has none.
+    let early = world.honest(
+        "alice-phone",
+        &["bob"],
+        b"sent a little earlier",
+        b"",
+        Pad::Padme,
+        NOW - 7,
+        &bytes(&mut rng),
+    );
+    ok(
+        &mut g,
+        &early.encode(),
+        &early,
+        "bob-phone",
+        &all,
+        NOW,
+        "sealed at now - 7, opened at now: the timestamp returned is the sender's, from the body",
+        &["Valid"],
+    );
+
     // Decoding.
     let set = |at: usize, bytes: &[u8]| {
         let mut m = b.clone();
         m[at..at + bytes.len()].copy_from_slice(bytes);
         m
     };
+    let setm = |m: &[u8], at: usize, bytes: &[u8]| {
+        let mut m = m.to_vec();
+        m[at..at + bytes.len()].copy_from_slice(bytes);
+        m
+    };
+    // Header decoding order (SPEC.md §4.2, §5.2 step 1).
+    let badf = |g: &mut Group, m: &[u8], comment: &str, flags: &[&str], error: &str, field: &str| {
+        g.invalid(
+            comment,
+            flags,
+            error,
+            json!({"message": hx(m), "device": "bob-phone", "directory": all, "now": NOW, "errorField": field}),
+        );
+    };
+    let p_enc = non_canonical_x25519(&base.ephemeral_public())[0].0;
+    let bl = offset::body_len(n);
+    bad(
+        &mut g,
+        &setm(&set(offset::VERSION, &[0xfa]), offset::OBJECT_TYPE, &[0x7f]),
+        "bob-phone",
+        &all,
+        NOW,
+        "order: version 0xfa and object type 0x7f: the version first",
+        &["Grease", "Order"],
+        "OpenError::Decode(DecodeError::UnsupportedVersion)",
+    );
+    bad(
+        &mut g,
+        &setm(&set(offset::OBJECT_TYPE, &[0x7f]), offset::SUITE, &0x0a0au16.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "order: object type 0x7f and suite 0x0a0a: the type first",
+        &["Grease", "Order"],
+        "OpenError::Decode(DecodeError::WrongObjectType)",
+    );
+    bad(
+        &mut g,
+        &setm(&set(offset::SUITE, &0x0a0au16.to_be_bytes()), offset::EPHEMERAL, &p_enc),
+        "bob-phone",
+        &all,
+        NOW,
+        "order: suite 0x0a0a and a non-canonical ephemeral key: the suite first",
+        &["Grease", "Order", "NonCanonicalKey"],
+        "OpenError::Decode(DecodeError::UnsupportedSuite)",
+    );
+    bad(
+        &mut g,
+        &setm(&set(offset::EPHEMERAL, &p_enc), offset::RECIPIENT_COUNT, &0u16.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "order: a non-canonical ephemeral key and recipient count 0: the key first",
+        &["NonCanonicalKey", "Order", "Limit"],
+        "OpenError::Decode(DecodeError::NonCanonical)",
+    );
+    let mut unsorted0 = b.clone();
+    let ids0 = offset::KEY_IDS;
+    unsorted0[ids0..ids0 + 16].copy_from_slice(&b[ids0 + 16..ids0 + 32]);
+    unsorted0[ids0 + 16..ids0 + 32].copy_from_slice(&b[ids0..ids0 + 16]);
+    badf(
+        &mut g,
+        &setm(&unsorted0, offset::RECIPIENT_COUNT, &0u16.to_be_bytes()),
+        "order: recipient count 0 (key ids unsorted behind it): the count first",
+        &["Limit", "Order"],
+        "OpenError::Decode(DecodeError::OutOfRange)",
+        "recipient count",
+    );
+    bad(
+        &mut g,
+        &setm(&unsorted0, bl, &0u32.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "order: key ids not ascending and body length 0: the key ids first",
+        &["NonCanonical", "Order", "Limit"],
+        "OpenError::Decode(DecodeError::NonCanonical)",
+    );
+    badf(
+        &mut g,
+        &set(bl, &0u32.to_be_bytes())[..offset::wraps(n) + 10],
+        "order: body length 0 and the input ends inside the wraps: the header is decoded (and its body length rejected) first",
+        &["Limit", "Truncated", "Order"],
+        "OpenError::Decode(DecodeError::OutOfRange)",
+        "body length",
+    );
+    bad(
+        &mut g,
+        &set(offset::RECIPIENT_COUNT, &1024u16.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "recipient count 1024 (allowed), far fewer key ids present",
+        &["Limit", "Truncated"],
+        "OpenError::Decode(DecodeError::Truncated)",
+    );
     const DEC: &str = "OpenError::Decode(DecodeError::";
     let dec = |kind: &str| format!("{DEC}{kind})");
-    for v in [0x00u8, 0x02, 0xfa] {
+    for v in [0x00u8, 0x01, 0xfa] {
         bad(
             &mut g,
             &set(offset::VERSION, &[v]),
@@ -1086,16 +1552,18 @@ pub(crate) fn envelopes() -> String {
             &dec("UnsupportedVersion"),
         );
     }
-    for t in [0x01u8, 0x05, 0x7f] {
-        bad(
-            &mut g,
-            &set(offset::OBJECT_TYPE, &[t]),
-            "bob-phone",
-            &all,
-            NOW,
-            &format!("object type {t:#04x}"),
+    for t in [0x00u8, 0x01, 0x02, 0x05, 0x06, 0x7f, 0xff] {
+        g.invalid(
+            &format!("object type {t:#04x}: neither an envelope (0x03) nor a delivery (0x04); the error names 0x03 as expected"),
             &["Grease"],
             &dec("WrongObjectType"),
+            json!({
+                "message": hx(&set(offset::OBJECT_TYPE, &[t])),
+                "device": "bob-phone",
+                "directory": all,
+                "now": NOW,
+                "expectedObjectType": 3,
+            }),
         );
     }
     for s in [0x0000u16, 0x0002, 0x0a0a] {
@@ -1151,11 +1619,42 @@ pub(crate) fn envelopes() -> String {
     let body_len = u32::from_be_bytes(b[bl..bl + 4].try_into().unwrap());
     bad(
         &mut g,
-        &set(bl, &15u32.to_be_bytes()),
+        &set(bl, &295u32.to_be_bytes()),
         "bob-phone",
         &all,
         NOW,
-        "body length 15 (below the tag size)",
+        "body length 295 (below MIN_BODY + 16 = 296)",
+        &["Limit"],
+        &dec("OutOfRange"),
+    );
+    bad(
+        &mut g,
+        &set(bl, &296u32.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "body length 296 (the smallest allowed) with a longer body following",
+        &["Limit", "TrailingBytes"],
+        &dec("TrailingBytes"),
+    );
+    let max_ct = u32::try_from(super::MAX_BODY + 16).unwrap();
+    bad(
+        &mut g,
+        &set(bl, &max_ct.to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "body length MAX_BODY + 16 (allowed), far more than present",
+        &["Limit", "Truncated"],
+        &dec("Truncated"),
+    );
+    bad(
+        &mut g,
+        &set(bl, &(max_ct + 1).to_be_bytes()),
+        "bob-phone",
+        &all,
+        NOW,
+        "body length MAX_BODY + 17",
         &["Limit"],
         &dec("OutOfRange"),
     );

@@ -159,6 +159,11 @@ pub(crate) fn bad_ed25519() -> Vec<([u8; 32], &'static str)> {
     v
 }
 
+/// The Ed25519 neutral element: an account key of small order.
+pub(crate) fn identity_key_of_order_one() -> [u8; 32] {
+    bad_ed25519()[0].0
+}
+
 /// `s + L`: a signature with a non-canonical scalar.
 pub(crate) fn non_canonical_s(sig: &[u8]) -> Vec<u8> {
     const L: [u8; 32] = [
@@ -174,6 +179,11 @@ pub(crate) fn non_canonical_s(sig: &[u8]) -> Vec<u8> {
     }
     assert_eq!(carry, 0);
     out
+}
+
+/// A copy of a list with its last signature byte flipped (same contents).
+fn bad_l2_any(l: &[u8]) -> Vec<u8> {
+    flip(l, l.len() - 1)
 }
 
 fn with(bytes: &[u8], i: usize, v: u8) -> Vec<u8> {
@@ -194,7 +204,7 @@ fn params(c: &Cert) -> Value {
         "x25519Public": hx(&c.x25519),
         "ed25519Public": hx(&c.ed25519),
         "createdAt": c.created_at,
-        "expiresAt": if c.expiry_tag == 1 { json!(c.expires_at) } else { Value::Null },
+        "expiresAt": c.expiry().map_or(Value::Null, |t| json!(t)),
         "capabilities": c.capabilities,
     })
 }
@@ -229,7 +239,7 @@ pub(crate) fn certificates() -> String {
         "InvalidAccountKey",
         "the account key itself is not a valid strict Ed25519 key",
     );
-    f.flag("NonCanonical", "an encoding that is not the canonical one");
+    
     f.flag("Truncated", "the input ends early");
     f.flag("TrailingBytes", "bytes after a complete object");
     f.flag(
@@ -260,13 +270,20 @@ pub(crate) fn certificates() -> String {
         &["Valid", "Expiry"],
         json!({"params": params(&c1), "certificate": hx(&c1.signed(&alice.seed))}),
     );
-    let mut c2 = devices[2].cert(&alice, Some(u64::MAX));
+    let mut c2 = devices[2].cert(&alice, Some(u64::MAX - 1));
     c2.capabilities = 0xffff_ffff;
     c2.created_at = 0;
     g.valid(
-        "extreme field values",
+        "extreme field values (created at 0, every capability bit, expires at 2^64 - 2)",
         &["Valid"],
         json!({"params": params(&c2), "certificate": hx(&c2.signed(&alice.seed))}),
+    );
+    let mut never = params(&c0);
+    never["expiresAt"] = json!(u64::MAX);
+    g.valid(
+        "expiresAt 2^64 - 1 given explicitly: the same value as no expiry, the same bytes",
+        &["Valid", "Expiry"],
+        json!({"params": never, "certificate": hx(&c0.signed(&alice.seed))}),
     );
     for (k, why) in low_order_x25519() {
         let mut c = devices[3].cert(&alice, None);
@@ -345,8 +362,16 @@ pub(crate) fn certificates() -> String {
         &mut g,
         &c2,
         &alice,
-        u64::MAX - 1,
-        "expiry u64::MAX",
+        u64::MAX - 2,
+        "expires at 2^64 - 2, one millisecond before",
+        &["Valid", "Expiry"],
+    );
+    verify_valid(
+        &mut g,
+        &c0,
+        &alice,
+        u64::MAX,
+        "no expiry (2^64 - 1) never expires, even at now = 2^64 - 1",
         &["Valid", "Expiry"],
     );
     let good = c1.signed(&alice.seed);
@@ -526,34 +551,104 @@ pub(crate) fn certificates() -> String {
         "CertificateError::InvalidAccountKey",
     );
 
-    // Decoding.
-    let no_exp = c0.signed(&alice.seed);
     inv(
         &mut g,
-        &with(&good, 124, 2),
+        &c2.signed(&alice.seed),
+        &alice.public,
+        u64::MAX - 1,
+        "expires at 2^64 - 2, now equals the expiry",
+        &["Expiry"],
+        "CertificateError::Expired",
+    );
+
+    // Verification order (SPEC.md §3.3): when several steps fail, the first wins.
+    let mut c = devices[3].cert(&alice, None);
+    c.x25519 = low_order_x25519()[2].0;
+    inv(
+        &mut g,
+        &c.signed(&bob.seed),
+        &bob.public,
+        NOW,
+        "order: names Alice, verified for Bob, low-order X25519 key, signed by Bob: WrongAccount (step 1) first",
+        &["WrongAccount", "LowOrderKey"],
+        "CertificateError::WrongAccount",
+    );
+    let mut c = devices[3].cert(&alice, Some(NOW - 1));
+    c.account = identity_key_of_order_one();
+    c.x25519 = low_order_x25519()[0].0;
+    inv(
+        &mut g,
+        &c.signed(&alice.seed),
+        &identity_key_of_order_one(),
+        NOW,
+        "order: invalid account key, low-order X25519 key, expired: InvalidAccountKey (step 2) first",
+        &["InvalidAccountKey", "LowOrderKey"],
+        "CertificateError::InvalidAccountKey",
+    );
+    let mut c = devices[3].cert(&alice, Some(NOW - 1));
+    c.x25519 = low_order_x25519()[1].0;
+    c.ed25519 = bad_ed25519()[0].0;
+    inv(
+        &mut g,
+        &c.signed(&bob.seed),
         &alice.public,
         NOW,
-        "expiry tag 0x02",
-        &["NonCanonical"],
-        "DecodeError::NonCanonical",
+        "order: low-order X25519 and Ed25519 keys, signed by Bob, expired: InvalidX25519Key (step 3) first",
+        &["LowOrderKey", "Ghost"],
+        "CertificateError::InvalidX25519Key",
+    );
+    let mut c = devices[3].cert(&alice, Some(NOW - 1));
+    c.ed25519 = bad_ed25519()[3].0;
+    inv(
+        &mut g,
+        &c.signed(&bob.seed),
+        &alice.public,
+        NOW,
+        "order: small-order Ed25519 key, signed by Bob, expired: InvalidEd25519Key (step 4) first",
+        &["LowOrderKey", "Ghost"],
+        "CertificateError::InvalidEd25519Key",
+    );
+    let c = devices[3].cert(&alice, Some(NOW - 1));
+    inv(
+        &mut g,
+        &c.signed(&bob.seed),
+        &alice.public,
+        NOW,
+        "order: signed by Bob and expired: BadSignature (step 5) before Expired (step 6)",
+        &["Ghost", "Expiry"],
+        "CertificateError::BadSignature",
+    );
+
+    // Decoding (SPEC.md §3.3, §2.1, §2.6): prefix, suite, fixed fields, exactly 200 bytes.
+    assert_eq!(good.len(), craft::CERTIFICATE_LEN);
+    inv(
+        &mut g,
+        &with(&with(&good, 0, 0xfa), 1, 0x7f),
+        &alice.public,
+        NOW,
+        "order: version 0xfa and object type 0x7f: the version is read first",
+        &["Grease"],
+        "DecodeError::UnsupportedVersion",
+    );
+    let mut c = c1.clone();
+    c.suite = 0x0a0a;
+    inv(
+        &mut g,
+        &with(&c.signed(&alice.seed), 1, 0x7f),
+        &alice.public,
+        NOW,
+        "order: object type 0x7f and suite 0x0a0a: the type is read before the suite",
+        &["Grease"],
+        "DecodeError::WrongObjectType",
     );
     inv(
         &mut g,
-        &with(&no_exp, 124, 0xff),
+        &c.signed(&alice.seed)[..10],
         &alice.public,
         NOW,
-        "expiry tag 0xff",
-        &["NonCanonical"],
-        "DecodeError::NonCanonical",
-    );
-    inv(
-        &mut g,
-        &with(&good, 124, 0),
-        &alice.public,
-        NOW,
-        "expiry tag 0 but an expiry follows: 8 bytes left over",
-        &["NonCanonical", "TrailingBytes"],
-        "DecodeError::TrailingBytes",
+        "order: suite 0x0a0a, then the input ends: the suite is rejected before the length",
+        &["Grease", "Truncated"],
+        "DecodeError::UnsupportedSuite",
     );
     for len in [0usize, 1, 3, 36, 124, good.len() - 64, good.len() - 1] {
         inv(
@@ -584,7 +679,7 @@ pub(crate) fn certificates() -> String {
         &["TrailingBytes"],
         "DecodeError::TrailingBytes",
     );
-    for v in [0x00u8, 0x02, 0xfa] {
+    for v in [0x00u8, 0x01, 0xfa] {
         inv(
             &mut g,
             &with(&good, 0, v),
@@ -625,6 +720,11 @@ pub(crate) fn certificates() -> String {
 
 // ------------------------------------------------------------ device_lists.json
 
+/// The version field of an encoded device list.
+pub(crate) fn list_version(l: &[u8]) -> u64 {
+    u64::from_be_bytes(l[36..44].try_into().unwrap())
+}
+
 /// Fork evidence encoding (SPEC.md §3.5): the two lists in byte order.
 pub(crate) fn fork_evidence(a: &[u8], b: &[u8]) -> Vec<u8> {
     let (x, y) = if a <= b { (a, b) } else { (b, a) };
@@ -632,7 +732,7 @@ pub(crate) fn fork_evidence(a: &[u8], b: &[u8]) -> Vec<u8> {
 }
 
 fn raw_fork_evidence(x: &[u8], y: &[u8]) -> Vec<u8> {
-    let mut out = vec![1u8, 5];
+    let mut out = vec![2u8, 5];
     out.extend_from_slice(&u32::try_from(x.len()).unwrap().to_be_bytes());
     out.extend_from_slice(x);
     out.extend_from_slice(&u32::try_from(y.len()).unwrap().to_be_bytes());
@@ -736,10 +836,11 @@ pub(crate) fn device_lists() -> String {
         (c, b)
     };
     let list = |version: u64, prev: [u8; 32], certs: Vec<(Cert, Vec<u8>)>| List {
+        suite: 1,
         account: alice.public,
         version,
         previous_hash: prev,
-        issued_at: NOW + version,
+        issued_at: NOW + (version & 0xffff),
         certificates: sorted_certs(certs),
     };
     let l1 = list(1, [0; 32], vec![ac[0].clone()]).signed(&alice.seed);
@@ -762,33 +863,50 @@ pub(crate) fn device_lists() -> String {
     // --- issuing
     let mut g = Group::new(
         "DeviceListIssue",
-        "An account signs a list of its device certificates (SPEC.md §3.4).",
+        "An account signs the next list of its device certificates from its verified current list (SPEC.md §3.4 \"Issuing\").",
     )
     .field("accountSeed", hx(&alice.seed))
     .field("accountPublicKey", hx(&alice.public));
-    let issue = |prev: Option<&[u8]>, certs: &[&(Cert, Vec<u8>)]| {
-        json!({
-            "previous": prev.map_or(Value::Null, hx),
+    // `previous` is verified for `previousAccount` first (the API takes a
+    // verified list only); `repeat` passes the certificates that many times
+    // over (so that 257 certificates fit in a few lines).
+    let issue = |prev: Option<(&[u8], &[u8; 32])>, certs: &[&(Cert, Vec<u8>)]| {
+        let mut v = json!({
+            "previous": prev.map_or(Value::Null, |p| hx(p.0)),
             "issuedAt": NOW + prev.map_or(1, |_| 2),
             "certificates": certs.iter().map(|c| hx(&c.1)).collect::<Vec<_>>(),
-        })
+        });
+        if let Some((_, account)) = prev {
+            v["previousAccount"] = hx(account);
+        }
+        v
+    };
+    let repeat = |mut v: Value, times: u64| {
+        v["repeat"] = json!(times);
+        v
+    };
+    let cert_err = |mut v: Value, device_id: &[u8; 16]| {
+        v["deviceId"] = hx(device_id);
+        v
     };
     let with_out = |mut v: Value, out: &[u8]| {
         v["list"] = hx(out);
         v["hash"] = hx(&craft::list_hash(out));
         v
     };
+    let a_pub = alice.public;
     g.valid(
         "version 1 with one device",
         &["Valid"],
         with_out(issue(None, &[&ac[0]]), &ls.l1),
     );
     g.valid(
-        "version 2 chained to version 1; the list sorts the certificates by device id",
+        "version 2 chained to the verified version 1; the list sorts the certificates by device id",
         &["Valid", "Chain"],
-        with_out(issue(Some(&ls.l1), &[&ac[1], &ac[0]]), &ls.l2),
+        with_out(issue(Some((&ls.l1, &a_pub)), &[&ac[1], &ac[0]]), &ls.l2),
     );
     let empty = List {
+        suite: 1,
         account: alice.public,
         version: 1,
         previous_hash: [0; 32],
@@ -797,11 +915,71 @@ pub(crate) fn device_lists() -> String {
     }
     .signed(&alice.seed);
     g.valid("empty list", &["Valid"], with_out(issue(None, &[]), &empty));
+    // Version 2 again, re-signed (same contents, another signature): the
+    // successor chains to the contents, so it is the same as from l2.
+    let l2_tbs = &ls.l2[..ls.l2.len() - 64];
+    let resigned = [
+        l2_tbs,
+        &craft::sign_other_nonce(
+            &alice.seed,
+            craft::label::DEVICE_LIST_SIGNATURE,
+            l2_tbs,
+            [0x5a; 32],
+        ),
+    ]
+    .concat();
+    assert_ne!(resigned, ls.l2);
+    let l3_from = |prev: &[u8]| list(3, craft::list_hash(prev), vec![ac[1].clone()]);
+    let mut l3_issue = l3_from(&resigned);
+    l3_issue.issued_at = NOW + 2;
+    g.valid(
+        "version 3 from a re-signed copy of version 2: the previous hash is the hash of the signed contents, whatever the signature",
+        &["Valid", "Chain"],
+        with_out(
+            issue(Some((&resigned, &a_pub)), &[&ac[1]]),
+            &l3_issue.signed(&alice.seed),
+        ),
+    );
     g.invalid(
         "a certificate of Bob's account",
         &["Ghost"],
         "DeviceListError::Certificate(CertificateError::WrongAccount)",
-        issue(None, &[&ac[0], &bob_cert]),
+        cert_err(issue(None, &[&ac[0], &bob_cert]), &bob_cert.0.device_id),
+    );
+    let forged = {
+        let c = ad[3].cert(&alice, None);
+        let b = c.signed(&mallory.seed);
+        (c, b)
+    };
+    g.invalid(
+        "a ghost certificate: names Alice, signed by Mallory (issuing verifies each certificate)",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::BadSignature)",
+        cert_err(issue(None, &[&ac[0], &forged]), &forged.0.device_id),
+    );
+    let unsigned = {
+        let c = ad[3].cert(&alice, None);
+        let mut b = c.tbs();
+        b.extend_from_slice(&[0u8; 64]);
+        (c, b)
+    };
+    g.invalid(
+        "an unsigned certificate (all-zero signature)",
+        &["Ghost", "BadSignature"],
+        "DeviceListError::Certificate(CertificateError::BadSignature)",
+        cert_err(issue(None, &[&unsigned]), &unsigned.0.device_id),
+    );
+    let low = {
+        let mut c = ad[3].cert(&alice, None);
+        c.x25519 = low_order_x25519()[2].0;
+        let b = c.signed(&alice.seed);
+        (c, b)
+    };
+    g.invalid(
+        "a certificate Alice signed over a low-order X25519 key",
+        &["LowOrderKey"],
+        "DeviceListError::Certificate(CertificateError::InvalidX25519Key)",
+        cert_err(issue(None, &[&ac[0], &low]), &low.0.device_id),
     );
     g.invalid(
         "the same certificate twice",
@@ -821,7 +999,20 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::DuplicateKey",
         issue(None, &[&ac[0], &twin]),
     );
+    let same_id = {
+        let mut c = ac[1].0.clone();
+        c.device_id = ad[0].device_id;
+        let b = c.signed(&alice.seed);
+        (c, b)
+    };
+    g.invalid(
+        "one device id with two different keys",
+        &["DuplicateKey"],
+        "DeviceListError::DuplicateKey",
+        issue(None, &[&ac[0], &same_id]),
+    );
     let bob_list = List {
+        suite: 1,
         account: bob.public,
         version: 1,
         previous_hash: [0; 32],
@@ -830,10 +1021,100 @@ pub(crate) fn device_lists() -> String {
     }
     .signed(&bob.seed);
     g.invalid(
-        "previous list of another account",
+        "previous list of another account (Bob's, verified for Bob)",
         &["WrongAccount"],
         "DeviceListError::WrongAccount",
-        issue(Some(&bob_list), &[&ac[0]]),
+        issue(Some((&bob_list, &bob.public)), &[&ac[0]]),
+    );
+    g.invalid(
+        "a forged predecessor (names Alice, signed by Mallory): it does not verify, so it cannot be extended",
+        &["Ghost", "BadSignature"],
+        "DeviceListError::BadSignature",
+        issue(
+            Some((
+                &list(1, [0; 32], vec![ac[0].clone()]).signed(&mallory.seed),
+                &a_pub,
+            )),
+            &[&ac[0]],
+        ),
+    );
+    g.invalid(
+        "an unverifiable predecessor (version 2 with an all-zero previous hash)",
+        &["Genesis"],
+        "DeviceListError::InvalidGenesis",
+        issue(
+            Some((&list(2, [0; 32], vec![ac[0].clone()]).signed(&alice.seed), &a_pub)),
+            &[&ac[0]],
+        ),
+    );
+    // Version 2^64 - 1: the library will not issue it, so it is signed here
+    // with Alice's seed; the checker verifies it with the library first.
+    let last = list(u64::MAX, [0x11; 32], vec![ac[0].clone()]).signed(&alice.seed);
+    g.invalid(
+        "the predecessor has version 2^64 - 1: no later list can exist",
+        &["Limit"],
+        "DeviceListError::VersionExhausted",
+        issue(Some((&last, &a_pub)), &[&ac[0]]),
+    );
+    let bob_last = List {
+        suite: 1,
+        account: bob.public,
+        version: u64::MAX,
+        previous_hash: [0x22; 32],
+        issued_at: NOW,
+        certificates: vec![bob_cert.1.clone()],
+    }
+    .signed(&bob.seed);
+    g.invalid(
+        "order: Bob's predecessor at version 2^64 - 1: WrongAccount (step 1) before VersionExhausted (step 2)",
+        &["WrongAccount", "Limit"],
+        "DeviceListError::WrongAccount",
+        issue(Some((&bob_last, &bob.public)), &[&ac[0]]),
+    );
+    g.invalid(
+        "257 certificates (the same one 257 times): TooManyDevices (step 3) before the duplicate check (step 5)",
+        &["Limit", "DuplicateKey"],
+        "DeviceListError::TooManyDevices",
+        repeat(issue(None, &[&ac[0]]), 257),
+    );
+    g.invalid(
+        "order: 257 certificates of Bob: TooManyDevices (step 3) before the certificate checks (step 4)",
+        &["Limit", "Ghost"],
+        "DeviceListError::TooManyDevices",
+        repeat(issue(None, &[&bob_cert]), 257),
+    );
+    g.invalid(
+        "order: predecessor at version 2^64 - 1 and 257 certificates: VersionExhausted (step 2) before TooManyDevices (step 3)",
+        &["Limit"],
+        "DeviceListError::VersionExhausted",
+        repeat(issue(Some((&last, &a_pub)), &[&ac[0]]), 257),
+    );
+    g.invalid(
+        "order: Bob's predecessor and 257 certificates: WrongAccount (step 1) first",
+        &["WrongAccount", "Limit"],
+        "DeviceListError::WrongAccount",
+        repeat(issue(Some((&bob_list, &bob.public)), &[&ac[0]]), 257),
+    );
+    g.invalid(
+        "order: Bob's certificate, then the same Alice certificate twice: the certificate checks (step 4) before duplicates (step 5)",
+        &["Ghost", "DuplicateKey"],
+        "DeviceListError::Certificate(CertificateError::WrongAccount)",
+        cert_err(
+            issue(None, &[&ac[0], &ac[0], &bob_cert]),
+            &bob_cert.0.device_id,
+        ),
+    );
+    g.invalid(
+        "order: two failing certificates, checked in the order given (not sorted): Mallory's forgery, then Bob's",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::BadSignature)",
+        cert_err(issue(None, &[&forged, &bob_cert]), &forged.0.device_id),
+    );
+    g.invalid(
+        "order: the same two, the other way round",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::WrongAccount)",
+        cert_err(issue(None, &[&bob_cert, &forged]), &bob_cert.0.device_id),
     );
     f.push(g);
 
@@ -843,24 +1124,16 @@ pub(crate) fn device_lists() -> String {
         "Decode, then verify for an expected account (SPEC.md §3.4).",
     );
     let vv = |g: &mut Group, l: &[u8], comment: &str, flags: &[&str]| {
-        let version = u64::from_be_bytes(l[34..42].try_into().unwrap());
-        let n = usize::from(u16::from_be_bytes(l[82..84].try_into().unwrap()));
-        let mut certs = Vec::new();
-        let mut at = 84;
-        for _ in 0..n {
-            let len = usize::from(u16::from_be_bytes(l[at..at + 2].try_into().unwrap()));
-            certs.push(hx(&l[at + 2..at + 2 + len]));
-            at += 2 + len;
-        }
+        let certs: Vec<Value> = craft::list_certificates(l).iter().map(|c| hx(c)).collect();
         g.valid(
             comment,
             flags,
             json!({
                 "list": hx(l),
-                "account": hx(&l[2..34]),
-                "version": version,
-                "previousHash": hx(&l[42..74]),
-                "issuedAt": u64::from_be_bytes(l[74..82].try_into().unwrap()),
+                "account": hx(&l[4..36]),
+                "version": list_version(l),
+                "previousHash": hx(&l[44..76]),
+                "issuedAt": u64::from_be_bytes(l[76..84].try_into().unwrap()),
                 "certificates": certs,
                 "hash": hx(&craft::list_hash(l)),
             }),
@@ -977,6 +1250,7 @@ pub(crate) fn device_lists() -> String {
     );
     let identity_key = bad_ed25519()[0].0;
     let bad_acct = List {
+        suite: 1,
         account: identity_key,
         version: 1,
         previous_hash: [0; 32],
@@ -1036,6 +1310,7 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::DuplicateKey",
     );
     let mut unsorted = List {
+        suite: 1,
         account: a,
         version: 1,
         previous_hash: [0; 32],
@@ -1052,6 +1327,7 @@ pub(crate) fn device_lists() -> String {
         "DecodeError::NonCanonical",
     );
     let dup = List {
+        suite: 1,
         account: a,
         version: 1,
         previous_hash: [0; 32],
@@ -1067,7 +1343,7 @@ pub(crate) fn device_lists() -> String {
         "DecodeError::NonCanonical",
     );
     // Counts and lengths.
-    let head = &ls.l1[..82];
+    let head = &ls.l1[..84];
     iv(
         &mut g,
         &[head, &257u16.to_be_bytes()].concat(),
@@ -1092,62 +1368,10 @@ pub(crate) fn device_lists() -> String {
         &["Limit", "Truncated"],
         "DecodeError::Truncated",
     );
-    let len_at = 84;
-    let mut short = ls.l1.clone();
-    short[len_at..len_at + 2].copy_from_slice(&10u16.to_be_bytes());
-    iv(
-        &mut g,
-        &short,
-        &a,
-        "certificate length 10 (minimum 193)",
-        &["Limit"],
-        "DecodeError::OutOfRange",
-    );
-    let mut long = ls.l1.clone();
-    long[len_at..len_at + 2].copy_from_slice(&202u16.to_be_bytes());
-    iv(
-        &mut g,
-        &long,
-        &a,
-        "certificate length 202 (maximum 201)",
-        &["Limit"],
-        "DecodeError::OutOfRange",
-    );
-    let mut cut = ls.l1.clone();
-    cut[len_at..len_at + 2].copy_from_slice(&198u16.to_be_bytes());
-    iv(
-        &mut g,
-        &cut,
-        &a,
-        "certificate length 198: within 193..=201 but only 193 or 201 is a certificate length",
-        &["NonCanonical"],
-        "DecodeError::NonCanonical",
-    );
-    let mut padded = List {
-        account: a,
-        version: 1,
-        previous_hash: [0; 32],
-        issued_at: NOW,
-        certificates: vec![],
-    }
-    .tbs();
-    padded[82..84].copy_from_slice(&1u16.to_be_bytes());
-    let cert0 = &bob_cert.1; // 193 bytes, no expiry
-    padded.extend_from_slice(&201u16.to_be_bytes());
-    padded.extend_from_slice(cert0);
-    padded.extend_from_slice(&[0u8; 8]);
-    padded.extend_from_slice(&[0u8; 64]);
-    iv(
-        &mut g,
-        &padded,
-        &a,
-        "certificate length prefix 8 bytes larger than the certificate",
-        &["NonCanonical", "TrailingBytes"],
-        "DecodeError::TrailingBytes",
-    );
     let mut grease_cert = ac[0].0.clone();
     grease_cert.suite = 0x0a0a;
     let gl = List {
+        suite: 1,
         account: a,
         version: 1,
         previous_hash: [0; 32],
@@ -1166,10 +1390,10 @@ pub(crate) fn device_lists() -> String {
     for len in [
         0usize,
         1,
-        2,
+        3,
         40,
-        83,
-        84,
+        85,
+        86,
         200,
         ls.l1.len() - 64,
         ls.l1.len() - 1,
@@ -1191,7 +1415,7 @@ pub(crate) fn device_lists() -> String {
         &["TrailingBytes"],
         "DecodeError::TrailingBytes",
     );
-    for v in [0x00u8, 0x02, 0xfa] {
+    for v in [0x00u8, 0x01, 0xfa] {
         iv(
             &mut g,
             &with(&ls.l1, 0, v),
@@ -1211,11 +1435,291 @@ pub(crate) fn device_lists() -> String {
             "DecodeError::WrongObjectType",
         );
     }
+    let mut grease_list = list(1, [0; 32], vec![ac[0].clone()]);
+    grease_list.suite = 0x0a0a;
+    let grease_list = grease_list.signed(&alice.seed);
+    iv(
+        &mut g,
+        &grease_list,
+        &a,
+        "list suite 0x0a0a (validly signed)",
+        &["Grease"],
+        "DecodeError::UnsupportedSuite",
+    );
+
+    // Decoding order (SPEC.md §3.4): prefix, suite, account, version (0 is
+    // out of range), previous hash, issued at, count (> 256 out of range),
+    // room for every certificate and the signature, each certificate then
+    // its order, the signature, trailing bytes.
+    let ivf = |g: &mut Group,
+               l: &[u8],
+               comment: &str,
+               flags: &[&str],
+               error: &str,
+               field: &str| {
+        g.invalid(
+            comment,
+            flags,
+            error,
+            json!({"list": hx(l), "account": hx(&alice.public), "errorField": field}),
+        );
+    };
+    iv(
+        &mut g,
+        &with(&with(&ls.l1, 0, 0xfa), 1, 0x7f),
+        &a,
+        "order: version 0xfa and object type 0x7f: the version first",
+        &["Grease"],
+        "DecodeError::UnsupportedVersion",
+    );
+    iv(
+        &mut g,
+        &with(&grease_list, 1, 0x7f),
+        &a,
+        "order: object type 0x7f and suite 0x0a0a: the type first",
+        &["Grease"],
+        "DecodeError::WrongObjectType",
+    );
+    let mut v0 = list(0, [0; 32], vec![ac[0].clone()]);
+    v0.suite = 0x0a0a;
+    iv(
+        &mut g,
+        &v0.signed(&alice.seed),
+        &a,
+        "order: suite 0x0a0a and version 0: the suite first",
+        &["Grease", "Limit"],
+        "DecodeError::UnsupportedSuite",
+    );
+    let v0 = list(0, [0; 32], vec![ac[0].clone()]).signed(&alice.seed);
+    ivf(
+        &mut g,
+        &v0[..44],
+        "order: version 0, then the input ends: the version is checked as soon as it is read",
+        &["Limit", "Truncated"],
+        "DecodeError::OutOfRange",
+        "list version",
+    );
+    let mut v0_257 = v0[..84].to_vec();
+    v0_257.extend_from_slice(&257u16.to_be_bytes());
+    ivf(
+        &mut g,
+        &v0_257,
+        "order: version 0 and device count 257: the version first",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+        "list version",
+    );
+    ivf(
+        &mut g,
+        &[head, &257u16.to_be_bytes()].concat(),
+        "order: device count 257 and nothing after it: the count before any length check",
+        &["Limit", "Truncated"],
+        "DecodeError::OutOfRange",
+        "device count",
+    );
+    // Count 2, but one certificate (with an unsupported suite) and a
+    // signature: the room check comes before any certificate is decoded.
+    let mut short = head.to_vec();
+    short.extend_from_slice(&2u16.to_be_bytes());
+    short.extend_from_slice(&grease_cert.signed(&alice.seed));
+    short.extend_from_slice(&[0u8; 64]);
+    ivf(
+        &mut g,
+        &short,
+        "order: device count 2, bytes for one certificate (suite 0x0a0a) and a signature: Truncated before decoding any certificate",
+        &["Truncated", "Grease"],
+        "DecodeError::Truncated",
+        "device certificates",
+    );
+    let mut no_sig = head.to_vec();
+    no_sig.extend_from_slice(&1u16.to_be_bytes());
+    no_sig.extend_from_slice(&ac[0].1);
+    no_sig.extend_from_slice(&[0u8; 63]);
+    ivf(
+        &mut g,
+        &no_sig,
+        "device count 1, one certificate and 63 bytes of signature",
+        &["Truncated"],
+        "DecodeError::Truncated",
+        "device certificates",
+    );
+    // Unsorted pair whose second certificate does not decode: each
+    // certificate is decoded, then compared with the previous one.
+    let pair = sorted_certs(vec![ac[0].clone(), ac[1].clone()]);
+    let hi_cert = pair[1].clone();
+    let lo_cert = pair[0].clone();
+    let mut lo_grease = lo_cert.clone();
+    lo_grease[2..4].copy_from_slice(&0x0a0au16.to_be_bytes());
+    let raw = |certs: Vec<Vec<u8>>| {
+        List {
+            suite: 1,
+            account: a,
+            version: 1,
+            previous_hash: [0; 32],
+            issued_at: NOW,
+            certificates: certs,
+        }
+        .signed(&alice.seed)
+    };
+    iv(
+        &mut g,
+        &raw(vec![hi_cert.clone(), lo_grease]),
+        &a,
+        "order: descending ids, the second certificate with suite 0x0a0a: the certificate is decoded before the order check",
+        &["Unsorted", "Grease"],
+        "DecodeError::UnsupportedSuite",
+    );
+    let mut third_bad = lo_cert.clone();
+    third_bad[0] = 0xfa;
+    iv(
+        &mut g,
+        &raw(vec![hi_cert.clone(), lo_cert.clone(), third_bad]),
+        &a,
+        "order: descending ids, then a certificate with version 0xfa: the order check right after each certificate",
+        &["Unsorted", "Grease"],
+        "DecodeError::NonCanonical",
+    );
+    let mut first_v = lo_cert.clone();
+    first_v[0] = 0x01;
+    iv(
+        &mut g,
+        &raw(vec![first_v]),
+        &a,
+        "a listed certificate with wire version 0x01",
+        &["Grease"],
+        "DecodeError::UnsupportedVersion",
+    );
+    let mut cert_type = lo_cert.clone();
+    cert_type[1] = 0x02;
+    iv(
+        &mut g,
+        &raw(vec![cert_type]),
+        &a,
+        "a listed certificate with the object type of a list",
+        &["Grease"],
+        "DecodeError::WrongObjectType",
+    );
+    let mut trail_unsorted = raw(vec![hi_cert.clone(), lo_cert.clone()]);
+    trail_unsorted.push(0);
+    iv(
+        &mut g,
+        &trail_unsorted,
+        &a,
+        "order: descending ids and a trailing byte: NonCanonical (read in order) before TrailingBytes",
+        &["Unsorted", "TrailingBytes"],
+        "DecodeError::NonCanonical",
+    );
+
+    // Verification order (SPEC.md §3.4): account, genesis, key and
+    // signature, duplicates, then each certificate in list order.
+    iv(
+        &mut g,
+        &list(1, [7; 32], vec![ac[0].clone()]).signed(&mallory.seed),
+        &bob.public,
+        "order: names Alice, verified for Bob, version 1 with a previous hash, signed by Mallory: WrongAccount first",
+        &["WrongAccount", "Genesis"],
+        "DeviceListError::WrongAccount",
+    );
+    iv(
+        &mut g,
+        &list(1, [7; 32], vec![ac[0].clone()]).signed(&mallory.seed),
+        &a,
+        "order: version 1 with a previous hash, signed by Mallory: InvalidGenesis before the signature",
+        &["Genesis", "BadSignature"],
+        "DeviceListError::InvalidGenesis",
+    );
+    let bad_genesis_key = List {
+        suite: 1,
+        account: identity_key,
+        version: 2,
+        previous_hash: [0; 32],
+        issued_at: NOW,
+        certificates: vec![],
+    }
+    .signed(&alice.seed);
+    iv(
+        &mut g,
+        &bad_genesis_key,
+        &identity_key,
+        "order: version 2 with a zero previous hash under an invalid account key: InvalidGenesis before InvalidAccountKey",
+        &["Genesis", "InvalidAccountKey"],
+        "DeviceListError::InvalidGenesis",
+    );
+    iv(
+        &mut g,
+        &list(1, [0; 32], vec![ac[0].clone(), twin.clone(), bob_cert.clone()])
+            .signed(&mallory.seed),
+        &a,
+        "order: shared key and a ghost, signed by Mallory: BadSignature before DuplicateKey and the certificates",
+        &["BadSignature", "DuplicateKey", "Ghost"],
+        "DeviceListError::BadSignature",
+    );
+    iv(
+        &mut g,
+        &list(1, [0; 32], vec![ac[0].clone(), twin.clone(), bob_cert.clone()])
+            .signed(&alice.seed),
+        &a,
+        "order: shared key and a ghost certificate of Bob: DuplicateKey before the certificate checks",
+        &["DuplicateKey", "Ghost"],
+        "DeviceListError::DuplicateKey",
+    );
+    // Two failing certificates: the first in list (device id) order wins.
+    let forged2 = {
+        let c = ad[2].cert(&alice, None);
+        let b = c.signed(&mallory.seed);
+        (c, b)
+    };
+    let bob_named = {
+        let mut c = ad[3].cert(&bob, None);
+        c.account = bob.public;
+        let b = c.signed(&bob.seed);
+        (c, b)
+    };
+    let both = list(1, [0; 32], vec![forged2.clone(), bob_named.clone()]).signed(&alice.seed);
+    let (first_err, first_id) = if forged2.0.device_id < bob_named.0.device_id {
+        ("DeviceListError::Certificate(CertificateError::BadSignature)", forged2.0.device_id)
+    } else {
+        ("DeviceListError::Certificate(CertificateError::WrongAccount)", bob_named.0.device_id)
+    };
+    g.invalid(
+        "order: a forged certificate and one of Bob's: the first failing one in device-id order",
+        &["Ghost"],
+        first_err,
+        json!({"list": hx(&both), "account": hx(&a), "deviceId": hx(&first_id)}),
+    );
+
+    // 256 devices (the limit) verify; 257 do not decode (above).
+    let many: Vec<(Cert, Vec<u8>)> = (0..256u16)
+        .map(|i| {
+            let mut c = ad[0].cert(&alice, None);
+            let mut id = [0u8; 16];
+            id[14..].copy_from_slice(&i.to_be_bytes());
+            c.device_id = id;
+            // A distinct, valid X25519 key per device: the public key of a
+            // secret derived from the index.
+            c.x25519 = craft::x25519_public(&craft::sha256(&[b"device", &i.to_be_bytes()]));
+            let b = c.signed(&alice.seed);
+            (c, b)
+        })
+        .collect();
+    let full = list(1, [0; 32], many).signed(&alice.seed);
+    assert_eq!(full.len(), 51_350);
+    vv(
+        &mut g,
+        &full,
+        "256 devices: the largest list, 51,350 bytes (DEVICE_LIST_MAX_LEN)",
+        &["Valid", "Limit"],
+    );
     f.push(g);
 
     // --- updating
     // The lists are named once in the group; cases refer to them by name.
+    // A flipped signature byte keeps the list hash (it covers the signed
+    // contents only): such a list has the contents of the original.
+    let bad_l1 = flip(&ls.l1, ls.l1.len() - 1);
     let bad_l2 = flip(&ls.l2, ls.l2.len() - 1);
+    let bad_l3 = flip(&ls.l3, ls.l3.len() - 1);
+    assert_eq!(craft::list_hash(&bad_l2), craft::list_hash(&ls.l2));
     let ghost_next = list(
         2,
         craft::list_hash(&ls.l1),
@@ -1223,19 +1727,12 @@ pub(crate) fn device_lists() -> String {
     )
     .signed(&alice.seed);
     let mallory_next = list(2, craft::list_hash(&ls.l1), vec![ac[0].clone()]).signed(&mallory.seed);
-    // Version 2 again: the same signed contents, another valid signature.
-    let l2_tbs = &ls.l2[..ls.l2.len() - 64];
-    let resigned = [
-        l2_tbs,
-        &craft::sign_other_nonce(
-            &alice.seed,
-            craft::label::DEVICE_LIST_SIGNATURE,
-            l2_tbs,
-            [0x5a; 32],
-        ),
-    ]
-    .concat();
-    assert_ne!(resigned, ls.l2);
+    // Version 3 chained to the re-signed copy of version 2: the same list
+    // hash as version 2, so this is exactly ls.l3.
+    assert_eq!(
+        list(3, craft::list_hash(&resigned), vec![ac[1].clone()]).signed(&alice.seed),
+        ls.l3
+    );
     let named: Vec<(&str, &[u8])> = vec![
         ("v1", &ls.l1),
         ("v2", &ls.l2),
@@ -1243,7 +1740,9 @@ pub(crate) fn device_lists() -> String {
         ("v4", &ls.l4),
         ("v2-fork", &ls.l2_fork),
         ("v3-fork", &ls.l3_fork),
+        ("v1-bad-signature", &bad_l1),
         ("v2-bad-signature", &bad_l2),
+        ("v3-bad-signature", &bad_l3),
         ("v2-with-ghost", &ghost_next),
         ("v2-signed-by-mallory", &mallory_next),
         ("bob-v1", &bob_list),
@@ -1256,7 +1755,7 @@ pub(crate) fn device_lists() -> String {
     }
     let mut g = Group::new(
         "DeviceListUpdate",
-        "Move the trusted list forward along the hash chain; rollback, forks and broken chains are refused (SPEC.md §3.5).",
+        "Move the trusted list forward along the hash chain; rollback, forks and broken chains are refused (SPEC.md §3.5, checks in the order given there).",
     )
     .field("account", hx(&alice.public))
     .field("lists", Value::Object(lists_obj));
@@ -1264,25 +1763,18 @@ pub(crate) fn device_lists() -> String {
     let up_ok =
         |g: &mut Group, t: &str, mids: &[&str], next: &str, comment: &str, flags: &[&str]| {
             let mut v = up(t, mids, next);
-            // The same version (same contents) keeps the list already trusted.
-            let version = |l: &[u8]| u64::from_be_bytes(l[34..42].try_into().unwrap());
-            let n = if version(lookup(next)) == version(lookup(t)) {
-                lookup(t)
+            // The same contents keep the list already trusted (its bytes).
+            let n = if craft::list_hash(lookup(next)) == craft::list_hash(lookup(t)) {
+                t
             } else {
-                lookup(next)
+                next
             };
-            v["resultVersion"] = json!(u64::from_be_bytes(n[34..42].try_into().unwrap()));
-            v["resultHash"] = hx(&craft::list_hash(n));
+            v["resultVersion"] = json!(list_version(lookup(n)));
+            v["resultHash"] = hx(&craft::list_hash(lookup(n)));
+            v["resultList"] = json!(n);
             g.valid(comment, flags, v);
         };
-    up_ok(
-        &mut g,
-        "v1",
-        &[],
-        "v2",
-        "version 1 to 2",
-        &["Valid", "Chain"],
-    );
+    up_ok(&mut g, "v1", &[], "v2", "version 1 to 2", &["Valid", "Chain"]);
     up_ok(
         &mut g,
         "v1",
@@ -1291,22 +1783,8 @@ pub(crate) fn device_lists() -> String {
         "version 1 to 4 with both intermediates",
         &["Valid", "Chain"],
     );
-    up_ok(
-        &mut g,
-        "v2",
-        &["v3"],
-        "v4",
-        "version 2 to 4",
-        &["Valid", "Chain"],
-    );
-    up_ok(
-        &mut g,
-        "v2",
-        &[],
-        "v2",
-        "the same list again: no change",
-        &["Valid"],
-    );
+    up_ok(&mut g, "v2", &["v3"], "v4", "version 2 to 4", &["Valid", "Chain"]);
+    up_ok(&mut g, "v2", &[], "v2", "the same list again: no change", &["Valid"]);
     up_ok(
         &mut g,
         "v1",
@@ -1318,9 +1796,65 @@ pub(crate) fn device_lists() -> String {
     up_ok(
         &mut g,
         "v1",
+        &["v1", "v1", "v2", "v1", "v1-bad-signature", "v1"],
+        "v3",
+        "many copies of the trusted list, before and after version 2, one with a broken signature: each skipped unverified",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v1",
         &[],
         "v2-fork",
         "version 1 to the other branch's version 2 (a fork is only visible with both)",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &[],
+        "v2-re-signed",
+        "next is a re-signed copy of the trusted list (same contents, another valid signature): no change, the trusted bytes are kept",
+        &["Valid"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &[],
+        "v2-bad-signature",
+        "next has the trusted contents and a broken signature: no change, nothing verified (SPEC.md §3.5 step 2)",
+        &["Valid", "BadSignature"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &["v2-re-signed"],
+        "v3",
+        "a re-signed copy of the trusted list as an intermediate is skipped",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &["v2-bad-signature"],
+        "v3",
+        "an intermediate with the trusted contents and a broken signature is skipped unverified",
+        &["Valid", "Chain", "BadSignature"],
+    );
+    up_ok(
+        &mut g,
+        "v2-re-signed",
+        &[],
+        "v3",
+        "trusting the re-signed copy, version 3 chains to it: the list hash covers the signed contents, not the signature",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v1",
+        &["v2-re-signed"],
+        "v3",
+        "version 1 to 3 through a re-signed version 2",
         &["Valid", "Chain"],
     );
     let up_bad = |g: &mut Group,
@@ -1362,6 +1896,16 @@ pub(crate) fn device_lists() -> String {
         &mut g,
         "v2",
         &[],
+        "v1-bad-signature",
+        "order: an older list with a broken signature: next is verified (step 3) before the rollback check (step 4)",
+        &["Rollback", "BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &[],
         "v2-fork",
         "another version 2",
         &["Fork"],
@@ -1380,6 +1924,26 @@ pub(crate) fn device_lists() -> String {
     );
     up_bad(
         &mut g,
+        "v2-re-signed",
+        &[],
+        "v2-fork",
+        "another version 2 while trusting a re-signed copy: the evidence holds the trusted bytes",
+        &["Fork"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": hx(&fork_evidence(&resigned, &ls.l2_fork))}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &[],
+        "v2-signed-by-mallory",
+        "order: another version 2 that does not verify: its error (step 3), not a fork",
+        &["Fork", "BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
         "v2",
         &["v2-fork"],
         "v3-fork",
@@ -1387,6 +1951,16 @@ pub(crate) fn device_lists() -> String {
         &["Fork"],
         "DeviceListError::Fork",
         json!({"forkEvidence": evidence}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &["v2-signed-by-mallory"],
+        "v3",
+        "order: an intermediate of the trusted version with other contents that does not verify: its error, not a fork",
+        &["Fork", "BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
     );
     up_bad(
         &mut g,
@@ -1430,6 +2004,36 @@ pub(crate) fn device_lists() -> String {
     );
     up_bad(
         &mut g,
+        "v2",
+        &["v1"],
+        "v3",
+        "an intermediate below the trusted version",
+        &["BrokenChain", "Rollback"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 1}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &["v1-bad-signature"],
+        "v3",
+        "order: an intermediate below the trusted version with a broken signature: BrokenChain, never verified",
+        &["BrokenChain", "BadSignature"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 1}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2", "v3"],
+        "v3",
+        "the newest list also passed among the intermediates: its own link check fails",
+        &["BrokenChain"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 3}),
+    );
+    up_bad(
+        &mut g,
         "v1",
         &[],
         "v2-bad-signature",
@@ -1441,10 +2045,40 @@ pub(crate) fn device_lists() -> String {
     up_bad(
         &mut g,
         "v1",
+        &[],
+        "v3-bad-signature",
+        "order: next does not chain (no version 2) and has a broken signature: next is verified (step 3) before the walk (step 5-6)",
+        &["BadSignature", "BrokenChain"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
         &["v2-bad-signature"],
         "v3",
-        "an intermediate with a bad signature",
+        "an intermediate at the next version with a bad signature: the link check passes, then verification fails",
         &["BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v3-bad-signature"],
+        "v4",
+        "order: an intermediate that neither links nor verifies: the link check comes first",
+        &["BrokenChain", "BadSignature"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 3}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2-signed-by-mallory"],
+        "v3",
+        "an intermediate that links but is signed by Mallory",
+        &["Ghost", "BadSignature"],
         "DeviceListError::BadSignature",
         json!({}),
     );
@@ -1454,6 +2088,16 @@ pub(crate) fn device_lists() -> String {
         &[],
         "v2-with-ghost",
         "next list with a ghost device of another account",
+        &["Ghost"],
+        "DeviceListError::Certificate(CertificateError::WrongAccount)",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2-with-ghost"],
+        "v3",
+        "an intermediate with a ghost device of another account",
         &["Ghost"],
         "DeviceListError::Certificate(CertificateError::WrongAccount)",
         json!({}),
@@ -1478,32 +2122,6 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::WrongAccount",
         json!({}),
     );
-    up_ok(
-        &mut g,
-        "v2",
-        &[],
-        "v2-re-signed",
-        "version 2 with the same contents and another valid signature: the same list, not a fork",
-        &["Valid"],
-    );
-    up_ok(
-        &mut g,
-        "v2",
-        &["v2-re-signed"],
-        "v3",
-        "a re-signed copy of the trusted list as an intermediate is skipped",
-        &["Valid", "Chain"],
-    );
-    up_bad(
-        &mut g,
-        "v2-re-signed",
-        &[],
-        "v3",
-        "trusting the re-signed copy, version 3 does not chain: list hashes cover the signature",
-        &["BrokenChain"],
-        "DeviceListError::BrokenChain",
-        json!({"atVersion": 3}),
-    );
     // MAX_CHAIN_LENGTH = 256 intermediates.
     let mut at_limit = vec!["v1"; 255];
     at_limit.push("v2");
@@ -1524,6 +2142,26 @@ pub(crate) fn device_lists() -> String {
         "v3",
         "257 intermediates: refused before any verification",
         &["Limit"],
+        "DeviceListError::ChainTooLong",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &vec!["v1"; 257],
+        "v1",
+        "order: 257 intermediates and next equal to the trusted list: ChainTooLong (step 1) before the no-op (step 2)",
+        &["Limit"],
+        "DeviceListError::ChainTooLong",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &vec!["v2"; 257],
+        "v1-bad-signature",
+        "order: 257 intermediates and a rolled-back next with a broken signature: ChainTooLong first",
+        &["Limit", "Rollback", "BadSignature"],
         "DeviceListError::ChainTooLong",
         json!({}),
     );
@@ -1557,6 +2195,7 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::NotAFork",
     );
     let bob_v2 = List {
+        suite: 1,
         account: bob.public,
         version: 2,
         previous_hash: [9; 32],
@@ -1637,8 +2276,8 @@ pub(crate) fn device_lists() -> String {
     );
     fi(
         &mut g,
-        &with(&ev, 0, 0x02),
-        "wire version 0x02",
+        &with(&ev, 0, 0x01),
+        "wire version 0x01",
         &["Grease"],
         "DecodeError::UnsupportedVersion",
     );
@@ -1657,6 +2296,176 @@ pub(crate) fn device_lists() -> String {
         "second list with wire version 0xfa",
         &["Grease"],
         "DecodeError::UnsupportedVersion",
+    );
+    g.valid(
+        "a re-signed copy of version 2 and the other branch's version 2",
+        &["Fork"],
+        json!({"evidence": hx(&fork_evidence(&resigned, &ls.l2_fork)), "account": hx(&alice.public), "version": 2}),
+    );
+
+    // Decoding order (SPEC.md §3.5): prefix; a (<= 51,350); a bytes; b
+    // (<= 51,350); b bytes; trailing bytes; byte order; then each list.
+    let fif = |g: &mut Group, e: &[u8], comment: &str, flags: &[&str], error: &str, field: &str| {
+        g.invalid(comment, flags, error, json!({"evidence": hx(e), "errorField": field}));
+    };
+    let len_only = |a: u32| {
+        let mut e = vec![2u8, 5];
+        e.extend_from_slice(&a.to_be_bytes());
+        e
+    };
+    fif(
+        &mut g,
+        &len_only(51_351),
+        "first length 51,351 (one above DEVICE_LIST_MAX_LEN) and nothing after it: OutOfRange before Truncated",
+        &["Limit", "Truncated"],
+        "DecodeError::OutOfRange",
+        "first list",
+    );
+    fi(
+        &mut g,
+        &len_only(51_350),
+        "first length 51,350 (allowed) and nothing after it",
+        &["Limit", "Truncated"],
+        "DecodeError::Truncated",
+    );
+    fi(
+        &mut g,
+        &with(&with(&ev, 0, 0xfa), 1, 0x7f),
+        "order: version 0xfa and object type 0x7f: the version first",
+        &["Grease"],
+        "DecodeError::UnsupportedVersion",
+    );
+    let mut second_huge = raw_fork_evidence(x, &[]);
+    second_huge.truncate(second_huge.len() - 4);
+    second_huge.extend_from_slice(&51_351u32.to_be_bytes());
+    fif(
+        &mut g,
+        &second_huge,
+        "second length 51,351 and nothing after it",
+        &["Limit", "Truncated"],
+        "DecodeError::OutOfRange",
+        "second list",
+    );
+    // First list cut short (its bytes run into the second length): the
+    // second length is never read.
+    let mut cut_first = raw_fork_evidence(x, y);
+    cut_first[2..6].copy_from_slice(&u32::try_from(x.len() + 4 + y.len() + 1).unwrap().to_be_bytes());
+    fi(
+        &mut g,
+        &cut_first,
+        "first length one more than every remaining byte",
+        &["Truncated"],
+        "DecodeError::Truncated",
+    );
+    let mut desc_trailing = raw_fork_evidence(y, x);
+    desc_trailing.push(0);
+    fi(
+        &mut g,
+        &desc_trailing,
+        "order: lists in descending order and a trailing byte: TrailingBytes before the order check",
+        &["TrailingBytes", "NonCanonical"],
+        "DecodeError::TrailingBytes",
+    );
+    let bad_first = with(x, 0, 0xfa);
+    let (p, q) = if bad_first.as_slice() <= y.as_slice() {
+        (y.as_slice(), bad_first.as_slice())
+    } else {
+        (bad_first.as_slice(), y.as_slice())
+    };
+    fi(
+        &mut g,
+        &raw_fork_evidence(p, q),
+        "order: descending order, one list with version 0xfa: the order check before decoding the lists",
+        &["NonCanonical", "Grease"],
+        "DecodeError::NonCanonical",
+    );
+    // Both lists fail to decode: the first one's error.
+    let mut e1 = x.to_vec();
+    e1[2..4].copy_from_slice(&0x0a0au16.to_be_bytes());
+    let mut e2 = y.to_vec();
+    e2[1] = 0x7f;
+    let (p, q, want) = if e1 <= e2 {
+        (&e1, &e2, "DecodeError::UnsupportedSuite")
+    } else {
+        (&e2, &e1, "DecodeError::WrongObjectType")
+    };
+    fi(
+        &mut g,
+        &raw_fork_evidence(p, q),
+        "order: both lists fail to decode (suite 0x0a0a, object type 0x7f): the first list's error",
+        &["Grease"],
+        want,
+    );
+    let trailing_second = [x.as_slice(), &[0]].concat();
+    fi(
+        &mut g,
+        &raw_fork_evidence(x, &trailing_second),
+        "the second list is the first plus one byte: in order (a shorter prefix sorts first), then the second list has a trailing byte",
+        &["TrailingBytes"],
+        "DecodeError::TrailingBytes",
+    );
+    let mut nested_out = x.to_vec();
+    nested_out[84..86].copy_from_slice(&300u16.to_be_bytes());
+    let (p, q) = if nested_out.as_slice() <= y.as_slice() {
+        (nested_out.as_slice(), y.as_slice())
+    } else {
+        (y.as_slice(), nested_out.as_slice())
+    };
+    fif(
+        &mut g,
+        &raw_fork_evidence(p, q),
+        "a list with device count 300 inside the evidence",
+        &["Limit"],
+        "DecodeError::OutOfRange",
+        "device count",
+    );
+
+    // Verification order: account, then version and contents, then the
+    // first list, then the second.
+    let bad_key_v3 = List {
+        suite: 1,
+        account: identity_key,
+        version: 3,
+        previous_hash: [9; 32],
+        issued_at: NOW,
+        certificates: vec![],
+    }
+    .signed(&alice.seed);
+    fi(
+        &mut g,
+        &fork_evidence(&bad_key_v3, &bob_v2),
+        "order: two accounts (one key invalid), two versions: NotAFork before any verification",
+        &["NotAFork", "InvalidAccountKey"],
+        "DeviceListError::NotAFork",
+    );
+    fi(
+        &mut g,
+        &fork_evidence(&bad_l2_any(&ls.l2), &ls.l3),
+        "order: versions 2 (broken signature) and 3: NotAFork before verification",
+        &["NotAFork", "BadSignature"],
+        "DeviceListError::NotAFork",
+    );
+    fi(
+        &mut g,
+        &fork_evidence(&ls.l2, &bad_l2_any(&ls.l2)),
+        "the same contents, one signature broken: NotAFork (equal list hashes) before verification",
+        &["NotAFork", "BadSignature"],
+        "DeviceListError::NotAFork",
+    );
+    // Both lists fail verification: the first one's error.
+    let ghost_v2 = list(2, craft::list_hash(&ls.l1), vec![ac[0].clone(), bob_cert.clone()])
+        .signed(&alice.seed);
+    let want = if forged_v2 <= ghost_v2 {
+        "DeviceListError::BadSignature"
+    } else {
+        "DeviceListError::Certificate(CertificateError::WrongAccount)"
+    };
+    fi(
+        &mut g,
+        &fork_evidence(&forged_v2, &ghost_v2),
+        "order: a version 2 signed by Mallory and one with a ghost of Bob: the first list's error",
+        &["Ghost", "BadSignature"],
+        want,
     );
     f.push(g);
     f.render()
