@@ -634,6 +634,10 @@ fn padding() -> String {
         (json!({"type": "bucket", "bucketSize": 1}), 1),
         (json!({"type": "bucket", "bucketSize": 0}), 1),
         (json!({"type": "bucket", "bucketSize": 4096}), 4096),
+        (
+            json!({"type": "bucket", "bucketSize": u32::MAX}),
+            u64::from(u32::MAX),
+        ),
     ];
     for (policy, bucket) in policies.iter() {
         let kind = policy["type"].as_str().unwrap();

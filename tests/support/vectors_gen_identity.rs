@@ -216,8 +216,8 @@ pub(crate) fn certificates() -> String {
     let mut f = VectorFile::new(
         "fanseal device certificate",
         json!({
-            "CertificateIssue": "accountSeed (group), params {deviceId, x25519Public, ed25519Public, createdAt, expiresAt (null = none), capabilities} -> certificate (exact bytes: Ed25519 is deterministic), or the CertificateError of AccountSecret::certify_device.",
-            "CertificateVerify": "certificate (bytes), account (the expected account public key), now (Unix ms) -> the decoded fields and keyId, or the error of DeviceCertificate::from_bytes (DecodeError::*) then DeviceCertificate::verify (CertificateError::*).",
+            "CertificateIssue": "accountSeed (group), params {deviceId, x25519Public, ed25519Public, createdAt, expiresAt (null = never; 2^64 - 1 is the same value), capabilities} -> certificate (exact 200 bytes: Ed25519 is deterministic), or the CertificateError of AccountSecret::certify_device.",
+            "CertificateVerify": "certificate (bytes), account (the expected account public key), now (Unix ms) -> the decoded fields (expiresAt null = never) and keyId, or the error of DeviceCertificate::from_bytes (DecodeError::*) then DeviceCertificate::verify (CertificateError::*; when several steps of SPEC.md §3.3 fail, the first).",
         }),
     );
     f.flag("Valid", "a well-formed certificate");
@@ -760,10 +760,10 @@ pub(crate) fn device_lists() -> String {
     let mut f = VectorFile::new(
         "fanseal device list",
         json!({
-            "DeviceListIssue": "accountSeed (group), previous (bytes of the previous list, or null for version 1), issuedAt, certificates (bytes, in the order passed) -> list (exact bytes; certificates sorted by device id) and hash, or the DeviceListError of AccountSecret::issue_device_list.",
-            "DeviceListVerify": "list (bytes), account (expected account public key) -> version, previousHash, issuedAt, certificates (bytes, sorted), hash = SHA-256(u8 len || \"fanseal v1 device list hash\" || list), or the error of DeviceList::from_bytes (DecodeError::*) then DeviceList::verify (DeviceListError::*; a certificate failure is DeviceListError::Certificate(CertificateError::*)).",
-            "DeviceListUpdate": "account, trusted (bytes of the trusted list, verified first), intermediates (bytes, in order), next (bytes) -> the new trusted version and hash, or the DeviceListError of VerifiedDeviceList::update; a fork also gives forkEvidence (its exact bytes), a broken chain atVersion, a rollback trustedVersion and presentedVersion.",
-            "ForkEvidence": "evidence (bytes) -> account and version, or the error of ForkEvidence::from_bytes (DecodeError::*) then ForkEvidence::verify (DeviceListError::*).",
+            "DeviceListIssue": "accountSeed (group), previous (bytes of the current list, or null for version 1) with previousAccount (the account it is verified for: AccountSecret::issue_device_list takes a verified list, so previous is first verified with DeviceList::verify, and that error is the case's error if it fails), issuedAt, certificates (bytes, in the order passed; repeat: pass the whole sequence that many times) -> list (exact bytes; certificates sorted by device id) and hash = SHA-256(u8 len || \"fanseal v2 device list hash\" || list without its signature), or the DeviceListError of AccountSecret::issue_device_list (deviceId: the device a Certificate error names).",
+            "DeviceListVerify": "list (bytes), account (expected account public key) -> version, previousHash, issuedAt, certificates (bytes, sorted), hash = SHA-256(u8 len || \"fanseal v2 device list hash\" || list without its 64-byte signature), or the error of DeviceList::from_bytes (DecodeError::*; errorField: the field SPEC.md names for OutOfRange / Truncated) then DeviceList::verify (DeviceListError::*; a certificate failure is DeviceListError::Certificate(CertificateError::*), deviceId the device it names).",
+            "DeviceListUpdate": "account, lists (group: named list bytes), trusted (verified first), intermediates (in order), next -> resultList (the name of the list now trusted: the trusted bytes themselves when next has the same contents), resultVersion and resultHash, or the DeviceListError of VerifiedDeviceList::update; a fork also gives forkEvidence (its exact bytes), a broken chain atVersion, a rollback trustedVersion and presentedVersion.",
+            "ForkEvidence": "evidence (bytes) -> account and version, or the error of ForkEvidence::from_bytes (DecodeError::*; errorField as in DeviceListVerify) then ForkEvidence::verify (DeviceListError::*).",
         }),
     );
     f.flag("Valid", "a well-formed, correctly signed list or update");
