@@ -99,6 +99,25 @@ impl World {
                 public_only: false,
             });
         }
+        // alice-phone re-certified by Alice (same keys and device id, another
+        // expiry) but not on Alice's list: seal refuses it as a sender, and
+        // under this certificate it cannot open wraps made for the listed one.
+        {
+            let phone: &Ident = devices.iter().find(|d: &&Ident| d.name == "alice-phone").unwrap();
+            let alice = accounts[0].1;
+            let device = phone.device;
+            let cert = device.cert(&alice, Some(NOW + 2 * YEAR));
+            let cert_bytes = cert.signed(&alice.seed);
+            devices.push(Ident {
+                name: "alice-phone-recertified",
+                account: "alice",
+                device,
+                cert,
+                cert_bytes,
+                on_list: false,
+                public_only: false,
+            });
+        }
         // Unknown key share (SPEC.md §4.5, P15): accounts certifying public
         // keys of devices they do not own. Eve copies bob-phone's keys
         // exactly; Trudy certifies bob-phone's X25519 key plus a point of
@@ -537,7 +556,7 @@ pub(crate) fn envelopes() -> String {
                 // Named by key id, but the wrap is bound to another
                 // account's certificate of the same key (SPEC.md §4.5).
                 Some(_) => opens.push(json!({"device": d.name, "result": "invalid", "error": "OpenError::Unauthenticated"})),
-                None if d.account != "mallory" && d.name != "alice-ghost" => {
+                None if d.account != "mallory" && d.name != "alice-ghost" && d.name != "alice-phone-recertified" => {
                     opens.push(json!({"device": d.name, "result": "invalid", "error": "OpenError::NotARecipient"}));
                 }
                 None => {}
@@ -623,6 +642,14 @@ pub(crate) fn envelopes() -> String {
         "alice-ghost",
         &["alice", "bob"],
         "sender missing from its own account's list",
+        "SealError::SenderNotOnOwnList",
+    );
+    misuse(
+        &mut g,
+        "alice-phone-recertified",
+        "alice-phone-recertified",
+        &["alice", "bob"],
+        "Alice's list holds another certificate of the sending device (same keys and id): not on it unchanged",
         "SealError::SenderNotOnOwnList",
     );
     misuse(
@@ -1042,6 +1069,64 @@ pub(crate) fn envelopes() -> String {
         "Alice's list missing from the directory",
         &["UnknownSender"],
         "OpenError::SenderListUnavailable",
+    );
+    // SenderListUnavailable only for a self-consistent claim (SPEC.md §5.2 step 8).
+    let mut mal_unsigned = mal.clone();
+    mal_unsigned.signer_seed = world.dev("mallory-laptop").device.ed_seed;
+    bad(
+        &mut g,
+        &mal_unsigned.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "sender account not in the directory, and the message is not signed by the certified device: Unauthenticated, no fetch requested",
+        &["UnknownSender", "Forgery"],
+        UNAUTH,
+    );
+    let mut mal_badcert = mal.clone();
+    let last = mal_badcert.certificate.len() - 1;
+    mal_badcert.certificate[last] ^= 0x01;
+    bad(
+        &mut g,
+        &mal_badcert.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "sender account not in the directory, signed by the device, but the certificate's account signature is broken: Unauthenticated",
+        &["UnknownSender", "Forgery"],
+        UNAUTH,
+    );
+    let mut undecodable = base.clone();
+    undecodable.certificate[0] = 0xfa;
+    bad(
+        &mut g,
+        &undecodable.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "the body's certificate does not decode (version 0xfa), everything else correctly signed by alice-phone",
+        &["BadBody"],
+        UNAUTH,
+    );
+    ok(
+        &mut g,
+        &b,
+        &base,
+        "bob-phone",
+        &all,
+        NOW + YEAR - 1,
+        "opened one millisecond before the sender's certificate expires",
+        &["Valid", "Expired"],
+    );
+    bad(
+        &mut g,
+        &b,
+        "alice-phone-recertified",
+        &all,
+        NOW,
+        "a device of Alice that is not a recipient (alice-phone's keys under another certificate)",
+        &["NotARecipient"],
+        "OpenError::NotARecipient",
     );
     let mut forged = base.clone();
     forged.payload = b"attack at noon".to_vec();

@@ -320,6 +320,15 @@ pub(crate) fn certificates() -> String {
             json!({"params": params(&c)}),
         );
     }
+    let mut c = devices[3].cert(&alice, None);
+    c.x25519 = low_order_x25519()[0].0;
+    c.ed25519 = bad_ed25519()[1].0;
+    g.invalid(
+        "order: a low-order X25519 key and a small-order Ed25519 key: InvalidX25519Key is checked first",
+        &["LowOrderKey"],
+        "CertificateError::InvalidX25519Key",
+        json!({"params": params(&c)}),
+    );
     f.push(g);
 
     // --- verifying
@@ -938,6 +947,14 @@ pub(crate) fn device_lists() -> String {
         with_out(
             issue(Some((&resigned, &a_pub)), &[&ac[1]]),
             &l3_issue.signed(&alice.seed),
+        ),
+    );
+    g.valid(
+        "a certificate that has already expired is listed: issuing checks §3.3 steps 1-5, not the expiry",
+        &["Valid", "Expired"],
+        with_out(
+            issue(None, &[&ac[0], &expired]),
+            &list(1, [0; 32], vec![ac[0].clone(), expired.clone()]).signed(&alice.seed),
         ),
     );
     g.invalid(
@@ -1727,6 +1744,12 @@ pub(crate) fn device_lists() -> String {
     )
     .signed(&alice.seed);
     let mallory_next = list(2, craft::list_hash(&ls.l1), vec![ac[0].clone()]).signed(&mallory.seed);
+    let ghost_v3 = list(
+        3,
+        craft::list_hash(&ls.l2),
+        vec![ac[1].clone(), bob_cert.clone()],
+    )
+    .signed(&alice.seed);
     // Version 3 chained to the re-signed copy of version 2: the same list
     // hash as version 2, so this is exactly ls.l3.
     assert_eq!(
@@ -1747,6 +1770,7 @@ pub(crate) fn device_lists() -> String {
         ("v2-signed-by-mallory", &mallory_next),
         ("bob-v1", &bob_list),
         ("v2-re-signed", &resigned),
+        ("v3-with-ghost", &ghost_v3),
     ];
     let lookup = |name: &str| -> &[u8] { named.iter().find(|n| n.0 == name).unwrap().1 };
     let mut lists_obj = serde_json::Map::new();
@@ -2060,6 +2084,16 @@ pub(crate) fn device_lists() -> String {
         "an intermediate at the next version with a bad signature: the link check passes, then verification fails",
         &["BadSignature"],
         "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2-bad-signature"],
+        "v3-with-ghost",
+        "order: next (version 3, a ghost of Bob) and the intermediate version 2 (broken signature) both fail: next is verified (step 3) before the walk (step 5)",
+        &["Ghost", "BadSignature"],
+        "DeviceListError::Certificate(CertificateError::WrongAccount)",
         json!({}),
     );
     up_bad(
