@@ -546,6 +546,12 @@ fn safety_numbers() -> String {
             "DecodeError::UnsupportedVersion",
         ),
         (
+            with(0, 0x03),
+            "version 0x03",
+            "Grease",
+            "DecodeError::UnsupportedVersion",
+        ),
+        (
             with(0, 0xfa),
             "version 0xfa",
             "Grease",

@@ -1613,19 +1613,46 @@ pub(crate) fn envelopes() -> String {
         "OpenError::Decode(DecodeError::OutOfRange)",
         "body length",
     );
-    bad(
+    badf(
         &mut g,
         &set(offset::RECIPIENT_COUNT, &1024u16.to_be_bytes()),
-        "bob-phone",
-        &all,
-        NOW,
         "recipient count 1024 (allowed), far fewer key ids present",
         &["Limit", "Truncated"],
         "OpenError::Decode(DecodeError::Truncated)",
+        "recipient key ids",
+    );
+    badf(
+        &mut g,
+        &unsorted0[..offset::KEY_IDS + 16 * n - 1],
+        "order: key ids not ascending, and the input ends inside the last key id: Truncated before reading any id",
+        &["Truncated", "NonCanonical", "Order"],
+        "OpenError::Decode(DecodeError::Truncated)",
+        "recipient key ids",
+    );
+    // "Never" never expires: bob-phone (no expiry) sealed at 2^64 - 1,
+    // opened at 2^64 - 1.
+    let end = world.honest(
+        "bob-phone",
+        &["carol"],
+        b"at the end of time",
+        b"",
+        Pad::Padme,
+        u64::MAX,
+        &bytes(&mut rng),
+    );
+    ok(
+        &mut g,
+        &end.encode(),
+        &end,
+        "carol-phone",
+        &all,
+        u64::MAX,
+        "a sender without expiry, timestamp and now 2^64 - 1: never expires",
+        &["Valid", "Expired"],
     );
     const DEC: &str = "OpenError::Decode(DecodeError::";
     let dec = |kind: &str| format!("{DEC}{kind})");
-    for v in [0x00u8, 0x01, 0xfa] {
+    for v in [0x00u8, 0x01, 0x03, 0xfa] {
         bad(
             &mut g,
             &set(offset::VERSION, &[v]),
@@ -2038,6 +2065,30 @@ pub(crate) fn envelopes() -> String {
             "check_opened",
             None,
             vec![step(&b, NOW + 86_400_000, "ok")],
+        ),
+        (
+            "order: accepted, then the same message from beyond the clock skew: FromTheFuture is checked before Replayed",
+            "check_opened",
+            Some("ReplayError::FromTheFuture"),
+            vec![
+                step(&b, NOW + 5, "ok"),
+                step(&b, NOW - 60_001, "ReplayError::FromTheFuture"),
+            ],
+        ),
+        (
+            "order: accepted, then the same message after the window: TooOld is checked before Replayed",
+            "check_opened",
+            Some("ReplayError::TooOld"),
+            vec![
+                step(&b, NOW + 5, "ok"),
+                step(&b, NOW + 86_400_001, "ReplayError::TooOld"),
+            ],
+        ),
+        (
+            "at the edge of the clock skew",
+            "check_opened",
+            None,
+            vec![step(&b, NOW - 60_000, "ok")],
         ),
         (
             "from beyond the allowed clock skew",

@@ -652,6 +652,15 @@ pub(crate) fn certificates() -> String {
     );
     inv(
         &mut g,
+        &[c.signed(&alice.seed).as_slice(), &[0]].concat(),
+        &alice.public,
+        NOW,
+        "order: 201 bytes with suite 0x0a0a: UnsupportedSuite (fields are read in order), not TrailingBytes",
+        &["Grease", "TrailingBytes"],
+        "DecodeError::UnsupportedSuite",
+    );
+    inv(
+        &mut g,
         &c.signed(&alice.seed)[..10],
         &alice.public,
         NOW,
@@ -688,7 +697,7 @@ pub(crate) fn certificates() -> String {
         &["TrailingBytes"],
         "DecodeError::TrailingBytes",
     );
-    for v in [0x00u8, 0x01, 0xfa] {
+    for v in [0x00u8, 0x01, 0x03, 0xfa] {
         inv(
             &mut g,
             &with(&good, 0, v),
@@ -1432,7 +1441,7 @@ pub(crate) fn device_lists() -> String {
         &["TrailingBytes"],
         "DecodeError::TrailingBytes",
     );
-    for v in [0x00u8, 0x01, 0xfa] {
+    for v in [0x00u8, 0x01, 0x03, 0xfa] {
         iv(
             &mut g,
             &with(&ls.l1, 0, v),
