@@ -2106,5 +2106,109 @@ pub(crate) fn envelopes() -> String {
     }
     f.push(g);
 
+    // --- replay guard eviction tie-breaks (SPEC.md §6), small capacities.
+    let msg = |sender: &str, ts: u64, rng: &mut rand_chacha::ChaCha20Rng| {
+        world
+            .honest(sender, &["bob"], b"replay", b"", Pad::Padme, ts, &bytes(rng))
+            .encode()
+    };
+    let sender_key = |name: &str| {
+        let d = world.dev(name);
+        [
+            world.account(d.account).public.as_slice(),
+            d.device.device_id.as_slice(),
+        ]
+        .concat()
+    };
+    let at = NOW + 100;
+    let mut tie_cases: Vec<(u64, &str, Option<&str>, Vec<Value>)> = Vec::new();
+    // Capacity 2: the sender holding the most entries loses its oldest.
+    let a1 = msg("alice-phone", NOW + 1, &mut rng);
+    let a2 = msg("alice-phone", NOW + 2, &mut rng);
+    let c3 = msg("carol-phone", NOW + 3, &mut rng);
+    tie_cases.push((
+        2,
+        "capacity 2: alice-phone holds both entries, carol-phone's message evicts alice-phone's oldest (its id is then below alice-phone's floor); the newer one is still remembered",
+        Some("ReplayError::Replayed"),
+        vec![
+            step(&a1, at, "ok"),
+            step(&a2, at, "ok"),
+            step(&c3, at, "ok"),
+            step(&a1, at, "ReplayError::TooOld"),
+            step(&a2, at, "ReplayError::Replayed"),
+        ],
+    ));
+    // Capacity 2, one entry each: the bytewise greatest sender is evicted.
+    let pa = msg("alice-phone", NOW + 5, &mut rng);
+    let pc = msg("carol-phone", NOW + 5, &mut rng);
+    let pl = msg("alice-laptop", NOW + 6, &mut rng);
+    let (evicted, kept) = if sender_key("alice-phone") > sender_key("carol-phone") {
+        (&pa, &pc)
+    } else {
+        (&pc, &pa)
+    };
+    tie_cases.push((
+        2,
+        "capacity 2, one entry each from alice-phone and carol-phone: a third sender evicts the entry of the sender whose account key || device id is bytewise greatest",
+        Some("ReplayError::Replayed"),
+        vec![
+            step(&pa, at, "ok"),
+            step(&pc, at, "ok"),
+            step(&pl, at, "ok"),
+            step(evicted, at, "ReplayError::TooOld"),
+            step(kept, at, "ReplayError::Replayed"),
+        ],
+    ));
+    // Capacity 0 is treated as 1.
+    let z1 = msg("alice-phone", NOW + 7, &mut rng);
+    let z2 = msg("alice-phone", NOW + 8, &mut rng);
+    tie_cases.push((
+        0,
+        "capacity 0 is treated as 1: the first id is remembered until the next acceptance evicts it",
+        Some("ReplayError::TooOld"),
+        vec![
+            step(&z1, at, "ok"),
+            step(&z1, at, "ReplayError::Replayed"),
+            step(&z2, at, "ok"),
+            step(&z1, at, "ReplayError::TooOld"),
+        ],
+    ));
+    // Capacity 1: more sender floors than the capacity raise the global floor.
+    let f1 = msg("alice-phone", NOW + 10, &mut rng);
+    let f2 = msg("carol-phone", NOW + 11, &mut rng);
+    let f3 = msg("alice-laptop", NOW + 12, &mut rng);
+    let f0 = msg("bob-tablet", NOW + 10, &mut rng);
+    tie_cases.push((
+        1,
+        "capacity 1: two evictions leave two sender floors; the lowest (alice-phone's) is dropped and becomes the global floor, which refuses a new sender at that timestamp",
+        Some("ReplayError::TooOld"),
+        vec![
+            step(&f1, at, "ok"),
+            step(&f2, at, "ok"),
+            step(&f3, at, "ok"),
+            step(&f0, at, "ReplayError::TooOld"),
+        ],
+    ));
+    for capacity in [0u64, 1, 2] {
+        let mut g = Group::new(
+            "Replay",
+            "Eviction when the guard is full, and its tie-breaks (SPEC.md §6).",
+        )
+        .field("device", json!("bob-phone"))
+        .field("directory", json!(all))
+        .field(
+            "guard",
+            json!({"capacity": capacity, "windowMs": 86_400_000u64, "maxSkewMs": 60_000u64}),
+        );
+        for (_, comment, error, steps) in tie_cases.iter().filter(|c| c.0 == capacity) {
+            let v = json!({"api": "check_opened", "steps": steps});
+            match error {
+                None => g.valid(comment, &["Valid"], v),
+                Some(e) => g.invalid(comment, &["Replay", "Order"], e, v),
+            }
+        }
+        f.push(g);
+    }
+
     f.render()
 }
