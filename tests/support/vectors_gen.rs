@@ -569,6 +569,18 @@ fn safety_numbers() -> String {
             "Grease",
             "DecodeError::WrongObjectType",
         ),
+        (
+            with(0, 0xfa)[..10].to_vec(),
+            "order: version 0xfa and only 10 bytes: the version first",
+            "Grease",
+            "DecodeError::UnsupportedVersion",
+        ),
+        (
+            [with(1, 0x05).as_slice(), &[0]].concat(),
+            "order: object type 0x05 and a trailing byte: the type first",
+            "Grease",
+            "DecodeError::WrongObjectType",
+        ),
     ];
     for (compact, comment, flag, error) in cases {
         g.invalid(comment, &[flag], error, json!({"compact": hx(&compact)}));

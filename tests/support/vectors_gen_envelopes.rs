@@ -1521,6 +1521,52 @@ pub(crate) fn envelopes() -> String {
         &["Valid"],
     );
 
+    // Open order (SPEC.md §5.2 steps 1-2, 9).
+    let mut low_enc = base.clone();
+    low_enc.ephemeral_public_override = Some(low_order_x25519()[0].0);
+    for r in low_enc.recipients.iter_mut() {
+        r.dh_override = Some([0u8; 32]);
+    }
+    bad(
+        &mut g,
+        &low_enc.encode(),
+        "carol-phone",
+        &all,
+        NOW,
+        "order: a low-order ephemeral key, opened by a device that is not a recipient: NotARecipient (step 2) before any DH",
+        &["NotARecipient", "LowOrderKey", "Order"],
+        "OpenError::NotARecipient",
+    );
+    bad(
+        &mut g,
+        &[b.as_slice(), &[0]].concat(),
+        "carol-phone",
+        &all,
+        NOW,
+        "order: a trailing byte, opened by a device that is not a recipient: the decode error (step 1) first",
+        &["TrailingBytes", "NotARecipient", "Order"],
+        "OpenError::Decode(DecodeError::TrailingBytes)",
+    );
+    let recert = world.honest(
+        "alice-phone-recertified",
+        &["bob"],
+        b"under another certificate",
+        b"",
+        Pad::Padme,
+        NOW,
+        &bytes(&mut rng),
+    );
+    bad(
+        &mut g,
+        &recert.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "signed by alice-phone's key under a certificate Alice signed but did not list (the list holds another certificate for that device id)",
+        &["Ghost"],
+        UNAUTH,
+    );
+
     // Decoding.
     let set = |at: usize, bytes: &[u8]| {
         let mut m = b.clone();
