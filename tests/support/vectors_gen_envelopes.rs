@@ -103,7 +103,10 @@ impl World {
         // expiry) but not on Alice's list: seal refuses it as a sender, and
         // under this certificate it cannot open wraps made for the listed one.
         {
-            let phone: &Ident = devices.iter().find(|d: &&Ident| d.name == "alice-phone").unwrap();
+            let phone: &Ident = devices
+                .iter()
+                .find(|d: &&Ident| d.name == "alice-phone")
+                .unwrap();
             let alice = accounts[0].1;
             let device = phone.device;
             let cert = device.cert(&alice, Some(NOW + 2 * YEAR));
@@ -201,7 +204,7 @@ impl World {
             .devices
             .iter()
             .filter(|d| lists.contains(&d.account) && d.on_list)
-            .filter(|d| !d.cert.expiry().is_some_and(|t| t <= now))
+            .filter(|d| d.cert.expiry().is_none_or(|t| t > now))
             .collect();
         // The sending device is a recipient too when its own list is passed
         // (SPEC.md §5.1): leaving it out would tell the relay who sent. It is
@@ -264,7 +267,10 @@ impl World {
 /// alone: equal DH outputs for the victim's own clamped secret and for
 /// another clamped scalar, other bytes, canonical, not of low order.
 fn torsion_variant(secret: &[u8; 32], victim: &[u8; 32]) -> [u8; 32] {
-    let t: [u8; 32] = hex::decode(TORSION_OF_BOB_PHONE).unwrap().try_into().unwrap();
+    let t: [u8; 32] = hex::decode(TORSION_OF_BOB_PHONE)
+        .unwrap()
+        .try_into()
+        .unwrap();
     assert_ne!(&t, victim);
     assert!(t[31] & 0x80 == 0, "canonical (top bit clear)");
     let other = craft::sha256(&[b"another scalar"]);
@@ -443,7 +449,10 @@ pub(crate) fn envelopes() -> String {
         "UnknownKeyShare",
         "an account certifies another account's device keys (exactly, or plus a point of small order)",
     );
-    f.flag("Order", "several checks fail: the first in the specified order wins");
+    f.flag(
+        "Order",
+        "several checks fail: the first in the specified order wins",
+    );
 
     let world = World::new(&mut rng);
     f.extra("identities", world.identities());
@@ -563,10 +572,14 @@ pub(crate) fn envelopes() -> String {
             }
         }
         if lists == ["trudy"] {
-            assert!(opens.iter().any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::NotARecipient"));
+            assert!(opens
+                .iter()
+                .any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::NotARecipient"));
         }
         if lists == ["eve"] {
-            assert!(opens.iter().any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::Unauthenticated"));
+            assert!(opens
+                .iter()
+                .any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::Unauthenticated"));
         }
         g.valid(
             comment,
@@ -1579,7 +1592,12 @@ pub(crate) fn envelopes() -> String {
         m
     };
     // Header decoding order (SPEC.md §4.2, §5.2 step 1).
-    let badf = |g: &mut Group, m: &[u8], comment: &str, flags: &[&str], error: &str, field: &str| {
+    let badf = |g: &mut Group,
+                m: &[u8],
+                comment: &str,
+                flags: &[&str],
+                error: &str,
+                field: &str| {
         g.invalid(
             comment,
             flags,
@@ -1601,7 +1619,11 @@ pub(crate) fn envelopes() -> String {
     );
     bad(
         &mut g,
-        &setm(&set(offset::OBJECT_TYPE, &[0x7f]), offset::SUITE, &0x0a0au16.to_be_bytes()),
+        &setm(
+            &set(offset::OBJECT_TYPE, &[0x7f]),
+            offset::SUITE,
+            &0x0a0au16.to_be_bytes(),
+        ),
         "bob-phone",
         &all,
         NOW,
@@ -1611,7 +1633,11 @@ pub(crate) fn envelopes() -> String {
     );
     bad(
         &mut g,
-        &setm(&set(offset::SUITE, &0x0a0au16.to_be_bytes()), offset::EPHEMERAL, &p_enc),
+        &setm(
+            &set(offset::SUITE, &0x0a0au16.to_be_bytes()),
+            offset::EPHEMERAL,
+            &p_enc,
+        ),
         "bob-phone",
         &all,
         NOW,
@@ -1621,7 +1647,11 @@ pub(crate) fn envelopes() -> String {
     );
     bad(
         &mut g,
-        &setm(&set(offset::EPHEMERAL, &p_enc), offset::RECIPIENT_COUNT, &0u16.to_be_bytes()),
+        &setm(
+            &set(offset::EPHEMERAL, &p_enc),
+            offset::RECIPIENT_COUNT,
+            &0u16.to_be_bytes(),
+        ),
         "bob-phone",
         &all,
         NOW,
@@ -2155,7 +2185,15 @@ pub(crate) fn envelopes() -> String {
     // --- replay guard eviction tie-breaks (SPEC.md §6), small capacities.
     let msg = |sender: &str, ts: u64, rng: &mut rand_chacha::ChaCha20Rng| {
         world
-            .honest(sender, &["bob"], b"replay", b"", Pad::Padme, ts, &bytes(rng))
+            .honest(
+                sender,
+                &["bob"],
+                b"replay",
+                b"",
+                Pad::Padme,
+                ts,
+                &bytes(rng),
+            )
             .encode()
     };
     let sender_key = |name: &str| {

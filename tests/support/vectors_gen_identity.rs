@@ -239,7 +239,7 @@ pub(crate) fn certificates() -> String {
         "InvalidAccountKey",
         "the account key itself is not a valid strict Ed25519 key",
     );
-    
+
     f.flag("Truncated", "the input ends early");
     f.flag("TrailingBytes", "bytes after a complete object");
     f.flag(
@@ -1069,7 +1069,10 @@ pub(crate) fn device_lists() -> String {
         &["Genesis"],
         "DeviceListError::InvalidGenesis",
         issue(
-            Some((&list(2, [0; 32], vec![ac[0].clone()]).signed(&alice.seed), &a_pub)),
+            Some((
+                &list(2, [0; 32], vec![ac[0].clone()]).signed(&alice.seed),
+                &a_pub,
+            )),
             &[&ac[0]],
         ),
     );
@@ -1477,12 +1480,7 @@ pub(crate) fn device_lists() -> String {
     // out of range), previous hash, issued at, count (> 256 out of range),
     // room for every certificate and the signature, each certificate then
     // its order, the signature, trailing bytes.
-    let ivf = |g: &mut Group,
-               l: &[u8],
-               comment: &str,
-               flags: &[&str],
-               error: &str,
-               field: &str| {
+    let ivf = |g: &mut Group, l: &[u8], comment: &str, flags: &[&str], error: &str, field: &str| {
         g.invalid(
             comment,
             flags,
@@ -1703,9 +1701,15 @@ pub(crate) fn device_lists() -> String {
     };
     let both = list(1, [0; 32], vec![forged2.clone(), bob_named.clone()]).signed(&alice.seed);
     let (first_err, first_id) = if forged2.0.device_id < bob_named.0.device_id {
-        ("DeviceListError::Certificate(CertificateError::BadSignature)", forged2.0.device_id)
+        (
+            "DeviceListError::Certificate(CertificateError::BadSignature)",
+            forged2.0.device_id,
+        )
     } else {
-        ("DeviceListError::Certificate(CertificateError::WrongAccount)", bob_named.0.device_id)
+        (
+            "DeviceListError::Certificate(CertificateError::WrongAccount)",
+            bob_named.0.device_id,
+        )
     };
     g.invalid(
         "order: a forged certificate and one of Bob's: the first failing one in device-id order",
@@ -1807,7 +1811,14 @@ pub(crate) fn device_lists() -> String {
             v["resultList"] = json!(n);
             g.valid(comment, flags, v);
         };
-    up_ok(&mut g, "v1", &[], "v2", "version 1 to 2", &["Valid", "Chain"]);
+    up_ok(
+        &mut g,
+        "v1",
+        &[],
+        "v2",
+        "version 1 to 2",
+        &["Valid", "Chain"],
+    );
     up_ok(
         &mut g,
         "v1",
@@ -1816,8 +1827,22 @@ pub(crate) fn device_lists() -> String {
         "version 1 to 4 with both intermediates",
         &["Valid", "Chain"],
     );
-    up_ok(&mut g, "v2", &["v3"], "v4", "version 2 to 4", &["Valid", "Chain"]);
-    up_ok(&mut g, "v2", &[], "v2", "the same list again: no change", &["Valid"]);
+    up_ok(
+        &mut g,
+        "v2",
+        &["v3"],
+        "v4",
+        "version 2 to 4",
+        &["Valid", "Chain"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
+        &[],
+        "v2",
+        "the same list again: no change",
+        &["Valid"],
+    );
     up_ok(
         &mut g,
         "v1",
@@ -2349,7 +2374,12 @@ pub(crate) fn device_lists() -> String {
     // Decoding order (SPEC.md §3.5): prefix; a (<= 51,350); a bytes; b
     // (<= 51,350); b bytes; trailing bytes; byte order; then each list.
     let fif = |g: &mut Group, e: &[u8], comment: &str, flags: &[&str], error: &str, field: &str| {
-        g.invalid(comment, flags, error, json!({"evidence": hx(e), "errorField": field}));
+        g.invalid(
+            comment,
+            flags,
+            error,
+            json!({"evidence": hx(e), "errorField": field}),
+        );
     };
     let len_only = |a: u32| {
         let mut e = vec![2u8, 5];
@@ -2392,7 +2422,11 @@ pub(crate) fn device_lists() -> String {
     // First list cut short (its bytes run into the second length): the
     // second length is never read.
     let mut cut_first = raw_fork_evidence(x, y);
-    cut_first[2..6].copy_from_slice(&u32::try_from(x.len() + 4 + y.len() + 1).unwrap().to_be_bytes());
+    cut_first[2..6].copy_from_slice(
+        &u32::try_from(x.len() + 4 + y.len() + 1)
+            .unwrap()
+            .to_be_bytes(),
+    );
     fi(
         &mut g,
         &cut_first,
@@ -2496,8 +2530,12 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::NotAFork",
     );
     // Both lists fail verification: the first one's error.
-    let ghost_v2 = list(2, craft::list_hash(&ls.l1), vec![ac[0].clone(), bob_cert.clone()])
-        .signed(&alice.seed);
+    let ghost_v2 = list(
+        2,
+        craft::list_hash(&ls.l1),
+        vec![ac[0].clone(), bob_cert.clone()],
+    )
+    .signed(&alice.seed);
     let want = if forged_v2 <= ghost_v2 {
         "DeviceListError::BadSignature"
     } else {
