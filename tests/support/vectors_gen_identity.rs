@@ -1886,6 +1886,14 @@ pub(crate) fn device_lists() -> String {
     up_ok(
         &mut g,
         "v2",
+        &["bob-v1", "v2-signed-by-mallory", "v1-bad-signature"],
+        "v2-re-signed",
+        "order: next has the trusted contents: no change (step 2) before the intermediates are looked at, whatever they are",
+        &["Valid", "WrongAccount", "BadSignature"],
+    );
+    up_ok(
+        &mut g,
+        "v2",
         &["v2-re-signed"],
         "v3",
         "a re-signed copy of the trusted list as an intermediate is skipped",
@@ -1999,6 +2007,26 @@ pub(crate) fn device_lists() -> String {
         &["Fork", "BadSignature"],
         "DeviceListError::BadSignature",
         json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v2",
+        &["bob-v1", "v1-bad-signature"],
+        "v2-fork",
+        "order: another version 2 with unrelated intermediates: the fork (step 4) is found before the walk",
+        &["Fork", "WrongAccount"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": evidence}),
+    );
+    up_bad(
+        &mut g,
+        "v3",
+        &["bob-v1", "v1-bad-signature"],
+        "v2",
+        "order: an older next with unrelated intermediates: Rollback (step 4) before the walk",
+        &["Rollback", "WrongAccount"],
+        "DeviceListError::Rollback",
+        json!({"trustedVersion": 3, "presentedVersion": 2}),
     );
     up_bad(
         &mut g,
