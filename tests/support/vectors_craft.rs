@@ -80,6 +80,52 @@ pub(crate) fn sign_other_nonce(
     raw_sign::<sha2::Sha512>(&esk, &m, &key).to_bytes()
 }
 
+/// The same type as `like`, from a small integer (names curve25519-dalek's
+/// scalar type without depending on that crate).
+fn scalar_from<S: From<u64>>(_like: &S, v: u64) -> S {
+    S::from(v)
+}
+
+/// A signature over `lp(label) || message` by the key with `seed` whose `R`
+/// is the neutral element (a point of small order) and `s = k·a mod ℓ`, with
+/// `k = SHA-512(R || A || M)`: it satisfies the cofactorless equation
+/// `[s]B = R + [k]A`, so a lax verifier accepts it, while strict
+/// verification (SPEC.md §2.7: `R` not of small order) refuses it.
+pub(crate) fn sign_small_order_r(seed: &[u8; 32], label: &[u8], message: &[u8]) -> [u8; 64] {
+    use ed25519_dalek::hazmat::ExpandedSecretKey;
+    use ed25519_dalek::Verifier;
+    let h: [u8; 64] = sha2::Sha512::digest(seed).into();
+    let a = ExpandedSecretKey::from_bytes(&h).scalar;
+    let mut r = [0u8; 32];
+    r[0] = 1;
+    let public = ed25519_public(seed);
+    let mut m = lp(label);
+    m.extend_from_slice(message);
+    let kh: [u8; 64] = sha2::Sha512::new()
+        .chain_update(r)
+        .chain_update(public)
+        .chain_update(&m)
+        .finalize()
+        .into();
+    let base = scalar_from(&a, 256);
+    let mut k = scalar_from(&a, 0);
+    for b in kh.iter().rev() {
+        k = k * base + scalar_from(&a, u64::from(*b));
+    }
+    let s = k * a;
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&r);
+    sig[32..].copy_from_slice(&s.to_bytes());
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
+    let parsed = ed25519_dalek::Signature::from_bytes(&sig);
+    assert!(key.verify(&m, &parsed).is_ok(), "lax verification");
+    assert!(
+        key.verify_strict(&m, &parsed).is_err(),
+        "strict verification"
+    );
+    sig
+}
+
 pub(crate) fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
     SigningKey::from_bytes(seed).verifying_key().to_bytes()
 }
@@ -443,6 +489,8 @@ pub(crate) struct CraftEnvelope {
     pub(crate) padded_len: usize,
     /// Byte the padding is filled with (honest: 0).
     pub(crate) padding_byte: u8,
+    /// Sign with a small-order `R` (see [`sign_small_order_r`]); honest: false.
+    pub(crate) small_order_r: bool,
 }
 
 impl CraftEnvelope {
@@ -521,7 +569,11 @@ impl CraftEnvelope {
             &payload_len,
             &self.payload,
         ]);
-        let signature = sign(&self.signer_seed, label::ENVELOPE_SIGNATURE, &digest);
+        let signature = if self.small_order_r {
+            sign_small_order_r(&self.signer_seed, label::ENVELOPE_SIGNATURE, &digest)
+        } else {
+            sign(&self.signer_seed, label::ENVELOPE_SIGNATURE, &digest)
+        };
         // Body plaintext (SPEC.md §4.7).
         let mut body = self.certificate.clone();
         body.extend_from_slice(&timestamp);

@@ -255,6 +255,7 @@ impl World {
             signer_seed: s.device.ed_seed,
             padded_len: pad.padded(unpadded),
             padding_byte: 0,
+            small_order_r: false,
         }
     }
 }
@@ -1145,6 +1146,18 @@ pub(crate) fn envelopes() -> String {
     forged.payload = b"attack at noon".to_vec();
     forged.signer_seed = world.dev("bob-phone").device.ed_seed;
     bad(&mut g, &forged.encode(), "bob-tablet", &all, NOW, "bob-phone knows the message secret and re-encrypts a changed payload under Alice's certificate, signing with its own key", &["Forgery"], UNAUTH);
+    let mut lax = base.clone();
+    lax.small_order_r = true;
+    bad(
+        &mut g,
+        &lax.encode(),
+        "bob-phone",
+        &all,
+        NOW,
+        "signed by alice-phone with R of small order (the neutral element) and s = k·a: valid for a lax cofactorless verifier, refused by strict verification",
+        &["Forgery"],
+        UNAUTH,
+    );
     let mut unsigned = base.clone();
     unsigned.signer_seed = world.dev("alice-laptop").device.ed_seed;
     bad(

@@ -474,6 +474,21 @@ pub(crate) fn certificates() -> String {
         "CertificateError::BadSignature",
     );
     let tbs = c1.tbs();
+    let mut small_r = tbs.clone();
+    small_r.extend_from_slice(&craft::sign_small_order_r(
+        &alice.seed,
+        craft::label::CERTIFICATE_SIGNATURE,
+        &tbs,
+    ));
+    inv(
+        &mut g,
+        &small_r,
+        &alice.public,
+        NOW,
+        "R of small order (the neutral element) and s = k·a: accepted by lax cofactorless verifiers, refused by strict verification",
+        &["BadSignature"],
+        "CertificateError::BadSignature",
+    );
     let mut raw = tbs.clone();
     raw.extend_from_slice(
         &ed25519_dalek::Signer::sign(&ed25519_dalek::SigningKey::from_bytes(&alice.seed), &tbs)
@@ -1239,6 +1254,20 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::BadSignature",
     );
     let tbs = list(1, [0; 32], vec![ac[0].clone()]).tbs();
+    let mut small_r = tbs.clone();
+    small_r.extend_from_slice(&craft::sign_small_order_r(
+        &alice.seed,
+        craft::label::DEVICE_LIST_SIGNATURE,
+        &tbs,
+    ));
+    iv(
+        &mut g,
+        &small_r,
+        &a,
+        "R of small order (the neutral element) and s = k·a: accepted by lax verifiers, refused by strict verification",
+        &["BadSignature"],
+        "DeviceListError::BadSignature",
+    );
     let mut confused = tbs.clone();
     confused.extend_from_slice(&craft::sign(
         &alice.seed,
