@@ -1106,6 +1106,16 @@ fn relay_decode(case: &Value) -> R<()> {
         "delivery" => Delivery::from_bytes(&bytes).map(|d| (d.header().clone(), d.to_bytes())),
         other => return Err(format!("unknown object {other}")),
     };
+    if case.get("expectedObjectType").is_some() {
+        match &got {
+            Err(DecodeError::WrongObjectType { expected, .. }) => eq(
+                u64::from(*expected),
+                num(case, "expectedObjectType")?,
+                "expectedObjectType",
+            )?,
+            other => return Err(format!("expected WrongObjectType, library gives {other:?}")),
+        }
+    }
     if let Some((header, again)) = outcome(case, got.map_err(|e| decode_kind(&e)))? {
         eq(hex::encode(again), hex::encode(&bytes), "re-encoding")?;
         let ids: Vec<String> = header

@@ -379,7 +379,7 @@ pub(crate) fn envelopes() -> String {
             "Seal": "sender (device name), recipients (account names, in the order passed to seal; each account's verified deviceList), payload, aad, padding {type: padme | none | bucket, bucketSize}, now, randomness (the bytes seal draws, in order: messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (messageId, ephemeralPublic, commitment, recipients = key ids ascending, bodyLength), intermediate (contextHash, headerHash, bodyKey, bodyNonce, bodyPlaintext = the padded body before encryption, wrapInfo, and per recipient in key-id order the certificateHash of its certificate on the list used (the wrap's AEAD associated data) and the RFC 9180 sharedSecret, key and baseNonce of its wrap: for debugging, not needed to check the outputs), deliveries (per recipient, in key-id order: the relay's split, exact bytes); then opens: each named device opens both the envelope and its delivery (if any) with the directory at openNow, under its keyring (its secret and its own certificate) -> payload, aad, senderAccount, senderDevice, messageId, timestamp (the sender's, from the body), or the OpenError.",
             "SealError": "sender (device whose secret keys are used), senderCertificate (device whose certificate is passed), recipients, payload, aad (hex, or {fill, length}: length copies of one byte), padding, now -> the SealError of seal, the first of SPEC.md §5.1 when several apply; no randomness is drawn.",
             "Open": "device (name; opens under its keyring: its secret and certificate), message (bytes: an envelope or a delivery), directory (account names), now -> payload, aad (hex, or {fill, length}), senderAccount, senderDevice, messageId, timestamp, or the OpenError of open. Decode failures are OpenError::Decode(DecodeError::*); errorField names the field of an OutOfRange / Truncated error, expectedObjectType the expected type of WrongObjectType (0x03 for anything but an envelope or delivery).",
-            "RelayDecode": "object (\"envelope\" or \"delivery\"), bytes -> recipients (key ids) and bodyLength, and the bytes re-encode identically; or the DecodeError of Envelope::from_bytes / Delivery::from_bytes (what a relay runs, with no key). A valid envelope also lists its split (deliveries: keyId, delivery); a valid delivery names the envelope and keyId it was split from.",
+            "RelayDecode": "object (\"envelope\" or \"delivery\"), bytes -> recipients (key ids) and bodyLength, and the bytes re-encode identically; or the DecodeError of Envelope::from_bytes / Delivery::from_bytes (what a relay runs, with no key; expectedObjectType: the type a WrongObjectType names as expected). A valid envelope also lists its split (deliveries: keyId, delivery); a valid delivery names the envelope and keyId it was split from.",
             "Replay": "device, directory, guard {capacity, windowMs, maxSkewMs} (a fresh ReplayGuard), api, steps: each opens message at now and passes it to the guard -> expect \"ok\" or the ReplayError. api \"check_opened\": ReplayGuard::check_opened(opened, now), ids kept per sender device (account, device id); \"check\": ReplayGuard::check(message id, timestamp, now), one namespace. The case's result is that of its last step.",
         }),
     );
@@ -1972,12 +1972,12 @@ pub(crate) fn envelopes() -> String {
     };
     let rd_bad =
         |g: &mut Group, object: &str, m: &[u8], comment: &str, flags: &[&str], error: &str| {
-            g.invalid(
-                comment,
-                flags,
-                error,
-                json!({"object": object, "bytes": hx(m)}),
-            );
+            let mut v = json!({"object": object, "bytes": hx(m)});
+            if error == "DecodeError::WrongObjectType" {
+                // The type the decoder expected (SPEC.md §2.1).
+                v["expectedObjectType"] = json!(if object == "envelope" { 3 } else { 4 });
+            }
+            g.invalid(comment, flags, error, v);
         };
     let split: Vec<Value> = base
         .recipients
