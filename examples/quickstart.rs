@@ -122,7 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let directory = vec![alice_list.clone(), bob_list.clone()];
     for device in bob_devices.iter().chain(alice_devices.iter()) {
         let delivery = relay_view
-            .delivery_for(&device.secret.key_id())
+            .delivery_for(&device.keyring.key_id())
             .ok_or("relay has no delivery for this device")?
             .to_bytes();
         let opened = open(&device.keyring, &delivery, &directory, NOW + 5)?;

@@ -28,8 +28,8 @@ pub(crate) mod label {
     pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v2 device list signature";
     /// Hash of a device list's signed contents, chained by the next list (§3.4).
     pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v2 device list hash";
-    /// Hash of a device certificate, bound into the wraps made for it (§3.3, §4.5).
-    pub(crate) const CERTIFICATE_HASH: &[u8] = b"fanseal v2 certificate hash";
+    /// Recipient binding of a certified device key, bound into the wraps made for it (§4.5).
+    pub(crate) const RECIPIENT_BINDING: &[u8] = b"fanseal v2 recipient binding";
     /// Key id of a device X25519 key (§3.2).
     pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
     /// Safety number digest (§3.6).

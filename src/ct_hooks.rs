@@ -34,7 +34,7 @@ pub fn secret_regions(device: &DeviceSecret) -> [(usize, usize); 2] {
 
 /// Key id lookup: the index of `device`'s wrap in an envelope or delivery
 /// (`Header::position`, as `open` does it).
-pub fn key_id_lookup(device: &DeviceSecret, bytes: &[u8]) -> Option<usize> {
+pub fn key_id_lookup(device: &DeviceKeyring, bytes: &[u8]) -> Option<usize> {
     let view = View::decode(bytes).ok()?;
     view.header.position(&device.key_id())
 }

@@ -23,9 +23,9 @@ pub struct ForgedRecipient {
     pub x25519: [u8; 32],
     /// The secret wrapped in this slot (an honest sender uses one secret for all).
     pub wrapped_secret: [u8; 32],
-    /// The wrap's AEAD associated data: the certificate hash it is made for
-    /// (an honest sender uses the recipient's own certificate's hash).
-    pub certificate_hash: [u8; 32],
+    /// The wrap's AEAD associated data: the recipient binding it is made
+    /// for (an honest sender uses the recipient certificate's, SPEC §4.5).
+    pub recipient_binding: [u8; 32],
 }
 
 /// Everything a forger controls.
@@ -66,7 +66,7 @@ pub fn forge(f: &Forgery) -> Option<Envelope> {
         let mut wrap = [0u8; 48];
         let (s, t) = wrap.split_at_mut(32);
         s.copy_from_slice(&r.wrapped_secret);
-        t.copy_from_slice(&ctx.seal_in_place(0, &r.certificate_hash, s).ok()?);
+        t.copy_from_slice(&ctx.seal_in_place(0, &r.recipient_binding, s).ok()?);
         wraps.push(wrap);
     }
     let mut body = f.body_plaintext.clone();

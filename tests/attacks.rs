@@ -40,10 +40,10 @@ fn sealed(w: &World) -> Envelope {
 
 fn slot(d: &Device, wrapped_secret: [u8; 32]) -> ForgedRecipient {
     ForgedRecipient {
-        key_id: d.secret.key_id(),
+        key_id: d.keyring.key_id(),
         x25519: d.secret.public_keys().x25519,
         wrapped_secret,
-        certificate_hash: d.certificate.hash(),
+        recipient_binding: d.certificate.recipient_binding(),
     }
 }
 
@@ -123,7 +123,7 @@ fn attack_invisible_salamanders_different_secrets_for_different_devices() {
     let a = &w.alice.devices[0];
     let other = [0x44; 32];
     let f = bob_forgery(&w, [SECRET, other, SECRET]);
-    let target = w.bob.devices[1].secret.key_id();
+    let target = w.bob.devices[1].keyring.key_id();
     let mut f2 = f.clone();
     for r in &mut f2.recipients {
         r.wrapped_secret = if r.key_id == target { other } else { SECRET };
@@ -138,7 +138,7 @@ fn attack_invisible_salamanders_different_secrets_for_different_devices() {
     .to_bytes();
     for d in &w.bob.devices {
         let r = open(&d.keyring, &env, &w.directory, NOW);
-        if d.secret.key_id() == target {
+        if d.keyring.key_id() == target {
             assert_eq!(r.unwrap_err(), OpenError::Unauthenticated);
         } else {
             assert_eq!(r.unwrap().payload(), b"attack at dawn");
@@ -365,7 +365,7 @@ fn attack_recipient_stripping_by_the_relay() {
     );
     for d in &w.bob.devices {
         let err = open(&d.keyring, &m, &w.directory, NOW).unwrap_err();
-        if d.secret.key_id() == ids[removed] {
+        if d.keyring.key_id() == ids[removed] {
             assert_eq!(err, OpenError::NotARecipient);
         } else {
             assert_eq!(err, OpenError::Unauthenticated);
@@ -749,7 +749,7 @@ fn attack_forgery_from_public_bytes_does_not_name_an_account() {
             key_id: v.key_id(),
             x25519: v.secret().public_keys().x25519,
             wrapped_secret: [3; 32],
-            certificate_hash: v.certificate().hash(),
+            recipient_binding: v.certificate().recipient_binding(),
         }],
         body_plaintext: hazmat::body_plaintext(
             &carol.devices[0].certificate.to_bytes(),

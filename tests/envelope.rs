@@ -43,7 +43,7 @@ proptest! {
         let recipients: Vec<&Device> = others.iter().flat_map(|a| a.devices.iter()).chain(sender.devices.iter()).collect();
         prop_assert_eq!(envelope.header().recipients().len(), recipients.len());
         for device in recipients {
-            let via_delivery = envelope.delivery_for(&device.secret.key_id()).unwrap().to_bytes();
+            let via_delivery = envelope.delivery_for(&device.keyring.key_id()).unwrap().to_bytes();
             for input in [&bytes, &via_delivery] {
                 let opened = open(&device.keyring, input, &directory, NOW).unwrap();
                 prop_assert_eq!(opened.payload(), &payload[..]);
@@ -96,7 +96,7 @@ fn deliveries_round_trip_and_are_smaller_than_the_envelope() {
         let device = w
             .recipients()
             .into_iter()
-            .find(|d| d.secret.key_id() == key_id)
+            .find(|d| d.keyring.key_id() == key_id)
             .unwrap();
         assert_eq!(
             open(&device.keyring, &bytes, &w.directory, NOW)
@@ -108,7 +108,7 @@ fn deliveries_round_trip_and_are_smaller_than_the_envelope() {
         for other in w
             .recipients()
             .into_iter()
-            .filter(|d| d.secret.key_id() != key_id)
+            .filter(|d| d.keyring.key_id() != key_id)
         {
             assert_eq!(
                 open(&other.keyring, &bytes, &w.directory, NOW).unwrap_err(),
@@ -209,7 +209,7 @@ fn tampering_with_any_bit_or_length_of_an_envelope_fails() {
         m[wraps_start + 48 * i + 5] ^= 1;
         for d in &w.bob.devices {
             let r = open(&d.keyring, &m, &w.directory, NOW);
-            if d.secret.key_id() == *key_id {
+            if d.keyring.key_id() == *key_id {
                 assert_eq!(r.unwrap_err(), OpenError::Unauthenticated);
             } else {
                 assert_eq!(r.unwrap().payload(), b"hi");

@@ -56,10 +56,10 @@ fn hand_built(w: &World, aad: &[u8], payload: &[u8]) -> Vec<u8> {
         ephemeral_secret: [0x42; 32],
         message_secret: [0x24; 32],
         recipients: vec![ForgedRecipient {
-            key_id: bob.secret.key_id(),
+            key_id: bob.keyring.key_id(),
             x25519: bob.secret.public_keys().x25519,
             wrapped_secret: [0x24; 32],
-            certificate_hash: bob.certificate.hash(),
+            recipient_binding: bob.certificate.recipient_binding(),
         }],
         body_plaintext: Vec::new(),
     };
@@ -478,7 +478,7 @@ fn attack_unknown_key_share_same_key() {
     // The relay hands Bob's phone the delivery made for "Mallory's device":
     // same key id, same DH, but the wrap binds Mallory's certificate.
     let delivery = env
-        .delivery_for(&victim.secret.key_id())
+        .delivery_for(&victim.keyring.key_id())
         .unwrap()
         .to_bytes();
     assert_eq!(

@@ -9,8 +9,8 @@
 #![allow(dead_code)]
 
 use fanseal::{
-    open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceList,
-    DeviceSecret, Envelope, Message, Opened, Padding, VerifiedDeviceList,
+    open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
+    DeviceList, DeviceSecret, Envelope, Message, Opened, Padding, VerifiedDeviceList,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -67,14 +67,18 @@ pub(crate) fn enroll(
 pub(crate) fn account_with_list(
     count: usize,
     rng: &mut ChaCha20Rng,
-) -> (AccountSecret, Vec<DeviceSecret>, DeviceList) {
+) -> (AccountSecret, Vec<DeviceKeyring>, DeviceList) {
     let account = AccountSecret::generate(rng);
     let devices = enroll(&account, count, rng);
     let certs = devices.iter().map(|(_, c)| c.clone()).collect();
     let list = account
         .issue_device_list(None, NOW - 1000, certs)
         .expect("issue list");
-    (account, devices.into_iter().map(|(s, _)| s).collect(), list)
+    let keyrings = devices
+        .into_iter()
+        .map(|(s, c)| DeviceKeyring::new(s, c).expect("keyring"))
+        .collect();
+    (account, keyrings, list)
 }
 
 /// One sender, `n` recipient devices.
@@ -88,7 +92,7 @@ pub(crate) struct Fixture {
     /// Recipient accounts' verified lists.
     pub(crate) lists: Vec<VerifiedDeviceList>,
     /// Every recipient device, in list order.
-    pub(crate) devices: Vec<DeviceSecret>,
+    pub(crate) devices: Vec<DeviceKeyring>,
 }
 
 impl Fixture {
@@ -135,7 +139,7 @@ impl Fixture {
 
     /// The recipient device whose key id sorts last in the header (the
     /// analogue of age's "last of N recipients").
-    pub(crate) fn last_device(&self) -> &DeviceSecret {
+    pub(crate) fn last_device(&self) -> &DeviceKeyring {
         self.devices
             .iter()
             .max_by_key(|d| d.key_id())
@@ -163,7 +167,7 @@ impl Fixture {
     /// Opens `bytes` (an envelope or delivery) as `device`.
     pub(crate) fn open(
         &self,
-        device: &DeviceSecret,
+        device: &DeviceKeyring,
         bytes: &[u8],
         directory: &[VerifiedDeviceList],
     ) -> Opened {

@@ -1,7 +1,7 @@
 //! The fan-out envelope v1: one body encrypted once, the message secret
 //! wrapped per device with RFC 9180 DHKEM, sealed sender (SPEC.md §4–5).
 
-mod header;
+pub(crate) mod header;
 pub(crate) mod hpke;
 pub(crate) mod open;
 mod padding;

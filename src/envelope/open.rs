@@ -222,7 +222,7 @@ pub fn open<D: DeviceListLookup + ?Sized>(
 }
 
 /// Decapsulates and opens this device's wrap, whose AEAD associated data is
-/// this device's certificate hash: the message secret.
+/// this device's recipient binding: the message secret.
 pub(crate) fn unwrap(
     keyring: &DeviceKeyring,
     header: &Header,
@@ -239,7 +239,7 @@ pub(crate) fn unwrap(
     let (ct, tag) = wrap.split_at(size::HASH);
     secret.copy_from_slice(ct);
     let tag: [u8; size::TAG] = tag.try_into().map_err(|_| OpenError::Unauthenticated)?;
-    ctx.open_in_place(0, keyring.certificate_hash(), secret.as_mut(), &tag)
+    ctx.open_in_place(0, keyring.recipient_binding(), secret.as_mut(), &tag)
         .map_err(|_| OpenError::Unauthenticated)?;
     Ok(secret)
 }

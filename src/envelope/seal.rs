@@ -105,7 +105,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
         .ok_or(SealError::PaddedBodyTooLarge)?;
     let body_len =
         u32::try_from(padded_len + size::TAG).map_err(|_| SealError::PaddedBodyTooLarge)?;
-    let targets = collect_recipients(sender, sender_certificate, recipients, now)?;
+    let targets = collect_recipients(sender_certificate, recipients, now)?;
 
     let mut message_id = [0u8; size::MESSAGE_ID];
     rng.fill_bytes(&mut message_id);
@@ -129,7 +129,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
     let header_hash = Header::header_hash(&context_hash, &header.commitment);
 
     // Per-device wraps: one X25519 each, one shared key-schedule context;
-    // each wrap's AEAD binds the recipient's certificate hash (§4.5).
+    // each wrap's AEAD binds the recipient binding (§4.5).
     let ksc = ScheduleContext::new(&wrap_info(&header_hash));
     let mut wraps: Vec<Wrap> = Vec::with_capacity(targets.len());
     for target in &targets {
@@ -140,7 +140,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
         let (secret_part, tag_part) = wrap.split_at_mut(size::HASH);
         secret_part.copy_from_slice(message_secret.as_ref());
         let tag = ctx
-            .seal_in_place(0, &target.certificate_hash, secret_part)
+            .seal_in_place(0, &target.binding, secret_part)
             .map_err(|_| SealError::Internal)?;
         tag_part.copy_from_slice(&tag);
         wraps.push(wrap);
@@ -172,12 +172,11 @@ pub fn seal<R: CryptoRng + ?Sized>(
 struct Target {
     key_id: KeyId,
     x25519: [u8; 32],
-    certificate_hash: [u8; 32],
+    binding: [u8; 32],
 }
 
 /// Every device to wrap for, sorted by key id.
 fn collect_recipients(
-    sender: &DeviceSecret,
     sender_certificate: &DeviceCertificate,
     lists: &[&VerifiedDeviceList],
     now: u64,
@@ -202,17 +201,17 @@ fn collect_recipients(
         }
     }
     let mut targets = Vec::with_capacity(total.min(limit::MAX_RECIPIENTS));
-    let own_x25519 = sender.public_keys().x25519;
+    let own_key_id = sender_certificate.key_id();
     let mut others = 0usize;
     for list in lists {
         for device in list.active_devices(now) {
-            if device.keys().x25519 != own_x25519 {
+            if device.cached_key_id() != own_key_id {
                 others += 1;
             }
             targets.push(Target {
-                key_id: device.key_id(),
+                key_id: device.cached_key_id(),
                 x25519: device.keys().x25519,
-                certificate_hash: *device.certificate_hash(),
+                binding: *device.recipient_binding(),
             });
         }
     }

@@ -157,7 +157,7 @@ fn custom_body_envelope(
     let (secret_part, tag_part) = wrap.split_at_mut(size::HASH);
     secret_part.copy_from_slice(&fx.body_secret);
     let tag = ctx
-        .seal_in_place(0, &recipient.certificate().hash(), secret_part)
+        .seal_in_place(0, &recipient.certificate().recipient_binding(), secret_part)
         .map_err(|_| FAIL)?;
     tag_part.copy_from_slice(&tag);
 

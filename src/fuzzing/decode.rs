@@ -45,8 +45,9 @@ pub fn decode_device_list(data: &[u8]) -> Outcome {
         "device list: decoding the re-encoding gives another list",
     )?;
     ensure(
-        list.certificates().len() <= limit::MAX_DEVICES_PER_LIST,
-        "device list: more devices than the limit",
+        list.certificates().len() <= limit::MAX_DEVICES_PER_LIST
+            && data.len() <= crate::identity::DEVICE_LIST_MAX_LEN,
+        "device list: beyond a limit (devices or encoded length)",
     )?;
     ensure(
         list.certificates()
@@ -89,6 +90,7 @@ pub fn decode_envelope(data: &[u8]) -> Outcome {
         "envelope: body length differs from the header",
     )?;
     check_recipients(header.recipients())?;
+    check_body_len(header.body_len())?;
     let mut count = 0usize;
     for (key_id, delivery) in envelope.deliveries() {
         count += 1;
@@ -109,6 +111,16 @@ pub fn decode_envelope(data: &[u8]) -> Outcome {
     ensure(
         count == header.recipients().len(),
         "envelope: deliveries() skipped a recipient",
+    )
+}
+
+/// Limit oracle: the body length is within the bounds SPEC §4.2 gives.
+fn check_body_len(len: usize) -> Outcome {
+    ensure(
+        (crate::envelope::header::MIN_BODY + crate::consts::size::TAG
+            ..=limit::MAX_BODY + crate::consts::size::TAG)
+            .contains(&len),
+        "header: body length beyond a limit",
     )
 }
 
@@ -140,6 +152,7 @@ pub fn decode_delivery(data: &[u8]) -> Outcome {
         delivery.body.len() == delivery.header().body_len(),
         "delivery: body length differs from the header",
     )?;
+    check_body_len(delivery.header().body_len())?;
     check_recipients(delivery.header().recipients())
 }
 
@@ -157,6 +170,11 @@ pub fn decode_fork_evidence(data: &[u8]) -> Outcome {
     ensure(
         a.to_bytes() < b.to_bytes(),
         "fork evidence: lists not in strict byte order",
+    )?;
+    ensure(
+        a.to_bytes().len() <= crate::identity::DEVICE_LIST_MAX_LEN
+            && b.to_bytes().len() <= crate::identity::DEVICE_LIST_MAX_LEN,
+        "fork evidence: a list beyond the encoded-length limit",
     )?;
     if a.certificates().len() + b.certificates().len() <= 8 {
         if let Ok(account) = evidence.verify() {

@@ -213,6 +213,13 @@ impl Fixture {
         match result {
             Ok(opened) => {
                 ensure(is_recipient, "open: a non-recipient opened the message")?;
+                // Limit oracle: nothing beyond a limit is ever accepted.
+                ensure(
+                    opened.payload().len() <= crate::limit::MAX_PAYLOAD
+                        && opened.aad().len() <= crate::limit::MAX_AAD
+                        && opened.recipients().len() <= crate::limit::MAX_RECIPIENTS,
+                    "open: accepted a message beyond a limit",
+                )?;
                 // Only this device's wrap is authenticated for it: an envelope
                 // whose header, body and own wrap are the fixture's opens even
                 // if another device's wrap was changed (by design: each device

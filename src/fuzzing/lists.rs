@@ -1,5 +1,6 @@
 //! Device-list verification and update against an independent model.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::DeviceListError;
@@ -60,17 +61,18 @@ pub fn device_list_update(fx: &Fixture, data: &[u8]) -> Outcome {
     match &result {
         Ok(verified) => {
             ensure(expected_ok, "update: accepted what the model refuses")?;
-            // A list of the trusted version with the same contents keeps the
-            // list already trusted; a newer one becomes the trusted list.
-            let expected = if next.version() == fx.trusted.version() {
-                fx.trusted.list()
-            } else {
-                next
-            };
+            // The new trusted list signs `next`'s contents (it is the list
+            // already trusted, or a walked copy, when the contents are equal).
             ensure(
-                verified.list() == expected && verified.version() == next.version(),
+                verified.list().hash() == next.hash() && verified.version() == next.version(),
                 "update: the new trusted list is not the expected one",
             )?;
+            if same_contents(next, fx.trusted.list()) {
+                ensure(
+                    verified.list() == fx.trusted.list(),
+                    "update: a copy of the trusted list replaced it",
+                )?;
+            }
         }
         Err(error) => {
             ensure(!expected_ok, "update: refused what the model accepts")?;
@@ -109,43 +111,65 @@ fn same_contents(a: &DeviceList, b: &DeviceList) -> bool {
 }
 
 /// The update rules, written again from SPEC.md §3.5 without the library's
-/// code: every presented list must be signed, `next` must not be older,
-/// the same version must sign the same contents, and a newer one must be reached
-/// by a hash chain of consecutive versions (copies of the trusted list
-/// among the intermediates are allowed).
+/// code: `next` with the trusted contents keeps the trusted list; an older
+/// or equal version is refused; otherwise the walk over the intermediates
+/// and `next` skips copies of walked lists (unverified), refuses two lists
+/// of one version, and extends the chain only by a signed list of the next
+/// version that carries the previous list's hash.
 fn update_model(
     trusted: &DeviceList,
     intermediates: &[DeviceList],
     next: &DeviceList,
     signed: &dyn Fn(&DeviceList) -> bool,
 ) -> bool {
-    if intermediates.len() > MAX_CHAIN_LENGTH || !signed(next) {
+    if intermediates.len() > MAX_CHAIN_LENGTH {
         return false;
     }
-    if next.version() < trusted.version() {
+    if same_contents(next, trusted) {
+        return true;
+    }
+    if next.version() <= trusted.version() {
         return false;
     }
-    if next.version() == trusted.version() {
-        return same_contents(next, trusted);
-    }
-    let mut previous = trusted;
-    for list in intermediates {
-        if !signed(list) {
+    let mut walked: Vec<&DeviceList> = vec![trusted];
+    let total = intermediates.len() + 1;
+    for (i, list) in intermediates
+        .iter()
+        .chain(core::iter::once(next))
+        .enumerate()
+    {
+        let Some(offset) = list.version().checked_sub(trusted.version()) else {
             return false;
-        }
-        if list.version() == trusted.version() {
-            if !same_contents(list, trusted) {
+        };
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        if let Some(same) = walked.get(offset) {
+            if !same_contents(list, same) {
                 return false;
+            }
+            if i + 1 == total {
+                return offset + 1 == walked.len();
             }
             continue;
         }
-        if previous.version().checked_add(1) != Some(list.version())
-            || list.previous_hash() != previous.hash()
+        let Some(last) = walked.last() else {
+            return false;
+        };
+        if last.version().checked_add(1) != Some(list.version())
+            || list.previous_hash() != &list_hash_of(last)
+            || !signed(list)
         {
             return false;
         }
-        previous = list;
+        walked.push(list);
     }
-    previous.version().checked_add(1) == Some(next.version())
-        && next.previous_hash() == previous.hash()
+    true
+}
+
+/// The list hash of SPEC.md §3.4, recomputed: SHA-256 of the label and the
+/// encoding without its signature.
+fn list_hash_of(list: &DeviceList) -> [u8; 32] {
+    let bytes = list.to_bytes();
+    let mut h = crate::primitives::Sha256Stream::labeled(b"fanseal v2 device list hash");
+    h.update(bytes.get(..bytes.len().saturating_sub(64)).unwrap_or(&[]));
+    h.finish()
 }

@@ -20,8 +20,9 @@
 //! inside the envelope body, and a length that depended on its fields would
 //! tell the relay something about the sender (SPEC.md §3.3, property P5).
 //!
-//! `certificate hash = SHA-256(lp("fanseal v2 certificate hash") || 200 bytes)`
-//! names the certificate in the per-device wrap (SPEC.md §4.5: identity binding).
+//! `recipient binding = SHA-256(lp("fanseal v2 recipient binding") || account || device id || x25519)`
+//! names the device as this account's device in every wrap made for it
+//! (SPEC.md §4.5: identity binding).
 
 use alloc::vec::Vec;
 
@@ -109,7 +110,7 @@ impl DeviceCertificate {
 
     /// The key id of the device's X25519 key.
     pub fn key_id(&self) -> KeyId {
-        self.params.keys.key_id()
+        KeyId::of(&self.account, &self.params.keys.x25519)
     }
 
     /// All signed fields.
@@ -172,10 +173,17 @@ impl DeviceCertificate {
             .map_err(|_| CertificateError::BadSignature)
     }
 
-    /// `SHA-256(lp("fanseal v2 certificate hash") || encoding)` (SPEC.md §3.3).
-    pub fn hash(&self) -> [u8; 32] {
-        let mut h = Sha256Stream::labeled(label::CERTIFICATE_HASH);
-        h.update(&self.to_bytes());
+    /// The recipient binding every wrap made for this device carries as
+    /// AEAD associated data (SPEC.md §4.5):
+    /// `SHA-256(lp("fanseal v2 recipient binding") || account || device id || x25519 key)`.
+    /// It names the device as a device of this account (no unknown key
+    /// share) and stays the same when the account renews the certificate
+    /// with the same keys.
+    pub fn recipient_binding(&self) -> [u8; 32] {
+        let mut h = Sha256Stream::labeled(label::RECIPIENT_BINDING);
+        h.update(&self.account.0);
+        h.update(&self.params.device_id.0);
+        h.update(&self.params.keys.x25519);
         h.finish()
     }
 
@@ -239,12 +247,13 @@ impl DeviceCertificate {
 }
 
 /// A certificate that verified for its account: the only certificate type
-/// the rest of the API trusts. It caches the certificate hash (SPEC.md §3.3)
-/// that every wrap made for it binds.
+/// the rest of the API trusts. It caches the key id and the recipient
+/// binding (SPEC.md §3.2, §4.5) that seal uses for every wrap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedDeviceCertificate {
     certificate: DeviceCertificate,
-    hash: [u8; 32],
+    key_id: KeyId,
+    binding: [u8; 32],
 }
 
 impl VerifiedDeviceCertificate {
@@ -253,14 +262,24 @@ impl VerifiedDeviceCertificate {
         &self.certificate
     }
 
-    /// The certificate hash (SPEC.md §3.3).
-    pub fn certificate_hash(&self) -> &[u8; 32] {
-        &self.hash
+    /// The recipient binding (SPEC.md §4.5), cached.
+    pub fn recipient_binding(&self) -> &[u8; 32] {
+        &self.binding
+    }
+
+    /// The key id (SPEC.md §3.2), cached.
+    pub fn cached_key_id(&self) -> KeyId {
+        self.key_id
     }
 
     pub(crate) fn from_list(certificate: DeviceCertificate) -> Self {
-        let hash = certificate.hash();
-        VerifiedDeviceCertificate { certificate, hash }
+        let binding = certificate.recipient_binding();
+        let key_id = certificate.key_id();
+        VerifiedDeviceCertificate {
+            certificate,
+            key_id,
+            binding,
+        }
     }
 }
 

@@ -352,6 +352,10 @@ impl DeviceList {
     }
 }
 
+fn fork(a: &DeviceList, b: &DeviceList) -> DeviceListError {
+    DeviceListError::Fork(Box::new(ForkEvidence::new(a.clone(), b.clone())))
+}
+
 /// A device list whose signatures all verified for a known account: the only
 /// list type `seal` and `open` accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -405,15 +409,19 @@ impl VerifiedDeviceList {
     /// 1. more than [`MAX_CHAIN_LENGTH`] intermediates: [`DeviceListError::ChainTooLong`];
     /// 2. `next` signs the same contents as this list (equal list hashes):
     ///    no change, this list is kept (nothing is verified);
-    /// 3. `next` must verify for this account (its error);
-    /// 4. a lower version is [`DeviceListError::Rollback`]; the same version
-    ///    with other contents is [`DeviceListError::Fork`] with evidence;
-    /// 5. each intermediate in order: a copy of this list is skipped without
-    ///    verification; another list of this list's version is verified and
-    ///    is a fork; a lower version is a broken chain; otherwise it must
-    ///    link to the previous list (version + 1 and its list hash), else
-    ///    [`DeviceListError::BrokenChain`], and then verify (its error);
-    /// 6. `next` must link to the last list, else `BrokenChain`.
+    /// 3. `next` at this list's version or below must verify for this
+    ///    account (its error); then a lower version is
+    ///    [`DeviceListError::Rollback`] and the same version (other contents)
+    ///    is [`DeviceListError::Fork`] with evidence;
+    /// 4. each intermediate, then `next`, in order, against the lists walked
+    ///    so far (this list first): below this list's version is
+    ///    [`DeviceListError::BrokenChain`]; an intermediate with the contents
+    ///    of a walked list is skipped unverified (`next` with the contents of
+    ///    the last walked list is that list; of an earlier one, a broken
+    ///    chain); at the version of a walked list with other contents it is
+    ///    verified and is a [`DeviceListError::Fork`] with that list;
+    ///    otherwise it must link to the last walked list (version + 1 and
+    ///    its list hash), else `BrokenChain`, and then verify (its error).
     ///
     /// Certificates identical to one on the previous list of the chain are
     /// not verified again: the work is bounded by what is new.
@@ -439,34 +447,49 @@ impl VerifiedDeviceList {
                     presented: next.version,
                 });
             }
-            return Err(self.fork_with(next));
+            return Err(fork(&self.list, next));
         }
-        let mut previous: VerifiedDeviceList = self.clone();
-        for list in intermediates.iter() {
-            if list.version <= self.list.version {
-                if list.same_contents(&self.list) {
-                    continue;
-                }
-                if list.version == self.list.version {
-                    list.verify_after(&account, &self.devices)?;
-                    return Err(self.fork_with(list));
-                }
+        // The walked lists, in version order (this list's version first),
+        // and the last one verified.
+        let mut walked: Vec<&DeviceList> = Vec::with_capacity(intermediates.len() + 1);
+        walked.push(&self.list);
+        let mut last: VerifiedDeviceList = self.clone();
+        for (position, list) in intermediates
+            .iter()
+            .chain(core::iter::once(next))
+            .enumerate()
+        {
+            let is_next = position == intermediates.len();
+            let index = list
+                .version
+                .checked_sub(self.list.version)
+                .and_then(|d| usize::try_from(d).ok());
+            let Some(index) = index else {
                 return Err(DeviceListError::BrokenChain {
                     at_version: list.version,
                 });
+            };
+            if let Some(same_version) = walked.get(index) {
+                if list.same_contents(same_version) {
+                    if !is_next {
+                        continue;
+                    }
+                    // `next` was also passed as the last intermediate: that list.
+                    if index + 1 == walked.len() {
+                        return Ok(last);
+                    }
+                    return Err(DeviceListError::BrokenChain {
+                        at_version: list.version,
+                    });
+                }
+                list.verify_after(&account, &last.devices)?;
+                return Err(fork(same_version, list));
             }
-            Self::link(&previous.list, list)?;
-            previous = list.verify_after(&account, &previous.devices)?;
+            Self::link(&last.list, list)?;
+            last = list.verify_after(&account, &last.devices)?;
+            walked.push(list);
         }
-        Self::link(&previous.list, next)?;
-        next.verify_after(&account, &previous.devices)
-    }
-
-    fn fork_with(&self, other: &DeviceList) -> DeviceListError {
-        DeviceListError::Fork(Box::new(ForkEvidence::new(
-            self.list.clone(),
-            other.clone(),
-        )))
+        Ok(last)
     }
 
     fn link(previous: &DeviceList, list: &DeviceList) -> Result<(), DeviceListError> {

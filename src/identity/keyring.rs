@@ -1,8 +1,9 @@
 //! The receiving side of a device: its secret keys together with the
 //! certificate it is addressed under (SPEC.md §4.5, §5.2).
 //!
-//! A wrap is made for one certificate: its AEAD associated data is that
-//! certificate's hash, which names the account. A device therefore opens
+//! A wrap is made for one account's device: its AEAD associated data is the
+//! recipient binding (account, device id, X25519 key) and the header names
+//! it by a key id that includes the account. A device therefore opens
 //! envelopes only as the device of the account that certified it, never as
 //! a device of an account that copied its public keys (unknown key share,
 //! property P15).
@@ -35,7 +36,8 @@ use crate::identity::keys::{DeviceSecret, KeyId};
 pub struct DeviceKeyring {
     secret: DeviceSecret,
     certificate: DeviceCertificate,
-    certificate_hash: [u8; 32],
+    binding: [u8; 32],
+    key_id: KeyId,
 }
 
 impl ZeroizeOnDrop for DeviceKeyring {}
@@ -55,11 +57,13 @@ impl DeviceKeyring {
         if secret.public_keys() != *certificate.keys() {
             return Err(CertificateError::KeyMismatch);
         }
-        let certificate_hash = certificate.hash();
+        let binding = certificate.recipient_binding();
+        let key_id = certificate.key_id();
         Ok(DeviceKeyring {
             secret,
             certificate,
-            certificate_hash,
+            binding,
+            key_id,
         })
     }
 
@@ -73,13 +77,13 @@ impl DeviceKeyring {
         &self.certificate
     }
 
-    /// The key id of the device's X25519 key.
+    /// The key id this device is named by in envelopes (SPEC.md §3.2).
     pub fn key_id(&self) -> KeyId {
-        self.secret.key_id()
+        self.key_id
     }
 
-    pub(crate) fn certificate_hash(&self) -> &[u8; 32] {
-        &self.certificate_hash
+    pub(crate) fn recipient_binding(&self) -> &[u8; 32] {
+        &self.binding
     }
 }
 

@@ -137,17 +137,20 @@ impl fmt::Debug for DeviceId {
     }
 }
 
-/// The short public name of a device's X25519 key in an envelope header:
-/// `SHA-256(u8 len || "fanseal v1 key id" || x25519 public key)[..16]`
-/// (SPEC.md §3.2).
+/// The short public name of one account's device key in an envelope header:
+/// `SHA-256(u8 len || "fanseal v2 key id" || account public key || x25519 public key)[..16]`
+/// (SPEC.md §3.2). It names the key *as certified by that account*: another
+/// account that certifies the same key gets another key id, so a copied key
+/// is a separate recipient and cannot collide with the original.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyId(pub(crate) [u8; size::KEY_ID]);
 
 impl KeyId {
-    /// The key id of an X25519 public key.
-    pub fn of_x25519(public: &[u8; 32]) -> Self {
+    /// The key id of `x25519` as a device key of `account`.
+    pub fn of(account: &AccountPublicKey, x25519: &[u8; 32]) -> Self {
         let mut h = Sha256Stream::labeled(label::KEY_ID);
-        h.update(public);
+        h.update(&account.0);
+        h.update(x25519);
         let digest = h.finish();
         let mut id = [0u8; size::KEY_ID];
         id.copy_from_slice(digest.get(..size::KEY_ID).unwrap_or(&[0u8; size::KEY_ID]));
@@ -184,13 +187,6 @@ pub struct DevicePublicKeys {
     pub ed25519: [u8; 32],
 }
 
-impl DevicePublicKeys {
-    /// The key id of the X25519 key.
-    pub fn key_id(&self) -> KeyId {
-        KeyId::of_x25519(&self.x25519)
-    }
-}
-
 impl fmt::Debug for DevicePublicKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DevicePublicKeys { x25519: ")?;
@@ -206,7 +202,6 @@ pub struct DeviceSecret {
     x25519: X25519Secret,
     ed25519: Ed25519Secret,
     public: DevicePublicKeys,
-    key_id: KeyId,
 }
 
 impl ZeroizeOnDrop for DeviceSecret {}
@@ -234,12 +229,10 @@ impl DeviceSecret {
             x25519: x25519.public(),
             ed25519: ed25519.public(),
         };
-        let key_id = public.key_id();
         DeviceSecret {
             x25519,
             ed25519,
             public,
-            key_id,
         }
     }
 
@@ -256,11 +249,6 @@ impl DeviceSecret {
     /// The device's public keys.
     pub fn public_keys(&self) -> DevicePublicKeys {
         self.public
-    }
-
-    /// The key id of this device's X25519 key.
-    pub fn key_id(&self) -> KeyId {
-        self.key_id
     }
 
     pub(crate) fn x25519(&self) -> &X25519Secret {
