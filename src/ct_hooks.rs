@@ -144,12 +144,12 @@ mod tests {
             .to_bytes();
 
         let outsider = DeviceSecret::generate(&mut rng);
-        assert!(key_id_lookup(&receiver, &bytes).is_some());
-        assert_eq!(key_id_lookup(&outsider, &bytes), None);
         let outsider_cert = certify(&outsider, 3);
         let outsider = crate::DeviceKeyring::new(outsider, outsider_cert).unwrap();
         let receiver_secret = DeviceSecret::from_secret_bytes(&receiver.export_secret_bytes());
         let receiver = crate::DeviceKeyring::new(receiver_secret, receiver_cert).unwrap();
+        assert!(key_id_lookup(&receiver, &bytes).is_some());
+        assert_eq!(key_id_lookup(&outsider, &bytes), None);
         let secret = unwrap(&receiver, &bytes).unwrap();
         assert!(unwrap(&outsider, &bytes).is_none());
         assert_eq!(commitment_check(&secret, &bytes), Some(true));

@@ -474,34 +474,89 @@ fn mallory_claims(w: &World, x25519: [u8; 32]) -> (VerifiedDeviceList, Envelope)
 fn attack_unknown_key_share_same_key() {
     let w = world(49);
     let victim = &w.bob.devices[0];
-    let (_, env) = mallory_claims(&w, victim.secret.public_keys().x25519);
-    // The relay hands Bob's phone the delivery made for "Mallory's device":
-    // same key id, same DH, but the wrap binds Mallory's certificate.
-    let delivery = env
-        .delivery_for(&victim.keyring.key_id())
-        .unwrap()
-        .to_bytes();
+    let (mallory_list, env) = mallory_claims(&w, victim.secret.public_keys().x25519);
+    let copy = &mallory_list.devices()[0];
+    // Layer 1 (key ids name the account): Mallory's copy of the key is
+    // another recipient; the victim is not named, whatever the relay sends.
+    assert_ne!(copy.key_id(), victim.keyring.key_id());
+    assert_eq!(
+        open(&victim.keyring, &env.to_bytes(), &w.directory, NOW).unwrap_err(),
+        OpenError::NotARecipient
+    );
+    let delivery = env.delivery_for(&copy.key_id()).unwrap().to_bytes();
     assert_eq!(
         open(&victim.keyring, &delivery, &w.directory, NOW).unwrap_err(),
+        OpenError::NotARecipient
+    );
+    // Layer 2 (the wrap binds the recipient): an envelope that names the
+    // victim's key id but whose wrap was made for Mallory's certificate of
+    // the same key (what v1's account-less key ids produced) is refused.
+    let sender = &w.alice.devices[0];
+    let forged = |binding: [u8; 32]| {
+        let mut f = Forgery {
+            message_id: [4; 16],
+            ephemeral_secret: [5; 32],
+            message_secret: [6; 32],
+            recipients: vec![ForgedRecipient {
+                key_id: victim.keyring.key_id(),
+                x25519: victim.secret.public_keys().x25519,
+                wrapped_secret: [6; 32],
+                recipient_binding: binding,
+            }],
+            body_plaintext: Vec::new(),
+        };
+        let cert = sender.certificate.to_bytes();
+        f.body_plaintext = hazmat::body_plaintext(&cert, NOW, b"", b"hi", &[0; 64]);
+        let hh = hazmat::forged_header_hash(&f).unwrap();
+        let sig = hazmat::sign(&sender.secret, &hh, &cert, NOW, b"", b"hi");
+        f.body_plaintext = hazmat::body_plaintext(&cert, NOW, b"", b"hi", &sig);
+        hazmat::forge(&f).unwrap().to_bytes()
+    };
+    assert_ne!(
+        copy.recipient_binding(),
+        &victim.certificate.recipient_binding()
+    );
+    assert_eq!(
+        open(
+            &victim.keyring,
+            &forged(*copy.recipient_binding()),
+            &w.directory,
+            NOW
+        )
+        .unwrap_err(),
         OpenError::Unauthenticated
     );
-    // Control: the same message sent to Bob's own list opens.
-    let s = &w.alice.devices[0];
+    // Control: the same envelope bound to the victim's own certificate opens,
+    // so the binding alone refused the one above.
+    assert!(open(
+        &victim.keyring,
+        &forged(victim.certificate.recipient_binding()),
+        &w.directory,
+        NOW
+    )
+    .is_ok());
+    // A group holding both accounts still seals (v1: DuplicateRecipient),
+    // and the victim opens only its own wrap.
     let msg = Message {
-        payload: b"for bob",
+        payload: b"group",
         aad: b"",
         padding: Padding::Padme,
     };
     let env = seal(
-        &s.secret,
-        &s.certificate,
-        &[&w.directory[1]],
+        &sender.secret,
+        &sender.certificate,
+        &[&w.directory[1], &mallory_list],
         &msg,
         NOW,
         &mut rng(52),
     )
     .unwrap();
-    assert!(open(&victim.keyring, &env.to_bytes(), &w.directory, NOW).is_ok());
+    assert_eq!(
+        open(&victim.keyring, &env.to_bytes(), &w.directory, NOW)
+            .unwrap()
+            .payload(),
+        b"group"
+    );
 }
 
 #[test]
@@ -562,4 +617,83 @@ fn into_payload_keeps_no_padding_memory() {
     let payload = opened.into_payload();
     assert_eq!(payload, b"hi");
     assert_eq!(payload.capacity(), 2);
+}
+
+// ------------------------------- review: forks and copies anywhere in a walk
+
+#[test]
+fn two_lists_of_one_version_among_the_intermediates_are_a_fork() {
+    let mut r = rng(56);
+    let a = account(&mut r, 3);
+    let v1 = a.verified();
+    let certs = a.list.certificates().to_vec();
+    let v2 = a
+        .secret
+        .issue_device_list(Some(&v1), NOW + 1, certs[..2].to_vec())
+        .unwrap();
+    let v2b = a
+        .secret
+        .issue_device_list(Some(&v1), NOW + 1, certs[1..].to_vec())
+        .unwrap();
+    let v3 = a
+        .secret
+        .issue_device_list(
+            Some(&v2.verify(&a.public()).unwrap()),
+            NOW + 2,
+            certs.clone(),
+        )
+        .unwrap();
+    // v1 reported BrokenChain here and lost the evidence.
+    let Err(DeviceListError::Fork(evidence)) = v1.update(&[v2.clone(), v2b.clone()], &v3) else {
+        panic!("fork among intermediates not reported")
+    };
+    assert_eq!(evidence.verify(), Ok(a.public()));
+    assert_eq!(evidence.version(), 2);
+    // The newest list passed as the last intermediate too: accepted.
+    assert_eq!(
+        v1.update(&[v2.clone(), v3.clone()], &v3).unwrap().version(),
+        3
+    );
+    // A copy of a walked intermediate is skipped.
+    assert_eq!(
+        v1.update(&[v2.clone(), v2.clone()], &v3).unwrap().version(),
+        3
+    );
+    // `next` with the contents of an earlier walked list: a broken chain.
+    assert_eq!(
+        v1.update(&[v2.clone(), v3.clone()], &v2).unwrap_err(),
+        DeviceListError::BrokenChain { at_version: 2 }
+    );
+}
+
+#[test]
+fn a_renewed_certificate_with_the_same_keys_keeps_the_binding() {
+    let w = world(57);
+    let bob = &w.bob.devices[0];
+    let renewed = w
+        .bob
+        .secret
+        .certify_device(&CertificateParams {
+            device_id: bob.certificate.device_id(),
+            created_at: NOW + 5,
+            expires_at: Some(NOW + 9_000_000),
+            capabilities: 0x77,
+            keys: bob.secret.public_keys(),
+        })
+        .unwrap();
+    assert_ne!(renewed, bob.certificate);
+    assert_eq!(
+        renewed.recipient_binding(),
+        bob.certificate.recipient_binding()
+    );
+    assert_eq!(renewed.key_id(), bob.certificate.key_id());
+    // Sealed to the old certificate, opened with a keyring holding the new one.
+    let env = w.seal(b"in flight", b"", &mut rng(58));
+    let keyring = keyring(&bob.secret, &renewed);
+    assert_eq!(
+        open(&keyring, &env.to_bytes(), &w.directory, NOW)
+            .unwrap()
+            .payload(),
+        b"in flight"
+    );
 }
