@@ -64,8 +64,9 @@ pub struct Message<'a> {
 ///     device_id: DeviceId::random(&mut rng), keys: laptop.public_keys(),
 ///     created_at: 0, expires_at: None, capabilities: 0,
 /// }).unwrap();
-/// let list = alice.issue_device_list(None, 0, vec![cert.clone(), cert2]).unwrap()
+/// let list = alice.issue_device_list(None, 0, vec![cert.clone(), cert2.clone()]).unwrap()
 ///     .verify(&alice.public_key()).unwrap();
+/// let laptop = DeviceKeyring::new(laptop, cert2).unwrap();
 /// let msg = Message { payload: b"hi", aad: b"chat-1", padding: Padding::Padme };
 /// let envelope = seal(&phone, &cert, &[&list], &msg, 1_000, &mut rng).unwrap();
 /// let opened = open(&laptop, &envelope.to_bytes(), &[list], 1_000).unwrap();
