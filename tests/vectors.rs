@@ -370,15 +370,16 @@ fn account_key(case: &Value) -> R<()> {
 fn device_key(case: &Value) -> R<()> {
     valid_only(case)?;
     let secret = fixed::<64>(case, "secret")?;
+    let account = AccountPublicKey::from_bytes(fixed(case, "account")?);
     let device = DeviceSecret::from_secret_bytes(&secret);
     let keys = device.public_keys();
     eq(keys.x25519, fixed(case, "x25519Public")?, "x25519Public")?;
     eq(keys.ed25519, fixed(case, "ed25519Public")?, "ed25519Public")?;
-    eq(device.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+    // The key id of this key as certified by `account` (SPEC.md §3.2).
     eq(
-        KeyId::of_x25519(&keys.x25519),
-        device.key_id(),
-        "KeyId::of_x25519",
+        KeyId::of(&account, &keys.x25519).to_bytes(),
+        fixed(case, "keyId")?,
+        "KeyId::of",
     )?;
     eq(
         *device.export_secret_bytes(),
@@ -428,6 +429,26 @@ fn certificate_issue(group: &Value, case: &Value) -> R<()> {
             DeviceCertificate::from_bytes(&want).as_ref(),
             Ok(&cert),
             "decoded certificate",
+        )?;
+        eq(cert.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+        eq(
+            KeyId::of(&account.public_key(), &cert.keys().x25519),
+            cert.key_id(),
+            "KeyId::of",
+        )?;
+        eq(
+            cert.recipient_binding(),
+            fixed(case, "recipientBinding")?,
+            "recipientBinding",
+        )?;
+        let verified = cert
+            .verify(&account.public_key(), 0)
+            .map_err(|e| format!("issued certificate does not verify: {e}"))?;
+        eq(verified.cached_key_id(), cert.key_id(), "cached_key_id")?;
+        eq(
+            *verified.recipient_binding(),
+            cert.recipient_binding(),
+            "verified recipient_binding",
         )?;
     }
     Ok(())
@@ -717,7 +738,7 @@ impl Identities {
                 secret.public_keys(),
                 "certificate keys",
             )?;
-            eq(secret.key_id().to_bytes(), fixed(d, "keyId")?, "keyId")?;
+            eq(certificate.key_id().to_bytes(), fixed(d, "keyId")?, "keyId")?;
             eq(
                 certificate.device_id().to_bytes(),
                 fixed(d, "deviceId")?,
@@ -938,7 +959,7 @@ fn seal_case(ids: &Identities, case: &Value) -> R<()> {
     let now = num(case, "openNow")?;
     for o in arr(case, "opens")? {
         let name = st(o, "device")?;
-        let key_id = ids.device(name)?.secret.key_id();
+        let key_id = ids.device(name)?.keyring.key_id();
         let mut inputs = vec![bytes.clone()];
         if let Some(d) = env.delivery_for(&key_id) {
             inputs.push(d.to_bytes());
@@ -1004,14 +1025,14 @@ fn check_intermediate(
         let cert = lists
             .iter()
             .flat_map(|l| l.devices())
-            .find(|d| d.key_id() == *key_id)
+            .find(|d| d.cached_key_id() == *key_id)
             .ok_or("a recipient is on no list passed to seal")?;
         let pk = cert.keys().x25519;
         // The DH output from the encap side; from the decap side too when
         // the recipient's secret is known (not for a key an attacker
         // certified with a torsion component, whose owner has other bytes).
         let dh = craft::x25519(&eph, &pk);
-        if let Some(device) = ids.devices.values().find(|d| d.secret.key_id() == *key_id) {
+        if let Some(device) = ids.devices.values().find(|d| d.keyring.key_id() == *key_id) {
             let sk: [u8; 32] = device.secret.export_secret_bytes()[..32]
                 .try_into()
                 .map_err(|_| "secret")?;
@@ -1021,18 +1042,24 @@ fn check_intermediate(
         eq(k.shared_secret, hx(w, "sharedSecret")?, "sharedSecret")?;
         eq(k.key.clone(), hx(w, "key")?, "wrap key")?;
         eq(k.base_nonce.clone(), hx(w, "baseNonce")?, "baseNonce")?;
-        // The wrap's AAD is the hash of the recipient's certificate on the
-        // list the sender used (SPEC.md §4.5), computed here from its bytes.
-        let cert_hash = craft::certificate_hash(&cert.certificate().to_bytes());
+        // The wrap's AAD is the recipient binding of the recipient's
+        // certificate on the list the sender used (SPEC.md §4.5), computed
+        // here from its bytes.
+        let binding = craft::certificate_binding(&cert.certificate().to_bytes());
         eq(
-            cert_hash.to_vec(),
-            hx(w, "certificateHash")?,
-            "certificateHash",
+            binding.to_vec(),
+            hx(w, "recipientBinding")?,
+            "recipientBinding",
+        )?;
+        eq(
+            cert.recipient_binding(),
+            &binding,
+            "VerifiedDeviceCertificate::recipient_binding",
         )?;
         let at = craft::offset::wraps(n) + 48 * i;
         let wrap = bytes.get(at..at + 48).ok_or("no wrap")?;
         eq(
-            craft::aes_gcm_open(&k.key, &k.base_nonce, &cert_hash, wrap),
+            craft::aes_gcm_open(&k.key, &k.base_nonce, &binding, wrap),
             Some(ms.to_vec()),
             "the wrap opens to the message secret",
         )?;

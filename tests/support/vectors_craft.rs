@@ -25,7 +25,7 @@ pub(crate) mod label {
     pub(crate) const CERTIFICATE_SIGNATURE: &[u8] = b"fanseal v2 device certificate signature";
     pub(crate) const DEVICE_LIST_SIGNATURE: &[u8] = b"fanseal v2 device list signature";
     pub(crate) const DEVICE_LIST_HASH: &[u8] = b"fanseal v2 device list hash";
-    pub(crate) const CERTIFICATE_HASH: &[u8] = b"fanseal v2 certificate hash";
+    pub(crate) const RECIPIENT_BINDING: &[u8] = b"fanseal v2 recipient binding";
     pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v2 safety number";
     pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
     pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v2 envelope context";
@@ -139,8 +139,10 @@ pub(crate) fn x25519(secret: &[u8; 32], public: &[u8; 32]) -> [u8; 32] {
     x25519_dalek::x25519(*secret, *public)
 }
 
-pub(crate) fn key_id(x25519_public: &[u8; 32]) -> [u8; 16] {
-    let d = sha256(&[&lp(label::KEY_ID), x25519_public]);
+/// `SHA-256(lp("fanseal v2 key id") || account_public || x25519_public)[0..16]`
+/// (SPEC.md §3.2).
+pub(crate) fn key_id(account_public: &[u8; 32], x25519_public: &[u8; 32]) -> [u8; 16] {
+    let d = sha256(&[&lp(label::KEY_ID), account_public, x25519_public]);
     d[..16].try_into().unwrap()
 }
 
@@ -152,9 +154,35 @@ pub(crate) const NEVER: u64 = u64::MAX;
 /// Every certificate is 200 bytes (SPEC.md §3.3).
 pub(crate) const CERTIFICATE_LEN: usize = 200;
 
-/// `SHA-256(lp("fanseal v2 certificate hash") || 200 bytes)` (SPEC.md §3.3).
-pub(crate) fn certificate_hash(certificate: &[u8]) -> [u8; 32] {
-    sha256(&[&lp(label::CERTIFICATE_HASH), certificate])
+/// `SHA-256(lp("fanseal v2 recipient binding") || account_public || device_id
+/// || x25519_public)` (SPEC.md §4.5).
+pub(crate) fn recipient_binding(
+    account_public: &[u8; 32],
+    device_id: &[u8; 16],
+    x25519_public: &[u8; 32],
+) -> [u8; 32] {
+    sha256(&[
+        &lp(label::RECIPIENT_BINDING),
+        account_public,
+        device_id,
+        x25519_public,
+    ])
+}
+
+/// The recipient binding of an encoded certificate (SPEC.md §3.3 layout:
+/// account at 4..36, device id at 36..52, X25519 key at 52..84).
+pub(crate) fn certificate_binding(certificate: &[u8]) -> [u8; 32] {
+    let account: [u8; 32] = certificate[4..36].try_into().unwrap();
+    let device_id: [u8; 16] = certificate[36..52].try_into().unwrap();
+    let x25519: [u8; 32] = certificate[52..84].try_into().unwrap();
+    recipient_binding(&account, &device_id, &x25519)
+}
+
+/// The key id of an encoded certificate (SPEC.md §3.2).
+pub(crate) fn certificate_key_id(certificate: &[u8]) -> [u8; 16] {
+    let account: [u8; 32] = certificate[4..36].try_into().unwrap();
+    let x25519: [u8; 32] = certificate[52..84].try_into().unwrap();
+    key_id(&account, &x25519)
 }
 
 /// Every field of a device certificate (SPEC.md §3.3), and the raw bytes of
@@ -458,9 +486,9 @@ pub(crate) struct CraftRecipient {
     /// Replace the DH output (an attacker who sends a low-order ephemeral
     /// key knows the DH output is all zero).
     pub(crate) dh_override: Option<[u8; 32]>,
-    /// The wrap's AEAD associated data: the hash of the recipient's
-    /// certificate on the list the sender used (SPEC.md §4.5).
-    pub(crate) certificate_hash: [u8; 32],
+    /// The wrap's AEAD associated data: the recipient binding of the
+    /// recipient's certificate on the list the sender used (SPEC.md §4.5).
+    pub(crate) recipient_binding: [u8; 32],
 }
 
 /// Everything that determines an envelope (SPEC.md §4).
@@ -551,7 +579,7 @@ impl CraftEnvelope {
                 &enc,
                 &r.x25519,
                 &info,
-                &r.certificate_hash,
+                &r.recipient_binding,
                 &r.wrapped_secret,
             ));
         }

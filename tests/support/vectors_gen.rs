@@ -365,7 +365,7 @@ fn keys() -> String {
         "fanseal identity keys",
         json!({
             "AccountKey": "seed (32-byte Ed25519 seed) -> publicKey (Ed25519, RFC 8032). AccountSecret::from_secret_seed.",
-            "DeviceKey": "secret (64 bytes: X25519 secret key || Ed25519 seed, the order DeviceSecret::generate draws them) -> x25519Public (RFC 7748, clamped at use), ed25519Public, keyId = SHA-256(u8 len || \"fanseal v2 key id\" || x25519Public)[0..16]. DeviceSecret::from_secret_bytes.",
+            "DeviceKey": "secret (64 bytes: X25519 secret key || Ed25519 seed, the order DeviceSecret::generate draws them), account (an account public key) -> x25519Public (RFC 7748, clamped at use), ed25519Public, keyId = SHA-256(u8 len || \"fanseal v2 key id\" || account || x25519Public)[0..16], the key id of this device's key as certified by that account. DeviceSecret::from_secret_bytes, KeyId::of.",
         }),
     );
     f.flag(
@@ -405,21 +405,51 @@ fn keys() -> String {
         (bytes(&mut rng), "random secret bytes", "Random"),
         (bytes(&mut rng), "random secret bytes", "Random"),
     ];
-    for (secret, comment, flag) in secrets {
-        let x: [u8; 32] = secret[..32].try_into().unwrap();
-        let e: [u8; 32] = secret[32..].try_into().unwrap();
-        let xp = craft::x25519_public(&x);
-        g.valid(
-            comment,
-            &[flag],
-            json!({
-                "secret": hx(&secret),
-                "x25519Public": hx(&xp),
-                "ed25519Public": hx(&craft::ed25519_public(&e)),
-                "keyId": hx(&craft::key_id(&xp)),
-            }),
-        );
+    let device_key =
+        |g: &mut Group, secret: &[u8; 64], account: &[u8; 32], comment: &str, flag: &str| {
+            let x: [u8; 32] = secret[..32].try_into().unwrap();
+            let e: [u8; 32] = secret[32..].try_into().unwrap();
+            let xp = craft::x25519_public(&x);
+            g.valid(
+                comment,
+                &[flag],
+                json!({
+                    "secret": hx(secret),
+                    "account": hx(account),
+                    "x25519Public": hx(&xp),
+                    "ed25519Public": hx(&craft::ed25519_public(&e)),
+                    "keyId": hx(&craft::key_id(account, &xp)),
+                }),
+            );
+        };
+    // Each under an account of its own (key ids include the account, SPEC.md
+    // §3.2); then the last secret again under another account.
+    let accounts: Vec<[u8; 32]> = secrets
+        .iter()
+        .map(|_| craft::ed25519_public(&bytes(&mut rng)))
+        .collect();
+    for ((secret, comment, flag), account) in secrets.iter().zip(&accounts) {
+        device_key(&mut g, secret, account, comment, flag);
     }
+    let (last, _, _) = secrets[secrets.len() - 1];
+    let other = craft::ed25519_public(&bytes(&mut rng));
+    assert_ne!(
+        craft::key_id(
+            &other,
+            &craft::x25519_public(&last[..32].try_into().unwrap())
+        ),
+        craft::key_id(
+            &accounts[accounts.len() - 1],
+            &craft::x25519_public(&last[..32].try_into().unwrap())
+        )
+    );
+    device_key(
+        &mut g,
+        &last,
+        &other,
+        "the previous secret bytes certified by another account: the same public keys, another key id",
+        "Random",
+    );
     f.push(g);
     f.render()
 }

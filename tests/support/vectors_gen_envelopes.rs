@@ -59,6 +59,18 @@ struct Ident {
     public_only: bool,
 }
 
+impl Ident {
+    /// The key id of this certificate (account and X25519 key, SPEC.md §3.2).
+    fn key_id(&self) -> [u8; 16] {
+        craft::certificate_key_id(&self.cert_bytes)
+    }
+
+    /// The recipient binding of this certificate (SPEC.md §4.5).
+    fn binding(&self) -> [u8; 32] {
+        craft::certificate_binding(&self.cert_bytes)
+    }
+}
+
 struct World {
     accounts: Vec<(&'static str, Account, Vec<u8>)>,
     devices: Vec<Ident>,
@@ -100,8 +112,10 @@ impl World {
             });
         }
         // alice-phone re-certified by Alice (same keys and device id, another
-        // expiry) but not on Alice's list: seal refuses it as a sender, and
-        // under this certificate it cannot open wraps made for the listed one.
+        // expiry: a renewal) but not on Alice's list: seal refuses it as a
+        // sender; as a receiver it has the key id and recipient binding of
+        // the listed certificate (SPEC.md §3.2, §4.5), so it opens wraps made
+        // for that one.
         {
             let phone: &Ident = devices
                 .iter()
@@ -122,7 +136,8 @@ impl World {
             });
         }
         // Unknown key share (SPEC.md §4.5, P15): accounts certifying public
-        // keys of devices they do not own. Eve copies bob-phone's keys
+        // keys of devices they do not own (each gets its own key id, as key
+        // ids include the account, SPEC.md §3.2). Eve copies bob-phone's keys
         // exactly; Trudy certifies bob-phone's X25519 key plus a point of
         // order 8 (another valid key, other bytes); Oscar copies
         // carol-phone's keys.
@@ -190,7 +205,7 @@ impl World {
                 "account": d.account,
                 "secret": hx(&d.device.secret),
                 "certificate": hx(&d.cert_bytes),
-                "keyId": hx(&d.device.key_id()),
+                "keyId": hx(&d.key_id()),
                 "deviceId": hx(&d.device.device_id),
                 "onList": d.on_list,
             })).collect::<Vec<_>>(),
@@ -209,7 +224,7 @@ impl World {
         // The sending device is a recipient too when its own list is passed
         // (SPEC.md §5.1): leaving it out would tell the relay who sent. It is
         // on its own list (seal checks that), so nothing is filtered here.
-        t.sort_by_key(|d| d.device.key_id());
+        t.sort_by_key(|d| d.key_id());
         t
     }
 
@@ -241,11 +256,11 @@ impl World {
                 .targets(lists, now)
                 .iter()
                 .map(|d| CraftRecipient {
-                    key_id: d.device.key_id(),
+                    key_id: d.key_id(),
                     x25519: d.device.x25519,
                     wrapped_secret: message_secret,
                     dh_override: None,
-                    certificate_hash: craft::certificate_hash(&d.cert_bytes),
+                    recipient_binding: d.binding(),
                 })
                 .collect(),
             certificate: s.cert_bytes.clone(),
@@ -334,7 +349,7 @@ fn intermediate(e: &CraftEnvelope, enc: &[u8]) -> Value {
             );
             json!({
                 "keyId": hx(&r.key_id),
-                "certificateHash": hx(&r.certificate_hash),
+                "recipientBinding": hx(&r.recipient_binding),
                 "sharedSecret": hx(&k.shared_secret),
                 "key": hx(&k.key),
                 "baseNonce": hx(&k.base_nonce),
@@ -376,7 +391,7 @@ pub(crate) fn envelopes() -> String {
         "fanseal fan-out envelope",
         json!({
             "identities": "Shared by every group. accounts: name, publicKey, deviceList (bytes; verifies for publicKey; eve, trudy and oscar certify other accounts' device keys). devices: name, account, secret (64 bytes: X25519 secret || Ed25519 seed), certificate (bytes), keyId, deviceId, onList (whether the account's deviceList holds this certificate). A directory is the set of verified device lists of the named accounts.",
-            "Seal": "sender (device name), recipients (account names, in the order passed to seal; each account's verified deviceList), payload, aad, padding {type: padme | none | bucket, bucketSize}, now, randomness (the bytes seal draws, in order: messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (messageId, ephemeralPublic, commitment, recipients = key ids ascending, bodyLength), intermediate (contextHash, headerHash, bodyKey, bodyNonce, bodyPlaintext = the padded body before encryption, wrapInfo, and per recipient in key-id order the certificateHash of its certificate on the list used (the wrap's AEAD associated data) and the RFC 9180 sharedSecret, key and baseNonce of its wrap: for debugging, not needed to check the outputs), deliveries (per recipient, in key-id order: the relay's split, exact bytes); then opens: each named device opens both the envelope and its delivery (if any) with the directory at openNow, under its keyring (its secret and its own certificate) -> payload, aad, senderAccount, senderDevice, messageId, timestamp (the sender's, from the body), or the OpenError.",
+            "Seal": "sender (device name), recipients (account names, in the order passed to seal; each account's verified deviceList), payload, aad, padding {type: padme | none | bucket, bucketSize}, now, randomness (the bytes seal draws, in order: messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (messageId, ephemeralPublic, commitment, recipients = key ids ascending, bodyLength), intermediate (contextHash, headerHash, bodyKey, bodyNonce, bodyPlaintext = the padded body before encryption, wrapInfo, and per recipient in key-id order the recipientBinding of its certificate on the list used (SHA-256(lp(\"fanseal v2 recipient binding\") || account || deviceId || x25519Public): the wrap's AEAD associated data) and the RFC 9180 sharedSecret, key and baseNonce of its wrap: for debugging, not needed to check the outputs), deliveries (per recipient, in key-id order: the relay's split, exact bytes); then opens: each named device opens both the envelope and its delivery (if any) with the directory at openNow, under its keyring (its secret and its own certificate) -> payload, aad, senderAccount, senderDevice, messageId, timestamp (the sender's, from the body), or the OpenError.",
             "SealError": "sender (device whose secret keys are used), senderCertificate (device whose certificate is passed), recipients, payload, aad (hex, or {fill, length}: length copies of one byte), padding, now -> the SealError of seal, the first of SPEC.md §5.1 when several apply; no randomness is drawn.",
             "Open": "device (name; opens under its keyring: its secret and certificate), message (bytes: an envelope or a delivery), directory (account names), now -> payload, aad (hex, or {fill, length}), senderAccount, senderDevice, messageId, timestamp, or the OpenError of open. Decode failures are OpenError::Decode(DecodeError::*); errorField names the field of an OutOfRange / Truncated error, expectedObjectType the expected type of WrongObjectType (0x03 for anything but an envelope or delivery).",
             "RelayDecode": "object (\"envelope\" or \"delivery\"), bytes -> recipients (key ids) and bodyLength, and the bytes re-encode identically; or the DecodeError of Envelope::from_bytes / Delivery::from_bytes (what a relay runs, with no key; expectedObjectType: the type a WrongObjectType names as expected). A valid envelope also lists its split (deliveries: keyId, delivery); a valid delivery names the envelope and keyId it was split from.",
@@ -449,6 +464,10 @@ pub(crate) fn envelopes() -> String {
     f.flag(
         "UnknownKeyShare",
         "an account certifies another account's device keys (exactly, or plus a point of small order)",
+    );
+    f.flag(
+        "Renewal",
+        "a device opens under a renewed certificate (same account, device id and keys; other times): same key id and recipient binding",
     );
     f.flag(
         "Order",
@@ -536,7 +555,7 @@ pub(crate) fn envelopes() -> String {
             b"for bob-phone?",
             b"",
             Pad::Padme,
-            "unknown key share: Eve certified bob-phone's exact public keys; the wrap names Eve's certificate, so bob-phone (under Bob's certificate) cannot open it",
+            "unknown key share: Eve certified bob-phone's exact public keys; the key id names Eve's account (and the wrap binds it), so bob-phone is not a recipient",
             vec!["UnknownKeyShare"],
         ),
         (
@@ -548,6 +567,33 @@ pub(crate) fn envelopes() -> String {
             "unknown key share with a torsion variant: Trudy certified bob-phone's X25519 key plus a point of order 8 (another key id, so bob-phone is not even named)",
             vec!["UnknownKeyShare"],
         ),
+        (
+            "alice-phone",
+            &["bob", "eve"],
+            b"for bob and eve",
+            b"",
+            Pad::Padme,
+            "Bob and Eve, who certified bob-phone's exact keys: two key ids (key ids include the account), two wraps; bob-phone opens only its own (was DuplicateRecipient in the first draft of wire v2)",
+            vec!["Valid", "UnknownKeyShare"],
+        ),
+        (
+            "carol-phone",
+            &["carol", "oscar"],
+            b"for carol and oscar",
+            b"",
+            Pad::Padme,
+            "Carol's list (the sender is its only device) and Oscar's, which certifies carol-phone's exact keys: Oscar's certificate has another key id, so it is a recipient other than the sender (no NoRecipients, no DuplicateRecipient); carol-phone opens only its own wrap",
+            vec!["Valid", "UnknownKeyShare"],
+        ),
+        (
+            "bob-phone",
+            &["alice"],
+            b"renewal",
+            b"",
+            Pad::Padme,
+            "to Alice's list: alice-phone-recertified, a renewal of alice-phone's certificate (same keys and device id, another expiry), has the same key id and recipient binding, so it opens the wraps made for the listed certificate",
+            vec!["Valid", "Renewal"],
+        ),
     ];
     let mut envs: Vec<CraftEnvelope> = Vec::new();
     for (sender, lists, payload, aad, pad, comment, flags) in seal_cases {
@@ -558,9 +604,9 @@ pub(crate) fn envelopes() -> String {
         let intermediate = intermediate(&e, &enc);
         let mut opens = Vec::new();
         for d in world.devices.iter().filter(|d| !d.public_only) {
-            let named = e.recipients.iter().find(|r| r.key_id == d.device.key_id());
+            let named = e.recipients.iter().find(|r| r.key_id == d.key_id());
             match named {
-                Some(r) if r.certificate_hash == craft::certificate_hash(&d.cert_bytes) => {
+                Some(r) if r.recipient_binding == d.binding() => {
                     opens.push(opened(&world, &e, d.name));
                 }
                 // Named by key id, but the wrap is bound to another
@@ -577,10 +623,25 @@ pub(crate) fn envelopes() -> String {
                 .iter()
                 .any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::NotARecipient"));
         }
+        if lists == ["eve"] || lists == ["bob", "eve"] {
+            // Eve's copy of bob-phone's keys has another key id.
+            assert_eq!(
+                e.recipients
+                    .iter()
+                    .filter(|r| r.x25519 == world.dev("bob-phone").device.x25519)
+                    .count(),
+                lists.len()
+            );
+        }
         if lists == ["eve"] {
             assert!(opens
                 .iter()
-                .any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::Unauthenticated"));
+                .any(|o| o["device"] == "bob-phone" && o["error"] == "OpenError::NotARecipient"));
+        }
+        if lists == ["alice"] {
+            assert!(opens
+                .iter()
+                .any(|o| o["device"] == "alice-phone-recertified" && o["result"] == "valid"));
         }
         g.valid(
             comment,
@@ -836,30 +897,6 @@ pub(crate) fn envelopes() -> String {
         &["Misuse", "Order"],
         "SealError::DuplicateRecipient",
     );
-    misuse2(
-        &mut g,
-        "carol-phone",
-        "carol-phone",
-        &["carol", "oscar"],
-        b"hello",
-        hx(b""),
-        Pad::Padme,
-        "order: Oscar certified carol-phone's keys; the only devices are the sender's key twice: NoRecipients before the duplicate key id check",
-        &["Misuse", "Order", "UnknownKeyShare"],
-        "SealError::NoRecipients",
-    );
-    misuse2(
-        &mut g,
-        "alice-phone",
-        "alice-phone",
-        &["bob", "eve"],
-        b"hello",
-        hx(b""),
-        Pad::Padme,
-        "Bob and Eve, who certified bob-phone's keys: one key id twice",
-        &["Misuse", "UnknownKeyShare"],
-        "SealError::DuplicateRecipient",
-    );
     f.push(g);
 
     // --- open: attacks and malformed input
@@ -881,7 +918,7 @@ pub(crate) fn envelopes() -> String {
     let n = base.recipients.len();
     assert_eq!(n, 3);
     let idx = |name: &str| {
-        let k = world.dev(name).device.key_id();
+        let k = world.dev(name).key_id();
         base.recipients.iter().position(|r| r.key_id == k).unwrap()
     };
     let ok = |g: &mut Group,
@@ -1204,7 +1241,7 @@ pub(crate) fn envelopes() -> String {
         UNAUTH,
     );
     let add = {
-        let extra = world.dev("mallory-phone").device.key_id();
+        let extra = world.dev("mallory-phone").key_id();
         let mut ids: Vec<[u8; 16]> = base.recipients.iter().map(|r| r.key_id).collect();
         ids.push(extra);
         ids.sort();
@@ -1445,7 +1482,8 @@ pub(crate) fn envelopes() -> String {
         "OpenError::NotARecipient",
     );
 
-    // Unknown key share (SPEC.md §4.5): the wrap names the certificate.
+    // Unknown key share (SPEC.md §3.2, §4.5): the key id and the wrap name
+    // the account.
     let eve_env = envs[7].encode();
     assert_eq!(envs[7].recipients.len(), 1);
     bad(
@@ -1454,7 +1492,78 @@ pub(crate) fn envelopes() -> String {
         "bob-phone",
         &all,
         NOW,
-        "the delivery of a message sealed to Eve's list, which certifies bob-phone's exact keys: bob-phone's key id, but a wrap bound to Eve's certificate",
+        "the delivery of a message sealed to Eve's list, which certifies bob-phone's exact keys: Eve's key id, not bob-phone's",
+        &["UnknownKeyShare", "NotARecipient"],
+        "OpenError::NotARecipient",
+    );
+    let mut eve_relabelled = delivery(&eve_env, 1, 0);
+    eve_relabelled[offset::KEY_IDS..offset::KEY_IDS + 16]
+        .copy_from_slice(&world.dev("bob-phone").key_id());
+    bad(
+        &mut g,
+        &eve_relabelled,
+        "bob-phone",
+        &all,
+        NOW,
+        "the same delivery with the key id rewritten to bob-phone's by a relay: the wrap binds Eve's account (and the header changed)",
+        &["UnknownKeyShare", "Tamper"],
+        UNAUTH,
+    );
+    // A renewal keeps the key id and the binding (SPEC.md §4.5, §5.2): the
+    // keyring's certificate is what matters, not the one on the list.
+    let renewal = &envs[11];
+    assert_eq!(renewal.certificate, world.dev("bob-phone").cert_bytes);
+    let renewal_env = renewal.encode();
+    let rn = renewal.recipients.len();
+    let phone_at = renewal
+        .recipients
+        .iter()
+        .position(|r| r.key_id == world.dev("alice-phone").key_id())
+        .unwrap();
+    assert_eq!(
+        world.dev("alice-phone").key_id(),
+        world.dev("alice-phone-recertified").key_id()
+    );
+    assert_eq!(
+        world.dev("alice-phone").binding(),
+        world.dev("alice-phone-recertified").binding()
+    );
+    ok(
+        &mut g,
+        &delivery(&renewal_env, rn, phone_at),
+        renewal,
+        "alice-phone-recertified",
+        &all,
+        NOW,
+        "a delivery sealed by bob-phone to alice-phone's listed certificate, opened under a renewal of that certificate (same keys and device id, another expiry; not on Alice's list): same key id and recipient binding, and the sender's list verifies",
+        &["Valid", "Renewal"],
+    );
+    bad(
+        &mut g,
+        &delivery(&renewal_env, rn, phone_at),
+        "alice-phone-recertified",
+        &["alice", "carol"],
+        NOW,
+        "the same delivery opened under the renewal without the sender's list in the directory",
+        &["Renewal"],
+        "OpenError::SenderListUnavailable",
+    );
+    let both = &envs[9];
+    let both_env = both.encode();
+    assert_eq!(both.recipients.len(), 4);
+    let eve_copy = world.dev("eve-copy-of-bob-phone").key_id();
+    let eve_at = both
+        .recipients
+        .iter()
+        .position(|r| r.key_id == eve_copy)
+        .unwrap();
+    bad(
+        &mut g,
+        &delivery(&both_env, 4, eve_at),
+        "bob-phone",
+        &all,
+        NOW,
+        "the delivery for Eve's copy of bob-phone's keys in a message sealed to Bob and Eve, given to bob-phone: its key id is in the header, but the delivery's only wrap is bound to Eve's account (same DH, KEM context and header; another recipient binding)",
         &["UnknownKeyShare"],
         UNAUTH,
     );
@@ -1462,7 +1571,7 @@ pub(crate) fn envelopes() -> String {
     assert_eq!(envs[8].recipients.len(), 1);
     let mut relabelled = delivery(&trudy_env, 1, 0);
     relabelled[offset::KEY_IDS..offset::KEY_IDS + 16]
-        .copy_from_slice(&world.dev("bob-phone").device.key_id());
+        .copy_from_slice(&world.dev("bob-phone").key_id());
     bad(
         &mut g,
         &delivery(&trudy_env, 1, 0),
@@ -1997,7 +2106,7 @@ pub(crate) fn envelopes() -> String {
         "delivery",
         &d,
         "one device's delivery, split from the envelope given",
-        json!({"envelope": hx(&b), "keyId": hx(&world.dev("bob-phone").device.key_id())}),
+        json!({"envelope": hx(&b), "keyId": hx(&world.dev("bob-phone").key_id())}),
     );
     rd_bad(
         &mut g,

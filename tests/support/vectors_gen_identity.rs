@@ -50,10 +50,6 @@ impl Device {
         self.secret[..32].try_into().unwrap()
     }
 
-    pub(crate) fn key_id(&self) -> [u8; 16] {
-        craft::key_id(&self.x25519)
-    }
-
     /// The certificate fields of this device under `account`.
     pub(crate) fn cert(&self, account: &Account, expires_at: Option<u64>) -> Cert {
         Cert::new(
@@ -216,8 +212,8 @@ pub(crate) fn certificates() -> String {
     let mut f = VectorFile::new(
         "fanseal device certificate",
         json!({
-            "CertificateIssue": "accountSeed (group), params {deviceId, x25519Public, ed25519Public, createdAt, expiresAt (null = never; 2^64 - 1 is the same value), capabilities} -> certificate (exact 200 bytes: Ed25519 is deterministic), or the CertificateError of AccountSecret::certify_device.",
-            "CertificateVerify": "certificate (bytes), account (the expected account public key), now (Unix ms) -> the decoded fields (expiresAt null = never) and keyId, or the error of DeviceCertificate::from_bytes (DecodeError::*) then DeviceCertificate::verify (CertificateError::*; when several steps of SPEC.md §3.3 fail, the first).",
+            "CertificateIssue": "accountSeed (group), params {deviceId, x25519Public, ed25519Public, createdAt, expiresAt (null = never; 2^64 - 1 is the same value), capabilities} -> certificate (exact 200 bytes: Ed25519 is deterministic), keyId = SHA-256(u8 len || \"fanseal v2 key id\" || accountPublicKey || x25519Public)[0..16] and recipientBinding = SHA-256(u8 len || \"fanseal v2 recipient binding\" || accountPublicKey || deviceId || x25519Public), or the CertificateError of AccountSecret::certify_device.",
+            "CertificateVerify": "certificate (bytes), account (the expected account public key), now (Unix ms) -> the decoded fields (expiresAt null = never) and keyId (under the certificate's account), or the error of DeviceCertificate::from_bytes (DecodeError::*) then DeviceCertificate::verify (CertificateError::*; when several steps of SPEC.md §3.3 fail, the first).",
         }),
     );
     f.flag("Valid", "a well-formed certificate");
@@ -258,17 +254,33 @@ pub(crate) fn certificates() -> String {
     )
     .field("accountSeed", hx(&alice.seed))
     .field("accountPublicKey", hx(&alice.public));
+    // The exact bytes, key id (SPEC.md §3.2) and recipient binding (§4.5).
+    let issued = |c: &Cert, params: Value| -> Value {
+        let bytes = c.signed(&alice.seed);
+        json!({
+            "params": params,
+            "certificate": hx(&bytes),
+            "keyId": hx(&craft::key_id(&c.account, &c.x25519)),
+            "recipientBinding": hx(&craft::recipient_binding(&c.account, &c.device_id, &c.x25519)),
+        })
+    };
     let c0 = devices[0].cert(&alice, None);
-    g.valid(
-        "no expiry",
-        &["Valid"],
-        json!({"params": params(&c0), "certificate": hx(&c0.signed(&alice.seed))}),
-    );
+    g.valid("no expiry", &["Valid"], issued(&c0, params(&c0)));
     let c1 = devices[1].cert(&alice, Some(NOW + YEAR));
     g.valid(
         "with expiry",
         &["Valid", "Expiry"],
-        json!({"params": params(&c1), "certificate": hx(&c1.signed(&alice.seed))}),
+        issued(&c1, params(&c1)),
+    );
+    let mut renewed = c1.clone();
+    renewed.created_at = NOW;
+    renewed.expires_at = NOW + 2 * YEAR;
+    renewed.capabilities = 1;
+    assert_ne!(renewed.signed(&alice.seed), c1.signed(&alice.seed));
+    g.valid(
+        "a renewal of the previous certificate (same device id and keys; other times and capabilities): other bytes, the same key id and recipient binding",
+        &["Valid", "Expiry"],
+        issued(&renewed, params(&renewed)),
     );
     let mut c2 = devices[2].cert(&alice, Some(u64::MAX - 1));
     c2.capabilities = 0xffff_ffff;
@@ -276,14 +288,14 @@ pub(crate) fn certificates() -> String {
     g.valid(
         "extreme field values (created at 0, every capability bit, expires at 2^64 - 2)",
         &["Valid"],
-        json!({"params": params(&c2), "certificate": hx(&c2.signed(&alice.seed))}),
+        issued(&c2, params(&c2)),
     );
     let mut never = params(&c0);
     never["expiresAt"] = json!(u64::MAX);
     g.valid(
         "expiresAt 2^64 - 1 given explicitly: the same value as no expiry, the same bytes",
         &["Valid", "Expiry"],
-        json!({"params": never, "certificate": hx(&c0.signed(&alice.seed))}),
+        issued(&c0, never),
     );
     for (k, why) in low_order_x25519() {
         let mut c = devices[3].cert(&alice, None);
@@ -346,7 +358,7 @@ pub(crate) fn certificates() -> String {
                     "account": hx(&account.public),
                     "now": now,
                     "params": params(c),
-                    "keyId": hx(&craft::key_id(&c.x25519)),
+                    "keyId": hx(&craft::key_id(&c.account, &c.x25519)),
                 }),
             );
         };
