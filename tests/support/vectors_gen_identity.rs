@@ -807,7 +807,7 @@ pub(crate) fn device_lists() -> String {
         json!({
             "DeviceListIssue": "accountSeed (group), previous (bytes of the current list, or null for version 1) with previousAccount (the account it is verified for: AccountSecret::issue_device_list takes a verified list, so previous is first verified with DeviceList::verify, and that error is the case's error if it fails), issuedAt, certificates (bytes, in the order passed; repeat: pass the whole sequence that many times) -> list (exact bytes; certificates sorted by device id) and hash = SHA-256(u8 len || \"fanseal v2 device list hash\" || list without its signature), or the DeviceListError of AccountSecret::issue_device_list (deviceId: the device a Certificate error names).",
             "DeviceListVerify": "list (bytes), account (expected account public key) -> version, previousHash, issuedAt, certificates (bytes, sorted), hash = SHA-256(u8 len || \"fanseal v2 device list hash\" || list without its 64-byte signature), or the error of DeviceList::from_bytes (DecodeError::*; errorField: the field SPEC.md names for OutOfRange / Truncated) then DeviceList::verify (DeviceListError::*; a certificate failure is DeviceListError::Certificate(CertificateError::*), deviceId the device it names).",
-            "DeviceListUpdate": "account, lists (group: named list bytes), trusted (verified first), intermediates (in order), next -> resultList (the name of the list now trusted: the trusted bytes themselves when next has the same contents), resultVersion and resultHash, or the DeviceListError of VerifiedDeviceList::update; a fork also gives forkEvidence (its exact bytes), a broken chain atVersion, a rollback trustedVersion and presentedVersion.",
+            "DeviceListUpdate": "account, lists (group: named list bytes), trusted (verified first), intermediates (in order), next -> resultList (the name of the list now trusted: the trusted bytes themselves when next has the same contents, the last walked intermediate when next has its contents), resultVersion and resultHash, or the DeviceListError of VerifiedDeviceList::update; a fork also gives forkEvidence (its exact bytes), a broken chain atVersion, a rollback trustedVersion and presentedVersion.",
             "ForkEvidence": "evidence (bytes) -> account and version, or the error of ForkEvidence::from_bytes (DecodeError::*; errorField as in DeviceListVerify) then ForkEvidence::verify (DeviceListError::*).",
         }),
     );
@@ -1810,6 +1810,17 @@ pub(crate) fn device_lists() -> String {
         list(3, craft::list_hash(&resigned), vec![ac[1].clone()]).signed(&alice.seed),
         ls.l3
     );
+    // Bob's version 2 (chained to bob-v1): another account's list at a
+    // version of Alice's walk.
+    let bob_v2 = List {
+        suite: 1,
+        account: bob.public,
+        version: 2,
+        previous_hash: craft::list_hash(&bob_list),
+        issued_at: NOW,
+        certificates: vec![bob_cert.1.clone()],
+    }
+    .signed(&bob.seed);
     let named: Vec<(&str, &[u8])> = vec![
         ("v1", &ls.l1),
         ("v2", &ls.l2),
@@ -1825,6 +1836,7 @@ pub(crate) fn device_lists() -> String {
         ("bob-v1", &bob_list),
         ("v2-re-signed", &resigned),
         ("v3-with-ghost", &ghost_v3),
+        ("bob-v2", &bob_v2),
     ];
     let lookup = |name: &str| -> &[u8] { named.iter().find(|n| n.0 == name).unwrap().1 };
     let mut lists_obj = serde_json::Map::new();
@@ -1852,6 +1864,19 @@ pub(crate) fn device_lists() -> String {
             v["resultList"] = json!(n);
             g.valid(comment, flags, v);
         };
+    let up_ok_as = |g: &mut Group,
+                    t: &str,
+                    mids: &[&str],
+                    next: &str,
+                    result: &str,
+                    comment: &str,
+                    flags: &[&str]| {
+        let mut v = up(t, mids, next);
+        v["resultVersion"] = json!(list_version(lookup(result)));
+        v["resultHash"] = hx(&craft::list_hash(lookup(result)));
+        v["resultList"] = json!(result);
+        g.valid(comment, flags, v);
+    };
     up_ok(
         &mut g,
         "v1",
@@ -2004,7 +2029,7 @@ pub(crate) fn device_lists() -> String {
         "v2",
         &[],
         "v1-bad-signature",
-        "order: an older list with a broken signature: next is verified (step 3) before the rollback check (step 4)",
+        "order: an older list with a broken signature: next is verified before the rollback check (both SPEC.md §3.5 step 3)",
         &["Rollback", "BadSignature"],
         "DeviceListError::BadSignature",
         json!({}),
@@ -2054,7 +2079,7 @@ pub(crate) fn device_lists() -> String {
         "v2",
         &["bob-v1", "v1-bad-signature"],
         "v2-fork",
-        "order: another version 2 with unrelated intermediates: the fork (step 4) is found before the walk",
+        "order: another version 2 with unrelated intermediates: the fork (step 3, n = t) is found without any walk",
         &["Fork", "WrongAccount"],
         "DeviceListError::Fork",
         json!({"forkEvidence": evidence}),
@@ -2064,7 +2089,7 @@ pub(crate) fn device_lists() -> String {
         "v3",
         &["bob-v1", "v1-bad-signature"],
         "v2",
-        "order: an older next with unrelated intermediates: Rollback (step 4) before the walk",
+        "order: an older next with unrelated intermediates: Rollback (step 3, n < t) without any walk",
         &["Rollback", "WrongAccount"],
         "DeviceListError::Rollback",
         json!({"trustedVersion": 3, "presentedVersion": 2}),
@@ -2149,15 +2174,129 @@ pub(crate) fn device_lists() -> String {
         "DeviceListError::BrokenChain",
         json!({"atVersion": 1}),
     );
-    up_bad(
+    up_ok_as(
         &mut g,
         "v1",
         &["v2", "v3"],
         "v3",
-        "the newest list also passed among the intermediates: its own link check fails",
+        "v3",
+        "the newest list also passed as the last intermediate: next has the contents of the last walked list, accepted as that list",
+        &["Valid", "Chain"],
+    );
+    up_ok_as(
+        &mut g,
+        "v1",
+        &["v2", "v3"],
+        "v3-bad-signature",
+        "v3",
+        "next has the contents of the last walked intermediate and a broken signature: skipped unverified, the walked (verified) version 3 becomes trusted",
+        &["Valid", "Chain", "BadSignature"],
+    );
+    up_ok_as(
+        &mut g,
+        "v1",
+        &["v2-re-signed"],
+        "v2",
+        "v2-re-signed",
+        "next has the contents of the last walked intermediate, a re-signed copy: the walked list (its bytes) becomes trusted",
+        &["Valid", "Chain"],
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2", "v3"],
+        "v2",
+        "next has the contents of an earlier walked list (version 2, the walk is at version 3): BrokenChain at next's version",
         &["BrokenChain"],
         "DeviceListError::BrokenChain",
-        json!({"atVersion": 3}),
+        json!({"atVersion": 2}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2", "v3"],
+        "v2-bad-signature",
+        "next has the contents of an earlier walked list and a broken signature: BrokenChain at next's version, never verified",
+        &["BrokenChain", "BadSignature"],
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 2}),
+    );
+    up_ok_as(
+        &mut g,
+        "v1",
+        &["v2", "v3"],
+        "v1-bad-signature",
+        "v1",
+        "next has the trusted list's own contents (broken signature) after a valid walk's intermediates: no change, nothing verified (step 2)",
+        &["Valid", "BadSignature"],
+    );
+    up_ok(
+        &mut g,
+        "v1",
+        &["v2", "v3", "v2-bad-signature", "v3-bad-signature", "v2-re-signed", "v1-bad-signature"],
+        "v4",
+        "copies of every walked list (broken signatures, a re-signed copy) as intermediates: each skipped unverified",
+        &["Valid", "Chain", "BadSignature"],
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2", "v2-fork"],
+        "v3",
+        "two different version 2 lists among the intermediates: a fork between the walked version 2 and the new one",
+        &["Fork"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": evidence}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2-re-signed", "v2-fork"],
+        "v3",
+        "two different version 2 lists among the intermediates, the first a re-signed copy: the evidence holds the walked bytes",
+        &["Fork"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": hx(&fork_evidence(&resigned, &ls.l2_fork))}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2", "v3"],
+        "v3-fork",
+        "next is another version 3 than the walked intermediate: a fork between the walked version 3 and next",
+        &["Fork"],
+        "DeviceListError::Fork",
+        json!({"forkEvidence": hx(&fork_evidence(&ls.l3, &ls.l3_fork))}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2", "v2-signed-by-mallory"],
+        "v3",
+        "order: another version 2 in the walk that does not verify: its error (verified before the fork is reported)",
+        &["Fork", "BadSignature"],
+        "DeviceListError::BadSignature",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["v2", "bob-v2"],
+        "v3",
+        "order: Bob's version 2 after Alice's walked version 2: verified for Alice's account (WrongAccount), not a fork",
+        &["Fork", "WrongAccount"],
+        "DeviceListError::WrongAccount",
+        json!({}),
+    );
+    up_bad(
+        &mut g,
+        "v1",
+        &["bob-v1"],
+        "v2",
+        "order: Bob's version 1 as an intermediate of a walk from Alice's version 1: WrongAccount, not a fork",
+        &["Fork", "WrongAccount"],
+        "DeviceListError::WrongAccount",
+        json!({}),
     );
     up_bad(
         &mut g,
@@ -2174,10 +2313,10 @@ pub(crate) fn device_lists() -> String {
         "v1",
         &[],
         "v3-bad-signature",
-        "order: next does not chain (no version 2) and has a broken signature: next is verified (step 3) before the walk (step 5-6)",
+        "order: next does not chain (no version 2) and has a broken signature: next is walked like an intermediate, link check before verification",
         &["BadSignature", "BrokenChain"],
-        "DeviceListError::BadSignature",
-        json!({}),
+        "DeviceListError::BrokenChain",
+        json!({"atVersion": 3}),
     );
     up_bad(
         &mut g,
@@ -2194,9 +2333,9 @@ pub(crate) fn device_lists() -> String {
         "v1",
         &["v2-bad-signature"],
         "v3-with-ghost",
-        "order: next (version 3, a ghost of Bob) and the intermediate version 2 (broken signature) both fail: next is verified (step 3) before the walk (step 5)",
+        "order: next (version 3, a ghost of Bob) and the intermediate version 2 (broken signature) both fail: the walk reaches version 2 first (next is not verified before the walk)",
         &["Ghost", "BadSignature"],
-        "DeviceListError::Certificate(CertificateError::WrongAccount)",
+        "DeviceListError::BadSignature",
         json!({}),
     );
     up_bad(
