@@ -16,12 +16,20 @@
 //!   reported, or the check is blind.
 //! * `planted-index`: a table lookup indexed by a secret byte. Must be
 //!   reported, or the check is blind.
+//! * `stack-scan` (natively, not under valgrind): after each public call
+//!   that handles secrets, search the stack below the caller for them
+//!   ([`stack_scan`]). Must find none.
+//! * `stack-scan-planted` (natively): the same for `seal` and `open` run
+//!   without their final stack scrub. Must find leftovers, or the scan is
+//!   blind.
 //!
 //! Exit codes: 0 ok, 2 not under valgrind or bad usage, 3 a functional check
-//! failed (a step did not accept or reject as expected). Memcheck errors give
-//! valgrind's `--error-exitcode`.
+//! failed (a step did not accept or reject as expected), 4 the stack scan
+//! found a secret (`stack-scan`) or found none (`stack-scan-planted`).
+//! Memcheck errors give valgrind's `--error-exitcode`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod stack_scan;
 mod valgrind;
 
 use std::hint::black_box;
@@ -41,6 +49,13 @@ const NOW: u64 = 1_764_300_000_000;
 
 fn main() -> ExitCode {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if let Some(planted) = match mode.as_str() {
+        "stack-scan" => Some(false),
+        "stack-scan-planted" => Some(true),
+        _ => None,
+    } {
+        return stack_scan_mode(planted);
+    }
     if !valgrind::running_on_valgrind() {
         eprintln!("fanseal-ct: run me under `valgrind --tool=memcheck` (see .ci/ct.sh)");
         return ExitCode::from(2);
@@ -50,7 +65,9 @@ fn main() -> ExitCode {
         "planted-branch" => planted_branch(),
         "planted-index" => planted_index(),
         _ => {
-            eprintln!("usage: fanseal-ct library|planted-branch|planted-index");
+            eprintln!(
+                "usage: fanseal-ct library|planted-branch|planted-index|stack-scan|stack-scan-planted"
+            );
             return ExitCode::from(2);
         }
     };
@@ -58,6 +75,41 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(3)
+    }
+}
+
+// ------------------------------------------------------------ stack scan
+
+/// Runs the stack scan on a thread with an 8 MiB stack (see [`stack_scan`]).
+fn stack_scan_mode(planted: bool) -> ExitCode {
+    let reports = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(move || stack_scan::run(!planted))
+        .unwrap()
+        .join()
+        .unwrap();
+    let mut found = 0;
+    for r in &reports {
+        println!(
+            "  {:<36} stack used {:>6} bytes, {} leftover(s)",
+            r.name,
+            r.depth,
+            r.hits.len()
+        );
+        for (what, depth) in &r.hits {
+            println!("      {what} at {depth} bytes below the caller");
+        }
+        found += r.hits.len();
+    }
+    let ok = if planted { found > 0 } else { found == 0 };
+    println!(
+        "fanseal-ct {}: {found} secret(s) left on the stack",
+        if planted { "stack-scan-planted" } else { "stack-scan" }
+    );
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(4)
     }
 }
 
