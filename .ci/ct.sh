@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Constant-time check under valgrind memcheck (SECURITY.md, "Constant-time
 # check"). Builds the harness in ct/ (its own workspace) in release mode with
-# debug info, proves the check can fail on two planted leaks, then runs the
-# library's secret-handling steps, which must produce no memcheck error.
+# debug info, runs the stack scan (with its planted leak), proves the check
+# can fail on two planted leaks, then runs the library's secret-handling
+# steps, which must produce no memcheck error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,27 @@ vg() {
     valgrind --tool=memcheck --error-exitcode=1 --track-origins=yes -s \
         --suppressions="$supp" "$bin" "$@"
 }
+
+# 0. Stack scan (natively, not under valgrind; SECURITY.md, "Zeroization"):
+#    no secret may be left in the stack below the caller of a public call.
+#    It must be able to fail: with seal and open run without their final
+#    stack scrub (the planted leak), leftovers must be found.
+log="$target/stack-scan-planted.log"
+if ! "$bin" stack-scan-planted >"$log" 2>&1; then
+    cat "$log"
+    echo "ct: FAIL: the stack scan found nothing after the unscrubbed seal/open (blind)" >&2
+    exit 1
+fi
+grep -E 'leftover|stack-scan' "$log"
+echo "ct: planted stack leftovers caught, as required"
+log="$target/stack-scan.log"
+if ! "$bin" stack-scan >"$log" 2>&1; then
+    cat "$log"
+    echo "ct: FAIL: secrets left on the stack after a public call (see above)" >&2
+    exit 1
+fi
+cat "$log"
+echo "ct: no secret left on the stack below the caller"
 
 # 1. The check must be able to fail: both planted leaks must be reported.
 for leak in planted-branch planted-index; do

@@ -22,14 +22,9 @@ use crate::identity::DeviceSecret;
 /// The memory regions of a device's secret keys (the X25519 secret and the
 /// Ed25519 signing key), as `(address, length)`, so the harness can mark
 /// exactly those bytes undefined. The public keys and key id stay defined.
-/// The addresses are valid only while `device` is neither moved nor dropped.
+/// The addresses (of the boxed keys) are valid until `device` is dropped.
 pub fn secret_regions(device: &DeviceSecret) -> [(usize, usize); 2] {
-    let x = device.x25519();
-    let e = device.ed25519();
-    [
-        (core::ptr::from_ref(x) as usize, core::mem::size_of_val(x)),
-        (core::ptr::from_ref(e) as usize, core::mem::size_of_val(e)),
-    ]
+    [device.x25519().region(), device.ed25519().region()]
 }
 
 /// Key id lookup: the index of `device`'s wrap in an envelope or delivery
@@ -103,9 +98,10 @@ fn needle(name: &'static str, bytes: &[u8]) -> Needle {
 /// An X25519 scalar as x25519-dalek clamps it at use (RFC 7748 §5).
 fn clamped(bytes: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     let mut c = Zeroizing::new(*bytes);
-    c[0] &= 248;
-    c[31] &= 127;
-    c[31] |= 64;
+    let [first, .., last] = &mut *c;
+    *first &= 248;
+    *last &= 127;
+    *last |= 64;
     c
 }
 
@@ -160,7 +156,10 @@ pub fn envelope_needles(
     let mut out = Vec::new();
     out.push(needle("message secret", message_secret));
     out.push(needle("ephemeral x25519 secret", ephemeral_secret));
-    out.push(needle("ephemeral x25519 clamped", clamped(ephemeral_secret).as_ref()));
+    out.push(needle(
+        "ephemeral x25519 clamped",
+        clamped(ephemeral_secret).as_ref(),
+    ));
 
     let l = label::MESSAGE_SECRET;
     let prk = hkdf_extract(&[&label_prefix(l)[..], l].concat(), &[message_secret]);
@@ -180,7 +179,7 @@ pub fn envelope_needles(
     let v1: &[u8] = b"HPKE-v1";
     let kem: &[u8] = b"KEM\x00\x20";
     let hpke_id: &[u8] = b"HPKE\x00\x20\x00\x01\x00\x02";
-    let ephemeral = X25519Secret::from_bytes(*ephemeral_secret);
+    let ephemeral = X25519Secret::from_bytes(ephemeral_secret);
     let enc = ephemeral.public();
     let info = crate::envelope::schedule::wrap_info(&header_hash);
     let psk_id_hash = hkdf_extract(b"", &[v1, hpke_id, b"psk_id_hash", b""]);
@@ -195,7 +194,13 @@ pub fn envelope_needles(
         let kem_context = [&enc[..], &pk[..]].concat();
         hkdf_expand(
             &eae_prk,
-            &[&32u16.to_be_bytes(), v1, kem, b"shared_secret", &kem_context],
+            &[
+                &32u16.to_be_bytes(),
+                v1,
+                kem,
+                b"shared_secret",
+                &kem_context,
+            ],
             &mut ss[..],
         )
         .ok()?;
@@ -222,7 +227,14 @@ pub fn envelope_needles(
     Some(out)
 }
 
-/// `seal` without its final stack scrub: the planted leak of the stack scan
+/// The library's stack scrub (to time it), and the number of bytes it
+/// zeroes.
+pub fn scrub_stack() -> usize {
+    crate::primitives::scrub_stack();
+    crate::primitives::STACK_SCRUB_BYTES
+}
+
+/// `seal` without its final stack scrub (its `seal_inner`): the planted leak of the stack scan
 /// (it must find secrets after this, or the scan is blind).
 pub fn seal_unscrubbed<R: rand_core::CryptoRng + ?Sized>(
     sender: &DeviceSecret,
@@ -232,17 +244,17 @@ pub fn seal_unscrubbed<R: rand_core::CryptoRng + ?Sized>(
     now: u64,
     rng: &mut R,
 ) -> Result<crate::envelope::Envelope, crate::error::SealError> {
-    crate::envelope::seal(sender, sender_certificate, recipients, message, now, rng)
+    crate::envelope::seal::seal_inner(sender, sender_certificate, recipients, message, now, rng)
 }
 
-/// `open` without its final stack scrub: the planted leak of the stack scan.
+/// `open` without its final stack scrub (its `open_inner`): the planted leak of the stack scan.
 pub fn open_unscrubbed(
     device: &DeviceSecret,
     bytes: &[u8],
     directory: &[crate::identity::VerifiedDeviceList],
     now: u64,
 ) -> Result<crate::envelope::Opened, crate::error::OpenError> {
-    crate::envelope::open(device, bytes, directory, now)
+    crate::envelope::open::open_inner(device, bytes, directory, now)
 }
 
 #[cfg(test)]

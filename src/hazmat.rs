@@ -67,7 +67,7 @@ impl core::fmt::Debug for Forgery {
 
 /// Builds the envelope a forger would send.
 pub fn forge(f: &Forgery) -> Option<Envelope> {
-    let ephemeral = X25519Secret::from_bytes(f.ephemeral_secret);
+    let ephemeral = X25519Secret::from_bytes(&f.ephemeral_secret);
     let mut header = Header {
         message_id: MessageId(f.message_id),
         timestamp: f.timestamp,

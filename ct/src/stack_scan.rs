@@ -272,7 +272,11 @@ pub fn run(scrubbed: bool) -> Vec<Report> {
     let mut needles = __ct::envelope_needles(&secret, &ephemeral, &recipients, &bytes).unwrap();
     needles.extend(__ct::device_needles(&w.phone));
     out.push(report(
-        if scrubbed { "seal" } else { "seal (unscrubbed, planted)" },
+        if scrubbed {
+            "seal"
+        } else {
+            "seal (unscrubbed, planted)"
+        },
         &buf,
         &needles,
     ));
@@ -292,7 +296,11 @@ pub fn run(scrubbed: bool) -> Vec<Report> {
     let mut needles = __ct::envelope_needles(&secret, &ephemeral, &recipients, &bytes).unwrap();
     needles.extend(__ct::device_needles(&w.laptop));
     out.push(report(
-        if scrubbed { "open" } else { "open (unscrubbed, planted)" },
+        if scrubbed {
+            "open"
+        } else {
+            "open (unscrubbed, planted)"
+        },
         &buf,
         &needles,
     ));
@@ -374,9 +382,7 @@ pub fn run(scrubbed: bool) -> Vec<Report> {
     let mut certs = w.certs.clone();
     certs.push(cert);
     let list = observe(&mut buf, || {
-        w.account
-            .issue_device_list(None, NOW + 1, certs)
-            .unwrap()
+        w.account.issue_device_list(None, NOW + 1, certs).unwrap()
     });
     drop(list);
     out.push(report(
