@@ -292,8 +292,17 @@ impl Ed25519Secret {
         )
     }
 
-    /// Signs `u8 len || label || message`.
+    /// Signs `u8 len || label || message`, then scrubs the stack the
+    /// signature used (ed25519-dalek leaves the nonce `r` and copies of the
+    /// expanded key in dead stack slots).
     pub(crate) fn sign(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
+        let signature = self.sign_labeled(label, message);
+        scrub_stack();
+        signature
+    }
+
+    #[inline(never)]
+    fn sign_labeled(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
         let mut buf = alloc::vec::Vec::with_capacity(1 + label.len() + message.len());
         buf.extend_from_slice(&crate::codec::label_prefix(label));
         buf.extend_from_slice(label);
