@@ -24,6 +24,12 @@
 //! in inline assembly, outside the Rust memory model (the region belongs to
 //! no Rust object).
 //!
+//! Each case also reports how deep below the caller it wrote ("stack used",
+//! from the marker): how `STACK_SCRUB_BYTES` in `src/primitives.rs` was
+//! chosen. With the scrub in place the figure is the scrub's own 16 KiB plus
+//! its frame; the unscrubbed `stack-scan-planted` run shows the calls' own
+//! depth. `FANSEAL_CT_PAGES=1` prints where in the region the writes are.
+//!
 //! Limits: secrets in registers, in the caller's own frame (values it moves
 //! after the call returns) and on the heap are not looked at; a secret split
 //! across non-adjacent slots, or transformed (reduced scalars, AES round
