@@ -19,9 +19,16 @@ use zeroize::Zeroizing;
 
 /// Bytes of stack [`scrub_stack`] zeroes below its caller: the deepest stack
 /// the secret-handling public calls use, measured by the stack scan in
-/// `ct/` (release build, x86_64: `open` ~11 KiB, `seal` ~10 KiB, key
-/// generation and signing ~3–4 KiB), with margin.
-pub(crate) const STACK_SCRUB_BYTES: usize = 16 * 1024;
+/// `ct/` (x86_64), with margin. Optimised build: `open` ~11.5 KiB, `seal`
+/// ~10 KiB plus its signature, key import and signing ~3–4 KiB: 16 KiB.
+/// Unoptimised build (opt-level 0): `open` ~80 KiB, `seal` ~44 KiB, key
+/// generation ~41 KiB: 128 KiB when debug assertions are on (the only cfg
+/// that tells such builds apart).
+pub(crate) const STACK_SCRUB_BYTES: usize = if cfg!(debug_assertions) {
+    128 * 1024
+} else {
+    16 * 1024
+};
 
 /// Zeroes [`STACK_SCRUB_BYTES`] of stack below the caller's frame, with
 /// volatile writes (`zeroize`) the compiler cannot drop. Called last by the

@@ -2,13 +2,13 @@
 //! handles secrets, are any of the secrets it held or derived still in the
 //! stack memory below the caller?
 //!
-//! Method. Each case runs on a thread of its own with an 8 MiB stack. Right
-//! before the call, [`fill_below`] writes a marker byte over the [`SCAN`]
-//! bytes below the stack pointer (dead memory: nothing lives below the stack
+//! Method. The cases run on a thread of their own with an 8 MiB stack.
+//! Right before each call, [`observe`] writes a marker byte over the [`SCAN`]
+//! bytes below its stack pointer (dead memory: nothing lives below the stack
 //! pointer but the 128-byte red zone, which is skipped). The call then runs
-//! in a non-inlined frame at that same depth, and right after it
-//! [`snapshot`] copies the same region to a buffer allocated beforehand (no
-//! call, no allocation in between, so nothing else writes there). The
+//! in a non-inlined frame below, and right after it the same region is
+//! copied to a buffer allocated beforehand (no call, no allocation in
+//! between, so nothing else writes there). The
 //! snapshot is then searched for every secret the call had: the keys used
 //! and their clamped and expanded forms, and every value derived from the
 //! message secret and the ephemeral key, computed independently by
@@ -19,15 +19,15 @@
 //! Why the region is valid to read and write: a spawned thread's stack is
 //! one `mmap` of its full size (glibc `allocate_stack`), readable and
 //! writable, with the guard page at its low end. The scan starts a few
-//! hundred bytes below the top of that 8 MiB mapping and covers 64 KiB, so
+//! hundred bytes below the top of that 8 MiB mapping and covers 256 KiB, so
 //! it stays inside the mapping. The accesses are `rep stosb` / `rep movsb`
 //! in inline assembly, outside the Rust memory model (the region belongs to
 //! no Rust object).
 //!
 //! Each case also reports how deep below the caller it wrote ("stack used",
 //! from the marker): how `STACK_SCRUB_BYTES` in `src/primitives.rs` was
-//! chosen. With the scrub in place the figure is the scrub's own 16 KiB plus
-//! its frame; the unscrubbed `stack-scan-planted` run shows the calls' own
+//! chosen. With the scrub in place the figure is the scrub's own size
+//! (16 KiB release, 128 KiB debug) plus its frame; the unscrubbed `stack-scan-planted` run shows the calls' own
 //! depth. `FANSEAL_CT_PAGES=1` prints where in the region the writes are.
 //!
 //! Limits: secrets in registers, in the caller's own frame (values it moves
@@ -47,75 +47,78 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Infallible, Rng, SeedableRng, TryCryptoRng, TryRng};
 
 /// Bytes scanned below the caller's stack pointer.
-pub const SCAN: usize = 64 * 1024;
+pub const SCAN: usize = 256 * 1024;
 /// Skipped just below the stack pointer: the System V red zone.
 const RED_ZONE: usize = 128;
 const MARK: u8 = 0xa5;
 
-/// Writes `MARK` over `SCAN` bytes below this function's red zone.
-#[inline(never)]
-fn fill_below() {
-    // SAFETY: writes only below the stack pointer minus the red zone, which
-    // is dead memory inside the thread's mapped stack (see module docs).
+/// The stack pointer of the calling frame.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads a register.
+    unsafe { asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    sp
+}
+
+/// Writes `MARK` over the `SCAN` bytes below `top - RED_ZONE`.
+#[inline(always)]
+fn fill_below(top: usize) {
+    // SAFETY: `top` is the stack pointer of the (live) calling frame: the
+    // region below it minus the red zone is dead memory inside the thread's
+    // mapped stack (see module docs).
     unsafe {
         asm!(
-            "mov rdi, rsp",
-            "sub rdi, {skip}",
             "rep stosb",
-            skip = const SCAN + RED_ZONE,
             in("al") MARK,
             inout("rcx") SCAN => _,
-            out("rdi") _,
+            inout("rdi") top - SCAN - RED_ZONE => _,
             options(nostack),
         );
     }
 }
 
-/// Copies the `SCAN` bytes below this function's red zone into `buf`
-/// (index 0 is the lowest address, the deepest stack).
-#[inline(never)]
-fn snapshot(buf: &mut [u8]) {
+/// Copies the `SCAN` bytes below `top - RED_ZONE` into `buf` (index 0 is the
+/// lowest address, the deepest stack).
+#[inline(always)]
+fn snapshot(top: usize, buf: &mut [u8]) {
     assert_eq!(buf.len(), SCAN);
-    // SAFETY: reads the same region as `fill_below` (mapped, dead); writes
+    // SAFETY: reads the region `fill_below` wrote (mapped, dead); writes
     // `buf`, which is `SCAN` bytes long.
     unsafe {
         asm!(
-            "mov rsi, rsp",
-            "sub rsi, {skip}",
             "rep movsb",
-            skip = const SCAN + RED_ZONE,
             inout("rdi") buf.as_mut_ptr() => _,
             inout("rcx") SCAN => _,
-            out("rsi") _,
+            inout("rsi") top - SCAN - RED_ZONE => _,
             options(nostack),
         );
     }
 }
 
-/// Runs `f` in a frame of its own (at the depth `fill_below` and `snapshot`
-/// run at).
+/// Runs `f` in a frame of its own, below this one.
 #[inline(never)]
 fn call<T>(f: impl FnOnce() -> T) -> T {
     black_box(f())
 }
 
-/// Fills, calls, snapshots. The result is kept (dropped by the caller after
-/// the snapshot).
+/// Fills, calls, snapshots: the fill and the snapshot cover exactly the same
+/// bytes (below this frame's stack pointer, read once). The result is kept
+/// (dropped by the caller after the snapshot).
 #[inline(never)]
 fn observe<T>(buf: &mut [u8], f: impl FnOnce() -> T) -> T {
-    fill_below();
+    assert_eq!(buf.len(), SCAN);
+    let top = stack_pointer();
+    fill_below(top);
     let out = call(f);
-    snapshot(buf);
+    snapshot(top, buf);
     out
 }
 
-/// How deep below the caller the call wrote (bytes), from the marker: the
-/// deepest 32-byte window with at least 16 bytes changed (a lone 8-byte
-/// write at the very bottom of the region, seen after `seal` and `open`,
-/// is not stack use of the call and is ignored).
+/// How deep below the caller the call wrote (bytes), from the marker.
 fn depth(buf: &[u8]) -> usize {
-    buf.windows(32)
-        .position(|w| w.iter().filter(|&&b| b != MARK).count() >= 16)
+    buf.iter()
+        .position(|&b| b != MARK)
         .map_or(0, |i| SCAN - i + RED_ZONE)
 }
 
