@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Constant-time check under valgrind memcheck (SECURITY.md, "Constant-time
 # check"). Builds the harness in ct/ (its own workspace) in release mode with
-# debug info, proves the check can fail on two planted leaks, then runs the
-# library's secret-handling steps, which must produce no memcheck error.
+# debug info, runs the stack scan (with its planted leak), proves the check
+# can fail on two planted leaks, then runs the library's secret-handling
+# steps, which must produce no memcheck error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +23,12 @@ cp ct/Cargo.lock "$target/Cargo.lock.ct"
 trap 'cp "$target/Cargo.lock.ct" ct/Cargo.lock' EXIT
 cp Cargo.lock ct/Cargo.lock
 cargo build --release --manifest-path ct/Cargo.toml --target-dir "$target"
+# The unoptimised build too, for the stack scan only (its stack is deeper:
+# src/primitives.rs STACK_SCRUB_BYTES).
+cargo build --manifest-path ct/Cargo.toml --target-dir "$target"
 cp ct/Cargo.lock "$target/Cargo.lock.used"
 bin="$target/release/fanseal-ct"
+debug_bin="$target/debug/fanseal-ct"
 
 # Fill in the declassified lines (ct/declassify.supp.in): each is found by its
 # exact source text, so a moved line is followed and a changed one fails here.
@@ -51,6 +56,31 @@ vg() {
     valgrind --tool=memcheck --error-exitcode=1 --track-origins=yes -s \
         --suppressions="$supp" "$bin" "$@"
 }
+
+# 0. Stack scan (natively, not under valgrind; SECURITY.md, "Zeroization"):
+#    no secret may be left in the stack below the caller of a public call,
+#    in the optimised and the unoptimised build. It must be able to fail:
+#    with seal and open run without their final stack scrub (the planted
+#    leak), leftovers must be found.
+for b in "$bin" "$debug_bin"; do
+    build=$(basename "$(dirname "$b")")
+    log="$target/stack-scan-planted-$build.log"
+    if ! "$b" stack-scan-planted >"$log" 2>&1; then
+        cat "$log"
+        echo "ct: FAIL ($build): the stack scan found nothing after the unscrubbed seal/open (blind)" >&2
+        exit 1
+    fi
+    grep -E 'leftover\(s\)|stack-scan' "$log"
+    echo "ct: ($build) planted stack leftovers caught, as required"
+    log="$target/stack-scan-$build.log"
+    if ! "$b" stack-scan >"$log" 2>&1; then
+        cat "$log"
+        echo "ct: FAIL ($build): secrets left on the stack after a public call (see above)" >&2
+        exit 1
+    fi
+    cat "$log"
+    echo "ct: ($build) no secret left on the stack below the caller"
+done
 
 # 1. The check must be able to fail: both planted leaks must be reported.
 for leak in planted-branch planted-index; do

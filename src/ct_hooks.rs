@@ -22,14 +22,9 @@ use crate::identity::{DeviceKeyring, DeviceSecret};
 /// The memory regions of a device's secret keys (the X25519 secret and the
 /// Ed25519 signing key), as `(address, length)`, so the harness can mark
 /// exactly those bytes undefined. The public keys and key id stay defined.
-/// The addresses are valid only while `device` is neither moved nor dropped.
+/// The addresses (of the boxed keys) are valid until `device` is dropped.
 pub fn secret_regions(device: &DeviceSecret) -> [(usize, usize); 2] {
-    let x = device.x25519();
-    let e = device.ed25519();
-    [
-        (core::ptr::from_ref(x) as usize, core::mem::size_of_val(x)),
-        (core::ptr::from_ref(e) as usize, core::mem::size_of_val(e)),
-    ]
+    [device.x25519().region(), device.ed25519().region()]
 }
 
 /// Key id lookup: the index of `device`'s wrap in an envelope or delivery
@@ -89,6 +84,177 @@ pub fn sign(device: &DeviceSecret, message: &[u8]) -> [u8; 64] {
     device
         .ed25519()
         .sign(crate::consts::label::ENVELOPE_SIGNATURE, message)
+}
+
+// ------------------------------------------------------------ stack scan
+
+/// A named secret byte string the stack scan in `ct/` looks for.
+pub type Needle = (&'static str, Zeroizing<Vec<u8>>);
+
+fn needle(name: &'static str, bytes: &[u8]) -> Needle {
+    (name, Zeroizing::new(bytes.to_vec()))
+}
+
+/// An X25519 scalar as x25519-dalek clamps it at use (RFC 7748 §5).
+fn clamped(bytes: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    let mut c = Zeroizing::new(*bytes);
+    let [first, .., last] = &mut *c;
+    *first &= 248;
+    *last &= 127;
+    *last |= 64;
+    c
+}
+
+/// An Ed25519 seed and what signing expands it to: the clamped lower half
+/// of SHA-512(seed) (before reduction) and the hash prefix (upper half).
+fn ed25519_needles(out: &mut Vec<Needle>, seed: &[u8; 32]) {
+    let h = Zeroizing::new(crate::primitives::sha512(&[seed]));
+    let (lower, prefix) = h.split_at(32);
+    let mut lo = Zeroizing::new([0u8; 32]);
+    lo.copy_from_slice(lower);
+    out.push(needle("ed25519 seed", seed));
+    out.push(needle("ed25519 clamped scalar", clamped(&lo).as_ref()));
+    out.push(needle("ed25519 hash prefix", prefix));
+}
+
+/// The secret key bytes of a device, in the forms the library handles them.
+pub fn device_needles(device: &DeviceSecret) -> Vec<Needle> {
+    let mut out = Vec::new();
+    let x = device.x25519().to_bytes();
+    out.push(needle("device x25519 secret", x.as_ref()));
+    out.push(needle("device x25519 clamped", clamped(&x).as_ref()));
+    ed25519_needles(&mut out, &device.ed25519().to_seed());
+    out
+}
+
+/// The secret key bytes of an account key.
+pub fn account_needles(account: &crate::identity::AccountSecret) -> Vec<Needle> {
+    let mut out = Vec::new();
+    ed25519_needles(&mut out, &account.export_secret_seed());
+    out
+}
+
+/// Every secret `seal` derives for the envelope `bytes` from its message
+/// secret and ephemeral key, and `open` derives for a recipient, computed
+/// here independently of `seal`/`open` (from the SPEC.md §4.4–4.5 formulas
+/// and the primitives): the message-secret PRK, body key and nonce, and per
+/// recipient X25519 key in `recipients` the DH output, DHKEM `eae_prk` and
+/// shared secret, HPKE `secret`, key and base nonce. Plus the message secret
+/// and the ephemeral key (raw and clamped) themselves.
+pub fn envelope_needles(
+    message_secret: &[u8; 32],
+    ephemeral_secret: &[u8; 32],
+    recipients: &[[u8; 32]],
+    bytes: &[u8],
+) -> Option<Vec<Needle>> {
+    use crate::codec::label_prefix;
+    use crate::consts::label;
+    use crate::primitives::{hkdf_expand, hkdf_extract, X25519Secret};
+    let view = View::decode(bytes).ok()?;
+    let context_hash = view.header.context_hash();
+    let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
+    let mut out = Vec::new();
+    out.push(needle("message secret", message_secret));
+    out.push(needle("ephemeral x25519 secret", ephemeral_secret));
+    out.push(needle(
+        "ephemeral x25519 clamped",
+        clamped(ephemeral_secret).as_ref(),
+    ));
+
+    let l = label::MESSAGE_SECRET;
+    let prk = hkdf_extract(&[&label_prefix(l)[..], l].concat(), &[message_secret]);
+    out.push(needle("message-secret PRK", prk.as_ref()));
+    let mut body_key = Zeroizing::new([0u8; 32]);
+    let mut body_nonce = Zeroizing::new([0u8; 12]);
+    for (l, o) in [
+        (label::BODY_KEY, &mut body_key[..]),
+        (label::BODY_NONCE, &mut body_nonce[..]),
+    ] {
+        hkdf_expand(&prk, &[&label_prefix(l), l, &context_hash], o).ok()?;
+    }
+    out.push(needle("body key", body_key.as_ref()));
+    out.push(needle("body nonce", body_nonce.as_ref()));
+
+    // RFC 9180 §4.1, §5.1, written out again here.
+    let v1: &[u8] = b"HPKE-v1";
+    let kem: &[u8] = b"KEM\x00\x20";
+    let hpke_id: &[u8] = b"HPKE\x00\x20\x00\x01\x00\x02";
+    let ephemeral = X25519Secret::from_bytes(ephemeral_secret);
+    let enc = ephemeral.public();
+    let info = crate::envelope::schedule::wrap_info(&header_hash);
+    let psk_id_hash = hkdf_extract(b"", &[v1, hpke_id, b"psk_id_hash", b""]);
+    let info_hash = hkdf_extract(b"", &[v1, hpke_id, b"info_hash", &info]);
+    let ksc = [&[0u8][..], &psk_id_hash[..], &info_hash[..]].concat();
+    for pk in recipients {
+        let dh = ephemeral.diffie_hellman(pk).ok()?;
+        out.push(needle("X25519 DH output", dh.as_ref()));
+        let eae_prk = hkdf_extract(b"", &[v1, kem, b"eae_prk", &dh[..]]);
+        out.push(needle("DHKEM eae_prk", eae_prk.as_ref()));
+        let mut ss = Zeroizing::new([0u8; 32]);
+        let kem_context = [&enc[..], &pk[..]].concat();
+        hkdf_expand(
+            &eae_prk,
+            &[
+                &32u16.to_be_bytes(),
+                v1,
+                kem,
+                b"shared_secret",
+                &kem_context,
+            ],
+            &mut ss[..],
+        )
+        .ok()?;
+        out.push(needle("DHKEM shared secret", ss.as_ref()));
+        let secret = hkdf_extract(&ss[..], &[v1, hpke_id, b"secret", b""]);
+        out.push(needle("HPKE secret (PRK)", secret.as_ref()));
+        let mut key = Zeroizing::new([0u8; 32]);
+        let mut nonce = Zeroizing::new([0u8; 12]);
+        hkdf_expand(
+            &secret,
+            &[&32u16.to_be_bytes(), v1, hpke_id, b"key", &ksc],
+            &mut key[..],
+        )
+        .ok()?;
+        hkdf_expand(
+            &secret,
+            &[&12u16.to_be_bytes(), v1, hpke_id, b"base_nonce", &ksc],
+            &mut nonce[..],
+        )
+        .ok()?;
+        out.push(needle("HPKE wrap key", key.as_ref()));
+        out.push(needle("HPKE wrap nonce", nonce.as_ref()));
+    }
+    Some(out)
+}
+
+/// The library's stack scrub (to time it), and the number of bytes it
+/// zeroes.
+pub fn scrub_stack() -> usize {
+    crate::primitives::scrub_stack();
+    crate::primitives::STACK_SCRUB_BYTES
+}
+
+/// `seal` without its final stack scrub (its `seal_inner`): the planted leak of the stack scan
+/// (it must find secrets after this, or the scan is blind).
+pub fn seal_unscrubbed<R: rand_core::CryptoRng + ?Sized>(
+    sender: &DeviceSecret,
+    sender_certificate: &crate::identity::DeviceCertificate,
+    recipients: &[&crate::identity::VerifiedDeviceList],
+    message: &crate::envelope::Message<'_>,
+    now: u64,
+    rng: &mut R,
+) -> Result<crate::envelope::Envelope, crate::error::SealError> {
+    crate::envelope::seal::seal_inner(sender, sender_certificate, recipients, message, now, rng)
+}
+
+/// `open` without its final stack scrub (its `open_inner`): the planted leak of the stack scan.
+pub fn open_unscrubbed(
+    device: &DeviceKeyring,
+    bytes: &[u8],
+    directory: &[crate::identity::VerifiedDeviceList],
+    now: u64,
+) -> Result<crate::envelope::Opened, crate::error::OpenError> {
+    crate::envelope::open::open_inner(device, bytes, directory, now)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use alloc::vec::Vec;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::envelope::hpke::{self, ScheduleContext};
 use crate::envelope::schedule::{transcript, wrap_info, BodyFields, MessageKeys};
@@ -14,10 +14,12 @@ use crate::envelope::{Envelope, Header, MessageId};
 use crate::identity::{DeviceSecret, KeyId};
 use crate::primitives::X25519Secret;
 
-/// One recipient slot of a forged envelope.
-#[derive(Debug, Clone)]
+/// One recipient slot of a forged envelope. Its `Debug` names the slot's key
+/// id only; the wrapped secret is wiped on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct ForgedRecipient {
     /// The key id named in the header.
+    #[zeroize(skip)]
     pub key_id: KeyId,
     /// The X25519 key the wrap is made for.
     pub x25519: [u8; 32],
@@ -28,8 +30,10 @@ pub struct ForgedRecipient {
     pub recipient_binding: [u8; 32],
 }
 
-/// Everything a forger controls.
-#[derive(Debug, Clone)]
+/// Everything a forger controls. Its `Debug` prints the public fields and
+/// lengths only; the secrets (ephemeral key, message secret, wrapped
+/// secrets) and the body plaintext are wiped on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Forgery {
     /// Message id.
     pub message_id: [u8; 16],
@@ -44,9 +48,27 @@ pub struct Forgery {
     pub body_plaintext: Vec<u8>,
 }
 
+impl core::fmt::Debug for ForgedRecipient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ForgedRecipient")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for Forgery {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Forgery")
+            .field("message_id", &self.message_id)
+            .field("recipients", &self.recipients)
+            .field("body_plaintext_len", &self.body_plaintext.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Builds the envelope a forger would send.
 pub fn forge(f: &Forgery) -> Option<Envelope> {
-    let ephemeral = X25519Secret::from_bytes(f.ephemeral_secret);
+    let ephemeral = X25519Secret::from_bytes(&f.ephemeral_secret);
     let mut header = Header {
         message_id: MessageId(f.message_id),
         ephemeral: ephemeral.public(),

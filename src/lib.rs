@@ -19,17 +19,23 @@ mod conformance;
 mod consts;
 mod envelope;
 mod error;
-/// Not API: fuzz target bodies, shared by `fuzz/` and `tests/fuzz_replay.rs`.
+/// Not API (feature `internals`): fuzz target bodies, shared by `fuzz/` and
+/// `tests/fuzz_replay.rs`.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod fuzzing;
-/// Not API: a malicious sender's toolkit for the attack tests and vectors.
+/// Not API (feature `internals`): a malicious sender's toolkit for the
+/// attack tests and vectors.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod hazmat;
 mod identity;
 mod primitives;
 mod replay;
 
-/// Not API: entry points for the constant-time harness in `ct/` only.
+/// Not API (feature `internals`): entry points for the constant-time harness
+/// in `ct/` only.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 #[path = "ct_hooks.rs"]
 pub mod __ct;

@@ -3,7 +3,7 @@
 //! crate are covered by the review table in SECURITY.md ("Zeroization").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use fanseal::{AccountSecret, DeviceSecret};
+use fanseal::{AccountSecret, DeviceKeyring, DeviceSecret, KeyId};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
@@ -20,6 +20,7 @@ fn every_secret_type_is_zeroize_on_drop() {
     // Public secret types.
     assert_zod::<AccountSecret>();
     assert_zod::<DeviceSecret>();
+    assert_zod::<DeviceKeyring>();
     // What the `export_secret_*` methods return.
     assert_zod::<Zeroizing<[u8; 32]>>();
     assert_zod::<Zeroizing<[u8; 64]>>();
@@ -35,6 +36,10 @@ fn every_secret_type_is_zeroize_on_drop() {
     // The buffer type of padded plaintexts and derived keys.
     assert_zod::<Zeroizing<Vec<u8>>>();
     assert_zod::<Zeroizing<[u8; 12]>>();
+    // The forger's toolkit (feature `internals`, tests only) holds chosen
+    // secrets too: it wipes them like everything else.
+    assert_zod::<fanseal::hazmat::Forgery>();
+    assert_zod::<fanseal::hazmat::ForgedRecipient>();
 }
 
 /// The export methods hand out wiping containers whose bytes rebuild the
@@ -67,7 +72,20 @@ fn debug_never_prints_secret_bytes() {
     let mut rng = ChaCha20Rng::from_seed([10; 32]);
     let account = AccountSecret::generate(&mut rng);
     let device = DeviceSecret::generate(&mut rng);
-    let cases: [(String, Vec<u8>); 2] = [
+    let forgery = fanseal::hazmat::Forgery {
+        message_id: [0x11; 16],
+        ephemeral_secret: [0xe1; 32],
+        message_secret: [0xe2; 32],
+        recipients: vec![fanseal::hazmat::ForgedRecipient {
+            key_id: KeyId::of(&account.public_key(), &device.public_keys().x25519),
+            x25519: device.public_keys().x25519,
+            wrapped_secret: [0xe3; 32],
+            recipient_binding: [0x22; 32],
+        }],
+        body_plaintext: vec![0xe4; 40],
+    };
+    let forgery_secrets: Vec<u8> = [[0xe1; 32], [0xe2; 32], [0xe3; 32], [0xe4; 32]].concat();
+    let cases: [(String, Vec<u8>); 3] = [
         (
             format!("{account:?} {account:#?}"),
             account.export_secret_seed().to_vec(),
@@ -76,6 +94,7 @@ fn debug_never_prints_secret_bytes() {
             format!("{device:?} {device:#?}"),
             device.export_secret_bytes().to_vec(),
         ),
+        (format!("{forgery:?} {forgery:#?}"), forgery_secrets),
     ];
     for (printed, secret) in &cases {
         assert!(!printed.is_empty());

@@ -30,8 +30,8 @@ fn rfc9180_base_mode_wrap() {
         assert_eq!(entry["kdf_id"], 1);
         assert_eq!(entry["aead_id"], 2);
         t.case();
-        let sk_e = X25519Secret::from_bytes(array(entry, "skEm"));
-        let sk_r = X25519Secret::from_bytes(array(entry, "skRm"));
+        let sk_e = X25519Secret::from_bytes(&array(entry, "skEm"));
+        let sk_r = X25519Secret::from_bytes(&array(entry, "skRm"));
         let pk_e: [u8; 32] = array(entry, "pkEm");
         let pk_r: [u8; 32] = array(entry, "pkRm");
         let enc: [u8; 32] = array(entry, "enc");

@@ -174,7 +174,7 @@ fn wycheproof_x25519_at_every_boundary() {
         let public: [u8; 32] = array(case, "public");
         let private: [u8; 32] = array(case, "private");
         let shared: [u8; 32] = array(case, "shared");
-        let secret = X25519Secret::from_bytes(private);
+        let secret = X25519Secret::from_bytes(&private);
         let own_public = secret.public();
         let canonical = is_canonical(&public);
         noncanonical += usize::from(!canonical);
@@ -264,7 +264,7 @@ fn rfc7748_scalar_mult_and_dh() {
     // 2's u has bit 255 set; X25519 clamps the scalar and ignores that bit.
     for (i, v) in super::list(&rfc, "section_5_2").iter().enumerate() {
         t.case();
-        let out = X25519Secret::from_bytes(array(v, "scalar")).diffie_hellman(&array(v, "u"));
+        let out = X25519Secret::from_bytes(&array(v, "scalar")).diffie_hellman(&array(v, "u"));
         let expected: [u8; 32] = array(v, "output");
         t.check(out.as_deref() == Ok(&expected), || {
             format!("5.2 vector {}: {out:?}", i + 1)
@@ -275,7 +275,7 @@ fn rfc7748_scalar_mult_and_dh() {
     for v in super::list(&kats, "x25519_rfc7748") {
         t.case();
         let name = text(v, "name");
-        let out = X25519Secret::from_bytes(array(v, "scalar")).diffie_hellman(&array(v, "u"));
+        let out = X25519Secret::from_bytes(&array(v, "scalar")).diffie_hellman(&array(v, "u"));
         let expected: [u8; 32] = array(v, "output");
         t.check(out.as_deref() == Ok(&expected), || {
             format!("{name}: {out:?}")
@@ -291,7 +291,7 @@ fn rfc7748_scalar_mult_and_dh() {
     k[0] = 9;
     let mut u = k;
     for round in 1..=1000 {
-        let next = X25519Secret::from_bytes(k)
+        let next = X25519Secret::from_bytes(&k)
             .diffie_hellman(&u)
             .expect("non-zero");
         u = k;
@@ -307,8 +307,8 @@ fn rfc7748_scalar_mult_and_dh() {
     // §6.1: both public keys from the private keys, both sides agree.
     let v = &rfc["section_6_1"];
     t.case();
-    let alice = X25519Secret::from_bytes(array(v, "alice_private"));
-    let bob = X25519Secret::from_bytes(array(v, "bob_private"));
+    let alice = X25519Secret::from_bytes(&array(v, "alice_private"));
+    let bob = X25519Secret::from_bytes(&array(v, "bob_private"));
     let shared: [u8; 32] = array(v, "shared");
     t.check(alice.public() == array::<32>(v, "alice_public"), || {
         "6.1 Alice public".into()

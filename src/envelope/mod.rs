@@ -6,7 +6,7 @@ pub(crate) mod hpke;
 pub(crate) mod open;
 mod padding;
 pub(crate) mod schedule;
-mod seal;
+pub(crate) mod seal;
 pub(crate) mod wire;
 
 pub use header::{Header, MessageId};

@@ -159,6 +159,20 @@ pub fn open<D: DeviceListLookup + ?Sized>(
     directory: &D,
     now: u64,
 ) -> Result<Opened, OpenError> {
+    let r = open_inner(keyring, bytes, directory, now);
+    crate::primitives::scrub_stack();
+    r
+}
+
+/// The body of [`open`], in a frame of its own so that [`open`] can scrub
+/// the stack it used (SECURITY.md, "Zeroization").
+#[inline(never)]
+pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
+    keyring: &DeviceKeyring,
+    bytes: &[u8],
+    directory: &D,
+    now: u64,
+) -> Result<Opened, OpenError> {
     let view = View::decode(bytes)?;
     let index = view
         .header

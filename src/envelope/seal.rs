@@ -80,6 +80,22 @@ pub fn seal<R: CryptoRng + ?Sized>(
     now: u64,
     rng: &mut R,
 ) -> Result<Envelope, SealError> {
+    let r = seal_inner(sender, sender_certificate, recipients, message, now, rng);
+    crate::primitives::scrub_stack();
+    r
+}
+
+/// The body of [`seal`], in a frame of its own so that [`seal`] can scrub
+/// the stack it used (SECURITY.md, "Zeroization").
+#[inline(never)]
+pub(crate) fn seal_inner<R: CryptoRng + ?Sized>(
+    sender: &DeviceSecret,
+    sender_certificate: &DeviceCertificate,
+    recipients: &[&VerifiedDeviceList],
+    message: &Message<'_>,
+    now: u64,
+    rng: &mut R,
+) -> Result<Envelope, SealError> {
     // Every refusal comes before any randomness is drawn (SPEC.md §5.1).
     if sender.public_keys() != *sender_certificate.keys() {
         return Err(SealError::CertificateMismatch);
@@ -114,7 +130,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
     rng.fill_bytes(message_secret.as_mut());
     let mut eph_bytes = Zeroizing::new([0u8; 32]);
     rng.fill_bytes(eph_bytes.as_mut());
-    let ephemeral = X25519Secret::from_bytes(*eph_bytes);
+    let ephemeral = X25519Secret::from_bytes(&eph_bytes);
 
     let mut header = Header {
         message_id: MessageId(message_id),

@@ -132,7 +132,7 @@ fn custom_body_envelope(
     };
     let plain_len =
         certificate.len() + 8 + 4 + aad.len() + 4 + payload.len() + size::SIGNATURE + padding.len();
-    let ephemeral = X25519Secret::from_bytes(fx.body_ephemeral);
+    let ephemeral = X25519Secret::from_bytes(&fx.body_ephemeral);
     let mut header = Header {
         message_id: MessageId(fx.body_message_id),
         ephemeral: ephemeral.public(),

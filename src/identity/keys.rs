@@ -74,6 +74,13 @@ impl AccountSecret {
     /// Rebuilds an account key from its 32-byte Ed25519 seed, as exported by
     /// [`AccountSecret::export_secret_seed`].
     pub fn from_secret_seed(seed: &[u8; 32]) -> Self {
+        let r = Self::from_secret_seed_inner(seed);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn from_secret_seed_inner(seed: &[u8; 32]) -> Self {
         let key = Ed25519Secret::from_seed(seed);
         let public = AccountPublicKey(key.public());
         AccountSecret { key, public }
@@ -218,12 +225,19 @@ impl DeviceSecret {
     /// Rebuilds device keys from the 64 bytes exported by
     /// [`DeviceSecret::export_secret_bytes`] (X25519 key || Ed25519 seed).
     pub fn from_secret_bytes(bytes: &[u8; 64]) -> Self {
+        let r = Self::from_secret_bytes_inner(bytes);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn from_secret_bytes_inner(bytes: &[u8; 64]) -> Self {
         let mut x = Zeroizing::new([0u8; 32]);
         let mut e = Zeroizing::new([0u8; 32]);
         let (xs, es) = bytes.split_at(32);
         x.copy_from_slice(xs);
         e.copy_from_slice(es);
-        let x25519 = X25519Secret::from_bytes(*x);
+        let x25519 = X25519Secret::from_bytes(&x);
         let ed25519 = Ed25519Secret::from_seed(&e);
         let public = DevicePublicKeys {
             x25519: x25519.public(),
