@@ -559,6 +559,24 @@ fn paired<M: Measurement>(_: &mut Criterion<M>) {
         || one.open(dev1, &d1, &dir1),
     );
 
+    // Issue 10, fault 5: an update whose intermediates are 255 copies of
+    // the trusted 256-device list costs what the update alone costs (each
+    // copy is one hash comparison; wire v1 verified each in full).
+    {
+        let mut lrng = common::rng(12);
+        let (account, _, v1) = common::account_with_list(256, &mut lrng);
+        let trusted = v1.verify(&account.public_key()).unwrap();
+        let v2 = account
+            .issue_device_list(Some(&trusted), 1, v1.certificates()[1..].to_vec())
+            .unwrap();
+        let copies = vec![v1.clone(); 255];
+        p.compare(
+            "update 256 devices: 255 copies of the trusted list + next vs next alone",
+            || trusted.update(&copies, &v2).unwrap(),
+            || trusted.update(&[], &v2).unwrap(),
+        );
+    }
+
     let mib = common::payload(1024 * 1024);
     let (key, nonce) = ([7u8; 32], [9u8; 12]);
     let (ct, tag) = body_ciphertext(&key, &nonce, &mib);
