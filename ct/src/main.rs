@@ -405,7 +405,7 @@ fn library() -> bool {
     );
 
     // 5. Padding removal on the decrypted body, which is undefined (derived
-    //    from the secret). Declassified: the three length fields only. The
+    //    from the secret). Declassified: the two length fields only. The
     //    receiving device's own work depends on them anyway (it copies and
     //    hashes the payload); padding hides lengths from the relay, not from
     //    the recipient's own timing. Certificate, AAD, payload, signature
@@ -421,8 +421,9 @@ fn library() -> bool {
             .iter()
             .fold(0usize, |acc, b| acc << 8 | usize::from(*b))
     };
-    let cert_len = field(&plain, 0, 2);
-    let aad_at = 2 + cert_len;
+    // Wire v2 body: certificate (200 bytes) || u64 timestamp || u32 aad
+    // length || aad || u32 payload length || payload || signature || padding.
+    let aad_at = 200 + 8;
     let aad_len = field(&plain, aad_at, 4);
     let payload_at = aad_at + 4 + aad_len;
     let payload_len = field(&plain, payload_at, 4);
