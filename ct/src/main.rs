@@ -38,8 +38,7 @@ use std::process::ExitCode;
 use fanseal::__ct;
 use fanseal::{
     open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
-    DeviceSecret,
-    Envelope, Message, Padding, VerifiedDeviceList,
+    DeviceSecret, Envelope, Message, Padding, VerifiedDeviceList,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Infallible, Rng, SeedableRng, TryCryptoRng, TryRng};

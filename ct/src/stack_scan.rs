@@ -41,8 +41,7 @@ use std::hint::black_box;
 use fanseal::__ct::{self, Needle};
 use fanseal::{
     AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring, DeviceSecret,
-    Message, Padding,
-    VerifiedDeviceList,
+    Message, Padding, VerifiedDeviceList,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Infallible, Rng, SeedableRng, TryCryptoRng, TryRng};
