@@ -22,7 +22,7 @@ use fanseal::attachment::{AttachmentKey, Decryptor, Encryptor, SeekFrom, Seekabl
 type R<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn unhex(s: &str) -> R<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err("odd hex length".into());
     }
     (0..s.len())

@@ -369,7 +369,7 @@ fn seekable(ct: &[u8], len: u64) -> SeekableDecryptor {
     SeekableDecryptor::new(&key(1), CTX, &ct[..HEADER], len).unwrap()
 }
 
-fn span<'a>(ct: &'a [u8], r: std::ops::Range<u64>) -> &'a [u8] {
+fn span(ct: &[u8], r: std::ops::Range<u64>) -> &[u8] {
     &ct[r.start as usize..r.end as usize]
 }
 
