@@ -4,8 +4,11 @@
 //!
 //! * floor: AES-256-GCM (the `aes-gcm` crate fanseal uses) sealing or
 //!   opening 16 KiB chunks in place, one per C2SP chunk, over the same
-//!   number of bytes: the bulk work any chunked scheme must do. fanseal adds
-//!   the key derivation, the copy into the caller's output and the framing.
+//!   number of bytes: the bulk work any chunked scheme must do. The open
+//!   floor reads real sealed chunks from a buffer of the same size as the
+//!   file (memory traffic included) and copies each into a work buffer, as
+//!   an in-place open of received bytes must. fanseal adds the key
+//!   derivation, the copy into the caller's output and the framing.
 //! * sealer: the fanseal-level [`AttachmentSealer`], which also hashes the
 //!   ciphertext with SHA-256 for the reference.
 //! * paired: interleaved A/B ratios on 64 MiB streams (`common::Paired`).
@@ -25,7 +28,7 @@ use std::time::Duration;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use criterion::measurement::Measurement;
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use fanseal::attachment::{
     AttachmentKey, AttachmentSealer, Decryptor, Encryptor, SeekableDecryptor, CHUNK, HEADER, TAG,
 };
@@ -111,26 +114,22 @@ fn floor_seal(cipher: &Aes256Gcm, buf: &mut [u8], total: usize) -> u8 {
     acc
 }
 
-/// Floor: AES-256-GCM open of `total` bytes as 16 KiB chunks in place (the
-/// chunks are real: sealed once beforehand).
-fn floor_open(
-    cipher: &Aes256Gcm,
-    sealed: &[(Vec<u8>, [u8; 16])],
-    work: &mut [u8],
-    total: usize,
-) -> u8 {
+/// Floor: AES-256-GCM open of `total` bytes of real sealed 16 KiB chunks
+/// read from memory (as the decryptor reads its ciphertext), each copied
+/// into a work buffer and opened in place.
+fn floor_open(cipher: &Aes256Gcm, sealed: &[u8], work: &mut [u8]) -> u8 {
     let mut acc = 0u8;
-    for i in 0..total / CHUNK {
-        let (ct, tag) = &sealed[i % sealed.len()];
-        work[..CHUNK].copy_from_slice(ct);
+    for (i, chunk) in sealed.chunks(CHUNK + TAG).enumerate() {
+        let (body, tag) = chunk.split_at(CHUNK);
+        work[..CHUNK].copy_from_slice(body);
         let mut nonce = [3u8; 12];
-        nonce[4..].copy_from_slice(&((i % sealed.len()) as u64).to_be_bytes());
+        nonce[4..].copy_from_slice(&(i as u64).to_be_bytes());
         cipher
             .decrypt_inout_detached(
                 &Nonce::from(nonce),
                 &[],
                 (&mut work[..CHUNK]).into(),
-                &Tag::from(*tag),
+                &Tag::try_from(tag).unwrap(),
             )
             .unwrap();
         acc ^= work[0];
@@ -138,30 +137,34 @@ fn floor_open(
     acc
 }
 
-fn floor_chunks(cipher: &Aes256Gcm, n: usize) -> Vec<(Vec<u8>, [u8; 16])> {
-    (0..n)
-        .map(|i| {
-            let mut buf = common::payload(CHUNK);
-            let mut nonce = [3u8; 12];
-            nonce[4..].copy_from_slice(&(i as u64).to_be_bytes());
-            let tag = cipher
-                .encrypt_inout_detached(&Nonce::from(nonce), &[], buf.as_mut_slice().into())
-                .unwrap();
-            (buf, tag.into())
-        })
-        .collect()
+/// The floor's input: `total` bytes as sealed 16 KiB chunks, in memory.
+fn floor_ciphertext(cipher: &Aes256Gcm, total: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(total + total / CHUNK * TAG);
+    let body = common::payload(CHUNK);
+    for i in 0..total / CHUNK {
+        let start = out.len();
+        out.extend_from_slice(&body);
+        let mut nonce = [3u8; 12];
+        nonce[4..].copy_from_slice(&(i as u64).to_be_bytes());
+        let tag = cipher
+            .encrypt_inout_detached(&Nonce::from(nonce), &[], (&mut out[start..]).into())
+            .unwrap();
+        out.extend_from_slice(&tag);
+    }
+    out
 }
 
 fn streaming<M: Measurement>(c: &mut Criterion<M>) {
     let piece = common::payload(PIECE);
     let cipher = Aes256Gcm::new(&[9u8; 32].into());
-    let chunks = floor_chunks(&cipher, 64);
     let mut g = c.benchmark_group("attachment/stream");
-    g.sample_size(10).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .sampling_mode(SamplingMode::Flat);
     for total in sizes() {
         let label = if total == GIB { "1 GiB" } else { "1 MiB" };
         g.throughput(Throughput::Bytes(total as u64));
-        g.measurement_time(Duration::from_secs(if total == GIB { 20 } else { 3 }));
+        g.measurement_time(Duration::from_secs(if total == GIB { 8 } else { 3 }));
         g.bench_with_input(BenchmarkId::new("encrypt", label), &total, |b, &t| {
             b.iter(|| black_box(stream_encrypt(&piece, t)))
         });
@@ -178,10 +181,16 @@ fn streaming<M: Measurement>(c: &mut Criterion<M>) {
         g.bench_with_input(BenchmarkId::new("decrypt", label), &ct, |b, ct| {
             b.iter(|| black_box(stream_decrypt(ct)))
         });
-        g.bench_with_input(BenchmarkId::new("floor open", label), &total, |b, &t| {
-            let mut work = vec![0u8; CHUNK];
-            b.iter(|| black_box(floor_open(&cipher, &chunks, &mut work, t)))
-        });
+        drop(ct);
+        let floor_ct = floor_ciphertext(&cipher, total);
+        g.bench_with_input(
+            BenchmarkId::new("floor open", label),
+            &floor_ct,
+            |b, fct| {
+                let mut work = vec![0u8; CHUNK];
+                b.iter(|| black_box(floor_open(&cipher, fct, &mut work)))
+            },
+        );
     }
     g.finish();
 }
@@ -246,7 +255,6 @@ fn paired<M: Measurement>(_c: &mut Criterion<M>) {
     };
     let piece = common::payload(PIECE);
     let cipher = Aes256Gcm::new(&[9u8; 32].into());
-    let chunks = floor_chunks(&cipher, 64);
     let mut buf = common::payload(CHUNK);
     let mut work = vec![0u8; CHUNK];
     p.compare(
@@ -255,10 +263,11 @@ fn paired<M: Measurement>(_c: &mut Criterion<M>) {
         || floor_seal(&cipher, &mut buf, total),
     );
     let ct = ciphertext(&piece, total);
+    let floor_ct = floor_ciphertext(&cipher, total);
     p.compare(
         "decrypt 64 MiB: fanseal Decryptor vs AES-256-GCM floor",
         || stream_decrypt(&ct),
-        || floor_open(&cipher, &chunks, &mut work, total),
+        || floor_open(&cipher, &floor_ct, &mut work),
     );
     let mut buf = common::payload(CHUNK);
     p.compare(

@@ -124,16 +124,18 @@ impl Decryptor {
             return Err(AttachmentError::Poisoned);
         };
         if !buf.is_empty() {
-            let take = (SEALED_CHUNK - buf.len()).min(ct.len());
-            let (head, tail) = ct.split_at(take);
-            buf.extend_from_slice(head);
-            ct = tail;
-            if buf.len() < SEALED_CHUNK {
+            let need = SEALED_CHUNK - buf.len();
+            if ct.len() < need {
+                buf.extend_from_slice(ct);
                 return Ok(());
             }
-            open_chunk(keys, &mut self.next_chunk, buf, out)?;
+            // Complete the buffered chunk with the head of the input,
+            // assembling it once in the output (no second staging copy).
+            let (head, tail) = ct.split_at(need);
+            open_parts(keys, &mut self.next_chunk, buf, head, out)?;
             self.released += (SEALED_CHUNK - TAG) as u64;
             buf.clear();
+            ct = tail;
         }
         // Full sealed chunks straight from the input. A full chunk is never
         // the final one, so it can be opened at once.
@@ -181,22 +183,39 @@ pub(crate) fn open_chunk(
     sealed: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), AttachmentError> {
+    open_parts(keys, index, sealed, &[], out)
+}
+
+/// Opens the sealed chunk `first || second` as chunk `*index`: the bytes
+/// are copied once into `out`, decrypted there in place, and removed again
+/// (they are still ciphertext: a failed open changes nothing) unless the
+/// tag verifies.
+fn open_parts(
+    keys: &ChunkKeys,
+    index: &mut u64,
+    first: &[u8],
+    second: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), AttachmentError> {
     if *index >= MAX_CHUNKS {
         return Err(AttachmentError::LengthOutOfRange);
     }
-    let Some(body_len) = sealed.len().checked_sub(TAG) else {
+    if first.len() + second.len() < TAG {
         return Err(AttachmentError::Truncated);
-    };
-    let (body, tag) = sealed.split_at(body_len);
-    let tag: [u8; TAG] = tag.try_into().map_err(|_| AttachmentError::Truncated)?;
+    }
     let start = out.len();
-    out.extend_from_slice(body);
+    out.reserve(first.len() + second.len());
+    out.extend_from_slice(first);
+    out.extend_from_slice(second);
+    let body_end = out.len() - TAG;
+    let mut tag = [0u8; TAG];
+    tag.copy_from_slice(out.get(body_end..).unwrap_or_default());
+    out.truncate(body_end);
     let r = match out.get_mut(start..) {
         Some(dst) => keys.open(*index, dst, &tag),
         None => Err(AttachmentError::Unauthenticated),
     };
     if r.is_err() {
-        // open leaves the bytes unchanged on failure: they are ciphertext.
         out.truncate(start);
         return r;
     }
