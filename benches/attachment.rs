@@ -253,25 +253,26 @@ fn paired<M: Measurement>(_c: &mut Criterion<M>) {
     } else {
         64 * MIB
     };
+    let mib = total / MIB;
     let piece = common::payload(PIECE);
     let cipher = Aes256Gcm::new(&[9u8; 32].into());
     let mut buf = common::payload(CHUNK);
     let mut work = vec![0u8; CHUNK];
     p.compare(
-        "encrypt 64 MiB: fanseal Encryptor vs AES-256-GCM floor",
+        &format!("encrypt {mib} MiB: fanseal Encryptor vs AES-256-GCM floor"),
         || stream_encrypt(&piece, total),
         || floor_seal(&cipher, &mut buf, total),
     );
     let ct = ciphertext(&piece, total);
     let floor_ct = floor_ciphertext(&cipher, total);
     p.compare(
-        "decrypt 64 MiB: fanseal Decryptor vs AES-256-GCM floor",
+        &format!("decrypt {mib} MiB: fanseal Decryptor vs AES-256-GCM floor"),
         || stream_decrypt(&ct),
         || floor_open(&cipher, &floor_ct, &mut work),
     );
     let mut buf = common::payload(CHUNK);
     p.compare(
-        "seal 64 MiB: AttachmentSealer (+SHA-256) vs AES-256-GCM floor",
+        &format!("seal {mib} MiB: AttachmentSealer (+SHA-256) vs AES-256-GCM floor"),
         || stream_seal(&piece, total),
         || floor_seal(&cipher, &mut buf, total),
     );
