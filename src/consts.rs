@@ -100,7 +100,7 @@ pub(crate) mod attachment {
     /// IANA AEAD name written into the info, followed by a zero byte (§11.3).
     pub(crate) const AEAD_NAME: &[u8] = b"AEAD_AES_256_GCM";
     /// Label that starts every fanseal attachment context (§11.2).
-    pub(crate) const CONTEXT_LABEL: &[u8] = b"fanseal v1 attachment";
+    pub(crate) const CONTEXT_LABEL: &[u8] = b"fanseal v2 attachment";
 
     /// Input key, AEAD key and SHA-256 digest size in bytes.
     pub const KEY: usize = 32;

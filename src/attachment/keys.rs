@@ -70,7 +70,7 @@ impl fmt::Debug for AttachmentKey {
 }
 
 /// The C2SP context fanseal uses for an attachment (SPEC.md §11.2):
-/// `u8 len(label) || "fanseal v1 attachment" || binding`, where `binding`
+/// `u8 len(label) || "fanseal v2 attachment" || binding`, where `binding`
 /// (at most [`MAX_BINDING`] bytes) is what the caller ties the file to,
 /// for example a conversation id and a message id.
 ///
@@ -80,7 +80,7 @@ impl fmt::Debug for AttachmentKey {
 ///
 /// ```
 /// let ctx = fanseal::attachment::fanseal_context(b"conversation 42").unwrap();
-/// assert_eq!(&ctx[..22], b"\x15fanseal v1 attachment");
+/// assert_eq!(&ctx[..22], b"\x15fanseal v2 attachment");
 /// ```
 pub fn fanseal_context(binding: &[u8]) -> Result<Vec<u8>, AttachmentError> {
     if binding.len() > MAX_BINDING {

@@ -34,7 +34,7 @@ const SEALED: usize = CHUNK + 16;
 const HEADER: usize = 56;
 const OBJECT_TYPE: u8 = 0x10;
 const SCHEME: u16 = 0x0001;
-const LABEL: &[u8] = b"fanseal v1 attachment";
+const LABEL: &[u8] = b"fanseal v2 attachment";
 
 fn hx(b: &[u8]) -> Value {
     Value::String(hex::encode(b))
@@ -398,7 +398,7 @@ pub(crate) fn generate() -> String {
         "specVersion": format!("fanseal wire {:#04x}, SPEC.md §11", fanseal::WIRE_VERSION),
         "generator": "cargo run --example gen_vectors",
         "schema": {
-            "Seal": "key, salt, binding -> context = u8 21 || \"fanseal v1 attachment\" || binding; Cobblestone-256(key, salt, context, plaintext) has ciphertextLength bytes and SHA-256 ciphertextSha256 (and equals ciphertext when given); reference = its canonical encoding",
+            "Seal": "key, salt, binding -> context = u8 21 || \"fanseal v2 attachment\" || binding; Cobblestone-256(key, salt, context, plaintext) has ciphertextLength bytes and SHA-256 ciphertextSha256 (and equals ciphertext when given); reference = its canonical encoding",
             "Open": "decode reference; check download (length, then SHA-256); stream-decrypt it -> error",
             "ReferenceDecode": "reference bytes -> valid (re-encodes to the same bytes) or error",
         },
