@@ -165,7 +165,9 @@ impl AttachmentReference {
             return Err(DecodeError::UnsupportedSuite(scheme).into());
         }
         let key = AttachmentKey::from_bytes(r.array::<KEY>("attachment key")?);
-        let binding = r.bytes_u16(MAX_BINDING, "binding")?;
+        let binding_len = usize::from(r.u16("binding length")?);
+        let binding_len = r.bounded(binding_len, 0, MAX_BINDING, "binding length")?;
+        let binding = r.take(binding_len, "binding")?;
         let ciphertext_len = r.u64("ciphertext length")?;
         if plaintext_len(ciphertext_len).is_err() {
             return Err(DecodeError::NonCanonical("attachment ciphertext length").into());
