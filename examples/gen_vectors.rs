@@ -14,6 +14,8 @@
 
 #[path = "../tests/support/vectors_gen.rs"]
 mod vectors_gen;
+#[path = "../tests/support/vectors_gen_attachments.rs"]
+mod vectors_gen_attachments;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         total += text.len();
         println!("wrote {} ({} bytes)", path.display(), text.len());
     }
+    // Attachments (issue 15): vectors/attachments.json.
+    let text = vectors_gen_attachments::generate();
+    std::fs::write(dir.join(vectors_gen_attachments::FILE), &text)?;
+    total += text.len();
     println!("{total} bytes in total");
     Ok(())
 }

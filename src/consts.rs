@@ -88,3 +88,48 @@ pub mod limit {
     /// Padmé adds at most 12 % to bodies this large; the bound leaves room.
     pub const MAX_BODY: usize = MAX_PAYLOAD + MAX_PAYLOAD / 8 + 2 * MAX_AAD;
 }
+
+/// Attachments: Cobblestone-256 (C2SP chunked encryption) and the attachment
+/// reference (SPEC.md §11). Kept in one block at the end of this file.
+pub(crate) mod attachment {
+    /// Object type byte of an encoded attachment reference (SPEC.md §11.7).
+    pub const REFERENCE_OBJECT_TYPE: u8 = 0x10;
+    /// Scheme id inside a reference: Cobblestone-256 with the fanseal context
+    /// of SPEC.md §11.2 (the only scheme this crate reads).
+    pub const SCHEME_COBBLESTONE_256: u16 = 0x0001;
+    /// HKDF-Expand info prefix of C2SP chunked encryption v1 (SPEC.md §11.3).
+    pub(crate) const C2SP_INFO_PREFIX: &[u8] = b"c2sp.org/chunked-encryption@v1+";
+    /// IANA AEAD name written into the info, followed by a zero byte (§11.3).
+    pub(crate) const AEAD_NAME: &[u8] = b"AEAD_AES_256_GCM";
+    /// Label that starts every fanseal attachment context (§11.2).
+    pub(crate) const CONTEXT_LABEL: &[u8] = b"fanseal v2 attachment";
+
+    /// Input key, AEAD key and SHA-256 digest size in bytes.
+    pub const KEY: usize = 32;
+    /// Random salt prepended to the ciphertext (bytes).
+    pub const SALT: usize = 24;
+    /// Key commitment after the salt (bytes).
+    pub const COMMITMENT: usize = 32;
+    /// Header: salt || commitment (bytes).
+    pub const HEADER: usize = SALT + COMMITMENT;
+    /// AES-GCM base nonce (bytes).
+    pub const NONCE: usize = 12;
+    /// AES-GCM tag per chunk (bytes).
+    pub const TAG: usize = 16;
+    /// Plaintext bytes of every chunk but the final one (16 KiB).
+    pub const CHUNK: usize = 16 * 1024;
+    /// Ciphertext bytes of a full chunk.
+    pub const SEALED_CHUNK: usize = CHUNK + TAG;
+    /// Chunks in one message, at most (2^38, the C2SP limit).
+    pub const MAX_CHUNKS: u64 = 1 << 38;
+    /// Largest plaintext, 4 PiB - 1 byte (bytes).
+    pub const MAX_PLAINTEXT: u64 = MAX_CHUNKS * CHUNK as u64 - 1;
+    /// Largest ciphertext: that of [`MAX_PLAINTEXT`] (bytes).
+    pub const MAX_CIPHERTEXT: u64 = HEADER as u64 + MAX_PLAINTEXT + MAX_CHUNKS * TAG as u64;
+    /// Smallest ciphertext: the header and one empty final chunk (bytes).
+    pub const MIN_CIPHERTEXT: u64 = (HEADER + TAG) as u64;
+    /// Raw C2SP context accepted by the low-level API, at most (bytes).
+    pub const MAX_CONTEXT: usize = 64 * 1024;
+    /// Caller binding inside a fanseal context and a reference, at most (bytes).
+    pub const MAX_BINDING: usize = 1024;
+}

@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+pub mod attachment;
 mod codec;
 #[cfg(test)]
 mod conformance;

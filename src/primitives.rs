@@ -385,6 +385,29 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     bool::from(a.ct_eq(b))
 }
 
+// ---------------------------------------------------------------- attachments (SPEC.md §11)
+
+/// HKDF-SHA512 Expand (RFC 5869 §2.3) with a 32-byte PRK, for C2SP chunked
+/// encryption, whose PRK is the 32-byte input key itself.
+///
+/// The `hkdf` crate refuses a PRK shorter than the hash output (64 bytes).
+/// HMAC (RFC 2104 §2) zero-pads any key shorter than the block size (128
+/// bytes for SHA-512), so `prk || 0^32` is the same HMAC key as `prk`, and
+/// the expansion is exactly HKDF-Expand(prk, info). The Wycheproof
+/// Cobblestone vectors (which list the derived key and nonce) check it.
+pub(crate) fn hkdf_sha512_expand_key32(
+    prk: &[u8; 32],
+    info_parts: &[&[u8]],
+    out: &mut [u8],
+) -> Result<(), Rejected> {
+    let mut padded = Zeroizing::new([0u8; 64]);
+    for (d, s) in padded.iter_mut().zip(prk.iter()) {
+        *d = *s;
+    }
+    let hk = Hkdf::<sha2::Sha512>::from_prk(padded.as_slice()).map_err(|_| Rejected)?;
+    hk.expand_multi_info(info_parts, out).map_err(|_| Rejected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,7 +127,14 @@ fn every_target_is_declared_in_the_fuzz_manifest() {
         .filter_map(|l| l.strip_suffix('"'))
         .filter(|n| *n != "fanseal-fuzz")
         .collect();
-    let listed: BTreeSet<&str> = TARGETS.iter().copied().collect();
+    // Attachment targets (issue 15) carry their bodies in fuzz/fuzz_targets/
+    // and call the public API; they are not replayed here.
+    let standalone = [
+        "attachment_stream",
+        "attachment_seek",
+        "attachment_reference",
+    ];
+    let listed: BTreeSet<&str> = TARGETS.iter().chain(standalone.iter()).copied().collect();
     assert_eq!(declared, listed);
     for t in TARGETS {
         assert!(fuzz_dir()
