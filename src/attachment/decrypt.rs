@@ -132,6 +132,7 @@ impl Decryptor {
             // Complete the buffered chunk with the head of the input,
             // assembling it once in the output (no second staging copy).
             let (head, tail) = ct.split_at(need);
+            check_full_chunk_index(self.next_chunk)?;
             open_parts(keys, &mut self.next_chunk, buf, head, out)?;
             self.released += (SEALED_CHUNK - TAG) as u64;
             buf.clear();
@@ -141,6 +142,7 @@ impl Decryptor {
         // the final one, so it can be opened at once.
         while ct.len() >= SEALED_CHUNK {
             let (chunk, rest) = ct.split_at(SEALED_CHUNK);
+            check_full_chunk_index(self.next_chunk)?;
             open_chunk(keys, &mut self.next_chunk, chunk, out)?;
             self.released += (SEALED_CHUNK - TAG) as u64;
             ct = rest;
@@ -173,6 +175,16 @@ impl Decryptor {
             }
         }
     }
+}
+
+/// A full chunk is never final, so one at index 2^38 - 1 (the last index
+/// there is) would need a chunk 2^38 after it: `LengthOutOfRange`, and it is
+/// not opened (SPEC.md §11.4, §11.5 step 3).
+fn check_full_chunk_index(index: u64) -> Result<(), AttachmentError> {
+    if index >= MAX_CHUNKS - 1 {
+        return Err(AttachmentError::LengthOutOfRange);
+    }
+    Ok(())
 }
 
 /// Opens `sealed` (body || tag) as chunk `*index`, appending its plaintext
@@ -221,4 +233,42 @@ fn open_parts(
     }
     *index += 1;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attachment::Encryptor;
+
+    /// SPEC.md §11.5 step 3: a full chunk at index 2^38 - 1 is
+    /// `LengthOutOfRange` and is not opened (whether it arrives in one
+    /// slice or completes a buffered one).
+    #[test]
+    fn a_full_chunk_at_the_last_index_is_refused() {
+        let key = AttachmentKey::from_bytes([9; 32]);
+        let mut enc = Encryptor::with_salt(&key, [4; 24], b"c").unwrap();
+        let mut ct = Vec::new();
+        enc.update(&[1; 2 * SEALED_CHUNK], &mut ct).unwrap();
+        enc.finish(&mut ct).unwrap();
+        let (header, body) = ct.split_at(HEADER);
+        for split in [0, 100] {
+            let mut dec = Decryptor::new(&key, b"c").unwrap();
+            let mut out = Vec::new();
+            dec.update(header, &mut out).unwrap();
+            dec.update(&body[..split], &mut out).unwrap();
+            dec.next_chunk = MAX_CHUNKS - 1;
+            assert_eq!(
+                dec.update(&body[split..SEALED_CHUNK], &mut out),
+                Err(AttachmentError::LengthOutOfRange)
+            );
+            assert!(out.is_empty());
+        }
+        // The final (short) chunk at that index is looked at normally.
+        let mut dec = Decryptor::new(&key, b"c").unwrap();
+        let mut out = Vec::new();
+        dec.update(header, &mut out).unwrap();
+        dec.next_chunk = MAX_CHUNKS - 1;
+        dec.update(&body[..100], &mut out).unwrap();
+        assert_eq!(dec.finish(&mut out), Err(AttachmentError::Unauthenticated));
+    }
 }

@@ -11,7 +11,7 @@ use rand_core::CryptoRng;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::keys::{derive, AttachmentKey, ChunkKeys};
-use super::params::{CHUNK, HEADER, MAX_CHUNKS, SALT, TAG};
+use super::params::{CHUNK, HEADER, MAX_CHUNKS, MAX_PLAINTEXT, SALT, TAG};
 use super::AttachmentError;
 
 /// A streaming Cobblestone-256 encryptor for one file (C2SP chunked
@@ -121,8 +121,10 @@ impl Encryptor {
     /// are in: a full chunk is never the final one.
     ///
     /// # Errors
-    /// [`AttachmentError::LengthOutOfRange`] past 2^38 chunks (then
-    /// [`AttachmentError::Poisoned`] on every later call).
+    /// [`AttachmentError::LengthOutOfRange`] as soon as the plaintext given
+    /// so far exceeds [`MAX_PLAINTEXT`](super::MAX_PLAINTEXT) (nothing of
+    /// this call is written; then [`AttachmentError::Poisoned`] on every
+    /// later call).
     pub fn update(
         &mut self,
         mut plaintext: &[u8],
@@ -130,6 +132,17 @@ impl Encryptor {
     ) -> Result<(), AttachmentError> {
         if self.failed {
             return Err(AttachmentError::Poisoned);
+        }
+        // Refuse as soon as the input exceeds the maximum plaintext (SPEC.md
+        // §11.4), before anything of this call is sealed: the plaintext so
+        // far is the sealed full chunks plus the buffer.
+        let so_far = self
+            .next_chunk
+            .saturating_mul(CHUNK as u64)
+            .saturating_add(self.buf.len() as u64);
+        if plaintext.len() as u64 > MAX_PLAINTEXT.saturating_sub(so_far) {
+            self.failed = true;
+            return Err(AttachmentError::LengthOutOfRange);
         }
         self.emit_header(out);
         if !self.buf.is_empty() {
@@ -187,5 +200,44 @@ impl Encryptor {
         self.next_chunk += 1;
         self.written += (len + TAG) as u64;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SPEC.md §11.4: at most 2^38 chunks, so a full chunk at index
+    /// 2^38 - 1 is refused: the input then exceeds the maximum plaintext.
+    #[test]
+    fn input_beyond_the_maximum_plaintext_is_refused_at_once() {
+        let key = AttachmentKey::from_bytes([7; 32]);
+        let mut enc = Encryptor::with_salt(&key, [1; SALT], b"").unwrap();
+        enc.next_chunk = MAX_CHUNKS - 1;
+        let mut out = Vec::new();
+        // 16 383 bytes fit in the final chunk 2^38 - 1 …
+        let mut ok = enc.update(&[0; CHUNK - 1], &mut out);
+        assert_eq!(ok, Ok(()));
+        let before = out.len();
+        // … one more byte would make it full.
+        ok = enc.update(&[0; 1], &mut out);
+        assert_eq!(ok, Err(AttachmentError::LengthOutOfRange));
+        assert_eq!(out.len(), before);
+        assert_eq!(enc.update(&[], &mut out), Err(AttachmentError::Poisoned));
+
+        let mut enc = Encryptor::with_salt(&key, [1; SALT], b"").unwrap();
+        enc.next_chunk = MAX_CHUNKS - 1;
+        let mut out = Vec::new();
+        assert_eq!(
+            enc.update(&[0; CHUNK], &mut out),
+            Err(AttachmentError::LengthOutOfRange)
+        );
+        assert!(out.is_empty());
+
+        let mut enc = Encryptor::with_salt(&key, [1; SALT], b"").unwrap();
+        enc.next_chunk = MAX_CHUNKS - 1;
+        let mut out = Vec::new();
+        enc.update(&[0; CHUNK - 1], &mut out).unwrap();
+        assert!(enc.finish(&mut out).is_ok());
     }
 }
