@@ -443,7 +443,7 @@ fn random_access_never_returns_unauthenticated_bytes() {
     );
     assert_eq!(
         seek.decrypt_range(0..plen + 1, &[], &mut out),
-        Err(AttachmentError::RangeOutOfBounds)
+        Err(AttachmentError::LengthUnauthenticated)
     );
     assert!(out.is_empty());
     // A chunk moved to another index does not open there.
@@ -637,15 +637,10 @@ fn reference_decoding_is_strict() {
         dec(&v),
         AttachmentError::Decode(DecodeError::OutOfRange { .. })
     ));
-    // Impossible and too-large ciphertext lengths.
+    // Impossible ciphertext lengths (too-large ones are `OutOfRange`, see
+    // reference_ciphertext_length_errors_come_before_the_digest).
     let len_at = good.len() - 40;
-    for bad_len in [
-        0u64,
-        71,
-        (HEADER + SEALED_CHUNK) as u64,
-        MAX_CIPHERTEXT + 1,
-        u64::MAX,
-    ] {
+    for bad_len in [0u64, 71, (HEADER + SEALED_CHUNK) as u64] {
         let mut v = good.clone();
         v[len_at..len_at + 8].copy_from_slice(&bad_len.to_be_bytes());
         assert_eq!(
@@ -765,4 +760,303 @@ proptest! {
         prop_assert_eq!(&back, &r);
         prop_assert_eq!(&back.to_secret_bytes()[..], &bytes[..]);
     }
+}
+
+// ------------------------------------------- random access: ends and ranges
+
+/// SPEC.md §11.6: a read whose end is `p` opens the final chunk even when it
+/// holds none of the requested bytes. A store that under-reports the length
+/// of a file of whole chunks (`56 + 16400·k + 16`) cannot make a whole-file
+/// read succeed on a truncated file, nor make the next read look like EOF.
+#[test]
+fn random_access_whole_file_read_of_an_under_reported_file_fails() {
+    let pt = plaintext(3 * CHUNK);
+    let ct = encrypt(&pt);
+    // Claims 2 full chunks and an empty final chunk: p' = 2 * 16384.
+    let claimed = (HEADER + 2 * SEALED_CHUNK + TAG) as u64;
+    let mut seek = seekable(&ct, claimed);
+    let p = seek.plaintext_len();
+    assert_eq!(p, 2 * CHUNK as u64);
+    let cr = seek.ciphertext_range(0..p).unwrap();
+    assert_eq!(cr, HEADER as u64..claimed, "the empty final chunk is named");
+    let mut out = Vec::new();
+    assert_eq!(
+        seek.decrypt_range(0..p, span(&ct, cr), &mut out),
+        Err(AttachmentError::Unauthenticated)
+    );
+    assert!(out.is_empty());
+    // A read at or past p is not EOF before the length is authenticated.
+    assert_eq!(
+        seek.ciphertext_range(p..p + 1),
+        Err(AttachmentError::LengthUnauthenticated)
+    );
+    assert_eq!(
+        seek.resolve(SeekFrom::Start(p + 1)),
+        Err(AttachmentError::LengthUnauthenticated)
+    );
+    // The empty read at p opens the final chunk: it fails here too.
+    let cr = seek.ciphertext_range(p..p).unwrap();
+    assert_eq!(cr, claimed - TAG as u64..claimed);
+    assert_eq!(
+        seek.decrypt_range(p..p, span(&ct, cr), &mut out),
+        Err(AttachmentError::Unauthenticated)
+    );
+    assert!(!seek.is_length_authenticated());
+
+    // Honest length: the same whole-file read authenticates the length.
+    let honest = (HEADER + 3 * SEALED_CHUNK + TAG) as u64;
+    assert_eq!(honest, ct.len() as u64);
+    let mut seek = seekable(&ct, honest);
+    let p = seek.plaintext_len();
+    let cr = seek.ciphertext_range(0..p).unwrap();
+    assert_eq!(cr, HEADER as u64..honest);
+    seek.decrypt_range(0..p, span(&ct, cr), &mut out).unwrap();
+    assert_eq!(out, pt);
+    assert!(seek.is_length_authenticated());
+    // Now past the end is a plain range error.
+    assert_eq!(
+        seek.ciphertext_range(p..p + 1),
+        Err(AttachmentError::RangeOutOfBounds)
+    );
+    assert_eq!(
+        seek.resolve(SeekFrom::Start(p + 1)),
+        Err(AttachmentError::RangeOutOfBounds)
+    );
+    assert_eq!(seek.resolve(SeekFrom::End(0)), Ok(p));
+}
+
+/// SPEC.md §11.6: `a > b` is `RangeOutOfBounds`; `b > p` is
+/// `LengthUnauthenticated` until the length is authenticated, then
+/// `RangeOutOfBounds`; `a = b < p` is empty, fetches nothing (`0..0`) and
+/// authenticates nothing; `a = b = p` opens the final chunk.
+#[test]
+fn random_access_empty_and_reversed_ranges() {
+    let pt = plaintext(2 * CHUNK + 10);
+    let ct = encrypt(&pt);
+    let mut seek = seekable(&ct, ct.len() as u64);
+    let p = pt.len() as u64;
+    #[allow(clippy::reversed_empty_ranges)]
+    let reversed = 5..4;
+    assert_eq!(
+        seek.ciphertext_range(reversed.clone()),
+        Err(AttachmentError::RangeOutOfBounds)
+    );
+    let mut out = b"x".to_vec();
+    assert_eq!(
+        seek.decrypt_range(reversed, &[], &mut out),
+        Err(AttachmentError::RangeOutOfBounds)
+    );
+    assert_eq!(
+        seek.decrypt_range(p - 1..p + 1, &[], &mut out),
+        Err(AttachmentError::LengthUnauthenticated)
+    );
+    for a in [0, 7, CHUNK as u64, p - 1] {
+        assert_eq!(seek.ciphertext_range(a..a), Ok(0..0), "{a}");
+        seek.decrypt_range(a..a, &[], &mut out).unwrap();
+        assert_eq!(out, b"x");
+        assert_eq!(
+            seek.decrypt_range(a..a, &ct[..1], &mut out),
+            Err(AttachmentError::TrailingData)
+        );
+    }
+    assert!(!seek.is_length_authenticated());
+    let cr = seek.ciphertext_range(p..p).unwrap();
+    assert_eq!(cr, (HEADER + 2 * SEALED_CHUNK) as u64..ct.len() as u64);
+    seek.decrypt_range(p..p, span(&ct, cr), &mut out).unwrap();
+    assert_eq!(out, b"x");
+    assert!(seek.is_length_authenticated());
+    assert_eq!(
+        seek.decrypt_range(p - 1..p + 1, &[], &mut out),
+        Err(AttachmentError::RangeOutOfBounds)
+    );
+}
+
+/// SPEC.md §11.6: reads are independent; a failed read poisons nothing.
+#[test]
+fn random_access_reads_are_independent_after_a_failure() {
+    let pt = plaintext(3 * CHUNK + 5);
+    let ct = encrypt(&pt);
+    let mut bad = ct.clone();
+    bad[chunk(&ct, 1).start] ^= 1;
+    let mut seek = seekable(&bad, bad.len() as u64);
+    let mut out = Vec::new();
+    let r = 0..2 * CHUNK as u64;
+    let cr = seek.ciphertext_range(r.clone()).unwrap();
+    assert_eq!(
+        seek.decrypt_range(r, span(&bad, cr), &mut out),
+        Err(AttachmentError::Unauthenticated)
+    );
+    assert!(out.is_empty());
+    // Chunk 0 alone, and the rest of the file, still read.
+    let cr = seek.ciphertext_range(0..100).unwrap();
+    seek.decrypt_range(0..100, span(&bad, cr), &mut out)
+        .unwrap();
+    assert_eq!(out, &pt[..100]);
+    out.clear();
+    let p = pt.len() as u64;
+    let r = 2 * CHUNK as u64..p;
+    let cr = seek.ciphertext_range(r.clone()).unwrap();
+    seek.decrypt_range(r.clone(), span(&bad, cr), &mut out)
+        .unwrap();
+    assert_eq!(out, &pt[r.start as usize..]);
+    assert!(seek.is_length_authenticated());
+}
+
+/// SPEC.md §11.8: a reference's `ciphertext_len` does not authenticate the
+/// length; `SeekFrom::End` waits for the final chunk.
+#[test]
+fn a_reference_length_is_unauthenticated_until_the_final_chunk_opens() {
+    let mut rng = ChaCha20Rng::from_seed([21; 32]);
+    let pt = plaintext(CHUNK + 9);
+    let (reference, ct) = sealed_file(&mut rng, &pt, b"b");
+    let mut seek = reference.seekable(&ct[..HEADER]).unwrap();
+    assert!(!seek.is_length_authenticated());
+    assert_eq!(
+        seek.resolve(SeekFrom::End(0)),
+        Err(AttachmentError::LengthUnauthenticated)
+    );
+    let last = seek.chunk_ciphertext_range(1).unwrap();
+    seek.authenticate_length(span(&ct, last)).unwrap();
+    assert_eq!(seek.resolve(SeekFrom::End(9)), Ok(CHUNK as u64));
+}
+
+/// SPEC.md §11.4: `c > max` is `LengthOutOfRange` first (max + 1 is at a
+/// chunk boundary), then `c < 72` or inside a tag is `Truncated`; no
+/// underflow below 56.
+#[test]
+fn length_checks_are_in_the_stated_order() {
+    assert_eq!(
+        (MAX_CIPHERTEXT + 1 - HEADER as u64) % SEALED_CHUNK as u64,
+        0
+    );
+    assert_eq!(
+        MAX_CIPHERTEXT,
+        56 + 16400 * (1u64 << 38) - 1,
+        "SPEC §11.1 max ciphertext"
+    );
+    for (c, want) in [
+        (MAX_CIPHERTEXT + 1, AttachmentError::LengthOutOfRange),
+        (u64::MAX, AttachmentError::LengthOutOfRange),
+        (0, AttachmentError::Truncated),
+        (55, AttachmentError::Truncated),
+        (71, AttachmentError::Truncated),
+        (
+            MAX_CIPHERTEXT + 1 - SEALED_CHUNK as u64,
+            AttachmentError::Truncated,
+        ),
+    ] {
+        assert_eq!(plaintext_len(c), Err(want.clone()), "{c}");
+        assert_eq!(
+            SeekableDecryptor::new(&key(1), CTX, &[0; 7], c).unwrap_err(),
+            want,
+            "{c}"
+        );
+    }
+}
+
+/// SPEC.md §11.7: each field is validated as soon as it is read; a too-long
+/// `ciphertext_len` is `OutOfRange`, any other invalid one `NonCanonical`,
+/// both before the (missing) digest is read.
+#[test]
+fn reference_ciphertext_length_errors_come_before_the_digest() {
+    let mut rng = ChaCha20Rng::from_seed([22; 32]);
+    let (reference, _) = sealed_file(&mut rng, b"abc", b"bind");
+    let good = reference.to_secret_bytes().to_vec();
+    let at = good.len() - 40;
+    for (c, too_long) in [
+        (MAX_CIPHERTEXT + 1, true),
+        (u64::MAX, true),
+        (71, false),
+        ((HEADER + SEALED_CHUNK) as u64, false),
+    ] {
+        let mut v = good.clone();
+        v[at..at + 8].copy_from_slice(&c.to_be_bytes());
+        for cut in [v.len(), at + 8, at + 9] {
+            let e = AttachmentReference::from_bytes(&v[..cut]).unwrap_err();
+            match e {
+                AttachmentError::Decode(DecodeError::OutOfRange { .. }) if too_long => {}
+                AttachmentError::Decode(DecodeError::NonCanonical(_)) if !too_long => {}
+                other => panic!("{c} cut {cut}: {other:?}"),
+            }
+        }
+    }
+    // Ending inside any field is Truncated.
+    for cut in 0..good.len() {
+        assert!(
+            matches!(
+                AttachmentReference::from_bytes(&good[..cut]),
+                Err(AttachmentError::Decode(DecodeError::Truncated { .. }))
+            ),
+            "{cut}"
+        );
+    }
+}
+
+/// SPEC.md §11.8: a slice that would take the download past
+/// `ciphertext_len` is `TrailingData` before any of it is decrypted, even
+/// when it also completes a chunk.
+#[test]
+fn an_overrunning_slice_releases_nothing() {
+    let mut rng = ChaCha20Rng::from_seed([23; 32]);
+    let pt = plaintext(2 * CHUNK + 1);
+    let (reference, ct) = sealed_file(&mut rng, &pt, b"b");
+    let mut opener = reference.opener().unwrap();
+    let mut out = Vec::new();
+    opener.update(&ct[..HEADER + 10], &mut out).unwrap();
+    let mut rest = ct[HEADER + 10..].to_vec();
+    rest.push(0);
+    assert_eq!(
+        opener.update(&rest, &mut out),
+        Err(AttachmentError::TrailingData)
+    );
+    assert!(out.is_empty());
+    assert_eq!(opener.update(&[], &mut out), Err(AttachmentError::Poisoned));
+}
+
+/// SPEC.md §11.5 step 3: when one call completes several chunks and a later
+/// one fails, the earlier authentic chunks of that call stay released (and
+/// counted); the failing chunk and everything after it are not.
+#[test]
+fn a_failed_update_keeps_the_earlier_chunks_of_the_same_call() {
+    let pt = plaintext(3 * CHUNK + 1);
+    let mut ct = encrypt(&pt);
+    let c1 = chunk(&ct, 1).start;
+    ct[c1 + 2] ^= 4;
+    let mut dec = Decryptor::new(&key(1), CTX).unwrap();
+    let mut out = b"old".to_vec();
+    assert_eq!(
+        dec.update(&ct, &mut out),
+        Err(AttachmentError::Unauthenticated)
+    );
+    assert_eq!(&out[..3], b"old");
+    assert_eq!(&out[3..], &pt[..CHUNK]);
+    assert_eq!(dec.plaintext_released(), CHUNK as u64);
+    assert_eq!(dec.update(&[], &mut out), Err(AttachmentError::Poisoned));
+}
+
+/// An RNG that fails the test if anything draws from it.
+struct NoRandomness;
+
+impl rand_core::TryRng for NoRandomness {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        panic!("randomness drawn before a refusal")
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        panic!("randomness drawn before a refusal")
+    }
+    fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
+        panic!("randomness drawn before a refusal")
+    }
+}
+impl rand_core::TryCryptoRng for NoRandomness {}
+
+/// SPEC.md §11.8: seal refuses a binding over 1 024 bytes before drawing
+/// any randomness.
+#[test]
+fn seal_refuses_a_long_binding_before_drawing_randomness() {
+    assert_eq!(
+        AttachmentSealer::new(&mut NoRandomness, &[0; MAX_BINDING + 1]).unwrap_err(),
+        AttachmentError::LengthOutOfRange
+    );
 }

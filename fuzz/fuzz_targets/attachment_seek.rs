@@ -63,10 +63,13 @@ fuzz_target!(|input: Input| {
         let start = match seek.resolve(pos) {
             Ok(s) => s,
             Err(e) => {
-                assert!(
-                    e == AttachmentError::RangeOutOfBounds
-                        || (e == AttachmentError::LengthUnauthenticated && !seek.is_length_authenticated())
-                );
+                // SPEC §11.6: past the end is LengthUnauthenticated until the
+                // length is authenticated, RangeOutOfBounds afterwards.
+                if seek.is_length_authenticated() {
+                    assert_eq!(e, AttachmentError::RangeOutOfBounds);
+                } else {
+                    assert_eq!(e, AttachmentError::LengthUnauthenticated);
+                }
                 continue;
             }
         };
@@ -78,6 +81,8 @@ fuzz_target!(|input: Input| {
         match seek.decrypt_range(start..end, &fetch(span), &mut out) {
             Ok(()) => {
                 assert_eq!(&out[1..], &pt[start as usize..end as usize], "wrong bytes released");
+                // SPEC §11.6: a read that ends at p opens the final chunk.
+                assert!(end < plen || seek.is_length_authenticated(), "read to the end left the length unauthenticated");
             }
             Err(_) => {
                 assert_eq!(out, [0xEE], "a failed range released bytes");

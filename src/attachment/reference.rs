@@ -19,7 +19,7 @@ use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::keys::{fanseal_context, AttachmentKey};
-use super::params::{plaintext_len, HEADER, KEY, MAX_BINDING};
+use super::params::{plaintext_len, HEADER, KEY, MAX_BINDING, MAX_CIPHERTEXT, MIN_CIPHERTEXT};
 use super::{AttachmentError, Decryptor, Encryptor, SeekableDecryptor};
 use crate::codec::{Reader, Writer};
 use crate::consts::attachment::{REFERENCE_OBJECT_TYPE, SCHEME_COBBLESTONE_256};
@@ -169,8 +169,23 @@ impl AttachmentReference {
         let binding_len = r.bounded(binding_len, 0, MAX_BINDING, "binding length")?;
         let binding = r.take(binding_len, "binding")?;
         let ciphertext_len = r.u64("ciphertext length")?;
-        if plaintext_len(ciphertext_len).is_err() {
-            return Err(DecodeError::NonCanonical("attachment ciphertext length").into());
+        // Validated before the digest is read (SPEC.md §11.7): too long is
+        // `OutOfRange` (§2.6), any other invalid length `NonCanonical`.
+        match plaintext_len(ciphertext_len) {
+            Ok(_) => {}
+            Err(AttachmentError::LengthOutOfRange) => {
+                return Err(DecodeError::OutOfRange {
+                    field: "ciphertext length",
+                    offset: r.position(),
+                    min: usize::try_from(MIN_CIPHERTEXT).unwrap_or(usize::MAX),
+                    max: usize::try_from(MAX_CIPHERTEXT).unwrap_or(usize::MAX),
+                    found: usize::try_from(ciphertext_len).unwrap_or(usize::MAX),
+                }
+                .into())
+            }
+            Err(_) => {
+                return Err(DecodeError::NonCanonical("attachment ciphertext length").into());
+            }
         }
         let digest = r.array::<32>("ciphertext sha256")?;
         r.finish()?;
@@ -361,8 +376,9 @@ impl AttachmentSealer {
         rng: &mut R,
         binding: &[u8],
     ) -> Result<Self, AttachmentError> {
-        let key = AttachmentKey::generate(rng);
+        // Every refusal before any randomness is drawn (SPEC.md §11.8).
         let context = fanseal_context(binding)?;
+        let key = AttachmentKey::generate(rng);
         let inner = Encryptor::new(&key, &context, rng)?;
         Ok(AttachmentSealer {
             key,

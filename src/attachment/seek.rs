@@ -25,7 +25,9 @@ pub enum SeekFrom {
     /// Bytes from the start of the plaintext.
     Start(u64),
     /// Bytes back from the end of the plaintext; needs the total length
-    /// authenticated first ([`SeekableDecryptor::authenticate_length`]).
+    /// authenticated first ([`SeekableDecryptor::authenticate_length`], or
+    /// a read ending at the plaintext length), even when the length came
+    /// from an [`AttachmentReference`](super::AttachmentReference).
     End(u64),
 }
 
@@ -148,42 +150,59 @@ impl SeekableDecryptor {
     /// A plaintext position as an offset from the start.
     ///
     /// # Errors
-    /// [`AttachmentError::LengthUnauthenticated`] for [`SeekFrom::End`]
-    /// before [`authenticate_length`](Self::authenticate_length) succeeded;
-    /// [`AttachmentError::RangeOutOfBounds`] past either end.
+    /// [`AttachmentError::LengthUnauthenticated`] for [`SeekFrom::End`], or
+    /// for a position past the plaintext length, before the length is
+    /// authenticated (a store may under-report it, SPEC.md §11.6);
+    /// [`AttachmentError::RangeOutOfBounds`] past either end afterwards.
     pub fn resolve(&self, pos: SeekFrom) -> Result<u64, AttachmentError> {
         match pos {
             SeekFrom::Start(n) if n <= self.plaintext_len => Ok(n),
-            SeekFrom::End(_) if !self.length_authenticated => {
-                Err(AttachmentError::LengthUnauthenticated)
-            }
+            _ if !self.length_authenticated => Err(AttachmentError::LengthUnauthenticated),
             SeekFrom::End(n) if n <= self.plaintext_len => Ok(self.plaintext_len - n),
             _ => Err(AttachmentError::RangeOutOfBounds),
         }
     }
 
+    /// The chunks a plaintext range needs (SPEC.md §11.6): none for an
+    /// empty range that ends before `p`; otherwise from the chunk holding
+    /// the first byte to the one holding the last, and also the final chunk
+    /// whenever the range ends at `p` (even an empty range at `p`), so
+    /// that reaching the end authenticates the length.
     fn chunks_for(&self, plaintext: &Range<u64>) -> Result<Range<u64>, AttachmentError> {
-        if plaintext.start > plaintext.end || plaintext.end > self.plaintext_len {
+        if plaintext.start > plaintext.end {
             return Err(AttachmentError::RangeOutOfBounds);
         }
-        let first = chunk_of(plaintext.start);
-        let last = if plaintext.end == plaintext.start {
-            first
-        } else {
-            chunk_of(plaintext.end - 1)
-        };
-        Ok(first..last + 1)
+        if plaintext.end > self.plaintext_len {
+            return Err(if self.length_authenticated {
+                AttachmentError::RangeOutOfBounds
+            } else {
+                AttachmentError::LengthUnauthenticated
+            });
+        }
+        if plaintext.end == self.plaintext_len {
+            return Ok(chunk_of(plaintext.start)..self.chunk_count());
+        }
+        if plaintext.start == plaintext.end {
+            return Ok(0..0);
+        }
+        Ok(chunk_of(plaintext.start)..chunk_of(plaintext.end - 1) + 1)
     }
 
     /// The ciphertext byte range covering the plaintext range: whole chunks,
-    /// from the first to the last chunk the range touches (an empty range
-    /// still names the one chunk at its start).
+    /// from the first to the last chunk the range touches, plus the final
+    /// chunk if the range ends at the plaintext length (even an empty range
+    /// there). An empty range before the end needs nothing: `0..0`.
     ///
     /// # Errors
-    /// [`AttachmentError::RangeOutOfBounds`] if the range is reversed or
-    /// ends past the plaintext length.
+    /// [`AttachmentError::RangeOutOfBounds`] if the range is reversed (or
+    /// ends past the plaintext length once that is authenticated);
+    /// [`AttachmentError::LengthUnauthenticated`] if it ends past the
+    /// plaintext length before the length is authenticated.
     pub fn ciphertext_range(&self, plaintext: Range<u64>) -> Result<Range<u64>, AttachmentError> {
         let chunks = self.chunks_for(&plaintext)?;
+        if chunks.is_empty() {
+            return Ok(0..0);
+        }
         let start = self.chunk_ciphertext_range(chunks.start)?.start;
         let end = self.chunk_ciphertext_range(chunks.end - 1)?.end;
         Ok(start..end)
@@ -238,10 +257,16 @@ impl SeekableDecryptor {
     /// Decrypts the plaintext `range` from `span`, the ciphertext bytes of
     /// [`ciphertext_range(range)`](Self::ciphertext_range), appending exactly
     /// the requested bytes to `out`. All or nothing: if any covering chunk
-    /// fails, `out` is restored to its previous length.
+    /// fails, `out` is restored to its previous length. A range that ends
+    /// at the plaintext length opens the final chunk and so authenticates
+    /// the length. Reads are independent: a failed read changes no state
+    /// (nothing is poisoned), so a later read of good chunks succeeds.
     ///
     /// # Errors
-    /// [`AttachmentError::RangeOutOfBounds`] for a range outside the file;
+    /// [`AttachmentError::RangeOutOfBounds`] for a reversed range, or one
+    /// past the end once the length is authenticated;
+    /// [`AttachmentError::LengthUnauthenticated`] for a range past the end
+    /// before that;
     /// [`AttachmentError::Truncated`] / [`AttachmentError::TrailingData`]
     /// if `span` has the wrong length; [`AttachmentError::Unauthenticated`]
     /// if a chunk fails.
@@ -281,7 +306,7 @@ impl SeekableDecryptor {
             // Keep only the requested part of this chunk.
             let first = chunk_start(index);
             let lo = range.start.saturating_sub(first).min(scratch.len() as u64);
-            let hi = (range.end - first).min(scratch.len() as u64);
+            let hi = range.end.saturating_sub(first).min(scratch.len() as u64);
             let (lo, hi) = (lo as usize, hi.max(lo) as usize);
             out.extend_from_slice(scratch.get(lo..hi).unwrap_or_default());
         }

@@ -374,15 +374,49 @@ pub(crate) fn generate() -> String {
             (HEADER + SEALED + 15) as u64,
             "ciphertext length inside a final tag",
         ),
-        (
-            (1u64 << 52) + (1 << 42) + 57,
-            "ciphertext length above 4 PiB",
-        ),
     ] {
         let mut v = good.clone();
         v[len_at..len_at + 8].copy_from_slice(&len.to_be_bytes());
         decode(comment, &v, "DecodeError::NonCanonical");
     }
+    // SPEC §11.4/§11.7: too long is OutOfRange (checked before the chunk
+    // boundary rule: max + 1 is at a chunk boundary), computed here from
+    // 56 + 16400 * 2^38 - 1 rather than from the library's constant.
+    let max_c: u64 = 56 + 16400 * (1u64 << 38) - 1;
+    for (len, comment) in [
+        (
+            max_c + 1,
+            "ciphertext length one above the maximum (also at a chunk boundary)",
+        ),
+        (max_c + 2, "ciphertext length above 4 PiB"),
+        (u64::MAX, "ciphertext length 2^64 - 1"),
+    ] {
+        let mut v = good.clone();
+        v[len_at..len_at + 8].copy_from_slice(&len.to_be_bytes());
+        decode(comment, &v, "DecodeError::OutOfRange");
+    }
+    // SPEC §11.7: each field is validated as soon as it is read, so a bad
+    // ciphertext length is reported even when the digest is missing.
+    let mut v = good[..len_at + 8].to_vec();
+    v[len_at..len_at + 8].copy_from_slice(&71u64.to_be_bytes());
+    decode(
+        "invalid ciphertext length, then no digest",
+        &v,
+        "DecodeError::NonCanonical",
+    );
+    v[len_at..len_at + 8].copy_from_slice(&(max_c + 1).to_be_bytes());
+    decode(
+        "ciphertext length above the maximum, then no digest",
+        &v,
+        "DecodeError::OutOfRange",
+    );
+    let mut v = good[..len_at + 4].to_vec();
+    v[len_at..len_at + 4].copy_from_slice(&[0xff; 4]);
+    decode(
+        "cut inside the ciphertext length",
+        &v,
+        "DecodeError::Truncated",
+    );
 
     let groups = vec![
         json!({"type": "Seal", "comment": "Cobblestone-256 files under the fanseal context of the binding; plaintext byte i is i % 251", "tests": seal_cases}),
