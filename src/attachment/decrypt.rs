@@ -86,8 +86,10 @@ impl Decryptor {
     /// # Errors
     /// [`AttachmentError::Unauthenticated`] for a wrong commitment (wrong
     /// key or context) or a chunk that fails its tag (`out` is left as it
-    /// was before that chunk); [`AttachmentError::LengthOutOfRange`] past
-    /// 2^38 chunks; [`AttachmentError::Poisoned`] after any failure.
+    /// was before that chunk: chunks of the same call before it stay
+    /// released and counted, SPEC.md §11.5 step 3);
+    /// [`AttachmentError::LengthOutOfRange`] for a full chunk at index
+    /// 2^38 - 1; [`AttachmentError::Poisoned`] after any failure.
     pub fn update(&mut self, ciphertext: &[u8], out: &mut Vec<u8>) -> Result<(), AttachmentError> {
         let r = self.update_inner(ciphertext, out);
         if r.is_err() {

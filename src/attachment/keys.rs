@@ -71,8 +71,10 @@ impl fmt::Debug for AttachmentKey {
 
 /// The C2SP context fanseal uses for an attachment (SPEC.md §11.2):
 /// `u8 len(label) || "fanseal v2 attachment" || binding`, where `binding`
-/// (at most [`MAX_BINDING`] bytes) is what the caller ties the file to,
-/// for example a conversation id and a message id.
+/// (at most [`MAX_BINDING`] bytes) is the caller's: what it means and
+/// whether recipients compare it is the application's rule (SPEC.md §11.2
+/// recommends a framed conversation id and a per-attachment id; not the
+/// message id, which is drawn only when the envelope is sealed).
 ///
 /// # Errors
 /// [`AttachmentError::LengthOutOfRange`] if `binding` is longer than

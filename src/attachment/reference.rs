@@ -107,7 +107,9 @@ impl AttachmentReference {
         &self.key
     }
 
-    /// The caller's binding (conversation, message, …) the file is tied to.
+    /// The caller's binding the file is tied to. fanseal does not compare it
+    /// with anything; a recipient that expects a binding must compare it
+    /// before fetching or decrypting (SPEC.md §11.2).
     pub fn binding(&self) -> &[u8] {
         &self.binding
     }
@@ -222,6 +224,11 @@ impl AttachmentReference {
 
     /// A random-access decryptor for the file, given its first 56 bytes.
     ///
+    /// The reference's length is the sender's claim: it is authenticated
+    /// only when the final chunk opens, and random access does not check
+    /// the digest, so released bytes are authentic under the key but not
+    /// necessarily from the referenced ciphertext (SPEC.md §11.8).
+    ///
     /// # Errors
     /// As [`SeekableDecryptor::new`].
     pub fn seekable(&self, header: &[u8]) -> Result<SeekableDecryptor, AttachmentError> {
@@ -306,8 +313,10 @@ impl AttachmentOpener {
     /// to `out`.
     ///
     /// # Errors
-    /// [`AttachmentError::TrailingData`] past the reference's length, and
-    /// every error of [`Decryptor::update`].
+    /// [`AttachmentError::TrailingData`] if this slice would take the
+    /// download past the reference's length (checked before any byte of
+    /// the slice is decrypted: nothing of it is released), and every error
+    /// of [`Decryptor::update`].
     pub fn update(&mut self, ciphertext: &[u8], out: &mut Vec<u8>) -> Result<(), AttachmentError> {
         self.check.update(ciphertext)?;
         self.inner.update(ciphertext, out)
@@ -327,7 +336,8 @@ impl AttachmentOpener {
     }
 }
 
-/// Streaming encryption of a new attachment under a fresh key and salt, for
+/// Streaming encryption of a new attachment under a fresh key (never reuse
+/// one: SPEC.md §11.8) and salt, for
 /// the fanseal context of `binding`; [`finish`](Self::finish) returns the
 /// [`AttachmentReference`] to send inside a message.
 ///
@@ -335,7 +345,7 @@ impl AttachmentOpener {
 /// use fanseal::attachment::AttachmentSealer;
 /// # use rand_core::SeedableRng;
 /// let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
-/// let mut sealer = AttachmentSealer::new(&mut rng, b"conversation 7 / message 9").unwrap();
+/// let mut sealer = AttachmentSealer::new(&mut rng, b"\x00\x0econversation 7 attachment 9").unwrap();
 /// let mut upload = Vec::new();
 /// sealer.update(&[0x42; 50_000], &mut upload).unwrap();
 /// let reference = sealer.finish(&mut upload).unwrap();
