@@ -1060,3 +1060,22 @@ fn seal_refuses_a_long_binding_before_drawing_randomness() {
         AttachmentError::LengthOutOfRange
     );
 }
+
+/// SPEC.md §11.2: a recipient that expects a binding refuses any other with
+/// the named error, before fetching anything.
+#[test]
+fn expect_binding_refuses_another_binding() {
+    let mut rng = ChaCha20Rng::from_seed([24; 32]);
+    let (reference, _) = sealed_file(&mut rng, b"x", b"\x00\x01c-attachment id");
+    assert_eq!(reference.expect_binding(b"\x00\x01c-attachment id"), Ok(()));
+    for other in [
+        &b""[..],
+        b"\x00\x01c-attachment iD",
+        b"\x00\x01c-attachment id!",
+    ] {
+        assert_eq!(
+            reference.expect_binding(other),
+            Err(AttachmentError::BindingMismatch)
+        );
+    }
+}

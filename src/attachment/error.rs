@@ -39,6 +39,9 @@ pub enum AttachmentError {
     DigestMismatch,
     /// An earlier call already failed; a failed stream stays failed.
     Poisoned,
+    /// A reference's binding is not the one the recipient expects
+    /// ([`AttachmentReference::expect_binding`](super::AttachmentReference::expect_binding)).
+    BindingMismatch,
     /// A reference's bytes are malformed.
     Decode(DecodeError),
 }
@@ -63,6 +66,9 @@ impl fmt::Display for AttachmentError {
                 f.write_str("download does not match the reference's digest")
             }
             AttachmentError::Poisoned => f.write_str("stream already failed"),
+            AttachmentError::BindingMismatch => {
+                f.write_str("attachment reference has another binding than expected")
+            }
             AttachmentError::Decode(e) => write!(f, "attachment reference: {e}"),
         }
     }

@@ -114,6 +114,20 @@ impl AttachmentReference {
         &self.binding
     }
 
+    /// Refuses the reference unless its binding is exactly `expected`
+    /// (SPEC.md §11.2). Call it before fetching or decrypting anything when
+    /// the application expects a particular binding.
+    ///
+    /// # Errors
+    /// [`AttachmentError::BindingMismatch`] for any other binding.
+    pub fn expect_binding(&self, expected: &[u8]) -> Result<(), AttachmentError> {
+        if self.binding.len() == expected.len() && ct_eq(&self.binding, expected) {
+            Ok(())
+        } else {
+            Err(AttachmentError::BindingMismatch)
+        }
+    }
+
     /// The full C2SP context: [`fanseal_context`]`(binding)`.
     pub fn context(&self) -> Vec<u8> {
         // The binding was bounded when the reference was made.
