@@ -42,9 +42,9 @@ pub mod body_flag {
 }
 
 /// The length bytes that select the (slow) over-limit payload case.
-pub const OVER_PAYLOAD_AAD: usize = 0xfe;
+const OVER_PAYLOAD_AAD: usize = 0xfe;
 /// See [`OVER_PAYLOAD_AAD`].
-pub const OVER_PAYLOAD_LEN: usize = 0xff;
+const OVER_PAYLOAD_LEN: usize = 0xff;
 
 /// Padding removal through `open`: builds a correctly encrypted and signed
 /// envelope from alice phone to bob phone whose body plaintext is made from
