@@ -178,10 +178,7 @@ fn open_oracles_hold_on_the_fixture() {
     }
     // The payload one byte over MAX_PAYLOAD (even aad length byte): the
     // sender signed it, and `open` must still refuse it (issue 10, fault 2).
-    let mut over = data.clone();
-    over[0] = body_flag::OVER_LIMIT;
-    over[1] = 0xfe;
-    over[2] = 0xff;
+    let over = [body_flag::OVER_LIMIT, 0xfe, 0xff];
     assert_eq!(fuzzing::open_body(&fx, &over), Ok(()));
     // Non-zero padding must be refused.
     data[0] = 0;
