@@ -114,15 +114,7 @@ impl AccountSecret {
             .validated()
             .ok_or(DeviceListError::InvalidAccountKey)?;
         for c in &certificates {
-            let signed = if *c.account() == account {
-                c.verify_signed_with(&key)
-            } else {
-                Err(crate::error::CertificateError::WrongAccount)
-            };
-            signed.map_err(|error| DeviceListError::Certificate {
-                device_id: c.device_id(),
-                error,
-            })?;
+            check_certificate(c, &account, &key)?;
         }
         certificates.sort_by_key(|c| c.device_id());
         check_unique(&certificates)?;
@@ -140,6 +132,24 @@ impl AccountSecret {
         list.hash = list_hash(tbs.as_slice());
         Ok(list)
     }
+}
+
+/// SPEC.md §3.3 steps 1–5 for one certificate of a list of `account`, whose
+/// key was validated once for the whole list.
+fn check_certificate(
+    c: &DeviceCertificate,
+    account: &AccountPublicKey,
+    key: &crate::primitives::Ed25519Public,
+) -> Result<(), DeviceListError> {
+    let signed = if c.account() == account {
+        c.verify_signed_with(key)
+    } else {
+        Err(crate::error::CertificateError::WrongAccount)
+    };
+    signed.map_err(|error| DeviceListError::Certificate {
+        device_id: c.device_id(),
+        error,
+    })
 }
 
 fn check_unique(certs: &[DeviceCertificate]) -> Result<(), DeviceListError> {
@@ -246,15 +256,7 @@ impl DeviceList {
                 devices.push(k.clone());
                 continue;
             }
-            let signed = if c.account() == account {
-                c.verify_signed_with(&key)
-            } else {
-                Err(crate::error::CertificateError::WrongAccount)
-            };
-            signed.map_err(|error| DeviceListError::Certificate {
-                device_id: c.device_id(),
-                error,
-            })?;
+            check_certificate(c, account, &key)?;
             devices.push(VerifiedDeviceCertificate::from_list(c.clone()));
         }
         Ok(VerifiedDeviceList {
