@@ -444,7 +444,7 @@ fn certificate_issue(group: &Value, case: &Value) -> R<()> {
         let verified = cert
             .verify(&account.public_key(), 0)
             .map_err(|e| format!("issued certificate does not verify: {e}"))?;
-        eq(verified.cached_key_id(), cert.key_id(), "cached_key_id")?;
+        eq(verified.key_id(), cert.key_id(), "key_id")?;
         eq(
             *verified.recipient_binding(),
             cert.recipient_binding(),
@@ -1025,7 +1025,7 @@ fn check_intermediate(
         let cert = lists
             .iter()
             .flat_map(|l| l.devices())
-            .find(|d| d.cached_key_id() == *key_id)
+            .find(|d| d.key_id() == *key_id)
             .ok_or("a recipient is on no list passed to seal")?;
         let pk = cert.keys().x25519;
         // The DH output from the encap side; from the decap side too when

@@ -222,11 +222,11 @@ fn collect_recipients(
     let mut others = 0usize;
     for list in lists {
         for device in list.active_devices(now) {
-            if device.cached_key_id() != own_key_id {
+            if device.key_id() != own_key_id {
                 others += 1;
             }
             targets.push(Target {
-                key_id: device.cached_key_id(),
+                key_id: device.key_id(),
                 x25519: device.keys().x25519,
                 binding: *device.recipient_binding(),
             });

@@ -267,8 +267,9 @@ impl VerifiedDeviceCertificate {
         &self.binding
     }
 
-    /// The key id (SPEC.md §3.2), cached.
-    pub fn cached_key_id(&self) -> KeyId {
+    /// The key id (SPEC.md §3.2), cached at verification: it shadows
+    /// [`DeviceCertificate::key_id`], which hashes on every call.
+    pub fn key_id(&self) -> KeyId {
         self.key_id
     }
 
