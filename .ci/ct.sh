@@ -46,7 +46,7 @@ aes_gcm_version=$(grep -A1 '^name = "aes-gcm"$' "$target/Cargo.lock.used" | sed 
 aes_gcm_src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/aes-gcm-"$aes_gcm_version"/src/lib.rs | head -n1)
 supp="$target/declassify.supp"
 line_of "$aes_gcm_src" 'if expected_tag[..TagSize::to_usize()].ct_eq(tag).into() {' >/dev/null
-line_of src/envelope/open.rs 'ctx.open_in_place(0, keyring.recipient_binding(), secret.as_mut(), &tag)' >/dev/null
+line_of src/envelope/open.rs 'ctx.open_in_place(0, key.binding, secret.as_mut(), &tag)' >/dev/null
 x25519_line=$(line_of src/primitives.rs 'if !shared.was_contributory() {')
 padding_line=$(line_of src/envelope/open.rs 'if nonzero != 0 {')
 sed -e "s/@X25519_CONTRIBUTORY@/$x25519_line/" -e "s/@PADDING_ACCEPT@/$padding_line/" \

@@ -102,6 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &sender.secret,
         &sender.certificate,
         &[&bob_list, &alice_list],
+        &[],
         &message,
         NOW,
         &mut rng,

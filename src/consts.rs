@@ -18,6 +18,19 @@ pub(crate) mod object_type {
     pub(crate) const DELIVERY: u8 = 0x04;
     pub(crate) const FORK_EVIDENCE: u8 = 0x05;
     pub(crate) const SAFETY_NUMBER: u8 = 0x06;
+    pub(crate) const SIGNED_PREKEY: u8 = 0x07;
+    /// Persisted state, never sent (SPEC.md §3.9).
+    pub(crate) const DEVICE_KEYRING: u8 = 0x20;
+}
+
+/// Certificate capability bits defined by this specification (SPEC.md §3.3).
+/// Bits 0–15 are reserved for fanseal; bits 16–31 are the application's.
+pub mod capability {
+    /// The device has signed prekeys, and senders MUST wrap to one of them
+    /// (never to the certificate's X25519 key): SPEC.md §4.9.
+    pub const PREKEYS: u32 = 0x0000_0001;
+    /// The bits fanseal reserves; the others are the application's.
+    pub const RESERVED: u32 = 0x0000_ffff;
 }
 
 /// Domain-separation labels (SPEC.md §2.3). One per signed or hashed object type.
@@ -48,6 +61,8 @@ pub(crate) mod label {
     pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 body nonce";
     /// HPKE `info` prefix for the per-device wrap (§4.5).
     pub(crate) const WRAP_INFO: &[u8] = b"fanseal v2 wrap";
+    /// Signature over a signed prekey, by the device key (§3.7).
+    pub(crate) const PREKEY_SIGNATURE: &[u8] = b"fanseal v2 signed prekey signature";
     /// Signature over an envelope transcript (§4.6).
     pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v2 envelope signature";
 }
@@ -87,6 +102,16 @@ pub mod limit {
     /// Body ciphertext of one envelope: payload plus its framing and padding.
     /// Padmé adds at most 12 % to bodies this large; the bound leaves room.
     pub const MAX_BODY: usize = MAX_PAYLOAD + MAX_PAYLOAD / 8 + 2 * MAX_AAD;
+    /// Longest validity of a signed prekey, `expires_at − created_at`: 30 days in ms (§3.7).
+    pub const MAX_PREKEY_LIFETIME_MS: u64 = 30 * DAY_MS;
+    /// Longest grace period a keyring keeps a superseded secret: 30 days in ms (§3.8).
+    pub const MAX_GRACE_MS: u64 = 30 * DAY_MS;
+    /// Prekey secrets one keyring holds (§3.8).
+    pub const MAX_KEYRING_PREKEYS: usize = 32;
+    /// Superseded device key sets one keyring holds besides the current one (§3.8).
+    pub const MAX_KEYRING_RETIRED: usize = 8;
+    /// One day in milliseconds.
+    pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 }
 
 /// Attachments: Cobblestone-256 (C2SP chunked encryption) and the attachment

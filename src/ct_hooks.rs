@@ -31,18 +31,18 @@ pub fn secret_regions(device: &DeviceSecret) -> [(usize, usize); 2] {
 /// (`Header::position`, as `open` does it).
 pub fn key_id_lookup(device: &DeviceKeyring, bytes: &[u8]) -> Option<usize> {
     let view = View::decode(bytes).ok()?;
-    view.header.position(&device.key_id())
+    device.find(&view.header).map(|(index, _)| index)
 }
 
 /// Unwrap: decapsulate and open `device`'s wrap (the private `unwrap` step of
 /// `open`); the message secret on success.
 pub fn unwrap(device: &DeviceKeyring, bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
     let view = View::decode(bytes).ok()?;
-    let index = view.header.position(&device.key_id())?;
+    let (index, key) = device.find(&view.header)?;
     let wrap = view.wrap(index)?;
     let context_hash = view.header.context_hash();
     let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
-    open_unwrap(device, &view.header, &header_hash, &wrap).ok()
+    open_unwrap(&key, &view.header, &header_hash, &wrap).ok()
 }
 
 /// Key-commitment check: derive the keys of `message_secret` for the header
@@ -240,11 +240,20 @@ pub fn seal_unscrubbed<R: rand_core::CryptoRng + ?Sized>(
     sender: &DeviceSecret,
     sender_certificate: &crate::identity::DeviceCertificate,
     recipients: &[&crate::identity::VerifiedDeviceList],
+    prekeys: &[&crate::identity::VerifiedPrekey],
     message: &crate::envelope::Message<'_>,
     now: u64,
     rng: &mut R,
 ) -> Result<crate::envelope::Envelope, crate::error::SealError> {
-    crate::envelope::seal::seal_inner(sender, sender_certificate, recipients, message, now, rng)
+    crate::envelope::seal::seal_inner(
+        sender,
+        sender_certificate,
+        recipients,
+        prekeys,
+        message,
+        now,
+        rng,
+    )
 }
 
 /// `open` without its final stack scrub (its `open_inner`): the planted leak of the stack scan.
@@ -305,7 +314,7 @@ mod tests {
             // Pads a body of about 280 bytes to 512: it ends in zero padding.
             padding: Padding::Bucket(256),
         };
-        let bytes = seal(&sender, &sender_cert, &[&list], &msg, 5, &mut rng)
+        let bytes = seal(&sender, &sender_cert, &[&list], &[], &msg, 5, &mut rng)
             .unwrap()
             .to_bytes();
 

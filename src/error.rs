@@ -64,6 +64,10 @@ pub enum DecodeError {
     /// A field has a value with more than one encoding, or an encoding that is
     /// not the canonical one (unsorted or duplicate entries, a bad tag, …).
     NonCanonical(&'static str),
+    /// Persisted state decodes but contradicts itself: a secret that is not
+    /// the public key beside it, a signature that does not verify, an entry
+    /// of another device, a key held twice (SPEC.md §3.9).
+    Inconsistent(&'static str),
 }
 
 impl fmt::Display for DecodeError {
@@ -86,6 +90,7 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::UnsupportedSuite(s) => write!(f, "unsupported suite {s:#06x}"),
             DecodeError::NonCanonical(what) => write!(f, "non-canonical encoding: {what}"),
+            DecodeError::Inconsistent(what) => write!(f, "inconsistent state: {what}"),
         }
     }
 }
@@ -258,6 +263,17 @@ pub enum SealError {
     /// (for example a bucket larger than the limit) although payload and
     /// AAD are within their limits.
     PaddedBodyTooLarge,
+    /// A recipient device's certificate requires prekeys
+    /// ([`crate::CAPABILITY_PREKEYS`]) and no verified, unexpired prekey of
+    /// that device, signed by its current key, was passed (SPEC.md §4.9).
+    /// Fetch that device's prekey, verify it, seal again; fanseal never
+    /// falls back to the device's certificate key.
+    MissingPrekey {
+        /// The device's account.
+        account: AccountPublicKey,
+        /// The device.
+        device_id: DeviceId,
+    },
     /// An internal primitive failed: a bug, never caused by input.
     Internal,
 }
@@ -288,6 +304,10 @@ impl fmt::Display for SealError {
             SealError::PaddedBodyTooLarge => {
                 f.write_str("the padding policy pads the body beyond its limit")
             }
+            SealError::MissingPrekey { account, device_id } => write!(
+                f,
+                "no valid signed prekey for device {device_id:?} of account {account:?}, which requires one"
+            ),
             SealError::Internal => f.write_str("internal error (a bug in fanseal)"),
         }
     }
@@ -331,5 +351,119 @@ impl core::error::Error for OpenError {}
 impl From<DecodeError> for OpenError {
     fn from(e: DecodeError) -> Self {
         OpenError::Decode(e)
+    }
+}
+
+/// A signed prekey failed verification (SPEC.md §3.7), in the order checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrekeyError {
+    /// The prekey names another account than the device's.
+    WrongAccount,
+    /// No device of the list has the prekey's device id
+    /// ([`crate::VerifiedDeviceList::verify_prekey`]).
+    UnknownDevice,
+    /// The prekey names another device of the account (for example one
+    /// copied from another device).
+    WrongDevice,
+    /// The prekey was signed by another key than the device's certified
+    /// Ed25519 key (for example from before the device re-keyed).
+    WrongDeviceKey,
+    /// The prekey's X25519 key is non-canonical or of low order.
+    InvalidX25519Key,
+    /// The device's signature does not verify (strictly).
+    BadSignature,
+    /// `expires_at` is not after `created_at`, or more than
+    /// [`crate::limit::MAX_PREKEY_LIFETIME_MS`] after it.
+    InvalidLifetime {
+        /// The prekey's creation time.
+        created_at: u64,
+        /// The prekey's expiry.
+        expires_at: u64,
+    },
+    /// The prekey expired at `expires_at`, at or before `now` (Unix ms).
+    Expired {
+        /// The prekey's expiry.
+        expires_at: u64,
+        /// The caller's time.
+        now: u64,
+    },
+}
+
+impl fmt::Display for PrekeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrekeyError::WrongAccount => f.write_str("prekey is for a different account"),
+            PrekeyError::UnknownDevice => f.write_str("prekey names a device not on the list"),
+            PrekeyError::WrongDevice => f.write_str("prekey is for a different device"),
+            PrekeyError::WrongDeviceKey => {
+                f.write_str("prekey was not signed by the device's certified key")
+            }
+            PrekeyError::InvalidX25519Key => {
+                f.write_str("invalid (non-canonical or low-order) prekey X25519 key")
+            }
+            PrekeyError::BadSignature => f.write_str("prekey signature does not verify"),
+            PrekeyError::InvalidLifetime {
+                created_at,
+                expires_at,
+            } => write!(
+                f,
+                "prekey lifetime {created_at}..{expires_at} is empty or longer than allowed"
+            ),
+            PrekeyError::Expired { expires_at, now } => {
+                write!(f, "prekey expired at {expires_at}, now is {now}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for PrekeyError {}
+
+/// A device keyring operation failed (SPEC.md §3.8, §3.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyringError {
+    /// Exported keyring bytes are malformed, truncated, not canonical, or
+    /// inconsistent (a secret that is not its public key, a signature that
+    /// does not verify): nothing was loaded.
+    Decode(DecodeError),
+    /// Secret keys do not match the certificate's public keys.
+    KeyMismatch,
+    /// A certificate for another account or device id than the keyring's.
+    WrongDevice,
+    /// [`crate::DeviceKeyring::rekey`] was given the current keys.
+    SameKeys,
+    /// The keyring holds [`crate::limit::MAX_KEYRING_PREKEYS`] prekeys or
+    /// [`crate::limit::MAX_KEYRING_RETIRED`] superseded key sets: call
+    /// [`crate::DeviceKeyring::delete_expired`] first.
+    Full,
+    /// A policy outside `0 < rotation ≤ lifetime ≤ MAX_PREKEY_LIFETIME_MS`,
+    /// `grace ≤ MAX_GRACE_MS`, or a time so late that a prekey made now
+    /// could not expire (`now + lifetime` overflows).
+    InvalidPolicy,
+}
+
+impl fmt::Display for KeyringError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyringError::Decode(e) => write!(f, "malformed keyring export: {e}"),
+            KeyringError::KeyMismatch => {
+                f.write_str("device secret keys do not match the certificate")
+            }
+            KeyringError::WrongDevice => {
+                f.write_str("certificate is for another account or device than the keyring")
+            }
+            KeyringError::SameKeys => f.write_str("re-key with the keys already in use"),
+            KeyringError::Full => f.write_str("keyring full: delete expired secrets first"),
+            KeyringError::InvalidPolicy => f.write_str("invalid prekey policy or time"),
+        }
+    }
+}
+
+impl core::error::Error for KeyringError {}
+
+impl From<DecodeError> for KeyringError {
+    fn from(e: DecodeError) -> Self {
+        KeyringError::Decode(e)
     }
 }

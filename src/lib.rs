@@ -41,8 +41,13 @@ mod replay;
 #[path = "ct_hooks.rs"]
 pub mod __ct;
 
-pub use consts::{limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
+pub use consts::{capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
+/// Certificate capability: senders MUST wrap to the device's signed prekeys
+/// (SPEC.md §4.9). The same value as [`capability::PREKEYS`].
+pub const CAPABILITY_PREKEYS: u32 = capability::PREKEYS;
 pub use envelope::*;
-pub use error::{CertificateError, DecodeError, DeviceListError, OpenError, SealError};
+pub use error::{
+    CertificateError, DecodeError, DeviceListError, KeyringError, OpenError, PrekeyError, SealError,
+};
 pub use identity::*;
 pub use replay::{ReplayError, ReplayGuard};

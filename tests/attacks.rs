@@ -31,6 +31,7 @@ fn sealed(w: &World) -> Envelope {
         &sender.secret,
         &sender.certificate,
         &[&w.directory[1]],
+        &[],
         &msg,
         NOW,
         &mut rng,
@@ -185,17 +186,33 @@ fn attack_ghost_device_as_sender() {
         payload: b"send money",
         ..Message::default()
     };
-    let env = seal(&ghost, &relabelled, &[&w.directory[1]], &msg, NOW, &mut r)
-        .unwrap()
-        .to_bytes();
+    let env = seal(
+        &ghost,
+        &relabelled,
+        &[&w.directory[1]],
+        &[],
+        &msg,
+        NOW,
+        &mut r,
+    )
+    .unwrap()
+    .to_bytes();
     assert_eq!(
         open(&w.bob.devices[0].keyring, &env, &w.directory, NOW).unwrap_err(),
         OpenError::Unauthenticated
     );
     // Under its own account the ghost is simply unknown to Bob.
-    let env = seal(&ghost, &ghost_cert, &[&w.directory[1]], &msg, NOW, &mut r)
-        .unwrap()
-        .to_bytes();
+    let env = seal(
+        &ghost,
+        &ghost_cert,
+        &[&w.directory[1]],
+        &[],
+        &msg,
+        NOW,
+        &mut r,
+    )
+    .unwrap()
+    .to_bytes();
     assert_eq!(
         open(&w.bob.devices[0].keyring, &env, &w.directory, NOW).unwrap_err(),
         OpenError::SenderListUnavailable(directory_key.public_key())
@@ -573,7 +590,7 @@ fn attack_oversized_recipient_count() {
         ..Message::default()
     };
     assert_eq!(
-        seal(&a.secret, &a.certificate, &refs, &msg, NOW, &mut r).unwrap_err(),
+        seal(&a.secret, &a.certificate, &refs, &[], &msg, NOW, &mut r).unwrap_err(),
         SealError::TooManyRecipients { count: 1280 }
     );
 }
@@ -617,6 +634,7 @@ fn attack_length_leakage_is_bounded_by_padding() {
             &a.secret,
             &a.certificate,
             &[&w.directory[1]],
+            &[],
             &msg,
             NOW,
             &mut rng(n as u8),
@@ -648,6 +666,7 @@ fn attack_replay_guard_id_squatting_by_another_sender() {
         &b0.secret,
         &b0.certificate,
         &[&w.directory[0]],
+        &[],
         &msg,
         NOW,
         &mut fixed,
@@ -682,6 +701,7 @@ fn attack_replay_guard_flooded_with_future_timestamps() {
             &b0.secret,
             &b0.certificate,
             &[&w.directory[0]],
+            &[],
             &msg,
             NOW + 60_000,
             &mut fixed,

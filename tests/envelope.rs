@@ -36,7 +36,7 @@ proptest! {
         let lists: Vec<&VerifiedDeviceList> = directory.iter().collect();
         let from = &sender.devices[0];
         let message = Message { payload: &payload, aad: &aad, padding };
-        let envelope = seal(&from.secret, &from.certificate, &lists, &message, NOW, &mut r).unwrap();
+        let envelope = seal(&from.secret, &from.certificate, &lists, &[], &message, NOW, &mut r).unwrap();
         let bytes = envelope.to_bytes();
         prop_assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope.clone());
 
@@ -184,6 +184,7 @@ fn tampering_with_any_bit_or_length_of_an_envelope_fails() {
         &sender.secret,
         &sender.certificate,
         &[&directory[1]],
+        &[],
         &message,
         NOW,
         &mut rng(5),
@@ -197,6 +198,7 @@ fn tampering_with_any_bit_or_length_of_an_envelope_fails() {
         &sender.secret,
         &sender.certificate,
         &[bob_list],
+        &[],
         &message,
         NOW,
         &mut rng(5),
@@ -260,6 +262,7 @@ fn seal_refuses_misuse() {
             &alice0.secret,
             &alice1.certificate,
             &[bob],
+            &[],
             &msg,
             NOW,
             &mut r
@@ -272,6 +275,7 @@ fn seal_refuses_misuse() {
             &alice0.secret,
             &alice0.certificate,
             &[bob, bob],
+            &[],
             &msg,
             NOW,
             &mut r
@@ -280,7 +284,16 @@ fn seal_refuses_misuse() {
         SealError::DuplicateRecipient
     );
     assert_eq!(
-        seal(&alice0.secret, &alice0.certificate, &[], &msg, NOW, &mut r).unwrap_err(),
+        seal(
+            &alice0.secret,
+            &alice0.certificate,
+            &[],
+            &[],
+            &msg,
+            NOW,
+            &mut r
+        )
+        .unwrap_err(),
         SealError::NoRecipients
     );
     // Only the sender itself on its own list: nobody to send to.
@@ -288,7 +301,16 @@ fn seal_refuses_misuse() {
     let solo_list = solo.verified();
     let d = &solo.devices[0];
     assert_eq!(
-        seal(&d.secret, &d.certificate, &[&solo_list], &msg, NOW, &mut r).unwrap_err(),
+        seal(
+            &d.secret,
+            &d.certificate,
+            &[&solo_list],
+            &[],
+            &msg,
+            NOW,
+            &mut r
+        )
+        .unwrap_err(),
         SealError::NoRecipients
     );
     // A sender missing from its own account's list.
@@ -303,6 +325,7 @@ fn seal_refuses_misuse() {
             &rogue,
             &rogue_cert,
             &[&other.verified(), bob],
+            &[],
             &msg,
             NOW,
             &mut r
@@ -321,6 +344,7 @@ fn seal_refuses_misuse() {
             &alice0.secret,
             &alice0.certificate,
             &[bob],
+            &[],
             &msg,
             NOW,
             &mut r
@@ -358,6 +382,7 @@ fn expired_recipients_are_skipped_and_expired_senders_rejected() {
         &sender.secret,
         &sender.certificate,
         &[&bob_list],
+        &[],
         &msg,
         NOW,
         &mut r
@@ -368,6 +393,7 @@ fn expired_recipients_are_skipped_and_expired_senders_rejected() {
             &sender.secret,
             &sender.certificate,
             &[&bob_list],
+            &[],
             &msg,
             NOW + 10,
             &mut r
@@ -381,6 +407,7 @@ fn expired_recipients_are_skipped_and_expired_senders_rejected() {
             &sender.secret,
             &sender.certificate,
             &[&w.directory[1]],
+            &[],
             &msg,
             later,
             &mut r
@@ -418,6 +445,7 @@ fn padding_hides_the_exact_length() {
                 &sender.secret,
                 &sender.certificate,
                 &[&w.directory[1]],
+                &[],
                 &msg,
                 NOW,
                 &mut rng(16),
@@ -442,6 +470,7 @@ fn padding_hides_the_exact_length() {
             &sender.secret,
             &sender.certificate,
             &[&w.directory[1]],
+            &[],
             &msg,
             NOW,
             &mut rng(16),

@@ -63,7 +63,7 @@ fn seal_from(s: &Sender, bob: &VerifiedDeviceList) -> Envelope {
         padding: Padding::Padme,
     };
     let mut rng = ChaCha20Rng::from_seed([7; 32]);
-    seal(&s.device, &s.certificate, &[bob], &msg, NOW, &mut rng).unwrap()
+    seal(&s.device, &s.certificate, &[bob], &[], &msg, NOW, &mut rng).unwrap()
 }
 
 /// Two different senders (different accounts, devices and device ids), the
@@ -191,7 +191,7 @@ fn relay_visible_lengths_do_not_depend_on_the_certificate_shape() {
                             NOW
                         };
                         let mut rng = ChaCha20Rng::from_seed([7; 32]);
-                        seal(&s.device, &s.certificate, &[&bob], &msg, now, &mut rng)
+                        seal(&s.device, &s.certificate, &[&bob], &[], &msg, now, &mut rng)
                             .unwrap()
                             .to_bytes()
                             .len()
@@ -223,6 +223,7 @@ fn the_sender_timestamp_is_not_in_the_header() {
             &alice.device,
             &alice.certificate,
             &[&bob],
+            &[],
             &msg,
             now,
             &mut rng,

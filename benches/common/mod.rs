@@ -153,6 +153,7 @@ impl Fixture {
             &self.sender,
             &self.sender_cert,
             &recipients,
+            &[],
             &Message {
                 payload,
                 aad: AAD,

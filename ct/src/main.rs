@@ -300,7 +300,7 @@ fn library() -> bool {
     let mut expected_secret = [0u8; 32];
     replay.fill_bytes(&mut [0u8; 16]);
     replay.fill_bytes(&mut expected_secret);
-    let envelope = seal(&phone, &certs[0], &[&list], &msg, NOW, &mut rng).unwrap();
+    let envelope = seal(&phone, &certs[0], &[&list], &[], &msg, NOW, &mut rng).unwrap();
     let bytes = envelope.to_bytes();
     // What `open` takes: each receiving device's keys bound to its certificate.
     let laptop = Box::new(DeviceKeyring::new(*laptop, certs[1].clone()).unwrap());
@@ -463,7 +463,7 @@ fn library() -> bool {
         inner: ChaCha20Rng::from_seed([0x5e; 32]),
         public_prefix: 16,
     };
-    let sealed = seal(&phone, &certs[0], &[&list], &msg, NOW, &mut secret_rng);
+    let sealed = seal(&phone, &certs[0], &[&list], &[], &msg, NOW, &mut secret_rng);
     c.expect(
         sealed.is_ok(),
         "seal succeeds with secret randomness and keys",

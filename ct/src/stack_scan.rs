@@ -278,9 +278,9 @@ pub fn run(scrubbed: bool) -> Vec<Report> {
     let mut rng = recording(0x71);
     let envelope = observe(&mut buf, || {
         if scrubbed {
-            fanseal::seal(&w.phone, &w.certs[0], &[&w.list], &msg, NOW, &mut rng)
+            fanseal::seal(&w.phone, &w.certs[0], &[&w.list], &[], &msg, NOW, &mut rng)
         } else {
-            __ct::seal_unscrubbed(&w.phone, &w.certs[0], &[&w.list], &msg, NOW, &mut rng)
+            __ct::seal_unscrubbed(&w.phone, &w.certs[0], &[&w.list], &[], &msg, NOW, &mut rng)
         }
     })
     .unwrap();

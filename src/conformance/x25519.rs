@@ -117,9 +117,17 @@ impl Fixture {
             padding: Padding::Padme,
         };
         let mut rng = ChaCha20Rng::from_seed([0x33; 32]);
-        let envelope = seal(&sender, &sender_cert, &[&list], &message, NOW, &mut rng)
-            .expect("seal")
-            .to_bytes();
+        let envelope = seal(
+            &sender,
+            &sender_cert,
+            &[&list],
+            &[],
+            &message,
+            NOW,
+            &mut rng,
+        )
+        .expect("seal")
+        .to_bytes();
         Fixture {
             recipient: crate::DeviceKeyring::new(recipient, recipient_cert).expect("keyring"),
             directory: vec![list],

@@ -16,6 +16,7 @@ use crate::envelope::hpke::{self, ScheduleContext};
 use crate::envelope::schedule::{transcript, wrap_info, BodyFields, MessageKeys};
 use crate::envelope::wire::View;
 use crate::error::OpenError;
+use crate::identity::keyring::KeyRef;
 use crate::identity::{
     AccountPublicKey, DeviceCertificate, DeviceId, DeviceKeyring, KeyId, VerifiedDeviceList,
 };
@@ -73,6 +74,7 @@ pub struct Opened {
     message_id: MessageId,
     timestamp: u64,
     recipients: Vec<KeyId>,
+    opened_with: KeyId,
 }
 
 impl core::fmt::Debug for Opened {
@@ -137,6 +139,13 @@ impl Opened {
     pub fn recipients(&self) -> &[KeyId] {
         &self.recipients
     }
+
+    /// The key id of the keyring key the wrap was made to: a signed
+    /// prekey's, or the certificate key's of the current or a superseded
+    /// key set (SPEC.md §5.2 step 2).
+    pub fn opened_with(&self) -> KeyId {
+        self.opened_with
+    }
 }
 
 /// Opens an envelope or a per-device delivery for the device whose keys and
@@ -148,7 +157,8 @@ impl Opened {
 /// # Errors
 /// * [`OpenError::Decode`]: the public structure is malformed, or `bytes`
 ///   is another object type (`WrongObjectType { expected: 0x03, .. }`);
-/// * [`OpenError::NotARecipient`]: this device's key id is not in the header;
+/// * [`OpenError::NotARecipient`]: the header names no key `keyring`
+///   holds (not this device, or a prekey or superseded key already deleted);
 /// * [`OpenError::SenderListUnavailable`]: `directory` has no list for the
 ///   (self-consistent) claimed sender; fetch it, verify it, retry;
 /// * [`OpenError::Unauthenticated`]: anything else, including a wrap made
@@ -174,15 +184,12 @@ pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
     now: u64,
 ) -> Result<Opened, OpenError> {
     let view = View::decode(bytes)?;
-    let index = view
-        .header
-        .position(&keyring.key_id())
-        .ok_or(OpenError::NotARecipient)?;
+    let (index, key) = keyring.find(&view.header).ok_or(OpenError::NotARecipient)?;
     let wrap = view.wrap(index).ok_or(OpenError::NotARecipient)?;
 
     let context_hash = view.header.context_hash();
     let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
-    let message_secret = unwrap(keyring, &view.header, &header_hash, &wrap)?;
+    let message_secret = unwrap(&key, &view.header, &header_hash, &wrap)?;
     let keys = MessageKeys::derive(&message_secret, &context_hash)
         .map_err(|_| OpenError::Unauthenticated)?;
     if !keys.commitment_matches(&view.header.commitment) {
@@ -232,20 +239,19 @@ pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
         message_id: view.header.message_id,
         timestamp,
         recipients: view.header.recipients,
+        opened_with: key.key_id,
     })
 }
 
 /// Decapsulates and opens this device's wrap, whose AEAD associated data is
-/// this device's recipient binding: the message secret.
+/// the recipient binding of the key it was made to: the message secret.
 pub(crate) fn unwrap(
-    keyring: &DeviceKeyring,
+    key: &KeyRef<'_>,
     header: &Header,
     header_hash: &[u8; 32],
     wrap: &[u8; size::WRAP],
 ) -> Result<Zeroizing<[u8; 32]>, OpenError> {
-    let device = keyring.secret();
-    let own_public = device.public_keys().x25519;
-    let shared = hpke::decap(device.x25519(), &own_public, &header.ephemeral)
+    let shared = hpke::decap(key.secret, &key.public, &header.ephemeral)
         .map_err(|_| OpenError::Unauthenticated)?;
     let ctx = hpke::Context::new(&shared, &ScheduleContext::new(&wrap_info(header_hash)))
         .map_err(|_| OpenError::Unauthenticated)?;
@@ -253,7 +259,7 @@ pub(crate) fn unwrap(
     let (ct, tag) = wrap.split_at(size::HASH);
     secret.copy_from_slice(ct);
     let tag: [u8; size::TAG] = tag.try_into().map_err(|_| OpenError::Unauthenticated)?;
-    ctx.open_in_place(0, keyring.recipient_binding(), secret.as_mut(), &tag)
+    ctx.open_in_place(0, key.binding, secret.as_mut(), &tag)
         .map_err(|_| OpenError::Unauthenticated)?;
     Ok(secret)
 }

@@ -18,7 +18,10 @@ use crate::envelope::padding::Padding;
 use crate::envelope::schedule::{transcript, wrap_info, write_body, BodyFields, MessageKeys};
 use crate::envelope::wire::{Envelope, Wrap};
 use crate::error::SealError;
-use crate::identity::{DeviceCertificate, DeviceSecret, KeyId, VerifiedDeviceList};
+use crate::identity::{
+    AccountPublicKey, DeviceCertificate, DeviceId, DeviceSecret, KeyId, VerifiedDeviceCertificate,
+    VerifiedDeviceList, VerifiedPrekey,
+};
 use crate::primitives::X25519Secret;
 
 /// What to send: the payload, caller associated data (carried encrypted and
@@ -68,7 +71,7 @@ pub struct Message<'a> {
 ///     .verify(&alice.public_key()).unwrap();
 /// let laptop = DeviceKeyring::new(laptop, cert2).unwrap();
 /// let msg = Message { payload: b"hi", aad: b"chat-1", padding: Padding::Padme };
-/// let envelope = seal(&phone, &cert, &[&list], &msg, 1_000, &mut rng).unwrap();
+/// let envelope = seal(&phone, &cert, &[&list], &[], &msg, 1_000, &mut rng).unwrap();
 /// let opened = open(&laptop, &envelope.to_bytes(), &[list], 1_000).unwrap();
 /// assert_eq!(opened.payload(), b"hi");
 /// ```
@@ -76,11 +79,20 @@ pub fn seal<R: CryptoRng + ?Sized>(
     sender: &DeviceSecret,
     sender_certificate: &DeviceCertificate,
     recipients: &[&VerifiedDeviceList],
+    prekeys: &[&VerifiedPrekey],
     message: &Message<'_>,
     now: u64,
     rng: &mut R,
 ) -> Result<Envelope, SealError> {
-    let r = seal_inner(sender, sender_certificate, recipients, message, now, rng);
+    let r = seal_inner(
+        sender,
+        sender_certificate,
+        recipients,
+        prekeys,
+        message,
+        now,
+        rng,
+    );
     crate::primitives::scrub_stack();
     r
 }
@@ -92,6 +104,7 @@ pub(crate) fn seal_inner<R: CryptoRng + ?Sized>(
     sender: &DeviceSecret,
     sender_certificate: &DeviceCertificate,
     recipients: &[&VerifiedDeviceList],
+    prekeys: &[&VerifiedPrekey],
     message: &Message<'_>,
     now: u64,
     rng: &mut R,
@@ -122,7 +135,7 @@ pub(crate) fn seal_inner<R: CryptoRng + ?Sized>(
         .ok_or(SealError::PaddedBodyTooLarge)?;
     let body_len =
         u32::try_from(padded_len + size::TAG).map_err(|_| SealError::PaddedBodyTooLarge)?;
-    let targets = collect_recipients(sender_certificate, recipients, now)?;
+    let targets = collect_recipients(sender_certificate, recipients, prekeys, now)?;
 
     let mut message_id = [0u8; size::MESSAGE_ID];
     rng.fill_bytes(&mut message_id);
@@ -192,10 +205,11 @@ struct Target {
     binding: [u8; 32],
 }
 
-/// Every device to wrap for, sorted by key id.
+/// Every device to wrap for, sorted by key id (SPEC.md §5.1 steps 6–8).
 fn collect_recipients(
     sender_certificate: &DeviceCertificate,
     lists: &[&VerifiedDeviceList],
+    prekeys: &[&VerifiedPrekey],
     now: u64,
 ) -> Result<Vec<Target>, SealError> {
     let mut accounts = BTreeSet::new();
@@ -217,28 +231,21 @@ fn collect_recipients(
             return Err(SealError::TooManyRecipients { count: active });
         }
     }
-    let mut targets = Vec::with_capacity(total.min(limit::MAX_RECIPIENTS));
     let own_key_id = sender_certificate.key_id();
-    let mut others = 0usize;
-    for list in lists {
-        for device in list.active_devices(now) {
-            if device.key_id() != own_key_id {
-                others += 1;
-            }
-            targets.push(Target {
-                key_id: device.key_id(),
-                x25519: device.keys().x25519,
-                binding: *device.recipient_binding(),
-            });
-        }
-    }
+    let others = lists
+        .iter()
+        .flat_map(|l| l.active_devices(now))
+        .filter(|d| d.key_id() != own_key_id)
+        .count();
     if others == 0 {
         return Err(SealError::NoRecipients);
     }
-    if targets.len() > limit::MAX_RECIPIENTS {
-        return Err(SealError::TooManyRecipients {
-            count: targets.len(),
-        });
+    let usable = usable_prekeys(prekeys, now);
+    let mut targets = Vec::with_capacity(total.min(limit::MAX_RECIPIENTS));
+    for list in lists {
+        for device in list.active_devices(now) {
+            targets.push(target_for(device, &usable)?);
+        }
     }
     targets.sort_unstable_by_key(|t| t.key_id);
     if targets
@@ -248,4 +255,51 @@ fn collect_recipients(
         return Err(SealError::DuplicateRecipient);
     }
     Ok(targets)
+}
+
+/// The unexpired prekeys, sorted by (account, device id, device key), then
+/// newest first: `(created_at, key id)` descending (SPEC.md §4.9).
+fn usable_prekeys<'a>(prekeys: &[&'a VerifiedPrekey], now: u64) -> Vec<&'a VerifiedPrekey> {
+    let mut usable: Vec<&VerifiedPrekey> = prekeys
+        .iter()
+        .copied()
+        .filter(|p| !p.is_expired(now))
+        .collect();
+    usable.sort_unstable_by(|a, b| {
+        prekey_owner(a)
+            .cmp(&prekey_owner(b))
+            .then_with(|| (b.created_at(), b.key_id()).cmp(&(a.created_at(), a.key_id())))
+    });
+    usable
+}
+
+fn prekey_owner(p: &VerifiedPrekey) -> (&AccountPublicKey, DeviceId, &[u8; 32]) {
+    (p.account(), p.device_id(), p.device_key())
+}
+
+/// The key to wrap to for one device (SPEC.md §4.9): its newest usable
+/// prekey signed by its current key; else, only when its certificate does
+/// not require prekeys, its certificate key.
+fn target_for(
+    device: &VerifiedDeviceCertificate,
+    usable: &[&VerifiedPrekey],
+) -> Result<Target, SealError> {
+    let owner = (device.account(), device.device_id(), &device.keys().ed25519);
+    let at = usable.partition_point(|p| prekey_owner(p) < owner);
+    match usable.get(at).filter(|p| prekey_owner(p) == owner) {
+        Some(prekey) => Ok(Target {
+            key_id: prekey.key_id(),
+            x25519: *prekey.public_key(),
+            binding: *prekey.recipient_binding(),
+        }),
+        None if device.requires_prekeys() => Err(SealError::MissingPrekey {
+            account: *device.account(),
+            device_id: device.device_id(),
+        }),
+        None => Ok(Target {
+            key_id: device.key_id(),
+            x25519: device.keys().x25519,
+            binding: *device.recipient_binding(),
+        }),
+    }
 }

@@ -126,6 +126,7 @@ impl Fixture {
             device(0)?,
             &sender_certificate,
             &[&trusted, directory.first().ok_or(Violation("fixture"))?],
+            &[],
             &Message {
                 payload: &payload,
                 aad: &aad,

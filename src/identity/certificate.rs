@@ -50,7 +50,10 @@ pub struct CertificateParams {
     /// When it stops being valid (Unix milliseconds), if ever. Encoded as
     /// `u64::MAX` when `None`, so `Some(u64::MAX)` is the same as `None`.
     pub expires_at: Option<u64>,
-    /// A bit set of device capabilities; meaning is the application's.
+    /// A bit set of device capabilities (SPEC.md §3.3). Bits 0–15 are
+    /// fanseal's ([`crate::capability`]: [`crate::CAPABILITY_PREKEYS`] makes
+    /// senders wrap only to the device's signed prekeys); bits 16–31 are the
+    /// application's. Unknown bits are preserved and signed.
     pub capabilities: u32,
 }
 
@@ -118,6 +121,12 @@ impl DeviceCertificate {
         &self.params
     }
 
+    /// True when the account requires senders to wrap to the device's signed
+    /// prekeys ([`crate::CAPABILITY_PREKEYS`], SPEC.md §4.9).
+    pub fn requires_prekeys(&self) -> bool {
+        self.params.capabilities & crate::consts::capability::PREKEYS != 0
+    }
+
     /// True when the certificate has an expiry at or before `now`.
     pub fn is_expired(&self, now: u64) -> bool {
         self.params.expires_at.is_some_and(|t| t <= now)
@@ -180,11 +189,11 @@ impl DeviceCertificate {
     /// share) and stays the same when the account renews the certificate
     /// with the same keys.
     pub fn recipient_binding(&self) -> [u8; 32] {
-        let mut h = Sha256Stream::labeled(label::RECIPIENT_BINDING);
-        h.update(&self.account.0);
-        h.update(&self.params.device_id.0);
-        h.update(&self.params.keys.x25519);
-        h.finish()
+        recipient_binding(
+            &self.account,
+            &self.params.device_id,
+            &self.params.keys.x25519,
+        )
     }
 
     fn encode_unsigned(&self) -> Writer {
@@ -244,6 +253,21 @@ impl DeviceCertificate {
             signature,
         })
     }
+}
+
+/// `SHA-256(lp("fanseal v2 recipient binding") || account || device id || x25519 key)`:
+/// the AEAD associated data of every wrap made to `x25519` as a key of that
+/// account's device, whether the certificate's key or a signed prekey (SPEC.md §4.5).
+pub(crate) fn recipient_binding(
+    account: &AccountPublicKey,
+    device_id: &DeviceId,
+    x25519: &[u8; 32],
+) -> [u8; 32] {
+    let mut h = Sha256Stream::labeled(label::RECIPIENT_BINDING);
+    h.update(&account.0);
+    h.update(&device_id.0);
+    h.update(x25519);
+    h.finish()
 }
 
 /// A certificate that verified for its account: the only certificate type

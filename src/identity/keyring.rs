@@ -1,5 +1,6 @@
-//! The receiving side of a device: its secret keys together with the
-//! certificate it is addressed under (SPEC.md §4.5, §5.2).
+//! The receiving side of a device: its current keys and certificate, the
+//! keys it superseded by re-keying, and its signed prekeys' secrets, each
+//! kept until a grace period after it stopped being used (SPEC.md §3.8).
 //!
 //! A wrap is made for one account's device: its AEAD associated data is the
 //! recipient binding (account, device id, X25519 key) and the header names
@@ -8,16 +9,137 @@
 //! a device of an account that copied its public keys (unknown key share,
 //! property P15).
 
+use alloc::vec::Vec;
 use core::fmt;
 
-use zeroize::ZeroizeOnDrop;
+use rand_core::CryptoRng;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use crate::error::CertificateError;
-use crate::identity::certificate::DeviceCertificate;
+use crate::consts::limit;
+use crate::envelope::header::Header;
+use crate::error::{CertificateError, KeyringError};
+use crate::identity::certificate::{recipient_binding, DeviceCertificate};
 use crate::identity::keys::{DeviceSecret, KeyId};
+use crate::identity::prekey::SignedPrekey;
+use crate::primitives::X25519Secret;
 
-/// A device's secret keys and its own certificate: what [`crate::open`]
-/// needs. Secrets are wiped on drop; `Debug` shows only public parts.
+/// How a keyring rotates and deletes prekeys (SPEC.md §3.8). Times in ms.
+///
+/// A prekey is published for `lifetime_ms` (senders refuse it after), the
+/// device makes a new one every `rotation_period_ms`, and keeps each
+/// secret `grace_ms` past its expiry for envelopes still in flight. The
+/// forward-secrecy window is `lifetime_ms + grace_ms`: a thief of every
+/// secret at time `T` opens no envelope sealed to a prekey before
+/// `T − (lifetime_ms + grace_ms)` (SPEC.md §3.8, SECURITY.md P12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrekeyPolicy {
+    /// A new prekey is due this long after the current one was made.
+    pub rotation_period_ms: u64,
+    /// Each prekey's `expires_at − created_at`.
+    pub lifetime_ms: u64,
+    /// How long a secret is kept after its prekey expired, or after its
+    /// device keys were superseded by a re-key.
+    pub grace_ms: u64,
+}
+
+impl PrekeyPolicy {
+    /// Rotate every 2 days, each prekey valid 4 days, secrets kept 7 days
+    /// after expiry: a forward-secrecy window of 11 days.
+    pub const DEFAULT: PrekeyPolicy = PrekeyPolicy {
+        rotation_period_ms: 2 * limit::DAY_MS,
+        lifetime_ms: 4 * limit::DAY_MS,
+        grace_ms: 7 * limit::DAY_MS,
+    };
+
+    /// `lifetime_ms + grace_ms`: how far back a thief of every current
+    /// secret can read (SPEC.md §3.8).
+    pub fn forward_secrecy_window_ms(&self) -> u64 {
+        self.lifetime_ms.saturating_add(self.grace_ms)
+    }
+
+    pub(crate) fn is_valid(&self) -> bool {
+        self.rotation_period_ms > 0
+            && self.rotation_period_ms <= self.lifetime_ms
+            && self.lifetime_ms <= limit::MAX_PREKEY_LIFETIME_MS
+            && self.grace_ms <= limit::MAX_GRACE_MS
+    }
+}
+
+impl Default for PrekeyPolicy {
+    fn default() -> Self {
+        PrekeyPolicy::DEFAULT
+    }
+}
+
+/// One set of device keys with the certificate it is addressed under.
+pub(crate) struct Identity {
+    pub(crate) secret: DeviceSecret,
+    pub(crate) certificate: DeviceCertificate,
+    pub(crate) key_id: KeyId,
+    pub(crate) binding: [u8; 32],
+}
+
+impl Identity {
+    pub(crate) fn new(
+        secret: DeviceSecret,
+        certificate: DeviceCertificate,
+    ) -> Result<Self, KeyringError> {
+        if secret.public_keys() != *certificate.keys() {
+            return Err(KeyringError::KeyMismatch);
+        }
+        Ok(Identity {
+            key_id: certificate.key_id(),
+            binding: certificate.recipient_binding(),
+            secret,
+            certificate,
+        })
+    }
+}
+
+/// Device keys superseded by a re-key, kept until `retired_at + grace`.
+pub(crate) struct Retired {
+    pub(crate) identity: Identity,
+    pub(crate) retired_at: u64,
+}
+
+/// A prekey's secret with the signed prekey it belongs to.
+pub(crate) struct PrekeySecret {
+    pub(crate) secret: X25519Secret,
+    pub(crate) prekey: SignedPrekey,
+    pub(crate) key_id: KeyId,
+    pub(crate) binding: [u8; 32],
+}
+
+impl PrekeySecret {
+    pub(crate) fn new(secret: X25519Secret, prekey: SignedPrekey) -> Self {
+        let key_id = prekey.key_id();
+        let binding = recipient_binding(prekey.account(), &prekey.device_id(), prekey.public_key());
+        PrekeySecret {
+            secret,
+            prekey,
+            key_id,
+            binding,
+        }
+    }
+
+    pub(crate) fn order(&self) -> (u64, KeyId) {
+        (self.prekey.created_at(), self.key_id)
+    }
+}
+
+/// The key a wrap was made to, found in a keyring (SPEC.md §5.2 step 2).
+pub(crate) struct KeyRef<'a> {
+    pub(crate) secret: &'a X25519Secret,
+    pub(crate) public: [u8; 32],
+    pub(crate) binding: &'a [u8; 32],
+    pub(crate) key_id: KeyId,
+}
+
+/// Everything [`crate::open`] needs on a device: its current keys and
+/// certificate, keys superseded by a re-key, and its prekey secrets, each
+/// kept until its grace period ends (SPEC.md §3.8). Secrets are wiped on
+/// drop; `Debug` shows only public parts. Export it with
+/// [`DeviceKeyring::export`] after every change.
 ///
 /// # Example
 /// ```
@@ -28,22 +150,31 @@ use crate::identity::keys::{DeviceSecret, KeyId};
 /// let phone = DeviceSecret::generate(&mut rng);
 /// let cert = alice.certify_device(&CertificateParams {
 ///     device_id: DeviceId::random(&mut rng), keys: phone.public_keys(),
-///     created_at: 0, expires_at: None, capabilities: 0,
+///     created_at: 0, expires_at: None, capabilities: CAPABILITY_PREKEYS,
 /// }).unwrap();
-/// let keyring = DeviceKeyring::new(phone, cert).unwrap();
-/// assert_eq!(keyring.key_id(), keyring.certificate().key_id());
+/// let mut keyring = DeviceKeyring::new(phone, cert).unwrap();
+/// let day = 24 * 60 * 60 * 1000;
+/// let first = keyring.rotate_prekey(0, &mut rng).unwrap(); // publish it
+/// assert!(keyring.needs_rotation(2 * day));
+/// let second = keyring.rotate_prekey(2 * day, &mut rng).unwrap();
+/// assert_eq!(keyring.current_prekey(2 * day), Some(&second));
+/// // The first prekey's secret stays until its expiry plus the grace period.
+/// assert_eq!(keyring.delete_expired(10 * day), 0);
+/// assert_eq!(keyring.delete_expired(11 * day), 1);
+/// # let _ = first;
 /// ```
 pub struct DeviceKeyring {
-    secret: DeviceSecret,
-    certificate: DeviceCertificate,
-    binding: [u8; 32],
-    key_id: KeyId,
+    pub(crate) current: Identity,
+    pub(crate) retired: Vec<Retired>,
+    pub(crate) prekeys: Vec<PrekeySecret>,
+    pub(crate) policy: PrekeyPolicy,
 }
 
 impl ZeroizeOnDrop for DeviceKeyring {}
 
 impl DeviceKeyring {
-    /// Binds `secret` to the certificate its account issued for it.
+    /// Binds `secret` to the certificate its account issued for it, with
+    /// [`PrekeyPolicy::DEFAULT`] and no prekeys yet.
     ///
     /// # Errors
     /// [`CertificateError::KeyMismatch`] when the certificate's public keys
@@ -54,43 +185,260 @@ impl DeviceKeyring {
         secret: DeviceSecret,
         certificate: DeviceCertificate,
     ) -> Result<Self, CertificateError> {
-        if secret.public_keys() != *certificate.keys() {
-            return Err(CertificateError::KeyMismatch);
-        }
-        let binding = certificate.recipient_binding();
-        let key_id = certificate.key_id();
+        let current =
+            Identity::new(secret, certificate).map_err(|_| CertificateError::KeyMismatch)?;
         Ok(DeviceKeyring {
-            secret,
-            certificate,
-            binding,
-            key_id,
+            current,
+            retired: Vec::new(),
+            prekeys: Vec::new(),
+            policy: PrekeyPolicy::DEFAULT,
         })
     }
 
-    /// The device's secret keys.
+    /// Replaces the rotation policy.
+    ///
+    /// # Errors
+    /// [`KeyringError::InvalidPolicy`] unless `0 < rotation ≤ lifetime ≤
+    /// MAX_PREKEY_LIFETIME_MS` and `grace ≤ MAX_GRACE_MS`.
+    pub fn set_policy(&mut self, policy: PrekeyPolicy) -> Result<(), KeyringError> {
+        if !policy.is_valid() {
+            return Err(KeyringError::InvalidPolicy);
+        }
+        self.policy = policy;
+        Ok(())
+    }
+
+    /// The rotation policy.
+    pub fn policy(&self) -> &PrekeyPolicy {
+        &self.policy
+    }
+
+    /// The device's current secret keys.
     pub fn secret(&self) -> &DeviceSecret {
-        &self.secret
+        &self.current.secret
     }
 
-    /// The certificate this device is addressed under.
+    /// The certificate the device's current keys are addressed under.
     pub fn certificate(&self) -> &DeviceCertificate {
-        &self.certificate
+        &self.current.certificate
     }
 
-    /// The key id this device is named by in envelopes (SPEC.md §3.2).
+    /// The key id of the current certificate's X25519 key (SPEC.md §3.2).
     pub fn key_id(&self) -> KeyId {
-        self.key_id
+        self.current.key_id
     }
 
-    pub(crate) fn recipient_binding(&self) -> &[u8; 32] {
-        &self.binding
+    /// Makes a new prekey at `now` (Unix ms), valid for the policy's
+    /// lifetime, signed by the current device key, and keeps its secret.
+    /// Draws 32 bytes from `rng` (the X25519 secret). Publish the result.
+    ///
+    /// # Errors
+    /// [`KeyringError::Full`] with [`limit::MAX_KEYRING_PREKEYS`] prekeys
+    /// held ([`DeviceKeyring::delete_expired`] first);
+    /// [`KeyringError::InvalidPolicy`] when `now + lifetime` overflows.
+    pub fn rotate_prekey<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<SignedPrekey, KeyringError> {
+        let r = self.rotate_prekey_inner(now, rng);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn rotate_prekey_inner<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<SignedPrekey, KeyringError> {
+        if self.prekeys.len() >= limit::MAX_KEYRING_PREKEYS {
+            return Err(KeyringError::Full);
+        }
+        let expires_at = now
+            .checked_add(self.policy.lifetime_ms)
+            .filter(|t| *t != u64::MAX)
+            .ok_or(KeyringError::InvalidPolicy)?;
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(bytes.as_mut());
+        let secret = X25519Secret::from_bytes(&bytes);
+        let cert = &self.current.certificate;
+        let prekey = SignedPrekey::sign(
+            self.current.secret.ed25519(),
+            *cert.account(),
+            cert.device_id(),
+            secret.public(),
+            now,
+            expires_at,
+        );
+        let entry = PrekeySecret::new(secret, prekey.clone());
+        if self.holds_key_id(&entry.key_id) {
+            // Only a broken RNG repeats a key; refuse rather than hold two.
+            return Err(KeyringError::SameKeys);
+        }
+        let at = self.prekeys.partition_point(|p| p.order() < entry.order());
+        self.prekeys.insert(at, entry);
+        Ok(prekey)
+    }
+
+    /// The prekey to publish at `now`: the newest one signed by the current
+    /// device key that has not expired, if any.
+    pub fn current_prekey(&self, now: u64) -> Option<&SignedPrekey> {
+        let signer = self.current.secret.public_keys().ed25519;
+        self.prekeys
+            .iter()
+            .rev()
+            .map(|p| &p.prekey)
+            .find(|p| *p.device_key() == signer && !p.is_expired(now))
+    }
+
+    /// True when there is no current prekey at `now`, or the current one
+    /// was made a rotation period or more ago: call
+    /// [`DeviceKeyring::rotate_prekey`] and publish.
+    pub fn needs_rotation(&self, now: u64) -> bool {
+        self.current_prekey(now).is_none_or(|p| {
+            now >= p
+                .created_at()
+                .saturating_add(self.policy.rotation_period_ms)
+        })
+    }
+
+    /// Every prekey whose secret the keyring holds, oldest first.
+    pub fn prekeys(&self) -> impl Iterator<Item = &SignedPrekey> {
+        self.prekeys.iter().map(|p| &p.prekey)
+    }
+
+    /// Deletes, at `now`, every prekey secret whose prekey expired at least
+    /// a grace period ago (`expires_at + grace ≤ now`) and every superseded
+    /// key set retired at least a grace period ago (`retired_at + grace ≤
+    /// now`). Returns how many secrets were deleted. Envelopes wrapped to
+    /// them no longer open ([`crate::OpenError::NotARecipient`]).
+    pub fn delete_expired(&mut self, now: u64) -> usize {
+        let grace = self.policy.grace_ms;
+        let before = self.prekeys.len() + self.retired.len();
+        self.prekeys
+            .retain(|p| p.prekey.expires_at().saturating_add(grace) > now);
+        self.retired
+            .retain(|r| r.retired_at.saturating_add(grace) > now);
+        before - self.prekeys.len() - self.retired.len()
+    }
+
+    /// Replaces the current certificate by a renewal with the same keys
+    /// (other times or capabilities). The recipient binding does not change
+    /// (SPEC.md §4.5), so nothing in flight is affected.
+    ///
+    /// # Errors
+    /// [`KeyringError::WrongDevice`] for another account or device id;
+    /// [`KeyringError::KeyMismatch`] for other keys (use
+    /// [`DeviceKeyring::rekey`]).
+    pub fn renew_certificate(
+        &mut self,
+        certificate: DeviceCertificate,
+    ) -> Result<(), KeyringError> {
+        self.check_same_device(&certificate)?;
+        if certificate.keys() != self.current.certificate.keys() {
+            return Err(KeyringError::KeyMismatch);
+        }
+        self.current.certificate = certificate;
+        Ok(())
+    }
+
+    /// Re-keys the device: `secret` and its new `certificate` become
+    /// current; the old keys are kept as superseded until `now + grace`, so
+    /// envelopes in flight to them still open. Prekeys signed by the old
+    /// key stay until their own grace ends; make and publish a new prekey
+    /// ([`DeviceKeyring::needs_rotation`] is true now).
+    ///
+    /// # Errors
+    /// [`KeyringError::WrongDevice`], [`KeyringError::KeyMismatch`] (the
+    /// certificate is not `secret`'s), [`KeyringError::SameKeys`] (keys the
+    /// keyring holds already), [`KeyringError::Full`] (with
+    /// [`limit::MAX_KEYRING_RETIRED`] superseded key sets held).
+    pub fn rekey(
+        &mut self,
+        secret: DeviceSecret,
+        certificate: DeviceCertificate,
+        now: u64,
+    ) -> Result<(), KeyringError> {
+        self.check_same_device(&certificate)?;
+        let identity = Identity::new(secret, certificate)?;
+        let ed25519 = identity.secret.public_keys().ed25519;
+        let signer_in_use = core::iter::once(&self.current)
+            .chain(self.retired.iter().map(|r| &r.identity))
+            .any(|i| i.secret.public_keys().ed25519 == ed25519);
+        if signer_in_use || self.holds_key_id(&identity.key_id) {
+            return Err(KeyringError::SameKeys);
+        }
+        if self.retired.len() >= limit::MAX_KEYRING_RETIRED {
+            return Err(KeyringError::Full);
+        }
+        let old = core::mem::replace(&mut self.current, identity);
+        let retired = Retired {
+            identity: old,
+            retired_at: now,
+        };
+        let at = self
+            .retired
+            .partition_point(|r| r.order() < retired.order());
+        self.retired.insert(at, retired);
+        Ok(())
+    }
+
+    fn check_same_device(&self, certificate: &DeviceCertificate) -> Result<(), KeyringError> {
+        let cert = &self.current.certificate;
+        if certificate.account() != cert.account() || certificate.device_id() != cert.device_id() {
+            return Err(KeyringError::WrongDevice);
+        }
+        Ok(())
+    }
+
+    fn holds_key_id(&self, key_id: &KeyId) -> bool {
+        self.keys().any(|k| k.key_id == *key_id)
+    }
+
+    /// Every key the keyring can open with: the current keys, superseded
+    /// keys, then prekeys.
+    fn keys(&self) -> impl Iterator<Item = KeyRef<'_>> {
+        let identities = core::iter::once(&self.current)
+            .chain(self.retired.iter().map(|r| &r.identity))
+            .map(|i| KeyRef {
+                secret: i.secret.x25519(),
+                public: i.secret.public_keys().x25519,
+                binding: &i.binding,
+                key_id: i.key_id,
+            });
+        let prekeys = self.prekeys.iter().map(|p| KeyRef {
+            secret: &p.secret,
+            public: *p.prekey.public_key(),
+            binding: &p.binding,
+            key_id: p.key_id,
+        });
+        identities.chain(prekeys)
+    }
+
+    /// The key of this keyring the header names at the lowest position, and
+    /// that position (SPEC.md §5.2 step 2): one binary search per key held,
+    /// `O(k log n)`.
+    pub(crate) fn find(&self, header: &Header) -> Option<(usize, KeyRef<'_>)> {
+        self.keys()
+            .filter_map(|k| header.position(&k.key_id).map(|i| (i, k)))
+            .min_by_key(|(i, _)| *i)
+    }
+}
+
+impl Retired {
+    pub(crate) fn order(&self) -> (u64, KeyId) {
+        (self.retired_at, self.identity.key_id)
     }
 }
 
 impl fmt::Debug for DeviceKeyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeviceKeyring")
-            .field("certificate", &self.certificate)
+            .field("certificate", &self.current.certificate)
+            .field("retired", &self.retired.len())
+            .field("prekeys", &self.prekeys.len())
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }

@@ -1,11 +1,14 @@
 //! Identity: account keys, device keys, device certificates, signed device
-//! lists with a hash chain, fork evidence and safety numbers (SPEC.md §3).
+//! lists with a hash chain, fork evidence, safety numbers, signed prekeys
+//! and the device keyring (SPEC.md §3).
 
 mod certificate;
 mod device_list;
 mod fork;
-mod keyring;
+pub(crate) mod keyring;
+mod keyring_export;
 mod keys;
+mod prekey;
 mod safety_number;
 
 pub use certificate::{
@@ -13,6 +16,7 @@ pub use certificate::{
 };
 pub use device_list::{DeviceList, VerifiedDeviceList, DEVICE_LIST_MAX_LEN, MAX_CHAIN_LENGTH};
 pub use fork::ForkEvidence;
-pub use keyring::DeviceKeyring;
+pub use keyring::{DeviceKeyring, PrekeyPolicy};
 pub use keys::{AccountPublicKey, AccountSecret, DeviceId, DevicePublicKeys, DeviceSecret, KeyId};
+pub use prekey::{SignedPrekey, VerifiedPrekey, SIGNED_PREKEY_LEN};
 pub use safety_number::{SafetyNumber, SAFETY_NUMBER_BYTES};

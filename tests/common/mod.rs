@@ -46,7 +46,7 @@ pub fn params(id: u8, keys: DevicePublicKeys) -> CertificateParams {
         keys,
         created_at: NOW - 1000,
         expires_at: Some(NOW + 1_000_000),
-        capabilities: 0b101,
+        capabilities: 0x0005_0000,
     }
 }
 
@@ -116,6 +116,7 @@ impl World {
             &sender.secret,
             &sender.certificate,
             &lists,
+            &[],
             &message,
             NOW,
             rng,

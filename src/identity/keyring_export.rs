@@ -1,0 +1,242 @@
+//! The device keyring's persisted form (SPEC.md §3.9): versioned, canonical
+//! bytes that hold secrets, produced in a zeroizing buffer and loaded
+//! all-or-nothing.
+//!
+//! ```text
+//! 0x02 || 0x20
+//! u64 rotation period || u64 lifetime || u64 grace            (ms)
+//! current:  64 secret bytes || 200-byte certificate
+//! u8 r (0..=8),  r × (64 secret bytes || certificate || u64 retired at)
+//! u8 p (0..=32), p × (32-byte X25519 secret || 196-byte signed prekey)
+//! ```
+//!
+//! Superseded key sets are sorted by `(retired at, key id)`, prekeys by
+//! `(created at, key id)`, both strictly, so each keyring has exactly one
+//! encoding.
+
+use alloc::vec::Vec;
+
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, Writer};
+use crate::consts::{limit, object_type};
+use crate::error::{DecodeError, KeyringError};
+use crate::identity::certificate::{DeviceCertificate, CERTIFICATE_LEN};
+use crate::identity::keyring::{DeviceKeyring, Identity, PrekeyPolicy, PrekeySecret, Retired};
+use crate::identity::keys::DeviceSecret;
+use crate::identity::prekey::{lifetime_is_valid, SignedPrekey, SIGNED_PREKEY_LEN};
+use crate::primitives::{Ed25519Public, X25519Secret};
+
+const IDENTITY_LEN: usize = 64 + CERTIFICATE_LEN;
+const RETIRED_LEN: usize = IDENTITY_LEN + 8;
+const PREKEY_LEN: usize = 32 + SIGNED_PREKEY_LEN;
+
+fn inconsistent(what: &'static str) -> KeyringError {
+    KeyringError::Decode(DecodeError::Inconsistent(what))
+}
+
+impl DeviceKeyring {
+    /// The keyring as versioned, canonical bytes (SPEC.md §3.9), in a buffer
+    /// that is wiped on drop. They hold every secret of the device: store
+    /// them as carefully as the device's keys. Export after every change
+    /// (rotation, deletion, re-key): a restored older copy holds secrets
+    /// deleted since, and so reopens the forward-secrecy window they closed.
+    pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let r = self.export_inner();
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn export_inner(&self) -> Zeroizing<Vec<u8>> {
+        let len = 2
+            + 24
+            + IDENTITY_LEN
+            + 1
+            + RETIRED_LEN * self.retired.len()
+            + 1
+            + PREKEY_LEN * self.prekeys.len();
+        // Exactly sized: the buffer never reallocates, so no copy of a
+        // secret is left behind in freed memory.
+        let mut w = Writer::with_capacity(len);
+        w.object_prefix(object_type::DEVICE_KEYRING);
+        w.u64(self.policy.rotation_period_ms);
+        w.u64(self.policy.lifetime_ms);
+        w.u64(self.policy.grace_ms);
+        put_identity(&mut w, &self.current);
+        w.u8(u8::try_from(self.retired.len()).unwrap_or(u8::MAX));
+        for r in &self.retired {
+            put_identity(&mut w, &r.identity);
+            w.u64(r.retired_at);
+        }
+        w.u8(u8::try_from(self.prekeys.len()).unwrap_or(u8::MAX));
+        for p in &self.prekeys {
+            w.put(p.secret.to_bytes().as_ref());
+            w.put(&p.prekey.to_bytes());
+        }
+        Zeroizing::new(w.into_vec())
+    }
+
+    /// Loads a keyring exported by [`DeviceKeyring::export`], checking
+    /// everything in the order of SPEC.md §3.9; nothing is half-loaded.
+    ///
+    /// # Errors
+    /// [`KeyringError::Decode`] with the first field that fails: a
+    /// [`DecodeError`] for malformed bytes (truncated, trailing, counts out
+    /// of range, unsorted entries: `NonCanonical`) and
+    /// [`DecodeError::Inconsistent`] for bytes that decode but contradict
+    /// themselves (a secret that is not its certificate's or prekey's key, a
+    /// signature that does not verify, another device's certificate, a key
+    /// held twice, an invalid policy or prekey lifetime).
+    pub fn import(bytes: &[u8]) -> Result<Self, KeyringError> {
+        let r = import_inner(bytes);
+        crate::primitives::scrub_stack();
+        r
+    }
+}
+
+fn put_identity(w: &mut Writer, identity: &Identity) {
+    w.put(identity.secret.export_secret_bytes().as_ref());
+    identity.certificate.encode_into(w);
+}
+
+#[inline(never)]
+fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
+    let mut r = Reader::new(bytes);
+    r.object_prefix(object_type::DEVICE_KEYRING)?;
+    let policy = PrekeyPolicy {
+        rotation_period_ms: r.u64("rotation period")?,
+        lifetime_ms: r.u64("prekey lifetime")?,
+        grace_ms: r.u64("grace period")?,
+    };
+    if !policy.is_valid() {
+        return Err(inconsistent("keyring policy"));
+    }
+    let current = read_identity(&mut r)?;
+    let cert = &current.certificate;
+    let (account, device_id) = (*cert.account(), cert.device_id());
+
+    let count = usize::from(r.u8("retired count")?);
+    let count = r.bounded(count, 0, limit::MAX_KEYRING_RETIRED, "retired count")?;
+    if r.remaining() < count.saturating_mul(RETIRED_LEN) {
+        return Err(DecodeError::Truncated {
+            field: "retired keys",
+            offset: r.position(),
+            needed: count.saturating_mul(RETIRED_LEN),
+            available: r.remaining(),
+        }
+        .into());
+    }
+    let mut retired: Vec<Retired> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let identity = read_identity(&mut r)?;
+        let entry = Retired {
+            identity,
+            retired_at: r.u64("retired at")?,
+        };
+        let c = &entry.identity.certificate;
+        if *c.account() != account || c.device_id() != device_id {
+            return Err(inconsistent("retired keys of another device"));
+        }
+        if retired
+            .last()
+            .is_some_and(|prev| prev.order() >= entry.order())
+        {
+            return Err(DecodeError::NonCanonical("retired keys order").into());
+        }
+        let same_keys = |i: &Identity| {
+            let (a, b) = (i.secret.public_keys(), entry.identity.secret.public_keys());
+            a.x25519 == b.x25519 || a.ed25519 == b.ed25519
+        };
+        if same_keys(&current) || retired.iter().any(|x| same_keys(&x.identity)) {
+            return Err(inconsistent("device keys held twice"));
+        }
+        retired.push(entry);
+    }
+
+    let count = usize::from(r.u8("prekey count")?);
+    let count = r.bounded(count, 0, limit::MAX_KEYRING_PREKEYS, "prekey count")?;
+    if r.remaining() < count.saturating_mul(PREKEY_LEN) {
+        return Err(DecodeError::Truncated {
+            field: "prekeys",
+            offset: r.position(),
+            needed: count.saturating_mul(PREKEY_LEN),
+            available: r.remaining(),
+        }
+        .into());
+    }
+    let mut prekeys: Vec<PrekeySecret> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let secret_bytes = Zeroizing::new(r.array::<32>("prekey secret")?);
+        let prekey = SignedPrekey::decode(&mut r)?;
+        let entry = PrekeySecret::new(X25519Secret::from_bytes(&secret_bytes), prekey);
+        if prekeys
+            .last()
+            .is_some_and(|prev| prev.order() >= entry.order())
+        {
+            return Err(DecodeError::NonCanonical("prekeys order").into());
+        }
+        check_prekey(&entry, &current, &retired)?;
+        let held = core::iter::once(&current)
+            .chain(retired.iter().map(|x| &x.identity))
+            .any(|i| i.key_id == entry.key_id);
+        if held || prekeys.iter().any(|p| p.key_id == entry.key_id) {
+            return Err(inconsistent("key held twice"));
+        }
+        prekeys.push(entry);
+    }
+    r.finish()?;
+    Ok(DeviceKeyring {
+        current,
+        retired,
+        prekeys,
+        policy,
+    })
+}
+
+/// 64 secret bytes and the certificate they belong to, which must be
+/// signed by its own account (the device's own certificate).
+fn read_identity(r: &mut Reader<'_>) -> Result<Identity, KeyringError> {
+    let secret_bytes = Zeroizing::new(r.array::<64>("device secret")?);
+    let certificate = DeviceCertificate::decode(r)?;
+    let secret = DeviceSecret::from_secret_bytes(&secret_bytes);
+    let identity = Identity::new(secret, certificate)
+        .map_err(|_| inconsistent("device secret and certificate"))?;
+    identity
+        .certificate
+        .verify_signed_by(identity.certificate.account())
+        .map_err(|_| inconsistent("certificate signature"))?;
+    Ok(identity)
+}
+
+/// A held prekey belongs to this device, is signed by the current or a
+/// superseded device key, has a valid lifetime, and its secret is its key.
+fn check_prekey(
+    entry: &PrekeySecret,
+    current: &Identity,
+    retired: &[Retired],
+) -> Result<(), KeyringError> {
+    let p = &entry.prekey;
+    let cert = &current.certificate;
+    if p.account() != cert.account() || p.device_id() != cert.device_id() {
+        return Err(inconsistent("prekey of another device"));
+    }
+    let signer_known = core::iter::once(current)
+        .chain(retired.iter().map(|x| &x.identity))
+        .any(|i| i.secret.public_keys().ed25519 == *p.device_key());
+    if !signer_known {
+        return Err(inconsistent(
+            "prekey signed by a key the keyring does not hold",
+        ));
+    }
+    if entry.secret.public() != *p.public_key() {
+        return Err(inconsistent("prekey secret and public key"));
+    }
+    if !lifetime_is_valid(p.created_at(), p.expires_at()) {
+        return Err(inconsistent("prekey lifetime"));
+    }
+    let signer =
+        Ed25519Public::from_bytes(p.device_key()).map_err(|_| inconsistent("prekey signature"))?;
+    p.verify_signature(&signer)
+        .map_err(|_| inconsistent("prekey signature"))
+}
