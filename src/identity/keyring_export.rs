@@ -71,7 +71,9 @@ impl DeviceKeyring {
         }
         w.u8(u8::try_from(self.prekeys.len()).unwrap_or(u8::MAX));
         for p in &self.prekeys {
-            w.put(p.secret.to_bytes().as_ref());
+            let mut secret = p.secret.to_bytes();
+            clamp(&mut secret);
+            w.put(secret.as_ref());
             w.put(&p.prekey.to_bytes());
         }
         Zeroizing::new(w.into_vec())
@@ -96,8 +98,24 @@ impl DeviceKeyring {
 }
 
 fn put_identity(w: &mut Writer, identity: &Identity) {
-    w.put(identity.secret.export_secret_bytes().as_ref());
+    let mut secret = identity.secret.export_secret_bytes();
+    if let Some(x25519) = secret.first_chunk_mut::<32>() {
+        clamp(x25519);
+    }
+    w.put(secret.as_ref());
     identity.certificate.encode_into(w);
+}
+
+/// RFC 7748 §5 clamping. X25519 uses only the clamped scalar, so the export
+/// stores it clamped: one encoding per key (SPEC.md §3.9).
+fn clamp(scalar: &mut [u8; 32]) {
+    scalar[0] &= 248;
+    scalar[31] &= 127;
+    scalar[31] |= 64;
+}
+
+fn is_clamped(scalar: &[u8]) -> bool {
+    matches!(scalar, [first, .., last] if first & 7 == 0 && last & 0xc0 == 0x40)
 }
 
 #[inline(never)]
@@ -168,6 +186,9 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
     let mut prekeys: Vec<PrekeySecret> = Vec::with_capacity(count);
     for _ in 0..count {
         let secret_bytes = Zeroizing::new(r.array::<32>("prekey secret")?);
+        if !is_clamped(secret_bytes.as_ref()) {
+            return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
+        }
         let prekey = SignedPrekey::decode(&mut r)?;
         let entry = PrekeySecret::new(X25519Secret::from_bytes(&secret_bytes), prekey);
         if prekeys
@@ -176,7 +197,7 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
         {
             return Err(DecodeError::NonCanonical("prekeys order").into());
         }
-        check_prekey(&entry, &current, &retired)?;
+        check_prekey(&entry, &current)?;
         let held = core::iter::once(&current)
             .chain(retired.iter().map(|x| &x.identity))
             .any(|i| i.key_id == entry.key_id);
@@ -198,6 +219,9 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
 /// signed by its own account (the device's own certificate).
 fn read_identity(r: &mut Reader<'_>) -> Result<Identity, KeyringError> {
     let secret_bytes = Zeroizing::new(r.array::<64>("device secret")?);
+    if !is_clamped(secret_bytes.get(..32).unwrap_or(&[])) {
+        return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
+    }
     let certificate = DeviceCertificate::decode(r)?;
     let secret = DeviceSecret::from_secret_bytes(&secret_bytes);
     let identity = Identity::new(secret, certificate)
@@ -209,25 +233,15 @@ fn read_identity(r: &mut Reader<'_>) -> Result<Identity, KeyringError> {
     Ok(identity)
 }
 
-/// A held prekey belongs to this device, is signed by the current or a
-/// superseded device key, has a valid lifetime, and its secret is its key.
-fn check_prekey(
-    entry: &PrekeySecret,
-    current: &Identity,
-    retired: &[Retired],
-) -> Result<(), KeyringError> {
+/// A held prekey belongs to this device, its secret is its key, its
+/// lifetime is valid and its signature verifies under the device key it
+/// names. That key need not be held any more: a superseded key set is
+/// deleted on its own schedule, before the prekeys it signed (SPEC.md §3.8).
+fn check_prekey(entry: &PrekeySecret, current: &Identity) -> Result<(), KeyringError> {
     let p = &entry.prekey;
     let cert = &current.certificate;
     if p.account() != cert.account() || p.device_id() != cert.device_id() {
         return Err(inconsistent("prekey of another device"));
-    }
-    let signer_known = core::iter::once(current)
-        .chain(retired.iter().map(|x| &x.identity))
-        .any(|i| i.secret.public_keys().ed25519 == *p.device_key());
-    if !signer_known {
-        return Err(inconsistent(
-            "prekey signed by a key the keyring does not hold",
-        ));
     }
     if entry.secret.public() != *p.public_key() {
         return Err(inconsistent("prekey secret and public key"));
