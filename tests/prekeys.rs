@@ -2,7 +2,12 @@
 //! properties P12 and P13): the thief who copies every secret, the directory
 //! that withholds or substitutes prekeys, envelopes in flight across
 //! rotations and re-keys, and the keyring's persisted form.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
