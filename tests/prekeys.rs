@@ -542,3 +542,41 @@ proptest! {
         }
     }
 }
+
+/// Post-compromise (P13, first half): a thief whose access ended (it copied
+/// the keyring at `T`, then lost the device) cannot open envelopes wrapped
+/// to the prekey the device makes at its next rotation; before that, it
+/// reads what is wrapped to the prekeys it copied.
+#[test]
+fn a_thief_whose_access_ended_cannot_open_envelopes_to_later_prekeys() {
+    let mut r = rng(9);
+    let alice = account(&mut r, 1, 0);
+    let mut bob = account(&mut r, 1, CAPABILITY_PREKEYS);
+    let before = rotate_all(&mut bob, NOW, &mut r).remove(0);
+    let stolen = DeviceKeyring::import(&bob.keyrings[0].export()).unwrap();
+    let next = NOW + PrekeyPolicy::DEFAULT.rotation_period_ms;
+    assert!(bob.keyrings[0].needs_rotation(next));
+    let after = rotate_all(&mut bob, next, &mut r).remove(0);
+    let sender = &alice.keyrings[0];
+    let directory = [alice.list.clone()];
+    for (prekey, thief_reads) in [(&before, true), (&after, false)] {
+        let e = seal(
+            sender.secret(),
+            sender.certificate(),
+            &[&bob.list, &alice.list],
+            &[prekey],
+            &message(b"later"),
+            next,
+            &mut r,
+        )
+        .unwrap()
+        .to_bytes();
+        assert!(open(&bob.keyrings[0], &e, &directory, next).is_ok());
+        let by_thief = open(&stolen, &e, &directory, next);
+        if thief_reads {
+            assert!(by_thief.is_ok());
+        } else {
+            assert_eq!(by_thief.unwrap_err(), OpenError::NotARecipient);
+        }
+    }
+}
