@@ -208,7 +208,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         new_prekey.key_id(),
         String::from_utf8_lossy(opened.payload())
     );
-    // The old prekey expired at +4 days; its secret goes 7 days later. A
+    // The old prekey expired at +7 days; its secret goes 7 days later. A
     // thief of the phone after that cannot open what was sealed to it.
     let policy = *bob_phone.keyring.policy();
     let deleted = bob_phone

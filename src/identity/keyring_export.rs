@@ -6,7 +6,7 @@
 //! 0x02 || 0x20
 //! u64 rotation period || u64 lifetime || u64 grace            (ms)
 //! current:  64 secret bytes || 200-byte certificate
-//! u8 r (0..=8),  r × (64 secret bytes || certificate || u64 retired at)
+//! u8 r (0..=8),  r × (32-byte X25519 secret || certificate || u64 retired at)
 //! u8 p (0..=32), p × (32-byte X25519 secret || 196-byte signed prekey)
 //! ```
 //!
@@ -28,7 +28,7 @@ use crate::identity::prekey::{lifetime_is_valid, SignedPrekey, SIGNED_PREKEY_LEN
 use crate::primitives::{Ed25519Public, X25519Secret};
 
 const IDENTITY_LEN: usize = 64 + CERTIFICATE_LEN;
-const RETIRED_LEN: usize = IDENTITY_LEN + 8;
+const RETIRED_LEN: usize = 32 + CERTIFICATE_LEN + 8;
 const PREKEY_LEN: usize = 32 + SIGNED_PREKEY_LEN;
 
 fn inconsistent(what: &'static str) -> KeyringError {
@@ -66,7 +66,10 @@ impl DeviceKeyring {
         put_identity(&mut w, &self.current);
         w.u8(u8::try_from(self.retired.len()).unwrap_or(u8::MAX));
         for r in &self.retired {
-            put_identity(&mut w, &r.identity);
+            let mut secret = r.secret.to_bytes();
+            clamp(&mut secret);
+            w.put(secret.as_ref());
+            r.certificate.encode_into(&mut w);
             w.u64(r.retired_at);
         }
         w.u8(u8::try_from(self.prekeys.len()).unwrap_or(u8::MAX));
@@ -147,12 +150,8 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
     }
     let mut retired: Vec<Retired> = Vec::with_capacity(count);
     for _ in 0..count {
-        let identity = read_identity(&mut r)?;
-        let entry = Retired {
-            identity,
-            retired_at: r.u64("retired at")?,
-        };
-        let c = &entry.identity.certificate;
+        let entry = read_retired(&mut r)?;
+        let c = &entry.certificate;
         if *c.account() != account || c.device_id() != device_id {
             return Err(inconsistent("retired keys of another device"));
         }
@@ -162,11 +161,11 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
         {
             return Err(DecodeError::NonCanonical("retired keys order").into());
         }
-        let same_keys = |i: &Identity| {
-            let (a, b) = (i.secret.public_keys(), entry.identity.secret.public_keys());
+        let same_keys = |other: &DeviceCertificate| {
+            let (a, b) = (other.keys(), c.keys());
             a.x25519 == b.x25519 || a.ed25519 == b.ed25519
         };
-        if same_keys(&current) || retired.iter().any(|x| same_keys(&x.identity)) {
+        if same_keys(&current.certificate) || retired.iter().any(|x| same_keys(&x.certificate)) {
             return Err(inconsistent("device keys held twice"));
         }
         retired.push(entry);
@@ -198,9 +197,8 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
             return Err(DecodeError::NonCanonical("prekeys order").into());
         }
         check_prekey(&entry, &current)?;
-        let held = core::iter::once(&current)
-            .chain(retired.iter().map(|x| &x.identity))
-            .any(|i| i.key_id == entry.key_id);
+        let held =
+            current.key_id == entry.key_id || retired.iter().any(|x| x.key_id == entry.key_id);
         if held || prekeys.iter().any(|p| p.key_id == entry.key_id) {
             return Err(inconsistent("key held twice"));
         }
@@ -215,6 +213,31 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
     })
 }
 
+/// A superseded key set: its clamped X25519 secret, the certificate it was
+/// addressed under (signed by its own account), and when it was replaced.
+fn read_retired(r: &mut Reader<'_>) -> Result<Retired, KeyringError> {
+    let secret_bytes = Zeroizing::new(r.array::<32>("retired X25519 secret")?);
+    if !is_clamped(secret_bytes.as_ref()) {
+        return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
+    }
+    let certificate = DeviceCertificate::decode(r)?;
+    let secret = X25519Secret::from_bytes(&secret_bytes);
+    if secret.public() != certificate.keys().x25519 {
+        return Err(inconsistent("device secret and certificate"));
+    }
+    certificate
+        .verify_signed_by(certificate.account())
+        .map_err(|_| inconsistent("certificate signature"))?;
+    let retired_at = r.u64("retired at")?;
+    Ok(Retired {
+        key_id: certificate.key_id(),
+        binding: certificate.recipient_binding(),
+        secret,
+        certificate,
+        retired_at,
+    })
+}
+
 /// 64 secret bytes and the certificate they belong to, which must be
 /// signed by its own account (the device's own certificate).
 fn read_identity(r: &mut Reader<'_>) -> Result<Identity, KeyringError> {
@@ -224,13 +247,10 @@ fn read_identity(r: &mut Reader<'_>) -> Result<Identity, KeyringError> {
     }
     let certificate = DeviceCertificate::decode(r)?;
     let secret = DeviceSecret::from_secret_bytes(&secret_bytes);
-    let identity = Identity::new(secret, certificate)
-        .map_err(|_| inconsistent("device secret and certificate"))?;
-    identity
-        .certificate
-        .verify_signed_by(identity.certificate.account())
-        .map_err(|_| inconsistent("certificate signature"))?;
-    Ok(identity)
+    Identity::new(secret, certificate).map_err(|e| match e {
+        KeyringError::KeyMismatch => inconsistent("device secret and certificate"),
+        _ => inconsistent("certificate signature"),
+    })
 }
 
 /// A held prekey belongs to this device, its secret is its key, its
