@@ -68,7 +68,7 @@ impl PrekeyPolicy {
             && r.saturating_mul(2) <= l
             && l <= limit::MAX_PREKEY_LIFETIME_MS
             && g <= limit::MAX_GRACE_MS
-            && (l + g).div_ceil(r) + 1 <= limit::MAX_KEYRING_PREKEYS as u64
+            && (l + g).div_ceil(r) < limit::MAX_KEYRING_PREKEYS as u64
     }
 }
 
