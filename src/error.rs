@@ -259,6 +259,10 @@ pub enum SealError {
     PayloadTooLarge,
     /// The associated data is longer than [`crate::limit::MAX_AAD`].
     AadTooLarge,
+    /// A recipient list has no device whose certificate is valid at `now`:
+    /// the account would receive nothing (SPEC.md §5.1 step 6). Refresh its
+    /// list, or leave the account out deliberately.
+    NoActiveDevice(AccountPublicKey),
     /// The padding policy pads the body beyond [`crate::limit::MAX_BODY`]
     /// (for example a bucket larger than the limit) although payload and
     /// AAD are within their limits.
@@ -306,6 +310,9 @@ impl fmt::Display for SealError {
             SealError::DuplicateRecipient => f.write_str("duplicate recipient account or key id"),
             SealError::PayloadTooLarge => f.write_str("payload too large"),
             SealError::AadTooLarge => f.write_str("associated data too large"),
+            SealError::NoActiveDevice(a) => {
+                write!(f, "no device of account {a:?} has a valid certificate")
+            }
             SealError::PaddedBodyTooLarge => {
                 f.write_str("the padding policy pads the body beyond its limit")
             }
@@ -337,6 +344,14 @@ pub enum OpenError {
     /// caller's directory. The claim is **unauthenticated**: fetch and verify
     /// that account's list, then open again.
     SenderListUnavailable(AccountPublicKey),
+    /// The caller holds a verified list for the claimed sender account, but
+    /// the sender's certificate is not on it (same device id and bytes),
+    /// although the certificate verifies under that account and its device
+    /// signed the message: a device added or a certificate renewed after
+    /// that list, or a device removed from it. Refresh this account's list
+    /// (one fetch) and open again; if it is still not on the newest list,
+    /// treat the message as unauthenticated (SPEC.md §5.2 step 9).
+    SenderNotOnTrustedList(AccountPublicKey),
     /// Authentication failed. Deliberately carries no detail: wrong key,
     /// tampered bytes, failed key commitment, bad body, ghost sender, bad
     /// signature and low-order keys all look the same.
@@ -351,6 +366,10 @@ impl fmt::Display for OpenError {
             OpenError::SenderListUnavailable(a) => {
                 write!(f, "no verified device list for claimed sender {a:?}")
             }
+            OpenError::SenderNotOnTrustedList(a) => write!(
+                f,
+                "the sender's certificate is not on the trusted device list of {a:?}"
+            ),
             OpenError::Unauthenticated => f.write_str("envelope failed authentication"),
         }
     }

@@ -133,6 +133,7 @@ fn open_kind(e: &OpenError) -> String {
         OpenError::Decode(d) => format!("OpenError::Decode({})", decode_kind(d)),
         OpenError::NotARecipient => "OpenError::NotARecipient".into(),
         OpenError::SenderListUnavailable(_) => "OpenError::SenderListUnavailable".into(),
+        OpenError::SenderNotOnTrustedList(_) => "OpenError::SenderNotOnTrustedList".into(),
         OpenError::Unauthenticated => "OpenError::Unauthenticated".into(),
         _ => "OpenError::Unknown".into(),
     }

@@ -228,6 +228,11 @@ fn collect_recipients(
                 return Err(SealError::SenderNotOnOwnList);
             }
         }
+        // An account whose every certificate expired would silently
+        // receive nothing (issue 13, situation 4).
+        if list.active_devices(now).next().is_none() {
+            return Err(SealError::NoActiveDevice(*list.account()));
+        }
     }
     let total: usize = lists.iter().map(|l| l.devices().len()).sum();
     if total > limit::MAX_RECIPIENTS {

@@ -1049,9 +1049,9 @@ pub(crate) fn envelopes() -> String {
         "bob-phone",
         &all,
         NOW,
-        "a device Alice certified but never listed",
+        "a device Alice certified but never listed: the certificate verifies under Alice's key and its device signed, so the error names Alice's account (refresh her list; still absent there, it is unauthenticated)",
         &["Ghost"],
-        UNAUTH,
+        "OpenError::SenderNotOnTrustedList",
     );
     let watch = world.honest(
         "alice-watch",
@@ -1697,9 +1697,9 @@ pub(crate) fn envelopes() -> String {
         "bob-phone",
         &all,
         NOW,
-        "signed by alice-phone's key under a certificate Alice signed but did not list (the list holds another certificate for that device id)",
+        "signed by alice-phone's key under a certificate Alice signed but did not list (the list holds another certificate for that device id): names Alice's account",
         &["Ghost"],
-        UNAUTH,
+        "OpenError::SenderNotOnTrustedList",
     );
 
     // Decoding.

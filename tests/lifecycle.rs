@@ -1,0 +1,124 @@
+//! Client lifecycle situations from issue 13 that the envelope layer itself
+//! must get right: each test failed on the code before its fix.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use fanseal::*;
+
+fn list_with(
+    account: &AccountSecret,
+    prev: Option<&VerifiedDeviceList>,
+    certs: Vec<DeviceCertificate>,
+) -> VerifiedDeviceList {
+    account
+        .issue_device_list(prev, NOW, certs)
+        .unwrap()
+        .verify(&account.public_key())
+        .unwrap()
+}
+
+/// Situation 1: Bob trusts Alice's list v1; Alice adds a laptop (v2); the
+/// laptop's genuine message used to be `Unauthenticated`, like a forgery.
+/// Now it names the account whose list to refresh, and a forgery built from
+/// public bytes still gets the opaque error.
+#[test]
+fn a_device_newer_than_the_trusted_list_names_the_account_to_refresh() {
+    let mut r = rng(140);
+    let w = world(40);
+    let alice = &w.alice;
+    let v1 = alice.verified();
+    let laptop = DeviceSecret::generate(&mut r);
+    let laptop_cert = alice
+        .secret
+        .certify_device(&params(9, laptop.public_keys()))
+        .unwrap();
+    let mut certs: Vec<DeviceCertificate> = alice
+        .devices
+        .iter()
+        .map(|d| d.certificate.clone())
+        .collect();
+    certs.push(laptop_cert.clone());
+    let v2 = list_with(&alice.secret, Some(&v1), certs);
+    let bob_list = w.bob.verified();
+    let msg = Message {
+        payload: b"from the new laptop",
+        ..Message::default()
+    };
+    let bytes = seal(
+        &laptop,
+        &laptop_cert,
+        &[&bob_list, &v2],
+        &[],
+        &msg,
+        NOW,
+        &mut r,
+    )
+    .unwrap()
+    .to_bytes();
+    let bob0 = &w.bob.devices[0].keyring;
+    // Bob still trusts v1: the precise signal names Alice's account.
+    let stale = [v1.clone(), bob_list.clone()];
+    assert_eq!(
+        open(bob0, &bytes, &stale, NOW).unwrap_err(),
+        OpenError::SenderNotOnTrustedList(alice.public())
+    );
+    // After refreshing that one list, the message opens.
+    let fresh = [v2, bob_list.clone()];
+    assert_eq!(
+        open(bob0, &bytes, &fresh, NOW).unwrap().payload(),
+        b"from the new laptop"
+    );
+
+    // A forgery: a certificate for a made-up device of Alice's account that
+    // Alice never signed, with a valid envelope signature by the forger.
+    let forger = DeviceSecret::generate(&mut r);
+    let mut fake = laptop_cert.to_bytes();
+    fake[52..84].copy_from_slice(&forger.public_keys().x25519);
+    fake[84..116].copy_from_slice(&forger.public_keys().ed25519);
+    let fake = DeviceCertificate::from_bytes(&fake).unwrap();
+    let forged = seal(&forger, &fake, &[&bob_list], &[], &msg, NOW, &mut r)
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        open(bob0, &forged, &stale, NOW).unwrap_err(),
+        OpenError::Unauthenticated
+    );
+}
+
+/// Situation 4: sealing to Bob and Carol when every certificate of Bob has
+/// expired used to return `Ok` with only Carol wrapped. Now it names Bob.
+#[test]
+fn a_recipient_account_with_no_valid_device_is_an_error_not_a_silent_drop() {
+    let mut r = rng(141);
+    let w = world(41);
+    let bob = AccountSecret::generate(&mut r);
+    let dev = DeviceSecret::generate(&mut r);
+    let cert = bob
+        .certify_device(&CertificateParams {
+            expires_at: Some(NOW - 1),
+            ..params(1, dev.public_keys())
+        })
+        .unwrap();
+    let bob_list = list_with(&bob, None, vec![cert]);
+    let carol_list = w.bob.verified();
+    let alice_list = w.alice.verified();
+    let sender = &w.alice.devices[0];
+    let err = seal(
+        &sender.secret,
+        &sender.certificate,
+        &[&bob_list, &carol_list, &alice_list],
+        &[],
+        &Message::default(),
+        NOW,
+        &mut r,
+    )
+    .unwrap_err();
+    assert_eq!(err, SealError::NoActiveDevice(bob.public_key()));
+}
