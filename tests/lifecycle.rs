@@ -122,3 +122,46 @@ fn a_recipient_account_with_no_valid_device_is_an_error_not_a_silent_drop() {
     .unwrap_err();
     assert_eq!(err, SealError::NoActiveDevice(bob.public_key()));
 }
+
+/// Situation 6: the relay's split borrows the envelope: every delivery's
+/// parts concatenate to exactly the copied delivery, the parts point into
+/// the received bytes (the body is not copied), and a delivery or garbage
+/// is refused like `Envelope::from_bytes` refuses it.
+#[test]
+fn the_relay_split_borrows_the_body_and_equals_the_copying_split() {
+    let w = world(42);
+    let payload = vec![7u8; 100_000];
+    let envelope = w.seal(&payload, b"aad", &mut rng(142));
+    let wire = envelope.to_bytes();
+    let split = RelaySplit::new(&wire).unwrap();
+    assert_eq!(split.recipients(), envelope.header().recipients());
+    let range = wire.as_ptr_range();
+    let mut count = 0;
+    for (key_id, parts) in split.deliveries() {
+        let copied = envelope.delivery_for(&key_id).unwrap().to_bytes();
+        assert_eq!(parts.to_vec(), copied);
+        assert_eq!(parts.len(), copied.len());
+        let [_, header, wrap, body] = parts.as_slices();
+        for part in [header, wrap, body] {
+            assert!(range.contains(&part.as_ptr()), "a part was copied");
+        }
+        assert_eq!(body.len(), envelope.header().body_len());
+        count += 1;
+    }
+    assert_eq!(count, envelope.header().recipients().len());
+    assert!(split.delivery(&KeyId::from_bytes([0xee; 16])).is_none());
+    let delivery = envelope.deliveries().next().unwrap().1.to_bytes();
+    assert_eq!(
+        RelaySplit::new(&delivery).unwrap_err(),
+        DecodeError::WrongObjectType {
+            expected: 0x03,
+            found: 0x04
+        }
+    );
+    for cut in [0, 1, 2, 50, wire.len() - 1] {
+        assert_eq!(
+            RelaySplit::new(&wire[..cut]).unwrap_err(),
+            Envelope::from_bytes(&wire[..cut]).unwrap_err()
+        );
+    }
+}
