@@ -36,6 +36,7 @@ pub(crate) mod label {
     pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 body nonce";
     pub(crate) const WRAP_INFO: &[u8] = b"fanseal v2 wrap";
     pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v2 envelope signature";
+    pub(crate) const PREKEY_SIGNATURE: &[u8] = b"fanseal v2 signed prekey signature";
 }
 
 /// `u8 len || label`.
@@ -315,6 +316,167 @@ pub(crate) fn list_certificates(encoding: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+// ------------------------------------------------------------ signed prekeys
+
+/// Every signed prekey is 196 bytes (SPEC.md §3.7).
+pub(crate) const SIGNED_PREKEY_LEN: usize = 196;
+
+/// `MAX_PREKEY_LIFETIME_MS` and `MAX_GRACE_MS`: 30 days (SPEC.md §2.5).
+pub(crate) const MAX_PREKEY_LIFETIME_MS: u64 = 30 * 24 * 3600 * 1000;
+pub(crate) const MAX_GRACE_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// Every field of a signed prekey (SPEC.md §3.7), with the raw prefix and
+/// suite so that grease values can be written.
+#[derive(Clone, Debug)]
+pub(crate) struct Prekey {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) suite: u16,
+    pub(crate) account: [u8; 32],
+    pub(crate) device_id: [u8; 16],
+    /// The signer: the device's certified Ed25519 key.
+    pub(crate) device_key: [u8; 32],
+    pub(crate) x25519: [u8; 32],
+    pub(crate) created_at: u64,
+    pub(crate) expires_at: u64,
+}
+
+impl Prekey {
+    pub(crate) fn new(
+        account: [u8; 32],
+        device_id: [u8; 16],
+        device_key: [u8; 32],
+        x25519: [u8; 32],
+        created_at: u64,
+        expires_at: u64,
+    ) -> Self {
+        Prekey {
+            version: 2,
+            object_type: 7,
+            suite: 1,
+            account,
+            device_id,
+            device_key,
+            x25519,
+            created_at,
+            expires_at,
+        }
+    }
+
+    /// Bytes 0..132, what the device signs.
+    pub(crate) fn tbs(&self) -> Vec<u8> {
+        let mut w = vec![self.version, self.object_type];
+        w.extend_from_slice(&self.suite.to_be_bytes());
+        w.extend_from_slice(&self.account);
+        w.extend_from_slice(&self.device_id);
+        w.extend_from_slice(&self.device_key);
+        w.extend_from_slice(&self.x25519);
+        w.extend_from_slice(&self.created_at.to_be_bytes());
+        w.extend_from_slice(&self.expires_at.to_be_bytes());
+        w
+    }
+
+    /// Signed by the device key with Ed25519 `seed` (the signer named in
+    /// the prekey is not checked here: a vector may name another).
+    pub(crate) fn signed(&self, seed: &[u8; 32]) -> Vec<u8> {
+        self.signed_with_label(seed, label::PREKEY_SIGNATURE)
+    }
+
+    /// Signed under another label (label confusion vectors).
+    pub(crate) fn signed_with_label(&self, seed: &[u8; 32], l: &[u8]) -> Vec<u8> {
+        let mut w = self.tbs();
+        let sig = sign(seed, l, &w);
+        w.extend_from_slice(&sig);
+        w
+    }
+
+    /// `KeyId(account, prekey_x25519)` (SPEC.md §3.7, §3.2).
+    pub(crate) fn key_id(&self) -> [u8; 16] {
+        key_id(&self.account, &self.x25519)
+    }
+
+    /// `binding(account, device_id, prekey_x25519)` (SPEC.md §3.7, §4.5).
+    pub(crate) fn binding(&self) -> [u8; 32] {
+        recipient_binding(&self.account, &self.device_id, &self.x25519)
+    }
+}
+
+/// The key id of an encoded signed prekey (account at 4..36, prekey key at 84..116).
+pub(crate) fn prekey_key_id(prekey: &[u8]) -> [u8; 16] {
+    key_id(
+        &prekey[4..36].try_into().unwrap(),
+        &prekey[84..116].try_into().unwrap(),
+    )
+}
+
+/// `created_at` of an encoded signed prekey.
+pub(crate) fn prekey_created_at(prekey: &[u8]) -> u64 {
+    u64::from_be_bytes(prekey[116..124].try_into().unwrap())
+}
+
+// ------------------------------------------------------------ keyring export
+
+/// A device keyring export (SPEC.md §3.9), field by field. Entries are
+/// written in the order held here: [`KeyringBytes::canonical`] sorts them the
+/// way an honest export does; vectors may leave them unsorted.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyringBytes {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) rotation_ms: u64,
+    pub(crate) lifetime_ms: u64,
+    pub(crate) grace_ms: u64,
+    pub(crate) secret: [u8; 64],
+    pub(crate) certificate: Vec<u8>,
+    /// (64 secret bytes, 200-byte certificate, retired_at)
+    pub(crate) retired: Vec<([u8; 64], Vec<u8>, u64)>,
+    /// (32-byte X25519 secret, 196-byte signed prekey)
+    pub(crate) prekeys: Vec<([u8; 32], Vec<u8>)>,
+}
+
+impl KeyringBytes {
+    /// Retired sets strictly ascending by `(retired_at, key id)`, prekeys by
+    /// `(created_at, key id)` (SPEC.md §3.9).
+    pub(crate) fn canonical(mut self) -> Self {
+        self.retired
+            .sort_by_key(|(_, c, at)| (*at, certificate_key_id(c)));
+        self.prekeys
+            .sort_by_key(|(_, p)| (prekey_created_at(p), prekey_key_id(p)));
+        self
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = vec![self.version, self.object_type];
+        w.extend_from_slice(&self.rotation_ms.to_be_bytes());
+        w.extend_from_slice(&self.lifetime_ms.to_be_bytes());
+        w.extend_from_slice(&self.grace_ms.to_be_bytes());
+        w.extend_from_slice(&self.secret);
+        w.extend_from_slice(&self.certificate);
+        w.push(u8::try_from(self.retired.len()).unwrap());
+        for (s, c, at) in &self.retired {
+            w.extend_from_slice(s);
+            w.extend_from_slice(c);
+            w.extend_from_slice(&at.to_be_bytes());
+        }
+        w.push(u8::try_from(self.prekeys.len()).unwrap());
+        for (s, p) in &self.prekeys {
+            w.extend_from_slice(s);
+            w.extend_from_slice(p);
+        }
+        w
+    }
+}
+
+/// Offsets of a keyring export (SPEC.md §3.9).
+pub(crate) mod keyring_offset {
+    pub(crate) const POLICY: usize = 2;
+    pub(crate) const SECRET: usize = 26;
+    pub(crate) const CERTIFICATE: usize = 90;
+    pub(crate) const RETIRED_COUNT: usize = 290;
+    pub(crate) const RETIRED_LEN: usize = 64 + 200 + 8;
+    pub(crate) const PREKEY_LEN: usize = 32 + 196;
+}
+
 // ------------------------------------------------------------ RFC 9180 wrap
 
 const KEM_SUITE_ID: &[u8] = b"KEM\x00\x20";
@@ -474,6 +636,36 @@ pub(crate) fn message_keys(
 }
 
 // ------------------------------------------------------------ envelopes
+
+impl CraftRecipient {
+    /// An honest wrap of `secret` to the certificate key of an encoded
+    /// certificate (SPEC.md §4.9 rule 3).
+    pub(crate) fn to_certificate(certificate: &[u8], secret: [u8; 32]) -> Self {
+        CraftRecipient {
+            key_id: certificate_key_id(certificate),
+            x25519: certificate[52..84].try_into().unwrap(),
+            wrapped_secret: secret,
+            dh_override: None,
+            recipient_binding: certificate_binding(certificate),
+        }
+    }
+
+    /// An honest wrap of `secret` to the X25519 key of an encoded signed
+    /// prekey: its key id `KeyId(account, prekey_x25519)` and the binding
+    /// `binding(account, device_id, prekey_x25519)` (SPEC.md §3.7, §4.9 rule 1).
+    pub(crate) fn to_prekey(prekey: &[u8], secret: [u8; 32]) -> Self {
+        let account: [u8; 32] = prekey[4..36].try_into().unwrap();
+        let device_id: [u8; 16] = prekey[36..52].try_into().unwrap();
+        let x25519: [u8; 32] = prekey[84..116].try_into().unwrap();
+        CraftRecipient {
+            key_id: key_id(&account, &x25519),
+            x25519,
+            wrapped_secret: secret,
+            dh_override: None,
+            recipient_binding: recipient_binding(&account, &device_id, &x25519),
+        }
+    }
+}
 
 /// One recipient of a crafted envelope.
 #[derive(Clone, Debug)]
