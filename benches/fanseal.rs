@@ -525,6 +525,16 @@ fn paired<M: Measurement>(_: &mut Criterion<M>) {
             || floor_seal(&fs, &kib, &mut rng2),
         );
     }
+    // Issue 11: sealing to signed prekeys (verified once, when fetched)
+    // costs what sealing to certificate keys costs.
+    for n in [1usize, 64, 512] {
+        let f = Fixture::new(n);
+        p.compare(
+            &format!("seal 1 KiB, N = {n}: to prekeys vs to certificate keys"),
+            || f.seal_to_prekeys(&kib, Padding::Padme, &mut rng),
+            || f.seal(&kib, Padding::Padme, &mut rng2),
+        );
+    }
     let delivery = |f: &Fixture, rng: &mut ChaCha20Rng| {
         f.seal(&kib, Padding::Padme, rng)
             .delivery_for(&f.last_device().key_id())

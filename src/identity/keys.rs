@@ -164,6 +164,21 @@ impl KeyId {
         KeyId(id)
     }
 
+    /// The key id of a signed prekey's X25519 key (SPEC.md §3.7):
+    /// `SHA-256(u8 len || "fanseal v2 prekey key id" || account || device id || x25519)[..16]`.
+    /// It names the device too, so a device that republishes another
+    /// device's prekey key gets another key id.
+    pub fn of_prekey(account: &AccountPublicKey, device_id: &DeviceId, x25519: &[u8; 32]) -> Self {
+        let mut h = Sha256Stream::labeled(label::PREKEY_KEY_ID);
+        h.update(&account.0);
+        h.update(&device_id.0);
+        h.update(x25519);
+        let digest = h.finish();
+        let mut id = [0u8; size::KEY_ID];
+        id.copy_from_slice(digest.get(..size::KEY_ID).unwrap_or(&[0u8; size::KEY_ID]));
+        KeyId(id)
+    }
+
     /// Wraps 16 bytes.
     pub const fn from_bytes(bytes: [u8; size::KEY_ID]) -> Self {
         KeyId(bytes)
