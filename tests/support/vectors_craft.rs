@@ -28,6 +28,7 @@ pub(crate) mod label {
     pub(crate) const RECIPIENT_BINDING: &[u8] = b"fanseal v2 recipient binding";
     pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v2 safety number";
     pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
+    pub(crate) const PREKEY_KEY_ID: &[u8] = b"fanseal v2 prekey key id";
     pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v2 envelope context";
     pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v2 envelope header";
     pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v2 message secret";
@@ -147,7 +148,99 @@ pub(crate) fn key_id(account_public: &[u8; 32], x25519_public: &[u8; 32]) -> [u8
     d[..16].try_into().unwrap()
 }
 
+/// `SHA-256(lp("fanseal v2 prekey key id") || account_public || device_id ||
+/// prekey_x25519)[0..16]` (SPEC.md §3.7): a prekey's key id names the device.
+pub(crate) fn prekey_key_id_of(
+    account_public: &[u8; 32],
+    device_id: &[u8; 16],
+    x25519_public: &[u8; 32],
+) -> [u8; 16] {
+    let d = sha256(&[
+        &lp(label::PREKEY_KEY_ID),
+        account_public,
+        device_id,
+        x25519_public,
+    ]);
+    d[..16].try_into().unwrap()
+}
+
+/// RFC 7748 §5 clamping: clear bits 0–2 of the first byte and bit 7 of the
+/// last, set bit 6 of the last (SPEC.md §3.9 stores X25519 secrets so).
+pub(crate) fn clamp(secret: &[u8; 32]) -> [u8; 32] {
+    let mut s = *secret;
+    s[0] &= 0xf8;
+    s[31] &= 0x7f;
+    s[31] |= 0x40;
+    s
+}
+
+/// `b[0] & 7 = 0` and `b[31] & 0xc0 = 0x40` (SPEC.md §3.9 step 2).
+pub(crate) fn is_clamped(secret: &[u8]) -> bool {
+    secret[0] & 7 == 0 && secret[31] & 0xc0 == 0x40
+}
+
+/// SPEC.md §2.7: a valid X25519 public key is canonical (`u < 2^255 − 19`,
+/// top bit clear) and `X25519(k, u)` is not zero for a clamped `k`.
+pub(crate) fn x25519_valid(u: &[u8; 32]) -> bool {
+    let top_clear = u[31] & 0x80 == 0;
+    // u >= p = 2^255 - 19 exactly when bytes 1..31 are 0xff, byte 31 is 0x7f
+    // and byte 0 is at least 0xed.
+    let at_least_p = u[31] == 0x7f && u[1..31].iter().all(|b| *b == 0xff) && u[0] >= 0xed;
+    top_clear && !at_least_p && x25519(&clamp(&[0x5a; 32]), u) != [0; 32]
+}
+
+/// SPEC.md §2.7: a valid Ed25519 public key decodes to a curve point, is
+/// that point's canonical encoding and is not of small order.
+pub(crate) fn ed25519_valid(public: &[u8; 32]) -> bool {
+    match ed25519_dalek::VerifyingKey::from_bytes(public) {
+        Ok(k) => !k.is_weak() && k.to_edwards().compress().to_bytes() == *public,
+        Err(_) => false,
+    }
+}
+
+/// Strict verification (SPEC.md §2.7) of `sig` over `lp(label) || message`
+/// under `public`, which must be a valid key.
+pub(crate) fn verify_strict(public: &[u8; 32], label: &[u8], message: &[u8], sig: &[u8]) -> bool {
+    let Ok(sig) = <[u8; 64]>::try_from(sig) else {
+        return false;
+    };
+    let mut m = lp(label);
+    m.extend_from_slice(message);
+    ed25519_valid(public)
+        && ed25519_dalek::VerifyingKey::from_bytes(public)
+            .unwrap()
+            .verify_strict(&m, &ed25519_dalek::Signature::from_bytes(&sig))
+            .is_ok()
+}
+
 // ------------------------------------------------------------ certificates
+
+/// Steps 2–5 of certificate verification (SPEC.md §3.3) under the account
+/// key the certificate itself names (step 1 holds trivially): the
+/// `CertificateError` kind of the first that fails. Expiry is not checked.
+pub(crate) fn certificate_own_check(certificate: &[u8]) -> Result<(), &'static str> {
+    let account: [u8; 32] = certificate[4..36].try_into().unwrap();
+    let x: [u8; 32] = certificate[52..84].try_into().unwrap();
+    let ed: [u8; 32] = certificate[84..116].try_into().unwrap();
+    if !ed25519_valid(&account) {
+        return Err("CertificateError::InvalidAccountKey");
+    }
+    if !x25519_valid(&x) {
+        return Err("CertificateError::InvalidX25519Key");
+    }
+    if !ed25519_valid(&ed) {
+        return Err("CertificateError::InvalidEd25519Key");
+    }
+    if !verify_strict(
+        &account,
+        label::CERTIFICATE_SIGNATURE,
+        &certificate[..136],
+        &certificate[136..200],
+    ) {
+        return Err("CertificateError::BadSignature");
+    }
+    Ok(())
+}
 
 /// "Never expires" (SPEC.md §3.3).
 pub(crate) const NEVER: u64 = u64::MAX;
@@ -324,6 +417,13 @@ pub(crate) const SIGNED_PREKEY_LEN: usize = 196;
 /// `MAX_PREKEY_LIFETIME_MS` and `MAX_GRACE_MS`: 30 days (SPEC.md §2.5).
 pub(crate) const MAX_PREKEY_LIFETIME_MS: u64 = 30 * 24 * 3600 * 1000;
 pub(crate) const MAX_GRACE_MS: u64 = 30 * 24 * 3600 * 1000;
+/// `MAX_PREKEY_CLOCK_SKEW_MS`: one hour (SPEC.md §2.5, §3.7 step 7, §4.9).
+pub(crate) const MAX_PREKEY_CLOCK_SKEW_MS: u64 = 3600 * 1000;
+/// `MAX_SEAL_PREKEYS` (SPEC.md §2.5, §5.1 step 6).
+pub(crate) const MAX_SEAL_PREKEYS: usize = 4096;
+/// `MAX_KEYRING_PREKEYS` and `MAX_KEYRING_RETIRED` (SPEC.md §2.5).
+pub(crate) const MAX_KEYRING_PREKEYS: u64 = 32;
+pub(crate) const MAX_KEYRING_RETIRED: usize = 8;
 
 /// Every field of a signed prekey (SPEC.md §3.7), with the raw prefix and
 /// suite so that grease values can be written.
@@ -390,9 +490,9 @@ impl Prekey {
         w
     }
 
-    /// `KeyId(account, prekey_x25519)` (SPEC.md §3.7, §3.2).
+    /// The prekey key id of `(account, device_id, prekey_x25519)` (SPEC.md §3.7).
     pub(crate) fn key_id(&self) -> [u8; 16] {
-        key_id(&self.account, &self.x25519)
+        prekey_key_id_of(&self.account, &self.device_id, &self.x25519)
     }
 
     /// `binding(account, device_id, prekey_x25519)` (SPEC.md §3.7, §4.5).
@@ -401,10 +501,12 @@ impl Prekey {
     }
 }
 
-/// The key id of an encoded signed prekey (account at 4..36, prekey key at 84..116).
+/// The key id of an encoded signed prekey (account at 4..36, device id at
+/// 36..52, prekey key at 84..116; SPEC.md §3.7).
 pub(crate) fn prekey_key_id(prekey: &[u8]) -> [u8; 16] {
-    key_id(
+    prekey_key_id_of(
         &prekey[4..36].try_into().unwrap(),
+        &prekey[36..52].try_into().unwrap(),
         &prekey[84..116].try_into().unwrap(),
     )
 }
@@ -428,8 +530,9 @@ pub(crate) struct KeyringBytes {
     pub(crate) grace_ms: u64,
     pub(crate) secret: [u8; 64],
     pub(crate) certificate: Vec<u8>,
-    /// (64 secret bytes, 200-byte certificate, retired_at)
-    pub(crate) retired: Vec<([u8; 64], Vec<u8>, u64)>,
+    /// (32-byte X25519 secret, 200-byte certificate, retired_at), written
+    /// as given (an honest export clamps it: [`KeyringBytes::clamped`])
+    pub(crate) retired: Vec<([u8; 32], Vec<u8>, u64)>,
     /// (32-byte X25519 secret, 196-byte signed prekey)
     pub(crate) prekeys: Vec<([u8; 32], Vec<u8>)>,
 }
@@ -442,6 +545,20 @@ impl KeyringBytes {
             .sort_by_key(|(_, c, at)| (*at, certificate_key_id(c)));
         self.prekeys
             .sort_by_key(|(_, p)| (prekey_created_at(p), prekey_key_id(p)));
+        self
+    }
+
+    /// Every X25519 secret clamped, as SPEC.md §3.9 writes them (the
+    /// current key set's first 32 bytes, superseded sets, prekeys).
+    pub(crate) fn clamped(mut self) -> Self {
+        let x: [u8; 32] = self.secret[..32].try_into().unwrap();
+        self.secret[..32].copy_from_slice(&clamp(&x));
+        for (s, _, _) in &mut self.retired {
+            *s = clamp(s);
+        }
+        for (s, _) in &mut self.prekeys {
+            *s = clamp(s);
+        }
         self
     }
 
@@ -473,7 +590,7 @@ pub(crate) mod keyring_offset {
     pub(crate) const SECRET: usize = 26;
     pub(crate) const CERTIFICATE: usize = 90;
     pub(crate) const RETIRED_COUNT: usize = 290;
-    pub(crate) const RETIRED_LEN: usize = 64 + 200 + 8;
+    pub(crate) const RETIRED_LEN: usize = 32 + 200 + 8;
     pub(crate) const PREKEY_LEN: usize = 32 + 196;
 }
 
@@ -651,14 +768,14 @@ impl CraftRecipient {
     }
 
     /// An honest wrap of `secret` to the X25519 key of an encoded signed
-    /// prekey: its key id `KeyId(account, prekey_x25519)` and the binding
+    /// prekey: its prekey key id (SPEC.md §3.7) and the binding
     /// `binding(account, device_id, prekey_x25519)` (SPEC.md §3.7, §4.9 rule 1).
     pub(crate) fn to_prekey(prekey: &[u8], secret: [u8; 32]) -> Self {
         let account: [u8; 32] = prekey[4..36].try_into().unwrap();
         let device_id: [u8; 16] = prekey[36..52].try_into().unwrap();
         let x25519: [u8; 32] = prekey[84..116].try_into().unwrap();
         CraftRecipient {
-            key_id: key_id(&account, &x25519),
+            key_id: prekey_key_id_of(&account, &device_id, &x25519),
             x25519,
             wrapped_secret: secret,
             dh_override: None,
