@@ -12,12 +12,16 @@ use serde_json::{json, Value};
 
 use super::craft::{
     self, keyring_offset as ko, offset, CraftEnvelope, CraftRecipient, KeyringBytes, List, Prekey,
-    MAX_GRACE_MS, MAX_PREKEY_LIFETIME_MS,
+    MAX_GRACE_MS, MAX_KEYRING_PREKEYS, MAX_KEYRING_RETIRED, MAX_PREKEY_CLOCK_SKEW_MS,
+    MAX_PREKEY_LIFETIME_MS, MAX_SEAL_PREKEYS,
 };
-use super::identity::{low_order_x25519, non_canonical_s, non_canonical_x25519, Account, Device};
+use super::identity::{
+    bad_ed25519, low_order_x25519, non_canonical_s, non_canonical_x25519, Account, Device,
+};
 use super::{bytes, file_rng, hx, padme, Group, VectorFile, NOW, YEAR};
 
 const DAY: u64 = 24 * 3600 * 1000;
+const SKEW: u64 = MAX_PREKEY_CLOCK_SKEW_MS;
 /// `CAPABILITY_PREKEYS` (SPEC.md §3.3).
 const CAP_PREKEYS: u32 = 1;
 
@@ -33,7 +37,7 @@ struct Policy {
 
 const DEFAULT_POLICY: Policy = Policy {
     r: 2 * DAY,
-    l: 4 * DAY,
+    l: 7 * DAY,
     g: 7 * DAY,
 };
 
@@ -42,8 +46,17 @@ impl Policy {
         json!({"rotationPeriodMs": self.r, "lifetimeMs": self.l, "graceMs": self.g})
     }
 
+    /// `0 < R`, `2R ≤ L ≤ MAX_PREKEY_LIFETIME_MS`, `G ≤ MAX_GRACE_MS`,
+    /// `⌈(L + G) / R⌉ + 1 ≤ MAX_KEYRING_PREKEYS` (SPEC.md §3.8), written as
+    /// the SPEC states it.
+    #[allow(clippy::int_plus_one)]
     fn valid(self) -> bool {
-        0 < self.r && self.r <= self.l && self.l <= MAX_PREKEY_LIFETIME_MS && self.g <= MAX_GRACE_MS
+        let (r, l, g) = (u128::from(self.r), u128::from(self.l), u128::from(self.g));
+        0 < r
+            && 2 * r <= l
+            && l <= u128::from(MAX_PREKEY_LIFETIME_MS)
+            && g <= u128::from(MAX_GRACE_MS)
+            && (l + g).div_ceil(r) + 1 <= u128::from(MAX_KEYRING_PREKEYS)
     }
 }
 
@@ -61,6 +74,14 @@ fn cert_keys(cert: &[u8]) -> ([u8; 32], [u8; 32]) {
     )
 }
 
+fn cert_caps(cert: &[u8]) -> u32 {
+    u32::from_be_bytes(cert[132..136].try_into().unwrap())
+}
+
+fn x_secret(secret: &[u8; 64]) -> [u8; 32] {
+    secret[..32].try_into().unwrap()
+}
+
 /// A plain model of a device keyring and its operations (SPEC.md §3.8),
 /// exported in the layout of §3.9. Refusals return the expected error and
 /// change nothing.
@@ -69,36 +90,49 @@ struct Model {
     policy: Policy,
     secret: [u8; 64],
     cert: Vec<u8>,
-    retired: Vec<([u8; 64], Vec<u8>, u64)>,
+    /// Superseded key sets: only the X25519 secret is kept (SPEC.md §3.8).
+    retired: Vec<([u8; 32], Vec<u8>, u64)>,
     prekeys: Vec<([u8; 32], Vec<u8>)>,
 }
 
 impl Model {
-    fn new(secret: [u8; 64], cert: Vec<u8>) -> Self {
-        assert_eq!(public_keys(&secret), cert_keys(&cert));
-        Model {
+    /// Create (SPEC.md §3.8): `KeyMismatch`, then the certificate's own
+    /// verification (§3.3 steps 1–5), as `CertificateError`s.
+    fn create(secret: [u8; 64], cert: Vec<u8>) -> Result<Self, String> {
+        if public_keys(&secret) != cert_keys(&cert) {
+            return Err("CertificateError::KeyMismatch".into());
+        }
+        craft::certificate_own_check(&cert)?;
+        Ok(Model {
             policy: DEFAULT_POLICY,
             secret,
             cert,
             retired: Vec::new(),
             prekeys: Vec::new(),
-        }
+        })
+    }
+
+    fn new(secret: [u8; 64], cert: Vec<u8>) -> Self {
+        Self::create(secret, cert).unwrap()
+    }
+
+    /// Key ids of the key sets: the current and superseded certificates'.
+    fn key_set_ids(&self) -> Vec<[u8; 16]> {
+        std::iter::once(&self.cert)
+            .chain(self.retired.iter().map(|(_, c, _)| c))
+            .map(|c| craft::certificate_key_id(c))
+            .collect()
     }
 
     fn held_key_ids(&self) -> Vec<[u8; 16]> {
-        let mut ids = vec![craft::certificate_key_id(&self.cert)];
-        ids.extend(
-            self.retired
-                .iter()
-                .map(|(_, c, _)| craft::certificate_key_id(c)),
-        );
+        let mut ids = self.key_set_ids();
         ids.extend(self.prekeys.iter().map(|(_, p)| craft::prekey_key_id(p)));
         ids
     }
 
-    fn set_policy(&mut self, p: Policy) -> Result<(), &'static str> {
+    fn set_policy(&mut self, p: Policy) -> Result<(), String> {
         if !p.valid() {
-            return Err("KeyringError::InvalidPolicy");
+            return Err("KeyringError::InvalidPolicy".into());
         }
         self.policy = p;
         Ok(())
@@ -106,12 +140,12 @@ impl Model {
 
     /// Rotate at `now`; `drawn` is consulted only once the checks before
     /// the draw passed (returns whether it was drawn).
-    fn rotate(&mut self, now: u64, drawn: [u8; 32]) -> (Result<Vec<u8>, &'static str>, bool) {
-        if self.prekeys.len() >= 32 {
-            return (Err("KeyringError::Full"), false);
+    fn rotate(&mut self, now: u64, drawn: [u8; 32]) -> (Result<Vec<u8>, String>, bool) {
+        if self.prekeys.len() as u64 >= MAX_KEYRING_PREKEYS {
+            return (Err("KeyringError::Full".into()), false);
         }
         let Some(expires) = now.checked_add(self.policy.l).filter(|t| *t != u64::MAX) else {
-            return (Err("KeyringError::InvalidPolicy"), false);
+            return (Err("KeyringError::InvalidPolicy".into()), false);
         };
         let seed: [u8; 32] = self.secret[32..].try_into().unwrap();
         let p = Prekey::new(
@@ -124,50 +158,81 @@ impl Model {
         )
         .signed(&seed);
         if self.held_key_ids().contains(&craft::prekey_key_id(&p)) {
-            return (Err("KeyringError::SameKeys"), true);
+            return (Err("KeyringError::SameKeys".into()), true);
         }
         self.prekeys.push((drawn, p.clone()));
         (Ok(p), true)
+    }
+
+    /// The current prekey at `now` (SPEC.md §3.8 Rotate): the greatest
+    /// `(created_at, key id)` among the held prekeys signed by the current
+    /// Ed25519 key with `created_at ≤ now` and not expired at `now`; and
+    /// whether a rotation is due.
+    fn current(&self, now: u64) -> (Option<Vec<u8>>, bool) {
+        let signer = cert_keys(&self.cert).1;
+        let best = self
+            .prekeys
+            .iter()
+            .map(|(_, p)| p)
+            .filter(|p| p[52..84] == signer && u64_at(p, 116) <= now && u64_at(p, 124) > now)
+            .max_by_key(|p| (u64_at(p, 116), craft::prekey_key_id(p)))
+            .cloned();
+        let due = match &best {
+            None => true,
+            Some(p) => now >= u64_at(p, 116).saturating_add(self.policy.r),
+        };
+        (best, due)
     }
 
     fn same_device(&self, cert: &[u8]) -> bool {
         cert[4..52] == self.cert[4..52]
     }
 
-    fn rekey(&mut self, secret: [u8; 64], cert: Vec<u8>, now: u64) -> Result<(), &'static str> {
+    /// Re-key (SPEC.md §3.8): WrongDevice, KeyMismatch, Certificate(e),
+    /// SameKeys, Full.
+    fn rekey(&mut self, secret: [u8; 64], cert: Vec<u8>, now: u64) -> Result<(), String> {
         if !self.same_device(&cert) {
-            return Err("KeyringError::WrongDevice");
+            return Err("KeyringError::WrongDevice".into());
         }
         if public_keys(&secret) != cert_keys(&cert) {
-            return Err("KeyringError::KeyMismatch");
+            return Err("KeyringError::KeyMismatch".into());
         }
-        let ed = cert_keys(&cert).1;
-        let ed_held = std::iter::once(&self.cert)
+        craft::certificate_own_check(&cert)
+            .map_err(|e| format!("KeyringError::Certificate({e})"))?;
+        let (x, ed) = cert_keys(&cert);
+        let held = std::iter::once(&self.cert)
             .chain(self.retired.iter().map(|(_, c, _)| c))
-            .any(|c| cert_keys(c).1 == ed);
-        if ed_held
+            .any(|c| cert_keys(c).0 == x || cert_keys(c).1 == ed);
+        if held
             || self
-                .held_key_ids()
+                .key_set_ids()
                 .contains(&craft::certificate_key_id(&cert))
         {
-            return Err("KeyringError::SameKeys");
+            return Err("KeyringError::SameKeys".into());
         }
-        if self.retired.len() >= 8 {
-            return Err("KeyringError::Full");
+        if self.retired.len() >= MAX_KEYRING_RETIRED {
+            return Err("KeyringError::Full".into());
         }
         let old_secret = std::mem::replace(&mut self.secret, secret);
         let old_cert = std::mem::replace(&mut self.cert, cert);
-        self.retired.push((old_secret, old_cert, now));
+        self.retired.push((x_secret(&old_secret), old_cert, now));
         Ok(())
     }
 
-    fn renew(&mut self, cert: Vec<u8>) -> Result<(), &'static str> {
+    /// Renew (SPEC.md §3.8): WrongDevice, KeyMismatch, CapabilityChange,
+    /// Certificate(e).
+    fn renew(&mut self, cert: Vec<u8>) -> Result<(), String> {
         if !self.same_device(&cert) {
-            return Err("KeyringError::WrongDevice");
+            return Err("KeyringError::WrongDevice".into());
         }
         if cert_keys(&cert) != cert_keys(&self.cert) {
-            return Err("KeyringError::KeyMismatch");
+            return Err("KeyringError::KeyMismatch".into());
         }
+        if cert_caps(&cert) & CAP_PREKEYS != cert_caps(&self.cert) & CAP_PREKEYS {
+            return Err("KeyringError::CapabilityChange".into());
+        }
+        craft::certificate_own_check(&cert)
+            .map_err(|e| format!("KeyringError::Certificate({e})"))?;
         self.cert = cert;
         Ok(())
     }
@@ -175,14 +240,13 @@ impl Model {
     fn delete(&mut self, now: u64) -> usize {
         let g = self.policy.g;
         let before = self.prekeys.len() + self.retired.len();
-        self.prekeys.retain(|(_, p)| {
-            let expires = u64::from_be_bytes(p[124..132].try_into().unwrap());
-            expires.saturating_add(g) > now
-        });
+        self.prekeys
+            .retain(|(_, p)| u64_at(p, 124).saturating_add(g) > now);
         self.retired.retain(|(_, _, at)| at.saturating_add(g) > now);
         before - self.prekeys.len() - self.retired.len()
     }
 
+    /// The §3.9 fields, entries in canonical order, secrets clamped.
     fn bytes(&self) -> KeyringBytes {
         KeyringBytes {
             version: 2,
@@ -196,11 +260,272 @@ impl Model {
             prekeys: self.prekeys.clone(),
         }
         .canonical()
+        .clamped()
     }
 
     fn export(&self) -> Vec<u8> {
-        self.bytes().encode()
+        let b = self.bytes().encode();
+        assert_eq!(import_model(&b), Ok(()), "the model's own export loads");
+        b
     }
+}
+
+// ------------------------------------------------------------ §3.7, §3.9 models
+
+/// Decoding the fixed-size objects of SPEC.md §3.3 and §3.7 from the start
+/// of `b` (`len` bytes; §2.1 prefix, §2.2 suite, then the fixed fields):
+/// the `DecodeError` kind of the first field that fails.
+fn decode_fixed(b: &[u8], object_type: u8, len: usize) -> Result<(), &'static str> {
+    if b.is_empty() {
+        return Err("Truncated");
+    }
+    if b[0] != 2 {
+        return Err("UnsupportedVersion");
+    }
+    if b.len() < 2 {
+        return Err("Truncated");
+    }
+    if b[1] != object_type {
+        return Err("WrongObjectType");
+    }
+    if b.len() < 4 {
+        return Err("Truncated");
+    }
+    if b[2..4] != [0, 1] {
+        return Err("UnsupportedSuite");
+    }
+    if b.len() < len {
+        return Err("Truncated");
+    }
+    Ok(())
+}
+
+/// Decoding then verification of a signed prekey against a device
+/// certificate at `now` (SPEC.md §3.7 steps 1–8): the error kind.
+fn verify_prekey_model(p: &[u8], cert: &[u8], now: u64) -> Result<(), String> {
+    decode_fixed(p, 7, craft::SIGNED_PREKEY_LEN).map_err(|e| format!("DecodeError::{e}"))?;
+    if p.len() > craft::SIGNED_PREKEY_LEN {
+        return Err("DecodeError::TrailingBytes".into());
+    }
+    verify_decoded_prekey(p, cert, now).map_err(|e| format!("PrekeyError::{e}"))
+}
+
+fn verify_decoded_prekey(p: &[u8], cert: &[u8], now: u64) -> Result<(), &'static str> {
+    if p[4..36] != cert[4..36] {
+        return Err("WrongAccount");
+    }
+    if p[36..52] != cert[36..52] {
+        return Err("WrongDevice");
+    }
+    if p[52..84] != cert[84..116] {
+        return Err("WrongDeviceKey");
+    }
+    if !craft::x25519_valid(&p[84..116].try_into().unwrap()) {
+        return Err("InvalidX25519Key");
+    }
+    let signer: [u8; 32] = p[52..84].try_into().unwrap();
+    if !craft::verify_strict(
+        &signer,
+        craft::label::PREKEY_SIGNATURE,
+        &p[..132],
+        &p[132..],
+    ) {
+        return Err("BadSignature");
+    }
+    if !lifetime_valid(p) {
+        return Err("InvalidLifetime");
+    }
+    if u64_at(p, 116) > now.saturating_add(SKEW) {
+        return Err("NotYetValid");
+    }
+    if u64_at(p, 124) <= now {
+        return Err("Expired");
+    }
+    Ok(())
+}
+
+/// SPEC.md §3.7 step 6.
+fn lifetime_valid(p: &[u8]) -> bool {
+    let (c, e) = (u64_at(p, 116), u64_at(p, 124));
+    c < e && e - c <= MAX_PREKEY_LIFETIME_MS
+}
+
+/// The list form (SPEC.md §3.7): the list's account, the device with the
+/// prekey's device id, then steps 1–8 against its certificate.
+fn verify_prekey_list_model(p: &[u8], list: &[u8], now: u64) -> Result<(), String> {
+    decode_fixed(p, 7, craft::SIGNED_PREKEY_LEN).map_err(|e| format!("DecodeError::{e}"))?;
+    if p.len() > craft::SIGNED_PREKEY_LEN {
+        return Err("DecodeError::TrailingBytes".into());
+    }
+    if p[4..36] != list[4..36] {
+        return Err("PrekeyError::WrongAccount".into());
+    }
+    let Some(cert) = craft::list_certificates(list)
+        .into_iter()
+        .find(|c| c[36..52] == p[36..52])
+    else {
+        return Err("PrekeyError::UnknownDevice".into());
+    };
+    verify_decoded_prekey(p, &cert, now).map_err(|e| format!("PrekeyError::{e}"))
+}
+
+/// The first failure of loading a keyring export (SPEC.md §3.9 steps 1–5):
+/// `(DecodeError kind, errorField or errorWhat)`.
+type ImportError = (&'static str, Option<&'static str>);
+
+fn import_model(b: &[u8]) -> Result<(), ImportError> {
+    const CLAMP: ImportError = ("NonCanonical", Some("X25519 secret not clamped"));
+    let inc = |w: &'static str| -> ImportError { ("Inconsistent", Some(w)) };
+    // Step 1.
+    if b.is_empty() {
+        return Err(("Truncated", None));
+    }
+    if b[0] != 2 {
+        return Err(("UnsupportedVersion", None));
+    }
+    if b.len() < 2 {
+        return Err(("Truncated", None));
+    }
+    if b[1] != 0x20 {
+        return Err(("WrongObjectType", None));
+    }
+    for (end, field) in [
+        (10, "rotation period"),
+        (18, "prekey lifetime"),
+        (26, "grace period"),
+    ] {
+        if b.len() < end {
+            return Err(("Truncated", Some(field)));
+        }
+    }
+    let policy = Policy {
+        r: u64_at(b, 2),
+        l: u64_at(b, 10),
+        g: u64_at(b, 18),
+    };
+    if !policy.valid() {
+        return Err(inc("keyring policy"));
+    }
+    // Step 2.
+    if b.len() < ko::CERTIFICATE {
+        return Err(("Truncated", None));
+    }
+    if !craft::is_clamped(&b[ko::SECRET..ko::SECRET + 32]) {
+        return Err(CLAMP);
+    }
+    decode_fixed(&b[ko::CERTIFICATE..], 1, 200).map_err(|e| (e, None))?;
+    let secret: [u8; 64] = b[ko::SECRET..ko::CERTIFICATE].try_into().unwrap();
+    let cert = &b[ko::CERTIFICATE..ko::RETIRED_COUNT];
+    if public_keys(&secret) != cert_keys(cert) {
+        return Err(inc("device secret and certificate"));
+    }
+    if craft::certificate_own_check(cert).is_err() {
+        return Err(inc("certificate signature"));
+    }
+    // Step 3.
+    let mut at = ko::RETIRED_COUNT;
+    let Some(&r) = b.get(at) else {
+        return Err(("Truncated", Some("retired count")));
+    };
+    at += 1;
+    if usize::from(r) > MAX_KEYRING_RETIRED {
+        return Err(("OutOfRange", Some("retired count")));
+    }
+    if b.len() - at < usize::from(r) * ko::RETIRED_LEN {
+        return Err(("Truncated", Some("retired keys")));
+    }
+    let mut key_sets: Vec<&[u8]> = vec![cert];
+    let mut prev: Option<(u64, [u8; 16])> = None;
+    for _ in 0..r {
+        let e = &b[at..at + ko::RETIRED_LEN];
+        at += ko::RETIRED_LEN;
+        if !craft::is_clamped(&e[..32]) {
+            return Err(CLAMP);
+        }
+        let c = &e[32..232];
+        decode_fixed(c, 1, 200).map_err(|e| (e, None))?;
+        if craft::x25519_public(&e[..32].try_into().unwrap()) != cert_keys(c).0 {
+            return Err(inc("device secret and certificate"));
+        }
+        if craft::certificate_own_check(c).is_err() {
+            return Err(inc("certificate signature"));
+        }
+        let retired_at = u64_at(e, 232);
+        if c[4..52] != cert[4..52] {
+            return Err(inc("retired keys of another device"));
+        }
+        let order = (retired_at, craft::certificate_key_id(c));
+        if prev.is_some_and(|p| p >= order) {
+            return Err(("NonCanonical", Some("retired keys order")));
+        }
+        prev = Some(order);
+        let (x, ed) = cert_keys(c);
+        if key_sets
+            .iter()
+            .any(|k| cert_keys(k).0 == x || cert_keys(k).1 == ed)
+        {
+            return Err(inc("device keys held twice"));
+        }
+        key_sets.push(c);
+    }
+    // Step 4.
+    let Some(&n) = b.get(at) else {
+        return Err(("Truncated", Some("prekey count")));
+    };
+    at += 1;
+    if u64::from(n) > MAX_KEYRING_PREKEYS {
+        return Err(("OutOfRange", Some("prekey count")));
+    }
+    if b.len() - at < usize::from(n) * ko::PREKEY_LEN {
+        return Err(("Truncated", Some("prekeys")));
+    }
+    let mut ids: Vec<[u8; 16]> = key_sets
+        .iter()
+        .map(|c| craft::certificate_key_id(c))
+        .collect();
+    let mut prev: Option<(u64, [u8; 16])> = None;
+    for _ in 0..n {
+        let e = &b[at..at + ko::PREKEY_LEN];
+        at += ko::PREKEY_LEN;
+        if !craft::is_clamped(&e[..32]) {
+            return Err(CLAMP);
+        }
+        let p = &e[32..];
+        decode_fixed(p, 7, craft::SIGNED_PREKEY_LEN).map_err(|e| (e, None))?;
+        let id = craft::prekey_key_id(p);
+        let order = (u64_at(p, 116), id);
+        if prev.is_some_and(|q| q >= order) {
+            return Err(("NonCanonical", Some("prekeys order")));
+        }
+        prev = Some(order);
+        if p[4..52] != cert[4..52] {
+            return Err(inc("prekey of another device"));
+        }
+        if craft::x25519_public(&e[..32].try_into().unwrap()) != p[84..116] {
+            return Err(inc("prekey secret and public key"));
+        }
+        if !lifetime_valid(p) {
+            return Err(inc("prekey lifetime"));
+        }
+        let signer: [u8; 32] = p[52..84].try_into().unwrap();
+        if !craft::verify_strict(
+            &signer,
+            craft::label::PREKEY_SIGNATURE,
+            &p[..132],
+            &p[132..],
+        ) {
+            return Err(inc("prekey signature"));
+        }
+        if ids.contains(&id) {
+            return Err(inc("key held twice"));
+        }
+        ids.push(id);
+    }
+    // Step 5.
+    if at < b.len() {
+        return Err(("TrailingBytes", None));
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------ the world
@@ -364,14 +689,14 @@ impl World {
             &mut world,
             &mut m,
             "alice-laptop",
-            NOW - DAY,
+            NOW - 2 * DAY,
             "alice-laptop-a",
         );
         rot(
             &mut world,
             &mut m,
             "alice-laptop",
-            NOW - DAY,
+            NOW - 2 * DAY,
             "alice-laptop-b",
         );
         world.keyrings.push(("alice-laptop", "alice-laptop", m));
@@ -388,19 +713,43 @@ impl World {
             &mut world,
             &mut m,
             "bob-phone-old",
-            NOW - 12 * DAY,
+            NOW - 15 * DAY,
             "bob-phone-old-1",
         );
         let new = world.dev("bob-phone");
         m.rekey(new.device.secret, new.cert.clone(), NOW - 10 * DAY)
             .unwrap();
         rot(&mut world, &mut m, "bob-phone", NOW - DAY, "bob-phone-1");
+        // A clock an hour ahead (the most SPEC.md §3.7 step 7 accepts at
+        // NOW), and one more millisecond.
+        rot(
+            &mut world,
+            &mut m,
+            "bob-phone",
+            NOW + SKEW,
+            "bob-phone-skew",
+        );
+        rot(
+            &mut world,
+            &mut m,
+            "bob-phone",
+            NOW + SKEW + 1,
+            "bob-phone-future",
+        );
         let mut deleted = m.clone();
         assert_eq!(deleted.delete(NOW), 2);
+        // Deleted when the superseded key set's grace has passed but not that
+        // of the prekey its key signed: the prekey stays.
+        let mut partial = m.clone();
+        assert_eq!(partial.delete(NOW - 2 * DAY), 1);
+        assert!(partial.retired.is_empty() && partial.prekeys.len() == 4);
         world.keyrings.push(("bob-phone", "bob-phone", m));
         world
             .keyrings
             .push(("bob-phone-deleted", "bob-phone", deleted));
+        world
+            .keyrings
+            .push(("bob-phone-partial", "bob-phone", partial));
         let mut m = world.model("bob-tablet");
         rot(&mut world, &mut m, "bob-tablet", NOW - DAY, "bob-tablet-1");
         world.keyrings.push(("bob-tablet", "bob-tablet", m));
@@ -411,7 +760,7 @@ impl World {
             &mut world,
             &mut m,
             "carol-phone",
-            NOW - 4 * DAY,
+            NOW - DEFAULT_POLICY.l,
             "carol-phone-old",
         );
         rot(
@@ -421,7 +770,21 @@ impl World {
             NOW - DAY,
             "carol-phone-1",
         );
+        // A compromised sibling: carol-server republishes carol-phone-1's
+        // X25519 key (secret included) as its own prekey.
+        let copied = m.prekeys.last().unwrap().0;
         world.keyrings.push(("carol-phone", "carol-phone", m));
+        let mut m = world.model("carol-server");
+        let (p, drawn) = m.rotate(NOW - DAY, copied);
+        assert!(drawn);
+        world.prekeys.push(NamedPrekey {
+            name: "carol-server-copy",
+            device: "carol-server",
+            bytes: p.unwrap(),
+        });
+        world
+            .keyrings
+            .push(("carol-server-sibling", "carol-server", m));
         world
     }
 
@@ -504,12 +867,13 @@ impl World {
 // ------------------------------------------------------------ §4.9, §5.1 step 7
 
 /// A prekey passed to seal: its name, the list it was verified against
-/// (SPEC.md §3.7, list form) and when.
+/// (SPEC.md §3.7, list form), when, and how many times it is passed.
 #[derive(Clone, Copy)]
 struct Passed {
     name: &'static str,
     list: &'static str,
     at: u64,
+    times: usize,
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
@@ -526,16 +890,15 @@ fn wrap_targets(
     now: u64,
     secret: [u8; 32],
 ) -> Result<Vec<CraftRecipient>, ([u8; 32], [u8; 16])> {
-    // Only verified prekeys are passed: check what verification would.
+    // Only verified prekeys are passed (SPEC.md §3.7, list form).
     for p in passed {
-        let b = world.prekey(p.name);
-        let (created, expires) = (u64_at(b, 116), u64_at(b, 124));
-        assert!(created < expires && expires - created <= MAX_PREKEY_LIFETIME_MS);
-        assert!(expires > p.at, "{} is expired when verified", p.name);
-        let listed = craft::list_certificates(world.list(p.list))
-            .into_iter()
-            .any(|c| c[4..52] == b[4..52] && c[84..116] == b[52..84]);
-        assert!(listed, "{} does not verify against {}", p.name, p.list);
+        assert_eq!(
+            verify_prekey_list_model(world.prekey(p.name), world.list(p.list), p.at),
+            Ok(()),
+            "{} does not verify against {}",
+            p.name,
+            p.list
+        );
     }
     let mut out = Vec::new();
     for l in lists {
@@ -551,6 +914,7 @@ fn wrap_targets(
                     p[4..36] == cert[4..36]
                         && p[36..52] == cert[36..52]
                         && p[52..84] == cert[84..116]
+                        && u64_at(p, 116) <= now.saturating_add(SKEW)
                         && u64_at(p, 124) > now
                 })
                 .max_by_key(|p| (u64_at(p, 116), craft::prekey_key_id(p)));
@@ -652,8 +1016,75 @@ fn open_result(world: &World, e: &CraftEnvelope, keyring: &str) -> Value {
 fn passed_json(passed: &[Passed]) -> Value {
     json!(passed
         .iter()
-        .map(|p| json!({"prekey": p.name, "list": p.list, "verifiedAt": p.at}))
+        .map(|p| {
+            let mut v = json!({"prekey": p.name, "list": p.list, "verifiedAt": p.at});
+            if p.times != 1 {
+                v["times"] = json!(p.times);
+            }
+            v
+        })
         .collect::<Vec<_>>())
+}
+
+/// How many verified prekeys a seal is given (each entry `times` times).
+fn passed_count(passed: &[Passed]) -> usize {
+    passed.iter().map(|p| p.times).sum()
+}
+
+/// The refusal of seal (SPEC.md §5.1 steps 1, 2, 6, 7; the payload of the
+/// refusal cases is within every limit of steps 3–5), or `None`.
+fn seal_refusal(
+    world: &World,
+    sender: &str,
+    cert: &str,
+    lists: &[&str],
+    passed: &[Passed],
+    now: u64,
+) -> Option<String> {
+    let s = world.dev(sender);
+    let c = &world.dev(cert).cert;
+    let refuse = |e: &str| Some(format!("SealError::{e}"));
+    if public_keys(&s.device.secret) != cert_keys(c) {
+        return refuse("CertificateMismatch");
+    }
+    let expires = u64_at(c, 124);
+    if expires != craft::NEVER && expires <= now {
+        return refuse("SenderCertificateExpired");
+    }
+    if passed_count(passed) > MAX_SEAL_PREKEYS {
+        return refuse("TooManyPrekeys");
+    }
+    let mut accounts: Vec<&[u8]> = Vec::new();
+    for l in lists {
+        let list = world.list(l);
+        if accounts.contains(&&list[4..36]) {
+            return refuse("DuplicateRecipient");
+        }
+        accounts.push(&list[4..36]);
+        if list[4..36] == c[4..36] && !craft::list_certificates(list).iter().any(|x| x == c) {
+            return refuse("SenderNotOnOwnList");
+        }
+    }
+    let devices: Vec<Vec<u8>> = lists
+        .iter()
+        .flat_map(|l| craft::list_certificates(world.list(l)))
+        .filter(|x| {
+            let e = u64_at(x, 124);
+            e == craft::NEVER || e > now
+        })
+        .collect();
+    if devices.len() > 1024 {
+        return refuse("TooManyRecipients");
+    }
+    let own = craft::certificate_key_id(c);
+    if !devices.iter().any(|x| craft::certificate_key_id(x) != own) {
+        return refuse("NoRecipients");
+    }
+    match wrap_targets(world, lists, passed, now, [0; 32]) {
+        Err(_) => refuse("MissingPrekey"),
+        Ok(t) if t.windows(2).any(|w| w[0].key_id == w[1].key_id) => refuse("DuplicateRecipient"),
+        Ok(_) => None,
+    }
 }
 
 fn with(b: &[u8], i: usize, v: u8) -> Vec<u8> {
@@ -676,11 +1107,11 @@ pub(crate) fn prekeys() -> String {
         "fanseal signed prekeys and device keyrings",
         json!({
             "identities": "Shared by every group. accounts: name, publicKey. lists: name, account, deviceList (bytes; verifies for the account's publicKey; bob-old is Bob's list before bob-phone re-keyed, bob the list after, version 2). devices: name, account, secret (64 bytes: X25519 secret || Ed25519 seed), certificate (bytes, its public keys are the secret's), keyId, deviceId; bob-phone-old and bob-phone are one device (same device id) before and after a re-key. prekeys: name, device (whose current Ed25519 key signed it), prekey (196 bytes), keyId. keyrings: name, device (the device whose certificate is the keyring's current one), export (the keyring as DeviceKeyring::export writes it; DeviceKeyring::import loads it).",
-            "PrekeyIssue": "secret (64 bytes), certificate (bytes; verifies for account), policy {rotationPeriodMs, lifetimeMs, graceMs} (DeviceKeyring::set_policy), now, randomness (the 32 bytes DeviceKeyring::rotate_prekey draws: the prekey's X25519 secret, clamped at use) -> prekey (exact 196 bytes: Ed25519 is deterministic), keyId = SHA-256(u8 len || \"fanseal v2 key id\" || account || prekeyX25519)[0..16], recipientBinding = SHA-256(u8 len || \"fanseal v2 recipient binding\" || account || deviceId || prekeyX25519); or the KeyringError of set_policy / rotate_prekey. A refusal before the draw draws nothing (randomness is then empty).",
+            "PrekeyIssue": "secret (64 bytes), certificate (bytes; verifies for account), policy {rotationPeriodMs, lifetimeMs, graceMs} (DeviceKeyring::set_policy), now, randomness (the 32 bytes DeviceKeyring::rotate_prekey draws: the prekey's X25519 secret, clamped at use) -> prekey (exact 196 bytes: Ed25519 is deterministic), keyId = SHA-256(u8 len || \"fanseal v2 prekey key id\" || account || deviceId || prekeyX25519)[0..16], recipientBinding = SHA-256(u8 len || \"fanseal v2 recipient binding\" || account || deviceId || prekeyX25519); or the KeyringError of set_policy / rotate_prekey. A refusal before the draw draws nothing (randomness is then empty).",
             "PrekeyVerify": "prekey (bytes), form, listName (a list of identities), now. form \"certificate\": SignedPrekey::verify against the verified certificate of device (its certificate on that list); form \"list\": VerifiedDeviceList::verify_prekey on that list. -> the decoded fields (account, deviceId, deviceKey, publicKey, createdAt, expiresAt), keyId and recipientBinding; or the DecodeError of SignedPrekey::from_bytes, then the PrekeyError (the first step of SPEC.md §3.7 that fails).",
-            "KeyringExport": "secret and certificate (start a DeviceKeyring; every certificate of a script is signed by the account it names), policy (set_policy, before the steps), steps in order: {op: rotate, now, randomness (32 bytes drawn) -> prekey} | {op: rekey, secret, certificate, now} | {op: renew, certificate} | {op: delete, now -> deleted (count)} | {op: setPolicy, policy}; a step with result invalid must be refused with its error and change nothing -> export (exact bytes of DeviceKeyring::export after the last step; DeviceKeyring::import(export).export() equals it).",
+            "KeyringExport": "secret and certificate (DeviceKeyring::new; result invalid: the CertificateError it returns, and the case has nothing else), policy (set_policy, before the steps), steps in order: {op: rotate, now, randomness (32 bytes drawn) -> prekey} | {op: rekey, secret, certificate, now} | {op: renew, certificate} | {op: delete, now -> deleted (count)} | {op: setPolicy, policy} | {op: current, now -> currentPrekey (DeviceKeyring::current_prekey: bytes, or empty for none), rotationDue (DeviceKeyring::needs_rotation)}; a step with result invalid must be refused with its error and change nothing; a certificate of a step decodes but need not verify -> export (exact bytes of DeviceKeyring::export after the last step; DeviceKeyring::import(export).export() equals it).",
             "KeyringImport": "export (bytes) -> DeviceKeyring::import succeeds and export() gives the same bytes, with the current keyId, the policy and the prekeys' keyIds in export order; or KeyringError::Decode(DecodeError::*), the first failure of SPEC.md §3.9 steps 1-5. errorField: the field of a Truncated or OutOfRange error; errorWhat: the string of an Inconsistent or NonCanonical error.",
-            "SealToPrekeys": "sender (device: its secret and certificate), recipients (list names, in the order passed), prekeys [{prekey, list, verifiedAt}] (each verified with VerifiedDeviceList::verify_prekey against list at verifiedAt, then all passed to seal), payload, aad, padding, now, randomness (messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (recipients: key ids ascending), wraps (per recipient in key-id order: keyId, device, to = \"prekey\" (name in key) or \"certificate\", x25519Public and recipientBinding: the key wrapped to and the wrap's AEAD associated data), deliveries (keyId, delivery), then opens: each named keyring opens the envelope and its delivery (if any) with directory (list names) at openNow -> payload, aad, senderAccount, senderDevice, messageId, timestamp, openedWith (key id of the keyring key that opened it), or the OpenError. Invalid: the SealError (no randomness drawn); for MissingPrekey, missingAccount and missingDeviceId name the device.",
+            "SealToPrekeys": "sender (device: its secret and certificate), recipients (list names, in the order passed), prekeys [{prekey, list, verifiedAt, times}] (each verified with VerifiedDeviceList::verify_prekey against list at verifiedAt, then passed to seal times times, 1 when absent), payload, aad, padding, now, randomness (messageId 16, messageSecret 32, ephemeralSecret 32) -> envelope (exact bytes), header (recipients: key ids ascending), wraps (per recipient in key-id order: keyId, device, to = \"prekey\" (name in key) or \"certificate\", x25519Public and recipientBinding: the key wrapped to and the wrap's AEAD associated data), deliveries (keyId, delivery), then opens: each named keyring opens the envelope and its delivery (if any) with directory (list names) at openNow -> payload, aad, senderAccount, senderDevice, messageId, timestamp, openedWith (key id of the keyring key that opened it), or the OpenError. Invalid: the SealError (no randomness drawn); for MissingPrekey, missingAccount and missingDeviceId name the device; for TooManyPrekeys, prekeyCount is its count.",
             "OpenWithKeyring": "keyring (name), message (envelope or delivery bytes), directory (list names), now -> payload, aad, senderAccount, senderDevice, messageId, timestamp, openedWith; or the OpenError of open.",
         }),
     );
@@ -709,6 +1140,22 @@ pub(crate) fn prekeys() -> String {
         "a prekey lifetime outside (0, MAX_PREKEY_LIFETIME_MS]",
     );
     f.flag("Expiry", "expiry at the caller's time");
+    f.flag(
+        "NotYetValid",
+        "a prekey dated more than MAX_PREKEY_CLOCK_SKEW_MS after now, or exactly that much",
+    );
+    f.flag(
+        "Sibling",
+        "another device of the account publishes the same X25519 prekey key",
+    );
+    f.flag(
+        "Unclamped",
+        "an X25519 secret in a keyring export that is not clamped",
+    );
+    f.flag(
+        "CertificateCheck",
+        "a keyring certificate checked under its own account key, or a renewal changing CAPABILITY_PREKEYS",
+    );
     f.flag("ListForm", "VerifiedDeviceList::verify_prekey");
     f.flag("Truncated", "the input ends early");
     f.flag("TrailingBytes", "bytes after a complete object");
@@ -797,7 +1244,7 @@ fn prekey_issue(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCha
                 ));
                 g.valid(comment, flags, fields);
             }
-            Err(e) => g.invalid(comment, flags, e, fields),
+            Err(e) => g.invalid(comment, flags, &e, fields),
         }
     };
     issue(
@@ -806,7 +1253,7 @@ fn prekey_issue(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCha
         DEFAULT_POLICY,
         NOW,
         bytes(rng),
-        "default policy: expires 4 days after now",
+        "default policy: expires 7 days after now",
         &["Valid"],
     );
     issue(
@@ -822,22 +1269,22 @@ fn prekey_issue(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCha
         &mut g,
         "bob-phone",
         Policy {
-            r: DAY,
+            r: MAX_PREKEY_LIFETIME_MS / 2,
             l: MAX_PREKEY_LIFETIME_MS,
             g: MAX_GRACE_MS,
         },
         NOW,
         bytes(rng),
-        "lifetime = MAX_PREKEY_LIFETIME_MS and grace = MAX_GRACE_MS exactly",
+        "lifetime = MAX_PREKEY_LIFETIME_MS = 2R and grace = MAX_GRACE_MS exactly",
         &["Valid", "Policy", "Boundary"],
     );
     issue(
         &mut g,
         "carol-phone",
-        Policy { r: 1, l: 1, g: 0 },
+        Policy { r: 1, l: 2, g: 0 },
         0,
         bytes(rng),
-        "the smallest policy (R = L = 1 ms, G = 0) at now = 0",
+        "the smallest policy (R = 1 ms, L = 2R = 2 ms, G = 0) at now = 0",
         &["Valid", "Policy", "Boundary"],
     );
     issue(
@@ -877,6 +1324,42 @@ fn prekey_issue(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCha
         "now + L overflows: refused before drawing",
         &["Boundary"],
     );
+    for (p, why) in [
+        (
+            Policy {
+                r: 2 * DAY,
+                l: 4 * DAY,
+                g: 7 * DAY,
+            },
+            "2R = L exactly (R = 2 days, L = 4 days, G = 7 days)",
+        ),
+        (
+            Policy {
+                r: DAY,
+                l: 3 * DAY,
+                g: 28 * DAY,
+            },
+            "ceil((L + G) / R) + 1 = 32 = MAX_KEYRING_PREKEYS exactly (R = 1 day, L = 3 days, G = 28 days)",
+        ),
+        (
+            Policy {
+                r: DAY,
+                l: 2 * DAY,
+                g: 29 * DAY,
+            },
+            "2R = L and ceil((L + G) / R) + 1 = 32 at once",
+        ),
+    ] {
+        issue(
+            &mut g,
+            "carol-phone",
+            p,
+            NOW,
+            bytes(rng),
+            why,
+            &["Valid", "Policy", "Boundary"],
+        );
+    }
     let d = world.dev("alice-phone");
     issue(
         &mut g,
@@ -884,8 +1367,8 @@ fn prekey_issue(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCha
         DEFAULT_POLICY,
         NOW,
         d.device.x25519_secret(),
-        "the drawn bytes are the device's own X25519 secret: the prekey's key id is the certificate's, refused after the draw",
-        &["Refusal"],
+        "the drawn bytes are the device's own X25519 secret: accepted, the prekey key id (its own label, with the device id) is not the certificate's key id",
+        &["Valid"],
     );
     for (p, why) in [
         (
@@ -907,18 +1390,66 @@ fn prekey_issue(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCha
         (
             Policy {
                 r: DAY,
-                l: MAX_PREKEY_LIFETIME_MS + 1,
+                l: DAY,
                 g: DAY,
+            },
+            "R = L (valid before 2R <= L)",
+        ),
+        (
+            Policy {
+                r: DAY,
+                l: 2 * DAY - 1,
+                g: DAY,
+            },
+            "2R = L + 1",
+        ),
+        (
+            Policy {
+                r: 2 * DAY,
+                l: 4 * DAY - 1,
+                g: 7 * DAY,
+            },
+            "2R = L + 1 (R = 2 days)",
+        ),
+        (
+            Policy {
+                r: MAX_PREKEY_LIFETIME_MS / 2,
+                l: MAX_PREKEY_LIFETIME_MS + 1,
+                g: 0,
             },
             "lifetime MAX_PREKEY_LIFETIME_MS + 1",
         ),
         (
             Policy {
-                r: DAY,
-                l: DAY,
+                r: MAX_PREKEY_LIFETIME_MS / 2,
+                l: MAX_PREKEY_LIFETIME_MS,
                 g: MAX_GRACE_MS + 1,
             },
             "grace MAX_GRACE_MS + 1",
+        ),
+        (
+            Policy {
+                r: DAY,
+                l: 3 * DAY,
+                g: 28 * DAY + 1,
+            },
+            "ceil((L + G) / R) + 1 = 33: more prekeys alive at once than a keyring holds",
+        ),
+        (
+            Policy {
+                r: DAY,
+                l: 2 * DAY,
+                g: 30 * DAY,
+            },
+            "ceil((L + G) / R) + 1 = 33 with (L + G) / R exact",
+        ),
+        (
+            Policy {
+                r: u64::MAX,
+                l: u64::MAX,
+                g: u64::MAX,
+            },
+            "every field 2^64 - 1 (2R overflows)",
         ),
     ] {
         issue(
@@ -975,6 +1506,11 @@ fn prekey_verify(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCh
             )),
         })
     };
+    // The expected outcome of every case, from the §3.7 model.
+    let model = |p: &[u8], form: &str, list: &str, device: &str, now: u64| match form {
+        "certificate" => verify_prekey_model(p, &world.dev(device).cert, now),
+        _ => verify_prekey_list_model(p, world.list(list), now),
+    };
     let valid = |g: &mut Group,
                  p: &[u8],
                  form: &str,
@@ -983,6 +1519,7 @@ fn prekey_verify(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCh
                  now: u64,
                  comment: &str,
                  flags: &[&str]| {
+        assert_eq!(model(p, form, list, device, now), Ok(()), "{comment}");
         let mut v = fields(p);
         v["prekey"] = hx(p);
         v["form"] = json!(form);
@@ -1002,6 +1539,11 @@ fn prekey_verify(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCh
                comment: &str,
                flags: &[&str],
                error: &str| {
+        assert_eq!(
+            model(p, form, list, device, now),
+            Err(error.to_string()),
+            "{comment}"
+        );
         let mut v = json!({"prekey": hx(p), "form": form, "listName": list, "now": now});
         if form == "certificate" {
             v["device"] = json!(device);
@@ -1350,7 +1892,100 @@ fn prekey_verify(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCh
             "PrekeyError::InvalidLifetime",
         );
     }
-    // Step 7.
+    // Step 7: created_at <= now + MAX_PREKEY_CLOCK_SKEW_MS.
+    let mut future = base.clone();
+    future.created_at = NOW + SKEW;
+    future.expires_at = NOW + SKEW + 4 * DAY;
+    valid(
+        &mut g,
+        &signed(&future),
+        "certificate",
+        "alice",
+        "alice-phone",
+        NOW,
+        "created_at = now + MAX_PREKEY_CLOCK_SKEW_MS: not yet valid by at most the allowed skew",
+        &["Valid", "NotYetValid", "Boundary"],
+    );
+    let mut p = future.clone();
+    p.created_at += 1;
+    inv(
+        &mut g,
+        &signed(&p),
+        "certificate",
+        "alice",
+        "alice-phone",
+        NOW,
+        "created_at = now + MAX_PREKEY_CLOCK_SKEW_MS + 1",
+        &["NotYetValid", "Boundary"],
+        "PrekeyError::NotYetValid",
+    );
+    inv(
+        &mut g,
+        &signed(&p),
+        "list",
+        "alice",
+        "",
+        NOW,
+        "list form: created_at = now + MAX_PREKEY_CLOCK_SKEW_MS + 1",
+        &["NotYetValid", "Boundary", "ListForm"],
+        "PrekeyError::NotYetValid",
+    );
+    valid(
+        &mut g,
+        &signed(&p),
+        "certificate",
+        "alice",
+        "alice-phone",
+        NOW + 1,
+        "the same prekey one millisecond later: valid",
+        &["Valid", "NotYetValid", "Boundary"],
+    );
+    valid(
+        &mut g,
+        world.prekey("bob-phone-skew"),
+        "list",
+        "bob",
+        "",
+        NOW,
+        "bob-phone's keyring rotated with its clock an hour ahead: created_at = now + MAX_PREKEY_CLOCK_SKEW_MS",
+        &["Valid", "NotYetValid", "Boundary", "ListForm"],
+    );
+    inv(
+        &mut g,
+        world.prekey("bob-phone-future"),
+        "list",
+        "bob",
+        "",
+        NOW,
+        "bob-phone's keyring rotated one millisecond later still: refused at now",
+        &["NotYetValid", "Boundary", "ListForm"],
+        "PrekeyError::NotYetValid",
+    );
+    let mut late = base.clone();
+    late.created_at = u64::MAX - 2;
+    late.expires_at = u64::MAX - 1;
+    valid(
+        &mut g,
+        &signed(&late),
+        "certificate",
+        "alice",
+        "alice-phone",
+        u64::MAX - 10,
+        "now + MAX_PREKEY_CLOCK_SKEW_MS saturates at 2^64 - 1 (created_at = 2^64 - 3, now = 2^64 - 11)",
+        &["Valid", "NotYetValid", "Boundary"],
+    );
+    inv(
+        &mut g,
+        &signed(&late),
+        "certificate",
+        "alice",
+        "alice-phone",
+        u64::MAX - 3 - SKEW,
+        "the same prekey at now = 2^64 - 4 - MAX_PREKEY_CLOCK_SKEW_MS: one millisecond too early",
+        &["NotYetValid", "Boundary"],
+        "PrekeyError::NotYetValid",
+    );
+    // Step 8.
     inv(
         &mut g,
         &good,
@@ -1455,6 +2090,99 @@ fn prekey_verify(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCh
         "order: lifetime too long and expired: InvalidLifetime",
         &["Order", "Lifetime"],
         "PrekeyError::InvalidLifetime",
+    );
+    // Steps 6, 7 and 8 at once: a prekey from the future that expired
+    // before it was made. (Steps 7 and 8 cannot fail together once step 6
+    // holds: created_at > now + skew >= now and expires_at > created_at.)
+    let mut p = base.clone();
+    p.created_at = NOW + SKEW + 1;
+    p.expires_at = NOW;
+    inv(
+        &mut g,
+        &signed(&p),
+        "certificate",
+        "alice",
+        "alice-phone",
+        NOW,
+        "order: expires_at before created_at, created_at = now + MAX_PREKEY_CLOCK_SKEW_MS + 1, expires_at = now: InvalidLifetime (step 6) before NotYetValid (7) and Expired (8)",
+        &["Order", "Lifetime", "NotYetValid", "Expiry"],
+        "PrekeyError::InvalidLifetime",
+    );
+    let mut p = base.clone();
+    p.created_at = NOW + SKEW + 1;
+    p.expires_at = p.created_at + MAX_PREKEY_LIFETIME_MS + 1;
+    inv(
+        &mut g,
+        &signed(&p),
+        "certificate",
+        "alice",
+        "alice-phone",
+        NOW,
+        "order: lifetime too long and created_at = now + MAX_PREKEY_CLOCK_SKEW_MS + 1: InvalidLifetime before NotYetValid",
+        &["Order", "Lifetime", "NotYetValid"],
+        "PrekeyError::InvalidLifetime",
+    );
+    let mut p = future.clone();
+    p.created_at += 1;
+    let mut b = signed(&p);
+    b[sig_at] ^= 1;
+    inv(
+        &mut g,
+        &b,
+        "certificate",
+        "alice",
+        "alice-phone",
+        NOW,
+        "order: a bad signature on a prekey dated one millisecond past the skew: BadSignature (step 5) first",
+        &["Order", "BadSignature", "NotYetValid"],
+        "PrekeyError::BadSignature",
+    );
+    let mut p = future.clone();
+    p.created_at += 1;
+    p.device_key = laptop.device.ed25519;
+    inv(
+        &mut g,
+        &p.signed(&laptop.device.ed_seed),
+        "certificate",
+        "alice",
+        "alice-phone",
+        NOW,
+        "order: signed by alice-laptop's key and dated past the skew: WrongDeviceKey (step 3) first",
+        &["Order", "WrongDevice", "NotYetValid"],
+        "PrekeyError::WrongDeviceKey",
+    );
+
+    // Prekey key ids name the device: a sibling that republishes a key.
+    valid(
+        &mut g,
+        world.prekey("carol-phone-1"),
+        "list",
+        "carol",
+        "",
+        NOW,
+        "carol-phone's prekey",
+        &["Valid", "ListForm", "Sibling"],
+    );
+    valid(
+        &mut g,
+        world.prekey("carol-server-copy"),
+        "list",
+        "carol",
+        "",
+        NOW,
+        "carol-server republishes carol-phone's prekey X25519 key, signed by its own key: valid, with another key id (the device id is hashed in)",
+        &["Valid", "ListForm", "Sibling", "NoCapability"],
+    );
+    inv(
+        &mut g,
+        world.prekey("carol-server-copy"),
+        "certificate",
+        "carol",
+        "carol-phone",
+        NOW,
+        "carol-server's copy presented as carol-phone's prekey",
+        &["Sibling", "WrongDevice"],
+        "PrekeyError::WrongDevice",
     );
 
     // The list form.
@@ -1683,6 +2411,7 @@ enum Step {
     Renew(Vec<u8>),
     Delete(u64),
     SetPolicy(Policy),
+    Current(u64),
 }
 
 fn run_script(m: &mut Model, steps: Vec<Step>) -> (Vec<Value>, bool) {
@@ -1714,6 +2443,13 @@ fn run_script(m: &mut Model, steps: Vec<Step>) -> (Vec<Value>, bool) {
                 json!({"op": "setPolicy", "policy": p.json()}),
                 m.set_policy(p),
             ),
+            Step::Current(now) => {
+                let (p, due) = m.current(now);
+                (
+                    json!({"op": "current", "now": now, "currentPrekey": p.map_or(json!(""), |p| hx(&p)), "rotationDue": due}),
+                    Ok(()),
+                )
+            }
         };
         match r {
             Ok(()) => v["result"] = json!("valid"),
@@ -1743,10 +2479,36 @@ fn fresh(
     (d, c.signed(&account.seed))
 }
 
-/// Script B's keyring and its devices, the base of `KeyringImport`.
+/// `d`'s certificate under `account` with `caps`, signed by `signer` (an
+/// account seed: another account's makes a certificate that does not verify).
+fn cert_by(d: &Device, account: &Account, caps: u32, signer: &[u8; 32]) -> Vec<u8> {
+    let mut c = d.cert(account, None);
+    c.capabilities = caps;
+    c.signed(signer)
+}
+
+/// A device with `like`'s Ed25519 key and another X25519 key (`x` false), or
+/// `like`'s X25519 key and another Ed25519 key (`x` true).
+fn sharing(rng: &mut rand_chacha::ChaCha20Rng, like: &Device, x: bool) -> Device {
+    let mut d = Device::new(rng);
+    if x {
+        d.secret[..32].copy_from_slice(&like.secret[..32]);
+        d.x25519 = like.x25519;
+    } else {
+        d.secret[32..].copy_from_slice(&like.ed_seed);
+        d.ed_seed = like.ed_seed;
+        d.ed25519 = like.ed25519;
+    }
+    d.device_id = like.device_id;
+    d
+}
+
+/// The keyrings of the scripts that `KeyringImport` starts from.
 struct Scripts {
     /// One superseded key set and prekeys signed by both device keys.
     b: Model,
+    /// Deleted after a re-key: prekeys signed by a key set no longer held.
+    f: Model,
     /// The device's old and new keys (same device id).
     old: Device,
     new: Device,
@@ -1764,17 +2526,18 @@ fn keyring_export(
     );
     let carol = world.account("carol");
     let alice = world.account("alice");
-    let case = |g: &mut Group,
-                secret: [u8; 64],
-                cert: Vec<u8>,
-                policy: Policy,
-                steps: Vec<Step>,
-                comment: &str,
-                flags: &[&str]|
+    let script = |g: &mut Group,
+                  secret: [u8; 64],
+                  cert: Vec<u8>,
+                  policy: Policy,
+                  steps: Vec<Step>,
+                  comment: &str,
+                  flags: &[&str]|
      -> Model {
         let mut m = Model::new(secret, cert.clone());
         m.set_policy(policy).unwrap();
-        let (steps, _) = run_script(&mut m, steps);
+        let (json_steps, refused) = run_script(&mut m, steps);
+        assert_eq!(refused, flags.contains(&"Refusal"), "{comment}");
         g.valid(
             comment,
             flags,
@@ -1782,7 +2545,7 @@ fn keyring_export(
                 "secret": hx(&secret),
                 "certificate": hx(&cert),
                 "policy": policy.json(),
-                "steps": steps,
+                "steps": json_steps,
                 "export": hx(&m.export()),
             }),
         );
@@ -1809,20 +2572,22 @@ fn keyring_export(
         Step::Rotate(t0 + DAY, bytes(rng)),
         Step::Rotate(t0 + DAY, bytes(rng)),
         Step::Rotate(t0 - DAY, bytes(rng)),
+        Step::Current(t0 + DAY),
         Step::Rekey(d1.secret, c1, t0 + 2 * DAY),
+        Step::Current(t0 + 2 * DAY),
         Step::Rotate(t0 + 2 * DAY, bytes(rng)),
         Step::Renew(renewed),
         Step::Delete(t0 + 5 * DAY),
         Step::Delete(t0 + 6 * DAY),
         Step::Rotate(t0 + 6 * DAY, bytes(rng)),
     ];
-    let m = case(
+    let m = script(
         &mut g,
         d0.secret,
         c0,
         pa,
         steps,
-        "rotations (one with the clock stepped back, two at the same time: ordered by key id), a re-key, a renewal (capabilities and expiry), deletion at created_at + L + G and retired_at + G exactly, a last rotation",
+        "rotations (one with the clock stepped back, two at the same time: ordered by key id), the current prekey, a re-key (no current prekey: its prekeys are the old key's), a renewal (application capability bit and expiry), deletion at created_at + L + G and retired_at + G exactly, a last rotation",
         &["Valid", "Policy", "Rekey", "Deletion", "Boundary"],
     );
     assert!(m.retired.is_empty() && m.prekeys.len() == 2);
@@ -1838,7 +2603,7 @@ fn keyring_export(
         Step::Rotate(NOW - 2 * DAY, bytes(rng)),
         Step::Rotate(NOW - DAY, bytes(rng)),
     ];
-    let b = case(
+    let b = script(
         &mut g,
         old.secret,
         c_old,
@@ -1851,7 +2616,7 @@ fn keyring_export(
 
     // C: nothing but the current key set.
     let d = world.dev("carol-server");
-    case(
+    script(
         &mut g,
         d.device.secret,
         d.cert.clone(),
@@ -1859,6 +2624,89 @@ fn keyring_export(
         vec![],
         "a fresh keyring: default policy, no superseded keys, no prekeys",
         &["Valid"],
+    );
+
+    // F: a re-key, then a deletion that removes the superseded key set
+    // while prekeys it signed remain (SPEC.md §3.8 Delete): the export loads.
+    let id: [u8; 16] = bytes(rng);
+    let (f0, cf0) = fresh(rng, &carol, id, CAP_PREKEYS, None);
+    let (f1, cf1) = fresh(rng, &carol, id, CAP_PREKEYS, None);
+    let t = NOW - 12 * DAY;
+    let steps = vec![
+        Step::Rotate(t, bytes(rng)),
+        Step::Rotate(t + 2 * DAY, bytes(rng)),
+        Step::Rekey(f1.secret, cf1, t + 3 * DAY),
+        Step::Delete(t + 3 * DAY + DEFAULT_POLICY.g - 1),
+        Step::Delete(t + 3 * DAY + DEFAULT_POLICY.g),
+        Step::Current(t + 3 * DAY + DEFAULT_POLICY.g),
+        Step::Rotate(t + 3 * DAY + DEFAULT_POLICY.g, bytes(rng)),
+    ];
+    let fm = script(
+        &mut g,
+        f0.secret,
+        cf0,
+        DEFAULT_POLICY,
+        steps,
+        "rotate, re-key, delete at retired_at + G: the superseded key set goes (one ms earlier nothing does), the two prekeys its key signed stay (expires_at + G later); the export holds prekeys whose signer it no longer holds and loads",
+        &["Valid", "Rekey", "Deletion", "Superseded", "Boundary"],
+    );
+    assert!(fm.retired.is_empty() && fm.prekeys.len() == 3);
+
+    // Create: DeviceKeyring::new checks the keys, then the certificate
+    // under its own account key (SPEC.md §3.8 Create, §3.3 steps 1–5).
+    let create = |g: &mut Group, secret: [u8; 64], cert: Vec<u8>, comment: &str, flags: &[&str]| {
+        let e = Model::create(secret, cert.clone()).err().unwrap();
+        g.invalid(
+            comment,
+            flags,
+            &e,
+            json!({"secret": hx(&secret), "certificate": hx(&cert)}),
+        );
+    };
+    let id: [u8; 16] = bytes(rng);
+    let (k, _) = fresh(rng, &carol, id, CAP_PREKEYS, None);
+    let (other, c_other) = fresh(rng, &carol, id, CAP_PREKEYS, None);
+    create(
+        &mut g,
+        k.secret,
+        c_other.clone(),
+        "create with keys that are not the certificate's",
+        &["Refusal"],
+    );
+    let by_alice = cert_by(&k, &carol, CAP_PREKEYS, &alice.seed);
+    create(
+        &mut g,
+        k.secret,
+        by_alice.clone(),
+        "create with a certificate naming Carol's account, signed by Alice's",
+        &["Refusal", "CertificateCheck", "BadSignature"],
+    );
+    create(
+        &mut g,
+        other.secret,
+        by_alice,
+        "order: other keys and a bad signature: KeyMismatch first",
+        &["Refusal", "CertificateCheck", "Order"],
+    );
+    let weak = Account {
+        seed: carol.seed,
+        public: bad_ed25519()[0].0,
+    };
+    create(
+        &mut g,
+        k.secret,
+        cert_by(&k, &weak, CAP_PREKEYS, &carol.seed),
+        "create with a certificate whose account key is the Ed25519 neutral element (its signature cannot verify either): InvalidAccountKey",
+        &["Refusal", "CertificateCheck", "Order"],
+    );
+    let mut tampered = c_other;
+    tampered[199] ^= 0x01;
+    create(
+        &mut g,
+        other.secret,
+        tampered,
+        "create with a certificate whose signature was changed",
+        &["Refusal", "CertificateCheck", "BadSignature"],
     );
 
     // D: refusals, each changing nothing.
@@ -1872,39 +2720,47 @@ fn keyring_export(
     let same_keys_renewed = same_keys_renewed.signed(&carol.seed);
     let mut moved = k0;
     moved.device_id = other.device_id;
-    let mut moved = moved.cert(&carol, None);
-    moved.capabilities = CAP_PREKEYS;
-    let moved = moved.signed(&carol.seed);
-    let mut foreign = k0.cert(&alice, None);
-    foreign.capabilities = CAP_PREKEYS;
-    let foreign = foreign.signed(&alice.seed);
-    // New X25519 key with the current Ed25519 key; new keys whose X25519
-    // secret is a held prekey's.
+    let moved_k1 = {
+        let mut d = k1;
+        d.device_id = other.device_id;
+        cert_by(&d, &carol, 0, &alice.seed)
+    };
+    let moved = cert_by(&moved, &carol, CAP_PREKEYS, &carol.seed);
+    let foreign = cert_by(&k0, &alice, CAP_PREKEYS, &alice.seed);
     let first_drawn: [u8; 32] = bytes(rng);
-    let mut same_ed = Device::new(rng);
-    same_ed.secret[32..].copy_from_slice(&k0.ed_seed);
-    same_ed.ed_seed = k0.ed_seed;
-    same_ed.ed25519 = k0.ed25519;
-    same_ed.device_id = id;
-    let same_ed_cert = same_ed.cert(&carol, None).signed(&carol.seed);
-    let mut prekey_x = Device::new(rng);
-    prekey_x.secret[..32].copy_from_slice(&first_drawn);
-    prekey_x.x25519 = craft::x25519_public(&first_drawn);
-    prekey_x.device_id = id;
-    let prekey_x_cert = prekey_x.cert(&carol, None).signed(&carol.seed);
+    let same_ed = sharing(rng, &k0, false);
+    let same_ed_cert = cert_by(&same_ed, &carol, CAP_PREKEYS, &carol.seed);
+    let same_x = sharing(rng, &k0, true);
+    let same_x_cert = cert_by(&same_x, &carol, CAP_PREKEYS, &carol.seed);
+    let c1_by_alice = cert_by(&k1, &carol, CAP_PREKEYS, &alice.seed);
     let steps = vec![
         Step::Rotate(NOW, first_drawn),
+        // Re-key: WrongDevice, KeyMismatch, Certificate, SameKeys, Full.
         Step::Rekey(k0.secret, same_keys_renewed.clone(), NOW),
         Step::Rekey(other.secret, c_other.clone(), NOW),
         Step::Rekey(k1.secret, c_other, NOW),
         Step::Rekey(other.secret, c1.clone(), NOW),
+        Step::Rekey(other.secret, c1_by_alice.clone(), NOW),
+        Step::Rekey(k1.secret, c1_by_alice, NOW),
+        Step::Rekey(
+            k0.secret,
+            cert_by(&k0, &carol, CAP_PREKEYS, &alice.seed),
+            NOW,
+        ),
         Step::Rekey(same_ed.secret, same_ed_cert, NOW),
-        Step::Rekey(prekey_x.secret, prekey_x_cert, NOW),
+        Step::Rekey(same_x.secret, same_x_cert, NOW),
+        // Renew: WrongDevice, KeyMismatch, CapabilityChange, Certificate.
         Step::Renew(c1.clone()),
         Step::Renew(moved),
         Step::Renew(foreign),
+        Step::Renew(moved_k1),
+        Step::Renew(cert_by(&k1, &carol, 0, &alice.seed)),
+        Step::Renew(cert_by(&k0, &carol, 0, &carol.seed)),
+        Step::Renew(cert_by(&k0, &carol, CAP_PREKEYS | 2, &carol.seed)),
+        Step::Renew(cert_by(&k0, &carol, 0, &alice.seed)),
+        Step::Renew(cert_by(&k0, &carol, CAP_PREKEYS, &alice.seed)),
+        // Rotate and policies.
         Step::Rotate(u64::MAX - DEFAULT_POLICY.l, bytes(rng)),
-        Step::Rotate(NOW + 1, k0.x25519_secret()),
         Step::Rotate(NOW + 2, first_drawn),
         Step::SetPolicy(Policy {
             r: 0,
@@ -1913,59 +2769,109 @@ fn keyring_export(
         }),
         Step::SetPolicy(Policy {
             r: DAY,
-            l: MAX_PREKEY_LIFETIME_MS + 1,
+            l: 2 * DAY - 1,
             g: DAY,
         }),
+        Step::SetPolicy(Policy {
+            r: DAY,
+            l: 3 * DAY,
+            g: 28 * DAY + 1,
+        }),
+        Step::SetPolicy(Policy {
+            r: DAY,
+            l: 2 * DAY,
+            g: 29 * DAY,
+        }),
+        Step::SetPolicy(DEFAULT_POLICY),
         Step::Renew(same_keys_renewed),
         Step::Rekey(k1.secret, c1, NOW + 3),
+        Step::Current(NOW + 4),
         Step::Rekey(k0.secret, c0.clone(), NOW + 4),
+        Step::Rekey(
+            same_ed.secret,
+            cert_by(&same_ed, &carol, CAP_PREKEYS, &carol.seed),
+            NOW + 4,
+        ),
+        Step::Rekey(
+            same_x.secret,
+            cert_by(&same_x, &carol, CAP_PREKEYS, &carol.seed),
+            NOW + 4,
+        ),
         Step::Rotate(NOW + 5, bytes(rng)),
+        Step::Current(NOW + 4),
+        Step::Current(NOW + 5),
     ];
-    let mut m = Model::new(k0.secret, c0.clone());
-    let (json_steps, refused) = run_script(&mut m, steps);
-    assert!(refused);
-    g.valid(
-        "refusals change nothing: re-key with the current keys (SameKeys), another device's certificate (WrongDevice), keys that are not the certificate's (KeyMismatch, WrongDevice first when both), the current Ed25519 key with a new X25519 key (SameKeys), an X25519 key a prekey holds (SameKeys); renew with other keys (KeyMismatch), another device id or account (WrongDevice); rotate when now + L = 2^64 - 1 (InvalidPolicy, nothing drawn), to the certificate's or a prekey's key (SameKeys, 32 bytes drawn); invalid policies; then a renewal, a re-key and back to the old keys (SameKeys: still held), a rotation",
-        &["Refusal", "Rekey"],
-        json!({
-            "secret": hx(&k0.secret),
-            "certificate": hx(&c0),
-            "policy": DEFAULT_POLICY.json(),
-            "steps": json_steps,
-            "export": hx(&m.export()),
-        }),
+    script(
+        &mut g,
+        k0.secret,
+        c0.clone(),
+        DEFAULT_POLICY,
+        steps,
+        "refusals change nothing. Re-key: with the current keys (SameKeys); another device's certificate (WrongDevice; first when the keys are not its either); keys that are not the certificate's (KeyMismatch; first when the certificate does not verify either); a certificate Alice signed (Certificate(BadSignature); first when the keys are the current ones); the current Ed25519 key with a new X25519 key, the current X25519 key with a new Ed25519 key (SameKeys). Renew: other keys (KeyMismatch), another device id or account (WrongDevice; first with other keys, CAPABILITY_PREKEYS off and a bad signature), other keys with the capability off and a bad signature (KeyMismatch), the capability off (CapabilityChange), reserved bit 1 set (accepted: only bit 0 counts), the capability off and a bad signature (CapabilityChange), a bad signature (Certificate). Rotate when now + L = 2^64 - 1 (InvalidPolicy, nothing drawn), to a held prekey's key (SameKeys, 32 bytes drawn). Policies: R = 0, 2R = L + 1, ceil((L + G) / R) + 1 = 33 refused; 2R = L with 32 accepted, then the default. Then a renewal, a re-key, back to the superseded keys or either of its keys (SameKeys: still held), a rotation; the current prekey before and after it",
+        &["Refusal", "Rekey", "CertificateCheck", "Policy", "Order"],
     );
 
     // E: the limits: 8 superseded key sets, 32 prekeys.
     let id: [u8; 16] = bytes(rng);
     let (e0, ce0) = fresh(rng, &carol, id, CAP_PREKEYS, None);
     let mut steps = Vec::new();
+    let mut last = (e0.secret, ce0.clone());
     for i in 0..9u64 {
         let (d, c) = fresh(rng, &carol, id, CAP_PREKEYS, None);
+        if i < 8 {
+            last = (d.secret, c.clone());
+        }
         steps.push(Step::Rekey(d.secret, c, NOW + i));
     }
+    steps.push(Step::Rekey(last.0, last.1, NOW + 9));
     for i in 0..33u64 {
         steps.push(Step::Rotate(NOW + 10 + i, bytes(rng)));
     }
-    steps.push(Step::Delete(NOW + 10 + 4 * DAY + 7 * DAY + 3));
-    steps.push(Step::Rotate(NOW + 11 * DAY + 100, bytes(rng)));
-    let mut m = Model::new(e0.secret, ce0.clone());
-    let (json_steps, refused) = run_script(&mut m, steps);
-    assert!(refused);
-    g.valid(
-        "limits: a 9th superseded key set and a 33rd prekey are refused (Full, the 33rd draws nothing); a deletion frees room (its count includes the 9 key sets: the grace after retired_at passed too), a rotation follows",
-        &["Refusal", "Limit", "Deletion"],
-        json!({
-            "secret": hx(&e0.secret),
-            "certificate": hx(&ce0),
-            "policy": DEFAULT_POLICY.json(),
-            "steps": json_steps,
-            "export": hx(&m.export()),
-        }),
+    steps.push(Step::Delete(
+        NOW + 10 + DEFAULT_POLICY.l + DEFAULT_POLICY.g + 3,
+    ));
+    steps.push(Step::Rotate(NOW + 15 * DAY, bytes(rng)));
+    script(
+        &mut g,
+        e0.secret,
+        ce0,
+        DEFAULT_POLICY,
+        steps,
+        "limits: a 9th superseded key set is refused (Full), a re-key to the current keys with 8 held is SameKeys (before Full); a 33rd prekey is refused (Full, nothing drawn); a deletion frees room (its count includes the 8 superseded key sets: the grace after retired_at passed too), a rotation follows",
+        &["Refusal", "Limit", "Deletion", "Order"],
+    );
+
+    // G: keys reused across kinds. Prekey key ids have their own label
+    // (SPEC.md §3.7) and re-key compares key sets only (§3.8): a prekey
+    // whose X25519 key is a key set's, and a key set whose X25519 key is a
+    // prekey's, are both accepted and load.
+    let id: [u8; 16] = bytes(rng);
+    let (g0, cg0) = fresh(rng, &carol, id, CAP_PREKEYS, None);
+    let drawn: [u8; 32] = bytes(rng);
+    let mut g1 = Device::new(rng);
+    g1.secret[..32].copy_from_slice(&drawn);
+    g1.x25519 = craft::x25519_public(&drawn);
+    g1.device_id = id;
+    let cg1 = cert_by(&g1, &carol, CAP_PREKEYS, &carol.seed);
+    let steps = vec![
+        Step::Rotate(NOW, g0.x25519_secret()),
+        Step::Rotate(NOW + 1, drawn),
+        Step::Rekey(g1.secret, cg1, NOW + 2),
+        Step::Rotate(NOW + 3, g1.x25519_secret()),
+    ];
+    script(
+        &mut g,
+        g0.secret,
+        cg0,
+        DEFAULT_POLICY,
+        steps,
+        "a rotation that draws the device's own X25519 secret, a re-key to the X25519 key of a held prekey, then a rotation drawing that key again (another signer and time, same prekey key id: SameKeys): a prekey key id never equals a certificate key id",
+        &["Refusal", "Rekey"],
     );
     f.push(g);
     Scripts {
         b,
+        f: fm,
         old,
         new,
         account: alice,
@@ -1993,7 +2899,12 @@ fn held_prekey(
         created,
         expires,
     );
-    (drawn, p.signed(signer))
+    (craft::clamp(&drawn), p.signed(signer))
+}
+
+/// The X25519 secret of a device's 64 secret bytes, clamped (SPEC.md §3.9).
+fn clamped_x(d: &Device) -> [u8; 32] {
+    craft::clamp(&d.x25519_secret())
 }
 
 fn keyring_import(
@@ -2008,6 +2919,7 @@ fn keyring_import(
     );
     let valid = |g: &mut Group, k: &KeyringBytes, comment: &str, flags: &[&str]| {
         let bytes = k.encode();
+        assert_eq!(import_model(&bytes), Ok(()), "{comment}");
         g.valid(
             comment,
             flags,
@@ -2023,8 +2935,9 @@ fn keyring_import(
                bytes: &[u8],
                comment: &str,
                flags: &[&str],
-               kind: &str,
-               detail: Option<&str>| {
+               kind: &'static str,
+               detail: Option<&'static str>| {
+        assert_eq!(import_model(bytes), Err((kind, detail)), "{comment}");
         let mut v = json!({"export": hx(bytes)});
         match kind {
             "Truncated" | "OutOfRange" => {
@@ -2078,22 +2991,73 @@ fn keyring_import(
         "the current certificate has expired: loaded (its signature is checked, not its expiry)",
         &["Valid", "Expiry"],
     );
+    for (r, l, gr, why) in [
+        (
+            MAX_PREKEY_LIFETIME_MS / 2,
+            MAX_PREKEY_LIFETIME_MS,
+            MAX_GRACE_MS,
+            "policy at its limits: L = MAX_PREKEY_LIFETIME_MS = 2R, G = MAX_GRACE_MS",
+        ),
+        (1, 2, 0, "policy R = 1 ms, L = 2R = 2 ms, G = 0"),
+        (
+            2 * DAY,
+            4 * DAY,
+            7 * DAY,
+            "policy 2R = L (R = 2 days, L = 4 days, G = 7 days)",
+        ),
+        (
+            DAY,
+            3 * DAY,
+            28 * DAY,
+            "policy with ceil((L + G) / R) + 1 = 32 = MAX_KEYRING_PREKEYS",
+        ),
+    ] {
+        let mut k = base.clone();
+        (k.rotation_ms, k.lifetime_ms, k.grace_ms) = (r, l, gr);
+        valid(&mut g, &k, why, &["Valid", "Policy", "Boundary"]);
+    }
+    valid(
+        &mut g,
+        &s.f.bytes(),
+        "deleted after a re-key: the superseded key set is gone, prekeys its key signed remain (their signer need not be held)",
+        &["Valid", "Rekey", "Deletion"],
+    );
+    let t = NOW;
+    let foreign_seed: [u8; 32] = bytes(rng);
     let mut k = base.clone();
-    (k.rotation_ms, k.lifetime_ms, k.grace_ms) =
-        (MAX_PREKEY_LIFETIME_MS, MAX_PREKEY_LIFETIME_MS, MAX_GRACE_MS);
+    k.prekeys.push(held_prekey(
+        rng,
+        &account.public,
+        id,
+        &foreign_seed,
+        t,
+        t + DAY,
+    ));
     valid(
         &mut g,
         &k,
-        "policy at its limits: R = L = MAX_PREKEY_LIFETIME_MS, G = MAX_GRACE_MS",
-        &["Valid", "Policy", "Boundary"],
+        "a prekey signed by (and naming) an Ed25519 key the keyring never held: its signature verifies under the key it names",
+        &["Valid"],
     );
     let mut k = base.clone();
-    (k.rotation_ms, k.lifetime_ms, k.grace_ms) = (1, 1, 0);
+    let p = Prekey::new(account.public, id, s.new.ed25519, s.new.x25519, t, t + DAY)
+        .signed(&s.new.ed_seed);
+    k.prekeys.push((clamped_x(&s.new), p));
     valid(
         &mut g,
         &k,
-        "policy R = L = 1 ms, G = 0",
-        &["Valid", "Policy", "Boundary"],
+        "a prekey whose X25519 key is the current certificate's: its prekey key id is not the certificate key id, so nothing is held twice by key id",
+        &["Valid"],
+    );
+    let mut k = base.clone();
+    let p = Prekey::new(account.public, id, s.new.ed25519, s.old.x25519, t, t + DAY)
+        .signed(&s.new.ed_seed);
+    k.prekeys.push((clamped_x(&s.old), p));
+    valid(
+        &mut g,
+        &k,
+        "a prekey whose X25519 key is the superseded certificate's (another key id)",
+        &["Valid", "Superseded"],
     );
 
     // Step 1: prefix, policy.
@@ -2101,13 +3065,29 @@ fn keyring_import(
     for (r, l, gr, why) in [
         (0, DAY, DAY, "rotation period 0"),
         (2 * DAY, DAY, DAY, "rotation period above the lifetime"),
+        (DAY, DAY, DAY, "R = L (valid before 2R <= L)"),
+        (DAY, 2 * DAY - 1, DAY, "2R = L + 1"),
+        (2 * DAY, 4 * DAY - 1, 7 * DAY, "2R = L + 1 (R = 2 days)"),
         (
-            DAY,
+            MAX_PREKEY_LIFETIME_MS / 2,
             MAX_PREKEY_LIFETIME_MS + 1,
-            DAY,
+            0,
             "lifetime MAX_PREKEY_LIFETIME_MS + 1",
         ),
-        (DAY, DAY, MAX_GRACE_MS + 1, "grace MAX_GRACE_MS + 1"),
+        (
+            MAX_PREKEY_LIFETIME_MS / 2,
+            MAX_PREKEY_LIFETIME_MS,
+            MAX_GRACE_MS + 1,
+            "grace MAX_GRACE_MS + 1",
+        ),
+        (DAY, 3 * DAY, 28 * DAY + 1, "ceil((L + G) / R) + 1 = 33"),
+        (
+            DAY,
+            2 * DAY,
+            30 * DAY,
+            "ceil((L + G) / R) + 1 = 33 with (L + G) / R exact",
+        ),
+        (u64::MAX, u64::MAX, u64::MAX, "every field 2^64 - 1"),
         (0, 0, 0, "all zero"),
     ] {
         let mut k = base.clone();
@@ -2164,6 +3144,54 @@ fn keyring_import(
     );
 
     // Step 2: the current key set.
+    for (i, bit, why) in [
+        (0usize, 0x01u8, "bit 0 of the first byte set"),
+        (0, 0x04, "bit 2 of the first byte set"),
+        (31, 0x80, "bit 7 of the last byte set"),
+        (31, 0x40, "bit 6 of the last byte clear"),
+    ] {
+        let mut k = base.clone();
+        k.secret[i] ^= bit;
+        inv(
+            &mut g,
+            &enc(&k),
+            &format!("the current X25519 secret is not clamped: {why} (the same key: X25519 clamps at use)"),
+            &["Unclamped"],
+            "NonCanonical",
+            Some("X25519 secret not clamped"),
+        );
+    }
+    let mut k = base.clone();
+    k.secret[0] |= 0x07;
+    inv(
+        &mut g,
+        &enc(&k)[..ko::CERTIFICATE + 50],
+        "order: an unclamped current secret, then the input ends inside the certificate: NonCanonical first",
+        &["Unclamped", "Order"],
+        "NonCanonical",
+        Some("X25519 secret not clamped"),
+    );
+    k.certificate[0] = 0x01;
+    k.secret[40] ^= 0x01;
+    inv(
+        &mut g,
+        &enc(&k),
+        "order: an unclamped current secret, a certificate of wire version 0x01, a seed that is not the certificate's: NonCanonical first",
+        &["Unclamped", "Order"],
+        "NonCanonical",
+        Some("X25519 secret not clamped"),
+    );
+    let mut k = base.clone();
+    k.secret[31] |= 0x80;
+    k.rotation_ms = 0;
+    inv(
+        &mut g,
+        &enc(&k),
+        "order: an invalid policy and an unclamped current secret: the policy first",
+        &["Unclamped", "Order", "Policy"],
+        "Inconsistent",
+        Some("keyring policy"),
+    );
     let mut k = base.clone();
     k.secret[0] ^= 0x10;
     inv(
@@ -2269,7 +3297,7 @@ fn keyring_import(
     inv(
         &mut g,
         &b,
-        "retired count 8 with one set and the prekeys following: fewer than 8 × 272 bytes left",
+        "retired count 8 with one set and the prekeys following: fewer than 8 × 240 bytes left",
         &["Truncated"],
         "Truncated",
         Some("retired keys"),
@@ -2289,7 +3317,7 @@ fn keyring_import(
     let nid: [u8; 16] = bytes(rng);
     let (od, oc) = fresh(rng, &account, nid, CAP_PREKEYS, None);
     let mut k = base.clone();
-    k.retired[0] = (od.secret, oc, NOW - 2 * DAY);
+    k.retired[0] = (clamped_x(&od), oc, NOW - 2 * DAY);
     inv(
         &mut g,
         &enc(&k),
@@ -2312,7 +3340,7 @@ fn keyring_import(
     );
     // Order and duplicates.
     let (d2, c2) = fresh(rng, &account, id, CAP_PREKEYS, None);
-    let second = (d2.secret, c2.clone(), NOW - 4 * DAY);
+    let second = (clamped_x(&d2), c2.clone(), NOW - 4 * DAY);
     let mut k = base.clone();
     k.retired.push(second.clone());
     inv(
@@ -2351,7 +3379,7 @@ fn keyring_import(
     k.retired.push(k.retired[0].clone());
     inv(&mut g, &enc(&k), "order: the same superseded set twice: NonCanonical (not greater) before device keys held twice", &["NonCanonical", "Order"], "NonCanonical", Some("retired keys order"));
     let mut k = base.clone();
-    k.retired[0] = (k.secret, k.certificate.clone(), NOW - 2 * DAY);
+    k.retired[0] = (clamped_x(&s.new), k.certificate.clone(), NOW - 2 * DAY);
     inv(
         &mut g,
         &enc(&k),
@@ -2368,11 +3396,11 @@ fn keyring_import(
     c.capabilities = CAP_PREKEYS;
     let mut k = base.clone();
     k.retired
-        .push((same_ed.secret, c.signed(&account.seed), NOW));
+        .push((clamped_x(&same_ed), c.signed(&account.seed), NOW));
     inv(
         &mut g,
         &enc(&k),
-        "a second superseded set with another X25519 key but the current Ed25519 key",
+        "a second superseded set with another X25519 key, its certificate naming the current Ed25519 key",
         &["Inconsistent"],
         "Inconsistent",
         Some("device keys held twice"),
@@ -2385,7 +3413,7 @@ fn keyring_import(
     c.capabilities = CAP_PREKEYS;
     let mut k = base.clone();
     k.retired
-        .push((same_x.secret, c.signed(&account.seed), NOW));
+        .push((clamped_x(&same_x), c.signed(&account.seed), NOW));
     inv(
         &mut g,
         &enc(&k),
@@ -2417,7 +3445,7 @@ fn keyring_import(
     let mut k = base.clone();
     let nid: [u8; 16] = bytes(rng);
     let (od2, oc2) = fresh(rng, &account, nid, CAP_PREKEYS, None);
-    k.retired.push((od2.secret, oc2, NOW - 9 * DAY));
+    k.retired.push((clamped_x(&od2), oc2, NOW - 9 * DAY));
     inv(
         &mut g,
         &enc(&k),
@@ -2430,6 +3458,69 @@ fn keyring_import(
     k.retired[0].1[199] ^= 0x01;
     k.retired[0].1[40] ^= 0x01;
     inv(&mut g, &enc(&k), "order: the superseded certificate names another device id and its signature is bad: the certificate signature (step 2 of the set) first", &["Order", "Inconsistent"], "Inconsistent", Some("certificate signature"));
+
+    for (i, bit, why) in [
+        (0usize, 0x02u8, "bit 1 of the first byte set"),
+        (31, 0x80, "bit 7 of the last byte set"),
+        (31, 0x40, "bit 6 of the last byte clear"),
+    ] {
+        let mut k = base.clone();
+        k.retired[0].0[i] ^= bit;
+        inv(
+            &mut g,
+            &enc(&k),
+            &format!("the superseded X25519 secret is not clamped: {why}"),
+            &["Unclamped", "Superseded"],
+            "NonCanonical",
+            Some("X25519 secret not clamped"),
+        );
+    }
+    let mut k = base.clone();
+    k.retired[0].0[0] |= 0x01;
+    k.retired[0].1[0] = 0x01;
+    inv(
+        &mut g,
+        &enc(&k),
+        "order: an unclamped superseded secret and its certificate of wire version 0x01: NonCanonical first",
+        &["Unclamped", "Order"],
+        "NonCanonical",
+        Some("X25519 secret not clamped"),
+    );
+    let mut k = base.clone();
+    k.retired[0].0[0] ^= 0x10;
+    k.retired[0].1[1] = 0x07;
+    inv(
+        &mut g,
+        &enc(&k),
+        "order: a superseded certificate of object type 0x07 and a secret that is not its key: the certificate's decoding first",
+        &["Order", "Grease"],
+        "WrongObjectType",
+        None,
+    );
+    let mut k = base.clone();
+    k.retired[0].0[0] ^= 0x10;
+    k.retired[0].1[199] ^= 0x01;
+    inv(
+        &mut g,
+        &enc(&k),
+        "order: a superseded secret that is not its certificate's key and a bad certificate signature: the key first",
+        &["Order", "Inconsistent"],
+        "Inconsistent",
+        Some("device secret and certificate"),
+    );
+    let mut k = base.clone();
+    let (od3, oc3) = fresh(rng, &bob, id, CAP_PREKEYS, None);
+    k.retired[0] = (clamped_x(&od3), oc3, NOW - 2 * DAY);
+    let mut bad = k.clone();
+    bad.retired[0].1[199] ^= 0x01;
+    inv(
+        &mut g,
+        &enc(&bad),
+        "order: a superseded set of Bob's account whose signature is bad: the certificate signature before another device",
+        &["Order", "WrongAccount"],
+        "Inconsistent",
+        Some("certificate signature"),
+    );
 
     // Step 4: prekeys.
     let pb = rb + ko::RETIRED_LEN;
@@ -2527,7 +3618,45 @@ fn keyring_import(
         Some("prekeys order"),
     );
     let last = |k: &mut KeyringBytes, p: ([u8; 32], Vec<u8>)| k.prekeys.push(p);
-    let t = NOW;
+    for (i, bit, why) in [
+        (0usize, 0x04u8, "bit 2 of the first byte set"),
+        (31, 0x80, "bit 7 of the last byte set"),
+        (31, 0x40, "bit 6 of the last byte clear"),
+    ] {
+        let mut k = base.clone();
+        k.prekeys[2].0[i] ^= bit;
+        inv(
+            &mut g,
+            &enc(&k),
+            &format!("the third prekey's X25519 secret is not clamped: {why}"),
+            &["Unclamped"],
+            "NonCanonical",
+            Some("X25519 secret not clamped"),
+        );
+    }
+    let mut k = base.clone();
+    k.prekeys.swap(1, 2);
+    k.prekeys[1].0[0] |= 0x01;
+    k.prekeys[1].1[0] = 0x03;
+    inv(
+        &mut g,
+        &enc(&k),
+        "order: a prekey out of order, with an unclamped secret and wire version 0x03: NonCanonical(X25519 secret not clamped) first",
+        &["Unclamped", "Order"],
+        "NonCanonical",
+        Some("X25519 secret not clamped"),
+    );
+    let mut k = base.clone();
+    k.prekeys.swap(1, 2);
+    k.prekeys[1].1[0] = 0x03;
+    inv(
+        &mut g,
+        &enc(&k),
+        "order: a prekey out of order with wire version 0x03: its decoding first",
+        &["Order", "Grease"],
+        "UnsupportedVersion",
+        None,
+    );
     let mut k = base.clone();
     let nid: [u8; 16] = bytes(rng);
     last(
@@ -2554,20 +3683,6 @@ fn keyring_import(
         &["Inconsistent", "WrongAccount"],
         "Inconsistent",
         Some("prekey of another device"),
-    );
-    let foreign_seed: [u8; 32] = bytes(rng);
-    let mut k = base.clone();
-    last(
-        &mut k,
-        held_prekey(rng, &account.public, id, &foreign_seed, t, t + DAY),
-    );
-    inv(
-        &mut g,
-        &enc(&k),
-        "a prekey signed by (and naming) an Ed25519 key the keyring does not hold",
-        &["Inconsistent"],
-        "Inconsistent",
-        Some("prekey signed by a key the keyring does not hold"),
     );
     let mut k = base.clone();
     let mut p = held_prekey(rng, &account.public, id, &s.new.ed_seed, t, t + DAY);
@@ -2638,32 +3753,6 @@ fn keyring_import(
         Some("prekey signature"),
     );
     let mut k = base.clone();
-    let x_secret: [u8; 32] = s.new.secret[..32].try_into().unwrap();
-    let p = Prekey::new(account.public, id, s.new.ed25519, s.new.x25519, t, t + DAY)
-        .signed(&s.new.ed_seed);
-    last(&mut k, (x_secret, p));
-    inv(
-        &mut g,
-        &enc(&k),
-        "a prekey whose key is the current certificate's X25519 key",
-        &["Inconsistent"],
-        "Inconsistent",
-        Some("key held twice"),
-    );
-    let mut k = base.clone();
-    let x_old: [u8; 32] = s.old.secret[..32].try_into().unwrap();
-    let p = Prekey::new(account.public, id, s.new.ed25519, s.old.x25519, t, t + DAY)
-        .signed(&s.new.ed_seed);
-    last(&mut k, (x_old, p));
-    inv(
-        &mut g,
-        &enc(&k),
-        "a prekey whose key is the superseded certificate's X25519 key",
-        &["Inconsistent", "Superseded"],
-        "Inconsistent",
-        Some("key held twice"),
-    );
-    let mut k = base.clone();
     let (sec, p0) = base.prekeys[3].clone();
     let p = Prekey::new(
         account.public,
@@ -2696,19 +3785,7 @@ fn keyring_import(
     let mut p = held_prekey(rng, &account.public, nid, &foreign_seed, t, t);
     p.0[0] ^= 0x10;
     last(&mut k, p);
-    inv(&mut g, &enc(&k), "order: another device, foreign signer, wrong secret, invalid lifetime: another device first", &["Order", "WrongDevice"], "Inconsistent", Some("prekey of another device"));
-    let mut k = base.clone();
-    let mut p = held_prekey(rng, &account.public, id, &foreign_seed, t, t);
-    p.0[0] ^= 0x10;
-    last(&mut k, p);
-    inv(
-        &mut g,
-        &enc(&k),
-        "order: foreign signer, wrong secret, invalid lifetime: the signer first",
-        &["Order", "Inconsistent"],
-        "Inconsistent",
-        Some("prekey signed by a key the keyring does not hold"),
-    );
+    inv(&mut g, &enc(&k), "order: another device (signed by a key never held), wrong secret, invalid lifetime: another device first", &["Order", "WrongDevice"], "Inconsistent", Some("prekey of another device"));
     let mut k = base.clone();
     let mut p = held_prekey(rng, &account.public, id, &s.new.ed_seed, t, t);
     p.0[0] ^= 0x10;
@@ -2735,14 +3812,23 @@ fn keyring_import(
         Some("prekey lifetime"),
     );
     let mut k = base.clone();
-    let mut p = Prekey::new(account.public, id, s.new.ed25519, s.new.x25519, t, t + DAY)
-        .signed(&s.new.ed_seed);
+    let (sec, p0) = base.prekeys[3].clone();
+    let mut p = Prekey::new(
+        account.public,
+        id,
+        s.new.ed25519,
+        craft::x25519_public(&sec),
+        t,
+        t + DAY,
+    )
+    .signed(&s.new.ed_seed);
+    assert_eq!(&p0[84..116], &p[84..116]);
     p[195] ^= 0x01;
-    last(&mut k, (x_secret, p));
+    last(&mut k, (sec, p));
     inv(
         &mut g,
         &enc(&k),
-        "order: bad signature and the current certificate's key: the signature first",
+        "order: a bad signature on a prekey with an earlier prekey's key: the signature first, then key held twice",
         &["Order", "BadSignature"],
         "Inconsistent",
         Some("prekey signature"),
@@ -2793,7 +3879,7 @@ fn keyring_import(
         cuts.push((ko::CERTIFICATE + c, None));
     }
     cuts.push((ko::RETIRED_COUNT, Some("retired count")));
-    for c in [0usize, 64, 264] {
+    for c in [0usize, 32, 232] {
         cuts.push((rb + c, Some("retired keys")));
     }
     cuts.push((pb, Some("prekey count")));
@@ -2837,7 +3923,18 @@ fn seal_to_prekeys(
         "SealToPrekeys",
         "seal to verified prekeys, byte for byte, and its refusals (SPEC.md §4.9, §5.1 step 7); every keyring opens each envelope (§5.2 step 2).",
     );
-    let pk = |name: &'static str, list: &'static str, at: u64| Passed { name, list, at };
+    let pk = |name: &'static str, list: &'static str, at: u64| Passed {
+        name,
+        list,
+        at,
+        times: 1,
+    };
+    let pkn = |name: &'static str, list: &'static str, at: u64, times: usize| Passed {
+        name,
+        list,
+        at,
+        times,
+    };
     type Case = (
         &'static str,
         &'static str,
@@ -2885,11 +3982,12 @@ fn seal_to_prekeys(
             vec![
                 pk("alice-phone-1", "alice", NOW - 2 * DAY),
                 pk("alice-laptop-a", "alice", NOW - 2 * DAY),
+                pk("alice-laptop-b", "alice", NOW - 2 * DAY),
                 pk("alice-watch-1", "alice", NOW - 2 * DAY),
             ],
             NOW - 2 * DAY,
             b"two days ago",
-            "sealed two days ago to alice-phone's then newest prekey (its next prekey did not exist yet), alice-laptop's, and alice-watch's (its certificate expired since)",
+            "sealed two days ago to alice-phone's then newest prekey (its next prekey did not exist yet), alice-laptop's two of that moment, and alice-watch's (its certificate expired since)",
             vec!["Valid", "Superseded"],
         ),
         (
@@ -2926,9 +4024,68 @@ fn seal_to_prekeys(
             "prekeys for devices that are not recipients (alice-phone) and bob-phone's prekey from before its re-key are ignored; the sender's own list is not passed",
             vec!["Valid", "Rekey"],
         ),
+        (
+            "skew",
+            "carol-server",
+            vec!["bob"],
+            vec![
+                pk("bob-phone-1", "bob", NOW),
+                pk("bob-phone-skew", "bob", NOW),
+                pk("bob-tablet-1", "bob", NOW),
+            ],
+            NOW,
+            b"an hour ahead",
+            "bob-phone's prekey dated exactly MAX_PREKEY_CLOCK_SKEW_MS after now is usable, and the newest: the wrap goes to it",
+            vec!["Valid", "NotYetValid", "Boundary"],
+        ),
+        (
+            "future",
+            "carol-server",
+            vec!["bob"],
+            vec![
+                pk("bob-phone-future", "bob", NOW + 1),
+                pk("bob-phone-1", "bob", NOW),
+                pk("bob-tablet-1", "bob", NOW),
+            ],
+            NOW,
+            b"not from the future",
+            "bob-phone's prekey dated MAX_PREKEY_CLOCK_SKEW_MS + 1 after now (verified a millisecond later) is not usable at now: the wrap goes to its older prekey",
+            vec!["Valid", "NotYetValid", "Boundary"],
+        ),
+        (
+            "sibling",
+            "alice-phone",
+            vec!["carol"],
+            vec![
+                pk("carol-phone-1", "carol", NOW),
+                pk("carol-server-copy", "carol", NOW),
+            ],
+            NOW,
+            b"one key, two devices",
+            "carol-server republished carol-phone's prekey X25519 key: the two prekeys have distinct key ids (the device id is hashed in), so both devices are sealed to, each wrap bound to its own device",
+            vec!["Valid", "Sibling", "NoCapability"],
+        ),
+        (
+            "many",
+            "carol-server",
+            vec!["bob"],
+            vec![
+                pkn("bob-phone-1", "bob", NOW, MAX_SEAL_PREKEYS - 1),
+                pk("bob-tablet-1", "bob", NOW),
+            ],
+            NOW,
+            b"4096 prekeys",
+            "exactly MAX_SEAL_PREKEYS verified prekeys passed (bob-phone's 4095 times, bob-tablet's once)",
+            vec!["Valid", "Limit", "Boundary"],
+        ),
     ];
     let mut sealed = Vec::new();
     for (label, sender, lists, passed, now, payload, comment, flags) in cases {
+        assert_eq!(
+            seal_refusal(world, sender, sender, &lists, &passed, now),
+            None,
+            "{comment}"
+        );
         let randomness: [u8; 80] = bytes(rng);
         let ms: [u8; 32] = randomness[16..48].try_into().unwrap();
         let targets = wrap_targets(world, &lists, &passed, now, ms).unwrap();
@@ -2981,6 +4138,17 @@ fn seal_to_prekeys(
             } else {
                 "alice-laptop-b"
             }));
+        }
+        let to = |k: &str| wraps.iter().any(|w| w["key"] == k);
+        match label {
+            "skew" => assert!(to("bob-phone-skew") && !to("bob-phone-1")),
+            "future" => assert!(to("bob-phone-1") && !to("bob-phone-future")),
+            "sibling" => {
+                assert!(to("carol-phone-1") && to("carol-server-copy"));
+                assert_eq!(wraps[0]["x25519Public"], wraps[1]["x25519Public"]);
+                assert_ne!(wraps[0]["keyId"], wraps[1]["keyId"]);
+            }
+            _ => {}
         }
         let opens: Vec<Value> = world
             .keyrings
@@ -3043,6 +4211,14 @@ fn seal_to_prekeys(
             "padding": {"type": "padme"},
             "now": now,
         });
+        assert_eq!(
+            seal_refusal(world, sender, cert, lists, passed, now).as_deref(),
+            Some(error),
+            "{comment}"
+        );
+        if error == "SealError::TooManyPrekeys" {
+            v["prekeyCount"] = json!(passed_count(passed));
+        }
         if let Some(dev) = missing {
             let d = world.dev(dev);
             let got = wrap_targets(world, lists, passed, now, [0; 32])
@@ -3072,7 +4248,51 @@ fn seal_to_prekeys(
         Some("bob-phone"),
     );
     refuse(&mut g, "alice-phone", "alice-phone", &["carol"], &[pk("carol-phone-old", "carol", NOW - 1)], NOW, "only an expired prekey of carol-phone (verified before it expired, expires exactly at now)", &["MissingPrekey", "Expiry", "Boundary"], MP, Some("carol-phone"));
-    refuse(&mut g, "alice-phone", "alice-phone", &["bob"], &[pk("bob-phone-old-1", "bob-old", NOW - 11 * DAY), pk("bob-tablet-1", "bob", NOW - 9 * DAY)], NOW - 9 * DAY, "bob-phone's only prekey was verified against its certificate from before the re-key (unexpired, but signed by the old key): not usable for the current certificate", &["MissingPrekey", "Rekey"], MP, Some("bob-phone"));
+    refuse(&mut g, "alice-phone", "alice-phone", &["bob"], &[pk("bob-phone-old-1", "bob-old", NOW - 11 * DAY)], NOW - 9 * DAY, "bob-phone's only prekey was verified against its certificate from before the re-key (unexpired, but signed by the old key): not usable for the current certificate", &["MissingPrekey", "Rekey"], MP, Some("bob-phone"));
+    refuse(&mut g, "carol-server", "carol-server", &["bob"], &[pk("bob-phone-future", "bob", NOW + 1), pk("bob-tablet-1", "bob", NOW)], NOW, "bob-phone's only prekey is dated MAX_PREKEY_CLOCK_SKEW_MS + 1 after now (verified a millisecond later): not usable, and no fallback", &["MissingPrekey", "NotYetValid", "Boundary"], MP, Some("bob-phone"));
+    const TM: &str = "SealError::TooManyPrekeys";
+    let too_many = [
+        pkn("bob-phone-1", "bob", NOW, MAX_SEAL_PREKEYS),
+        pk("bob-tablet-1", "bob", NOW),
+    ];
+    refuse(
+        &mut g,
+        "carol-server",
+        "carol-server",
+        &["bob"],
+        &too_many,
+        NOW,
+        "MAX_SEAL_PREKEYS + 1 verified prekeys passed",
+        &["Limit", "Boundary"],
+        TM,
+        None,
+    );
+    refuse(
+        &mut g,
+        "carol-server",
+        "carol-server",
+        &["bob", "bob"],
+        &too_many,
+        NOW,
+        "order: too many prekeys and Bob's list twice: TooManyPrekeys is the first check of step 6",
+        &["Limit", "Order"],
+        TM,
+        None,
+    );
+    refuse(&mut g, "carol-server", "carol-server", &["carol"], &too_many, NOW, "order: too many prekeys and carol-phone without one: TooManyPrekeys (step 6) before MissingPrekey (step 7)", &["Limit", "Order"], TM, None);
+    refuse(&mut g, "alice-phone", "carol-server", &["bob"], &too_many, NOW, "order: alice-phone's keys with carol-server's certificate and too many prekeys: CertificateMismatch (step 1) first", &["Limit", "Order"], "SealError::CertificateMismatch", None);
+    refuse(
+        &mut g,
+        "alice-watch",
+        "alice-watch",
+        &["bob"],
+        &too_many,
+        NOW,
+        "order: an expired sender and too many prekeys: SenderCertificateExpired (step 2) first",
+        &["Limit", "Order", "Expiry"],
+        "SealError::SenderCertificateExpired",
+        None,
+    );
     refuse(
         &mut g,
         "alice-phone",
@@ -3187,7 +4407,7 @@ fn open_with_keyring(
         .iter()
         .position(|r| r.key_id == ap1)
         .unwrap();
-    case(&mut g, "alice-phone", &older.env, &delivery(&older.bytes, older.env.recipients.len(), i), "alice-phone opens its delivery of an envelope wrapped to its superseded prekey (expired at now, still held: the grace period has not passed)", &["Valid", "Superseded"]);
+    case(&mut g, "alice-phone", &older.env, &delivery(&older.bytes, older.env.recipients.len(), i), "alice-phone opens its delivery of an envelope wrapped to its older prekey (a newer one is current)", &["Valid", "Superseded"]);
     let c = get("bob-old-cert");
     case(
         &mut g,
@@ -3221,6 +4441,48 @@ fn open_with_keyring(
         &c.bytes,
         "after deletion at now, the superseded key set is gone (retired_at + G <= now)",
         &["Deletion", "NotARecipient"],
+    );
+    case(
+        &mut g,
+        "bob-phone-partial",
+        &p.env,
+        &p.bytes,
+        "deleted after the superseded key set's grace but not the prekey's: the prekey its old key signed still opens",
+        &["Valid", "Deletion", "Rekey"],
+    );
+    case(
+        &mut g,
+        "bob-phone-partial",
+        &c.env,
+        &c.bytes,
+        "the same keyring: the superseded certificate key is gone",
+        &["Deletion", "NotARecipient"],
+    );
+    let sk = get("skew");
+    case(
+        &mut g,
+        "bob-phone",
+        &sk.env,
+        &sk.bytes,
+        "bob-phone opens with the prekey dated MAX_PREKEY_CLOCK_SKEW_MS ahead",
+        &["Valid", "NotYetValid"],
+    );
+    let sib = get("sibling");
+    case(
+        &mut g,
+        "carol-phone",
+        &sib.env,
+        &sib.bytes,
+        "carol-phone opens with its own prekey, although carol-server's copy of its key is named too",
+        &["Valid", "Sibling"],
+    );
+    case(
+        &mut g,
+        "carol-server-sibling",
+        &sib.env,
+        &sib.bytes,
+        "carol-server opens with its copy (its own key id and binding)",
+        &["Valid", "Sibling"],
     );
     case(
         &mut g,
@@ -3300,6 +4562,25 @@ fn open_with_keyring(
         json!({"keyring": "alice-phone", "message": hx(&b), "directory": DIRECTORY, "now": OPEN_NOW}),
     );
     let _ = e;
+    let randomness: [u8; 80] = bytes(rng);
+    let ms: [u8; 32] = randomness[16..48].try_into().unwrap();
+    let (e, b) = craft_env(
+        vec![CraftRecipient::to_prekey(
+            world.prekey("carol-server-copy"),
+            ms,
+        )],
+        &randomness,
+        b"for the sibling only",
+    );
+    case(&mut g, "carol-phone", &e, &b, "an envelope wrapped only to carol-server's copy of carol-phone's prekey key: carol-phone, which holds that X25519 secret, is not named (the key id names the device) and does not try the wrap", &["Sibling", "Crafted", "NotARecipient"]);
+    case(
+        &mut g,
+        "carol-server-sibling",
+        &e,
+        &b,
+        "the same envelope: carol-server opens it",
+        &["Valid", "Sibling", "Crafted"],
+    );
     let randomness: [u8; 80] = bytes(rng);
     let ms: [u8; 32] = randomness[16..48].try_into().unwrap();
     let mut r = CraftRecipient::to_prekey(world.prekey("alice-phone-2"), ms);
