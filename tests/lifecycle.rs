@@ -165,3 +165,37 @@ fn the_relay_split_borrows_the_body_and_equals_the_copying_split() {
         );
     }
 }
+
+/// Situation 6 (directory): the chain after the trusted version, as one
+/// response, updates in one call; an empty response is a broken chain, not
+/// a silent success.
+#[test]
+fn a_chain_served_in_one_response_updates_in_one_call() {
+    let mut r = rng(143);
+    let alice = AccountSecret::generate(&mut r);
+    let cert = |r: &mut rand_chacha::ChaCha20Rng, id: u8| {
+        let d = DeviceSecret::generate(r);
+        alice.certify_device(&params(id, d.public_keys())).unwrap()
+    };
+    let (a, b, c) = (cert(&mut r, 1), cert(&mut r, 2), cert(&mut r, 3));
+    let v1 = list_with(&alice, None, vec![a.clone()]);
+    let v2 = alice
+        .issue_device_list(Some(&v1), NOW, vec![a.clone(), b.clone()])
+        .unwrap();
+    let v2t = v2.verify(&alice.public_key()).unwrap();
+    let v3 = alice
+        .issue_device_list(Some(&v2t), NOW, vec![a, b, c])
+        .unwrap();
+    let newest = v1.update_chain(&[v2.clone(), v3.clone()]).unwrap();
+    assert_eq!(newest.version(), 3);
+    assert_eq!(newest, v1.update(&[v2], &v3).unwrap());
+    assert_eq!(
+        v1.update_chain(&[]).unwrap_err(),
+        DeviceListError::BrokenChain { at_version: 1 }
+    );
+    // A response missing v2 does not link.
+    assert!(matches!(
+        v1.update_chain(&[v3]),
+        Err(DeviceListError::BrokenChain { .. })
+    ));
+}
