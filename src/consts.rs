@@ -18,6 +18,9 @@ pub(crate) mod object_type {
     pub(crate) const DELIVERY: u8 = 0x04;
     pub(crate) const FORK_EVIDENCE: u8 = 0x05;
     pub(crate) const SAFETY_NUMBER: u8 = 0x06;
+    /// Persisted replay guard (SPEC.md §6.4). `0x20` is reserved for the
+    /// device keyring, `0x22` and up for later client state.
+    pub(crate) const REPLAY_GUARD: u8 = 0x21;
 }
 
 /// Domain-separation labels (SPEC.md §2.3). One per signed or hashed object type.
@@ -87,6 +90,10 @@ pub mod limit {
     /// Body ciphertext of one envelope: payload plus its framing and padding.
     /// Padmé adds at most 12 % to bodies this large; the bound leaves room.
     pub const MAX_BODY: usize = MAX_PAYLOAD + MAX_PAYLOAD / 8 + 2 * MAX_AAD;
+    /// Ids a replay guard remembers per sender account, at most (SPEC.md §6.1).
+    pub const MAX_REPLAY_CAPACITY: usize = 1 << 20;
+    /// Sender accounts a replay guard tracks, at most (SPEC.md §6.1).
+    pub const MAX_REPLAY_ACCOUNTS: usize = 1 << 20;
 }
 
 /// Attachments: Cobblestone-256 (C2SP chunked encryption) and the attachment

@@ -23,6 +23,8 @@ pub(crate) mod craft;
 mod envelopes;
 #[path = "vectors_gen_identity.rs"]
 mod identity;
+#[path = "vectors_replay_model.rs"]
+pub(crate) mod replay_model;
 
 use std::collections::{BTreeMap, BTreeSet};
 
