@@ -188,7 +188,7 @@ impl Model {
         floor(&mut out, self.forgotten);
         store(&mut out, &self.anonymous);
         let mut accounts = self.accounts.clone();
-        accounts.sort_by(|a, b| a.0.cmp(&b.0));
+        accounts.sort_by_key(|a| a.0);
         out.extend_from_slice(&(accounts.len() as u32).to_be_bytes());
         for (a, s) in &accounts {
             out.extend_from_slice(a);
