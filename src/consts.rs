@@ -21,6 +21,9 @@ pub(crate) mod object_type {
     pub(crate) const SIGNED_PREKEY: u8 = 0x07;
     /// Persisted state, never sent (SPEC.md §3.9).
     pub(crate) const DEVICE_KEYRING: u8 = 0x20;
+    /// Persisted replay guard (SPEC.md §6.4). `0x20` is reserved for the
+    /// device keyring, `0x22` and up for later client state.
+    pub(crate) const REPLAY_GUARD: u8 = 0x21;
 }
 
 /// Certificate capability bits defined by this specification (SPEC.md §3.3).
@@ -119,6 +122,10 @@ pub mod limit {
     pub const MAX_KEYRING_RETIRED: usize = 8;
     /// One day in milliseconds.
     pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    /// Ids a replay guard remembers per sender account, at most (SPEC.md §6.1).
+    pub const MAX_REPLAY_CAPACITY: usize = 1 << 20;
+    /// Sender accounts a replay guard tracks, at most (SPEC.md §6.1).
+    pub const MAX_REPLAY_ACCOUNTS: usize = 1 << 20;
 }
 
 /// Attachments: Cobblestone-256 (C2SP chunked encryption) and the attachment

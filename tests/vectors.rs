@@ -190,6 +190,7 @@ fn replay_kind(e: &ReplayError) -> String {
         ReplayError::Replayed => "Replayed",
         ReplayError::TooOld => "TooOld",
         ReplayError::FromTheFuture => "FromTheFuture",
+        ReplayError::TooManySenders => "TooManySenders",
         _ => "Unknown",
     };
     format!("ReplayError::{k}")
@@ -393,6 +394,7 @@ fn check_case(
                 "SealError" => seal_error(ids, case),
                 "Open" => open_case(ids, case),
                 "Replay" => replay_case(ids, group, case),
+                "ReplayGuardState" => replay_state(ids, group, case),
                 "RelayDecode" => relay_decode(case),
                 other => Err(format!("unknown group type {other}")),
             }
@@ -1252,21 +1254,45 @@ fn relay_decode(case: &Value) -> R<()> {
     Ok(())
 }
 
-fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
+fn fresh_guard(group: &Value) -> R<ReplayGuard> {
     let g = get(group, "guard")?;
-    let mut guard = ReplayGuard::new(
-        usize::try_from(num(g, "capacity")?).map_err(|e| e.to_string())?,
+    let max_accounts = match g.get("maxAccounts") {
+        Some(_) => num(g, "maxAccounts")?,
+        None => ReplayGuard::DEFAULT_MAX_ACCOUNTS as u64,
+    };
+    let size = |v: u64| usize::try_from(v).map_err(|e| e.to_string());
+    Ok(ReplayGuard::with_max_accounts(
+        size(num(g, "capacity")?)?,
         num(g, "windowMs")?,
         num(g, "maxSkewMs")?,
-    );
+        size(max_accounts)?,
+    ))
+}
+
+/// Runs a case's replay steps through `open` and the public guard API;
+/// returns the last step's result.
+fn replay_steps(
+    ids: &Identities,
+    group: &Value,
+    case: &Value,
+    guard: &mut ReplayGuard,
+) -> R<Result<(), String>> {
     let dir = ids.directory(group)?;
     let device = st(group, "device")?;
+    let case_api = case
+        .get("api")
+        .and_then(Value::as_str)
+        .unwrap_or("per step");
     let mut last = Ok(());
     for step in arr(case, "steps")? {
         let now = num(step, "now")?;
         let opened = open_with(ids, device, &hx(step, "message")?, &dir, now)?
             .map_err(|e| format!("a replay step does not open: {e}"))?;
-        let r = match st(case, "api")? {
+        let api = match case_api {
+            "per step" => st(step, "api")?,
+            other => other,
+        };
+        let r = match api {
             "check_opened" => guard.check_opened(&opened, now),
             "check" => guard.check(opened.message_id(), opened.timestamp(), now),
             other => return Err(format!("unknown api {other}")),
@@ -1279,6 +1305,12 @@ fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
         eq(got.as_str(), st(step, "expect")?, "replay step")?;
         last = r;
     }
+    Ok(last)
+}
+
+fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
+    let mut guard = fresh_guard(group)?;
+    let last = replay_steps(ids, group, case, &mut guard)?;
     outcome(case, last).map(|_| ())
 }
 
@@ -1927,6 +1959,33 @@ fn open_with_keyring(pw: &PrekeyWorld, case: &Value) -> R<()> {
         open(keyring, &hx(case, "message")?, &dir, num(case, "now")?).map_err(|e| open_kind(&e));
     if let Some(opened) = outcome(case, got)? {
         check_opened_prekeys(pw, &opened, case)?;
+    }
+    Ok(())
+}
+
+/// The persisted guard: steps through the public API, then the exact bytes
+/// (`to_bytes`), and `from_bytes` of the published bytes re-encodes them.
+fn replay_state(ids: &Identities, group: &Value, case: &Value) -> R<()> {
+    let state = hx(case, "state")?;
+    if case.get("steps").is_some() {
+        let mut guard = fresh_guard(group)?;
+        let _last_step = replay_steps(ids, group, case, &mut guard)?;
+        eq(
+            hex::encode(guard.to_bytes()),
+            hex::encode(&state),
+            "persisted state",
+        )?;
+    }
+    let decoded = ReplayGuard::from_bytes(&state);
+    if let Err(e) = &decoded {
+        check_field(case, Some(e))?;
+    }
+    if let Some(g) = outcome(case, decoded.map_err(|e| decode_kind(&e)))? {
+        eq(
+            hex::encode(g.to_bytes()),
+            hex::encode(&state),
+            "re-encoding",
+        )?;
     }
     Ok(())
 }

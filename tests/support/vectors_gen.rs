@@ -25,6 +25,8 @@ mod envelopes;
 mod identity;
 #[path = "vectors_gen_prekeys.rs"]
 mod prekeys;
+#[path = "vectors_replay_model.rs"]
+pub(crate) mod replay_model;
 
 use std::collections::{BTreeMap, BTreeSet};
 
