@@ -199,3 +199,59 @@ fn a_chain_served_in_one_response_updates_in_one_call() {
         Err(DeviceListError::BrokenChain { .. })
     ));
 }
+
+/// Situation 7: an app that keeps Alice's old list beside the one `update`
+/// returned (old first) used to authenticate a device the new list removed:
+/// the lookup took the first list of the account. The highest version now
+/// decides, whatever the order; two lists of one version that differ are
+/// no list at all.
+#[test]
+fn a_superseded_list_kept_beside_the_new_one_never_decides() {
+    let mut r = rng(144);
+    let w = world(44);
+    let alice = &w.alice;
+    let v1 = alice.verified();
+    let kept = alice.devices[0].certificate.clone();
+    let removed = &alice.devices[1];
+    let v2 = alice
+        .secret
+        .issue_device_list(Some(&v1), NOW, vec![kept])
+        .unwrap()
+        .verify(&alice.public())
+        .unwrap();
+    let bob_list = w.bob.verified();
+    let bytes = seal(
+        &removed.secret,
+        &removed.certificate,
+        &[&bob_list],
+        &[],
+        &Message::default(),
+        NOW,
+        &mut r,
+    )
+    .unwrap()
+    .to_bytes();
+    let bob0 = &w.bob.devices[0].keyring;
+    for directory in [
+        vec![v1.clone(), v2.clone(), bob_list.clone()],
+        vec![v2.clone(), v1.clone(), bob_list.clone()],
+    ] {
+        assert_eq!(
+            open(bob0, &bytes, &directory, NOW).unwrap_err(),
+            OpenError::SenderNotOnTrustedList(alice.public())
+        );
+    }
+    // A fork kept side by side (two version-2 lists): neither decides.
+    let other = alice
+        .secret
+        .issue_device_list(Some(&v1), NOW, vec![removed.certificate.clone()])
+        .unwrap()
+        .verify(&alice.public())
+        .unwrap();
+    assert_eq!(other.version(), v2.version());
+    let directory = vec![v2, other, bob_list];
+    assert_eq!(
+        open(bob0, &bytes, &directory, NOW).unwrap_err(),
+        OpenError::SenderListUnavailable(alice.public())
+    );
+}

@@ -28,9 +28,33 @@ pub trait DeviceListLookup {
     fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList>;
 }
 
+/// A slice may hold several lists of one account (an app that keeps an old
+/// list beside the one `update` returned): the **highest version** is the
+/// account's list, whatever the order, so a superseded list never decides
+/// (SPEC.md §5.2 step 8). Two lists of that version with different contents
+/// (a fork the caller kept) are no list at all: `open` then asks for the
+/// account's list (`SenderListUnavailable`) instead of picking one.
 impl DeviceListLookup for [VerifiedDeviceList] {
     fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
-        self.iter().find(|l| l.account() == account)
+        let mut best: Option<&VerifiedDeviceList> = None;
+        let mut ambiguous = false;
+        for list in self.iter().filter(|l| l.account() == account) {
+            match best {
+                Some(b) if list.version() < b.version() => {}
+                Some(b) if list.version() == b.version() => {
+                    ambiguous |= list.list().hash() != b.list().hash();
+                }
+                _ => {
+                    best = Some(list);
+                    ambiguous = false;
+                }
+            }
+        }
+        if ambiguous {
+            None
+        } else {
+            best
+        }
     }
 }
 
