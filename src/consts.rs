@@ -24,6 +24,8 @@ pub(crate) mod object_type {
     /// Persisted replay guard (SPEC.md §6.4). `0x20` is reserved for the
     /// device keyring, `0x22` and up for later client state.
     pub(crate) const REPLAY_GUARD: u8 = 0x21;
+    /// Persisted trust store (SPEC.md §14.2).
+    pub(crate) const TRUST_STORE: u8 = 0x22;
 }
 
 /// Certificate capability bits defined by this specification (SPEC.md §3.3).
@@ -120,6 +122,10 @@ pub mod limit {
     pub const MAX_KEYRING_PREKEYS: usize = 32;
     /// Superseded device key sets one keyring holds besides the current one (§3.8).
     pub const MAX_KEYRING_RETIRED: usize = 8;
+    /// Contact accounts one trust store holds (§14.1).
+    pub const MAX_CONTACTS: usize = 65_536;
+    /// Replaced lists a trust store keeps per contact (§14.1).
+    pub const MAX_TRUST_HISTORY: usize = 8;
     /// One day in milliseconds.
     pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
     /// Ids a replay guard remembers per sender account, at most (SPEC.md §6.1).

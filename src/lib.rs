@@ -35,6 +35,7 @@ mod primitives;
 mod replay;
 #[cfg(feature = "getrandom")]
 mod rng;
+mod state;
 
 /// Not API (feature `internals`): entry points for the constant-time harness
 /// in `ct/` only.
@@ -55,3 +56,4 @@ pub use identity::*;
 pub use replay::{ReplayError, ReplayGuard};
 #[cfg(feature = "getrandom")]
 pub use rng::{os_rng, OsRng};
+pub use state::{Contact, TrustError, TrustStore};

@@ -41,6 +41,7 @@ const TARGETS: &[&str] = &[
     "padding",
     "replay_guard",
     "replay_guard_load",
+    "trust_store_load",
 ];
 
 fn fixture() -> Fixture {
@@ -65,6 +66,7 @@ fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
         "padding" => fuzzing::padding(data),
         "replay_guard" => fuzzing::replay_guard(data),
         "replay_guard_load" => fuzzing::replay_guard_load(data),
+        "trust_store_load" => fuzzing::trust_store_load(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -480,4 +482,23 @@ fn generate_seeds() {
             .cloned(),
     );
     write_seeds("replay_guard_load", &states);
+
+    // Trust stores: the fixture account after each update of its chain,
+    // and with the fork of version 3 kept as evidence.
+    let account = *v1.account();
+    let trusted = v1.verify(&account).expect("fixture list verifies");
+    let mut store = fanseal::TrustStore::new();
+    let mut stores = vec![store.export()];
+    store.trust(trusted, 1).expect("trust");
+    stores.push(store.export());
+    for (t, next) in [v2, v3, v4].into_iter().enumerate() {
+        let _ = store.update(&account, core::slice::from_ref(next), 2 + t as u64);
+        stores.push(store.export());
+        if next.version() == 3 {
+            let mut forked = store.clone();
+            let _ = forked.update(&account, core::slice::from_ref(fork3), 9);
+            stores.push(forked.export());
+        }
+    }
+    write_seeds("trust_store_load", &stores);
 }

@@ -19,6 +19,7 @@
 //! | `body.rs` | padding removal and body parsing through `open` |
 //! | `arith.rs` | Padmé arithmetic |
 //! | `replay.rs` | the replay guard against isolated guards; its state loader |
+//! | `state.rs` | the trust store loader |
 
 mod arith;
 mod body;
@@ -27,6 +28,7 @@ mod fixture;
 mod lists;
 mod open;
 mod replay;
+mod state;
 
 pub use arith::padding;
 pub use body::{body_flag, open_body};
@@ -38,6 +40,7 @@ pub use fixture::Fixture;
 pub use lists::{device_list_update, encode_chunks};
 pub use open::{open_mutated, open_raw, Mutation};
 pub use replay::{check_as, replay_guard, replay_guard_load};
+pub use state::trust_store_load;
 
 /// The clock every fixture object is made at (Unix ms).
 pub const NOW: u64 = 1_764_300_000_000;

@@ -1,0 +1,9 @@
+//! Client state (sans-I/O): what an app keeps between calls, as types that
+//! decide and export to versioned, canonical bytes (SPEC.md §14). The
+//! device keyring ([`crate::DeviceKeyring`], §3.8–3.9) and the replay
+//! guard ([`crate::ReplayGuard`], §6) persist the same way.
+
+mod trust_export;
+mod trust_store;
+
+pub use trust_store::{Contact, TrustError, TrustStore};

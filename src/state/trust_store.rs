@@ -1,0 +1,210 @@
+//! The trusted device lists of a client's contacts: exactly one current
+//! list per account, a bounded history of the lists it replaced, and any
+//! fork evidence (SPEC.md §14.1).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::consts::limit;
+use crate::envelope::DeviceListLookup;
+use crate::error::DeviceListError;
+use crate::identity::{AccountPublicKey, DeviceList, ForkEvidence, VerifiedDeviceList};
+
+/// What a client trusts about one contact account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub(crate) current: VerifiedDeviceList,
+    /// Replaced lists, oldest first, at most `MAX_TRUST_HISTORY`.
+    pub(crate) history: Vec<DeviceList>,
+    pub(crate) fork: Option<ForkEvidence>,
+    /// When `current` became current (the caller's clock, Unix ms).
+    pub(crate) since: u64,
+}
+
+impl Contact {
+    /// The account's current trusted list.
+    pub fn current(&self) -> &VerifiedDeviceList {
+        &self.current
+    }
+
+    /// The lists `current` replaced, oldest first (at most
+    /// [`limit::MAX_TRUST_HISTORY`]).
+    pub fn history(&self) -> &[DeviceList] {
+        &self.history
+    }
+
+    /// Fork evidence, once the directory showed two lists of one version.
+    pub fn fork(&self) -> Option<&ForkEvidence> {
+        self.fork.as_ref()
+    }
+
+    /// When the current list became current (Unix ms, the caller's clock).
+    pub fn since(&self) -> u64 {
+        self.since
+    }
+}
+
+/// Why the trust store refused a change (SPEC.md §14.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// [`TrustStore::trust`] for an account the store already trusts: use
+    /// [`TrustStore::update`].
+    AlreadyTrusted,
+    /// [`TrustStore::update`] for an account the store does not trust.
+    UnknownAccount,
+    /// The store holds [`limit::MAX_CONTACTS`] accounts.
+    Full,
+    /// The update failed: the list error. A fork is also kept as evidence
+    /// ([`Contact::fork`]) and the account stops authenticating anyone.
+    List(DeviceListError),
+}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustError::AlreadyTrusted => f.write_str("account already trusted; update it"),
+            TrustError::UnknownAccount => f.write_str("account not trusted yet"),
+            TrustError::Full => f.write_str("trust store full"),
+            TrustError::List(e) => write!(f, "device list update: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for TrustError {}
+
+/// The client's trusted device lists, one per contact account: what
+/// [`crate::open`] authenticates senders against and what a sender seals to.
+/// Sans-I/O: the app fetches from the directory and stores the bytes of
+/// [`TrustStore::export`]; the store decides.
+///
+/// There is no way to hold two lists of one account: an update replaces
+/// the current list (the old one moves to a bounded history), so a
+/// superseded list never authenticates anyone (issue 13, situation 7).
+///
+/// # Example
+/// ```
+/// # use fanseal::*;
+/// # use rand_core::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([8; 32]);
+/// # let alice = AccountSecret::generate(&mut rng);
+/// # let cert = |rng: &mut rand_chacha::ChaCha20Rng| {
+/// #     let d = DeviceSecret::generate(rng);
+/// #     alice.certify_device(&CertificateParams { device_id: DeviceId::random(rng),
+/// #         keys: d.public_keys(), created_at: 0, expires_at: None, capabilities: 0 }).unwrap()
+/// # };
+/// let v1 = alice.issue_device_list(None, 0, vec![cert(&mut rng)])?.verify(&alice.public_key())?;
+/// let mut store = TrustStore::new();
+/// store.trust(v1.clone(), 0)?; // after comparing the safety number
+/// let v2 = alice.issue_device_list(Some(&v1), 1, vec![cert(&mut rng)])?;
+/// store.update(&alice.public_key(), &[v2], 5)?; // the chain after version 1
+/// assert_eq!(store.contact(&alice.public_key()).unwrap().current().version(), 2);
+/// let saved = store.export();
+/// assert_eq!(TrustStore::import(&saved)?, store);
+/// # Ok::<(), Box<dyn core::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustStore {
+    pub(crate) contacts: BTreeMap<AccountPublicKey, Contact>,
+}
+
+impl TrustStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        TrustStore::default()
+    }
+
+    /// Trusts `list` as the first list of its account at `now` (after the
+    /// user compared safety numbers, or on first use).
+    ///
+    /// # Errors
+    /// [`TrustError::AlreadyTrusted`], [`TrustError::Full`].
+    pub fn trust(&mut self, list: VerifiedDeviceList, now: u64) -> Result<(), TrustError> {
+        if self.contacts.contains_key(list.account()) {
+            return Err(TrustError::AlreadyTrusted);
+        }
+        if self.contacts.len() >= limit::MAX_CONTACTS {
+            return Err(TrustError::Full);
+        }
+        self.contacts.insert(
+            *list.account(),
+            Contact {
+                current: list,
+                history: Vec::new(),
+                fork: None,
+                since: now,
+            },
+        );
+        Ok(())
+    }
+
+    /// Updates `account` with the chain a directory served after its
+    /// current version ([`VerifiedDeviceList::update_chain`]) at `now`. On
+    /// success the old list moves to the history (the oldest is dropped
+    /// beyond [`limit::MAX_TRUST_HISTORY`]); a chain that signs the current
+    /// contents changes nothing. On a fork the evidence is kept and the
+    /// account no longer authenticates senders.
+    ///
+    /// # Errors
+    /// [`TrustError::UnknownAccount`]; [`TrustError::List`] with the update's
+    /// error (nothing changes, except that a fork's evidence is kept).
+    pub fn update(
+        &mut self,
+        account: &AccountPublicKey,
+        chain: &[DeviceList],
+        now: u64,
+    ) -> Result<&VerifiedDeviceList, TrustError> {
+        let contact = self
+            .contacts
+            .get_mut(account)
+            .ok_or(TrustError::UnknownAccount)?;
+        match contact.current.update_chain(chain) {
+            Ok(next) => {
+                if next.list().hash() != contact.current.list().hash() {
+                    let old = core::mem::replace(&mut contact.current, next);
+                    contact.history.push(old.list().clone());
+                    if contact.history.len() > limit::MAX_TRUST_HISTORY {
+                        contact.history.remove(0);
+                    }
+                    contact.since = now;
+                }
+                Ok(&contact.current)
+            }
+            Err(DeviceListError::Fork(evidence)) => {
+                if contact.fork.is_none() {
+                    contact.fork = Some((*evidence).clone());
+                }
+                Err(TrustError::List(DeviceListError::Fork(evidence)))
+            }
+            Err(e) => Err(TrustError::List(e)),
+        }
+    }
+
+    /// What the store trusts about `account`.
+    pub fn contact(&self, account: &AccountPublicKey) -> Option<&Contact> {
+        self.contacts.get(account)
+    }
+
+    /// Every trusted account with what the store holds for it, by account.
+    pub fn contacts(&self) -> impl Iterator<Item = (&AccountPublicKey, &Contact)> {
+        self.contacts.iter()
+    }
+
+    /// Forgets `account` (and its history and evidence).
+    pub fn remove(&mut self, account: &AccountPublicKey) -> Option<Contact> {
+        self.contacts.remove(account)
+    }
+}
+
+/// The current list of each account; none for an account with fork
+/// evidence (a forked account authenticates nobody until the user decides:
+/// remove it and trust again).
+impl DeviceListLookup for TrustStore {
+    fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
+        self.contacts
+            .get(account)
+            .filter(|c| c.fork.is_none())
+            .map(|c| &c.current)
+    }
+}

@@ -1,0 +1,237 @@
+//! The trust store (SPEC.md §14; issue 13 situations 5 and 7): one current
+//! list per contact, a bounded history, fork evidence, and an export that
+//! restores exactly and refuses corrupted bytes without half-loading.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use fanseal::*;
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+
+/// An account that issues a new list version on demand.
+struct Issuer {
+    secret: AccountSecret,
+    trusted: VerifiedDeviceList,
+    lists: Vec<DeviceList>,
+    next_id: u8,
+}
+
+impl Issuer {
+    fn new(r: &mut ChaCha20Rng) -> Self {
+        let secret = AccountSecret::generate(r);
+        let d = DeviceSecret::generate(r);
+        let cert = secret.certify_device(&params(1, d.public_keys())).unwrap();
+        let list = secret.issue_device_list(None, NOW, vec![cert]).unwrap();
+        let trusted = list.verify(&secret.public_key()).unwrap();
+        Issuer {
+            secret,
+            trusted,
+            lists: vec![list],
+            next_id: 2,
+        }
+    }
+
+    /// Version + 1 with one more device.
+    fn next(&mut self, r: &mut ChaCha20Rng) -> DeviceList {
+        let d = DeviceSecret::generate(r);
+        let cert = self
+            .secret
+            .certify_device(&params(self.next_id, d.public_keys()))
+            .unwrap();
+        self.next_id = self.next_id.wrapping_add(1);
+        let mut certs = self.trusted.list().certificates().to_vec();
+        if certs.len() >= 4 {
+            certs.remove(0);
+        }
+        certs.push(cert);
+        let list = self
+            .secret
+            .issue_device_list(Some(&self.trusted), NOW, certs)
+            .unwrap();
+        self.trusted = list.verify(&self.secret.public_key()).unwrap();
+        self.lists.push(list.clone());
+        list
+    }
+}
+
+/// Situation 5: a restart restores the trusted chains exactly (current list,
+/// history, fork evidence, times), and after the restart an update and an
+/// open behave as before it.
+#[test]
+fn a_restart_restores_the_trusted_chains_exactly() {
+    let mut r = rng(60);
+    let mut alice = Issuer::new(&mut r);
+    let mut bob = Issuer::new(&mut r);
+    let mut store = TrustStore::new();
+    store.trust(alice.trusted.clone(), 1).unwrap();
+    store.trust(bob.trusted.clone(), 2).unwrap();
+    for t in 0..3 {
+        let v = alice.next(&mut r);
+        store
+            .update(&alice.secret.public_key(), &[v], 10 + t)
+            .unwrap();
+    }
+    // A fork of Bob: two different version-2 lists.
+    let bob_v1 = bob.trusted.clone();
+    let fork_a = bob.next(&mut r);
+    let fork_b = bob
+        .secret
+        .issue_device_list(Some(&bob_v1), NOW, bob_v1.list().certificates().to_vec())
+        .unwrap();
+    store
+        .update(&bob.secret.public_key(), &[fork_a], 20)
+        .unwrap();
+    let err = store
+        .update(&bob.secret.public_key(), &[fork_b], 21)
+        .unwrap_err();
+    assert!(matches!(err, TrustError::List(DeviceListError::Fork(_))));
+    let bob_contact = store.contact(&bob.secret.public_key()).unwrap();
+    assert!(bob_contact.fork().is_some());
+    // A forked account authenticates nobody.
+    assert!(store
+        .verified_device_list(&bob.secret.public_key())
+        .is_none());
+
+    let saved = store.export();
+    let restored = TrustStore::import(&saved).unwrap();
+    assert_eq!(restored, store);
+    assert_eq!(restored.export(), saved);
+    let a = restored.contact(&alice.secret.public_key()).unwrap();
+    assert_eq!(a.current().version(), 4);
+    assert_eq!(a.history().len(), 3);
+    assert_eq!(a.since(), 12);
+    // The restored store keeps working: the next update extends it.
+    let mut restored = restored;
+    let v5 = alice.next(&mut r);
+    restored
+        .update(&alice.secret.public_key(), std::slice::from_ref(&v5), 30)
+        .unwrap();
+    store.update(&alice.secret.public_key(), &[v5], 30).unwrap();
+    assert_eq!(restored, store);
+}
+
+/// Situation 5: corrupted, truncated or mismatched bytes are refused with a
+/// decode error; nothing is half-loaded (the result is all or an error).
+#[test]
+fn a_corrupted_or_truncated_trust_store_is_refused() {
+    let mut r = rng(61);
+    let mut alice = Issuer::new(&mut r);
+    let mut store = TrustStore::new();
+    store.trust(alice.trusted.clone(), 1).unwrap();
+    let v2 = alice.next(&mut r);
+    store.update(&alice.secret.public_key(), &[v2], 2).unwrap();
+    let bytes = store.export();
+    for cut in 0..bytes.len() {
+        assert!(
+            TrustStore::import(&bytes[..cut]).is_err(),
+            "truncated at {cut} accepted"
+        );
+    }
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(
+        TrustStore::import(&long),
+        Err(DecodeError::TrailingBytes { .. })
+    ));
+    // Every byte of the signed lists is covered by a signature or the
+    // structure; only the `since` time is free (and then re-encodes).
+    for i in 0..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x01;
+        if let Ok(s) = TrustStore::import(&bad) {
+            assert!((6..14).contains(&i), "byte {i} changed and was accepted");
+            assert_eq!(s.export(), bad);
+        }
+    }
+    // Another object type is refused by its prefix.
+    let keyring_like = [0x02, 0x20, 0, 0, 0, 0];
+    assert!(matches!(
+        TrustStore::import(&keyring_like),
+        Err(DecodeError::WrongObjectType { .. })
+    ));
+}
+
+/// Situation 7: the store holds one list per account; trusting an account
+/// twice is refused, an update replaces the current list and the old one
+/// never authenticates again.
+#[test]
+fn one_current_list_per_account_and_the_old_one_never_authenticates() {
+    let mut r = rng(62);
+    let w = world(62);
+    let mut store = TrustStore::new();
+    store.trust(w.alice.verified(), 1).unwrap();
+    store.trust(w.bob.verified(), 1).unwrap();
+    assert_eq!(
+        store.trust(w.alice.verified(), 2).unwrap_err(),
+        TrustError::AlreadyTrusted
+    );
+    // Alice removes her second device (v2).
+    let removed = &w.alice.devices[1];
+    let v2 = w
+        .alice
+        .secret
+        .issue_device_list(
+            Some(&w.alice.verified()),
+            NOW,
+            vec![w.alice.devices[0].certificate.clone()],
+        )
+        .unwrap();
+    store.update(&w.alice.public(), &[v2], 5).unwrap();
+    let bytes = seal(
+        &removed.secret,
+        &removed.certificate,
+        &[&w.bob.verified()],
+        &[],
+        &Message::default(),
+        NOW,
+        &mut r,
+    )
+    .unwrap()
+    .to_bytes();
+    assert_eq!(
+        open(&w.bob.devices[0].keyring, &bytes, &store, NOW).unwrap_err(),
+        OpenError::SenderNotOnTrustedList(w.alice.public())
+    );
+    let unknown = AccountSecret::generate(&mut r).public_key();
+    assert_eq!(
+        store.update(&unknown, &[], 1).unwrap_err(),
+        TrustError::UnknownAccount
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Export then import restores exactly after any sequence of updates
+    /// (history bounded at MAX_TRUST_HISTORY).
+    #[test]
+    fn trust_store_round_trips(steps in proptest::collection::vec(0u8..3, 0..14), seed in any::<u8>()) {
+        let mut r = rng(seed);
+        let mut issuers = [Issuer::new(&mut r), Issuer::new(&mut r)];
+        let mut store = TrustStore::new();
+        for i in &issuers {
+            store.trust(i.trusted.clone(), 0).unwrap();
+        }
+        for (t, step) in steps.into_iter().enumerate() {
+            if step < 2 {
+                let i = &mut issuers[usize::from(step)];
+                let v = i.next(&mut r);
+                store.update(&i.secret.public_key(), &[v], t as u64).unwrap();
+            }
+            let bytes = store.export();
+            let back = TrustStore::import(&bytes).unwrap();
+            prop_assert_eq!(&back, &store);
+            prop_assert_eq!(back.export(), bytes);
+            for (_, c) in store.contacts() {
+                prop_assert!(c.history().len() <= limit::MAX_TRUST_HISTORY);
+            }
+        }
+    }
+}
