@@ -160,6 +160,13 @@ pub enum DeviceListError {
     BadSignature,
     /// Version 1 must have an all-zero previous hash and later versions must not.
     InvalidGenesis,
+    /// Issuing: a certificate keeps a device key of the previous list but
+    /// changes its [`crate::CAPABILITY_PREKEYS`] bit (SPEC.md §3.4); turning
+    /// prekeys on or off takes new device keys.
+    CapabilityChange {
+        /// The device whose certificate changed the bit.
+        device_id: DeviceId,
+    },
     /// A certificate in the list does not verify.
     Certificate {
         /// The device whose certificate failed.
@@ -206,6 +213,10 @@ impl fmt::Display for DeviceListError {
             DeviceListError::InvalidGenesis => {
                 f.write_str("previous-hash field inconsistent with version")
             }
+            DeviceListError::CapabilityChange { device_id } => write!(
+                f,
+                "device {device_id:?} keeps its key but changes CAPABILITY_PREKEYS; re-key it"
+            ),
             DeviceListError::Certificate { device_id, error } => {
                 write!(f, "certificate of device {device_id:?}: {error}")
             }

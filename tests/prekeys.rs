@@ -681,3 +681,28 @@ fn future_prekeys_capability_renewals_bad_certificates_and_policies_are_refused(
     assert_ne!(id(1), id(2));
     assert_eq!(p.key_id(), id(2));
 }
+
+/// Second review, N1: the account cannot issue a list that keeps a device
+/// key and flips its CAPABILITY_PREKEYS bit (a sender served the older list
+/// would wrap to a key the device still uses); a re-key with new keys can.
+#[test]
+fn issuing_refuses_a_capability_change_that_keeps_the_device_key() {
+    let mut r = rng(11);
+    let bob = account(&mut r, 1, 0);
+    let cert = bob.keyrings[0].certificate().clone();
+    let flipped = certify(&bob.secret, 1, *cert.keys(), CAPABILITY_PREKEYS);
+    assert_eq!(
+        bob.secret
+            .issue_device_list(Some(&bob.list), NOW, vec![flipped])
+            .unwrap_err(),
+        DeviceListError::CapabilityChange {
+            device_id: DeviceId::from_bytes([1; 16])
+        }
+    );
+    let new_keys = DeviceSecret::generate(&mut r);
+    let rekeyed = certify(&bob.secret, 1, new_keys.public_keys(), CAPABILITY_PREKEYS);
+    assert!(bob
+        .secret
+        .issue_device_list(Some(&bob.list), NOW, vec![rekeyed])
+        .is_ok());
+}

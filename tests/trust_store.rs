@@ -146,7 +146,8 @@ fn a_corrupted_or_truncated_trust_store_is_refused() {
         let mut bad = bytes.clone();
         bad[i] ^= 0x01;
         if let Ok(s) = TrustStore::import(&bad) {
-            assert!((6..14).contains(&i), "byte {i} changed and was accepted");
+            let free = (2..10).contains(&i) || (14..22).contains(&i); // grace, since
+            assert!(free, "byte {i} changed and was accepted");
             assert_eq!(s.export(), bad);
         }
     }
@@ -234,4 +235,99 @@ proptest! {
             }
         }
     }
+}
+
+/// Situation 2: a message in flight across a list change. Sealed by a
+/// device just before its certificate was renewed with the same keys, just
+/// before it re-keyed, or one second before its certificate expired: it
+/// opens for the grace period after the store learned of the change (on the
+/// store's clock) and is refused after; a device the new list removed is
+/// refused at once. The plain slice lookup (no grace) refuses all of them.
+#[test]
+fn messages_in_flight_across_a_list_change_open_within_the_grace_period() {
+    let mut r = rng(63);
+    let alice = AccountSecret::generate(&mut r);
+    let bob_w = world(63);
+    let bob_list = bob_w.bob.verified();
+    let bob0 = &bob_w.bob.devices[0].keyring;
+    let dev = |r: &mut ChaCha20Rng| DeviceSecret::generate(r);
+    let (renewed_dev, rekeyed_dev, expiring_dev, removed_dev) =
+        (dev(&mut r), dev(&mut r), dev(&mut r), dev(&mut r));
+    let cert = |id: u8, keys: DevicePublicKeys, expires: u64| {
+        alice
+            .certify_device(&CertificateParams {
+                expires_at: Some(expires),
+                ..params(id, keys)
+            })
+            .unwrap()
+    };
+    let far = NOW + 100 * 86_400_000;
+    let c_renew = cert(1, renewed_dev.public_keys(), far);
+    let c_rekey = cert(2, rekeyed_dev.public_keys(), far);
+    let c_expire = cert(3, expiring_dev.public_keys(), NOW + 1000);
+    let c_removed = cert(4, removed_dev.public_keys(), far);
+    let v1 = alice
+        .issue_device_list(
+            None,
+            NOW,
+            vec![
+                c_renew.clone(),
+                c_rekey.clone(),
+                c_expire.clone(),
+                c_removed.clone(),
+            ],
+        )
+        .unwrap()
+        .verify(&alice.public_key())
+        .unwrap();
+    let msg = Message::default();
+    let send = |s: &DeviceSecret, c: &DeviceCertificate, at: u64, r: &mut ChaCha20Rng| {
+        seal(s, c, &[&bob_list], &[], &msg, at, r)
+            .unwrap()
+            .to_bytes()
+    };
+    // Sealed just before the change (and one second before expiry).
+    let m_renew = send(&renewed_dev, &c_renew, NOW + 10, &mut r);
+    let m_rekey = send(&rekeyed_dev, &c_rekey, NOW + 10, &mut r);
+    let m_expire = send(&expiring_dev, &c_expire, NOW + 999, &mut r);
+    let m_removed = send(&removed_dev, &c_removed, NOW + 10, &mut r);
+    // v2: device 1 renewed (same keys), device 2 re-keyed, device 3 kept,
+    // device 4 removed.
+    let renewal = cert(1, renewed_dev.public_keys(), far + 1);
+    let new_keys = dev(&mut r);
+    let rekey = cert(2, new_keys.public_keys(), far);
+    let v2 = alice
+        .issue_device_list(Some(&v1), NOW, vec![renewal, rekey, c_expire.clone()])
+        .unwrap();
+    let mut store = TrustStore::new();
+    store.trust(v1, NOW).unwrap();
+    store.trust(bob_list.clone(), NOW).unwrap();
+    let learned = NOW + 500;
+    store
+        .update(&alice.public_key(), std::slice::from_ref(&v2), learned)
+        .unwrap();
+    let grace = store.grace_ms();
+    let later = learned + 2_000; // past the expiry of device 3
+    for m in [&m_renew, &m_rekey, &m_expire] {
+        assert!(open(bob0, m, &store, later).is_ok());
+        // Without grace (a plain slice of the current lists): refused.
+        let plain = [v2.verify(&alice.public_key()).unwrap(), bob_list.clone()];
+        assert!(open(bob0, m, &plain, later).is_err());
+    }
+    // A removed device: refused at once.
+    assert_eq!(
+        open(bob0, &m_removed, &store, learned + 1).unwrap_err(),
+        OpenError::SenderNotOnTrustedList(alice.public_key())
+    );
+    // After the grace period, the renewed and re-keyed certificates are
+    // refused; the expired one after its expiry + grace.
+    let after = learned + grace;
+    for m in [&m_renew, &m_rekey] {
+        assert!(open(bob0, m, &store, after).is_err());
+    }
+    assert!(open(bob0, &m_expire, &store, NOW + 1000 + grace - 1).is_ok());
+    assert!(open(bob0, &m_expire, &store, NOW + 1000 + grace).is_err());
+    // A message stamped after the expiry is never in grace.
+    let late = send(&expiring_dev, &c_expire, NOW + 999, &mut r);
+    assert!(open(bob0, &late, &store, NOW + 1001).is_ok());
 }

@@ -26,6 +26,18 @@ use crate::identity::{
 pub trait DeviceListLookup {
     /// The verified device list of `account`, if the caller has one.
     fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList>;
+
+    /// The grace policy (SPEC.md §5.2 step 9, §14.1): whether a sender
+    /// certificate that is not on the account's list, or has expired at
+    /// `now`, is still accepted for a message the sender stamped
+    /// `timestamp`. Called only for a certificate whose device signed the
+    /// message. The default accepts nothing: only the list decides.
+    /// [`crate::TrustStore`] accepts what was valid when it learned of a
+    /// change, for its grace period, and never a removed device.
+    fn accepts_in_grace(&self, certificate: &DeviceCertificate, timestamp: u64, now: u64) -> bool {
+        let _ = (certificate, timestamp, now);
+        false
+    }
 }
 
 /// A slice may hold several lists of one account (an app that keeps an old
@@ -79,6 +91,10 @@ impl DeviceListLookup for BTreeMap<AccountPublicKey, VerifiedDeviceList> {
 impl<T: DeviceListLookup + ?Sized> DeviceListLookup for &T {
     fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
         (**self).verified_device_list(account)
+    }
+
+    fn accepts_in_grace(&self, certificate: &DeviceCertificate, timestamp: u64, now: u64) -> bool {
+        (**self).accepts_in_grace(certificate, timestamp, now)
     }
 }
 
@@ -252,16 +268,21 @@ pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
         return Err(OpenError::Unauthenticated);
     };
     let listed = list.device(sender.device_id()).map(|d| d.certificate());
-    if listed != Some(&sender) {
+    let on_list = listed == Some(&sender);
+    let valid = on_list && !sender.is_expired(now);
+    // The caller's grace policy (SPEC.md §5.2 step 9): a certificate that
+    // was valid when the caller learned of a change, for a bounded time.
+    let in_grace = || signed && directory.accepts_in_grace(&sender, body.fields.timestamp, now);
+    if !valid && !in_grace() {
         // A certificate the account signed but the trusted list does not
         // hold (a device added, or a certificate renewed, after that list):
         // the caller refreshes that one account's list.
-        if self_consistent() {
+        if !on_list && self_consistent() {
             return Err(OpenError::SenderNotOnTrustedList(*sender.account()));
         }
         return Err(OpenError::Unauthenticated);
     }
-    if !signed || sender.is_expired(now) {
+    if !signed {
         return Err(OpenError::Unauthenticated);
     }
 

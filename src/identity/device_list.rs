@@ -116,6 +116,9 @@ impl AccountSecret {
         for c in &certificates {
             check_certificate(c, &account, &key)?;
         }
+        if let Some(p) = previous {
+            check_capability_kept(p, &certificates)?;
+        }
         certificates.sort_by_key(|c| c.device_id());
         check_unique(&certificates)?;
         let mut list = DeviceList {
@@ -544,4 +547,25 @@ impl VerifiedDeviceList {
         }
         Ok(())
     }
+}
+
+/// A device key certified on `previous` keeps its [`crate::CAPABILITY_PREKEYS`]
+/// bit in every new certificate of that key (SPEC.md §3.4): turning prekeys
+/// on or off takes new keys, so a sender served the older list never wraps
+/// to a key the device still uses without forward secrecy.
+fn check_capability_kept(
+    previous: &VerifiedDeviceList,
+    certificates: &[DeviceCertificate],
+) -> Result<(), DeviceListError> {
+    for c in certificates {
+        let changed = previous.devices().iter().any(|p| {
+            p.keys().x25519 == c.keys().x25519 && p.requires_prekeys() != c.requires_prekeys()
+        });
+        if changed {
+            return Err(DeviceListError::CapabilityChange {
+                device_id: c.device_id(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! bytes, loaded all-or-nothing, every list verified again.
 //!
 //! ```text
-//! 0x02 || 0x22 || u32 n (0..=MAX_CONTACTS), n × contact, by account ascending
+//! 0x02 || 0x22 || u64 grace (ms, ≤ MAX_GRACE_MS) || u32 n (0..=MAX_CONTACTS), n × contact, by account ascending
 //! contact: u64 since
 //!          u32 len || current device list (verified under its own account)
 //!          u8 h (0..=8), h × (u32 len || replaced list), versions ascending, below the current
@@ -28,6 +28,7 @@ impl TrustStore {
     pub fn export(&self) -> Vec<u8> {
         let mut w = Writer::with_capacity(6);
         w.object_prefix(object_type::TRUST_STORE);
+        w.u64(self.grace_ms);
         w.len_u32(self.contacts.len());
         for contact in self.contacts.values() {
             w.u64(contact.since);
@@ -59,6 +60,10 @@ impl TrustStore {
     pub fn import(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         r.object_prefix(object_type::TRUST_STORE)?;
+        let grace_ms = r.u64("grace period")?;
+        if grace_ms > limit::MAX_GRACE_MS {
+            return Err(DecodeError::Inconsistent("grace period above its limit"));
+        }
         let n = usize::try_from(r.u32("contact count")?).unwrap_or(usize::MAX);
         let n = r.bounded(n, 0, limit::MAX_CONTACTS, "contact count")?;
         let mut contacts = BTreeMap::new();
@@ -72,7 +77,7 @@ impl TrustStore {
             contacts.insert(account, contact);
         }
         r.finish()?;
-        Ok(TrustStore { contacts })
+        Ok(TrustStore { contacts, grace_ms })
     }
 }
 

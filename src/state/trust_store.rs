@@ -9,7 +9,9 @@ use core::fmt;
 use crate::consts::limit;
 use crate::envelope::DeviceListLookup;
 use crate::error::DeviceListError;
-use crate::identity::{AccountPublicKey, DeviceList, ForkEvidence, VerifiedDeviceList};
+use crate::identity::{
+    AccountPublicKey, DeviceCertificate, DeviceList, ForkEvidence, VerifiedDeviceList,
+};
 
 /// What a client trusts about one contact account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,8 @@ pub enum TrustError {
     UnknownAccount,
     /// The store holds [`limit::MAX_CONTACTS`] accounts.
     Full,
+    /// A grace period above [`limit::MAX_GRACE_MS`].
+    InvalidGrace,
     /// The update failed: the list error. A fork is also kept as evidence
     /// ([`Contact::fork`]) and the account stops authenticating anyone.
     List(DeviceListError),
@@ -67,6 +71,7 @@ impl fmt::Display for TrustError {
             TrustError::AlreadyTrusted => f.write_str("account already trusted; update it"),
             TrustError::UnknownAccount => f.write_str("account not trusted yet"),
             TrustError::Full => f.write_str("trust store full"),
+            TrustError::InvalidGrace => f.write_str("grace period above its limit"),
             TrustError::List(e) => write!(f, "device list update: {e}"),
         }
     }
@@ -104,15 +109,46 @@ impl core::error::Error for TrustError {}
 /// assert_eq!(TrustStore::import(&saved)?, store);
 /// # Ok::<(), Box<dyn core::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustStore {
     pub(crate) contacts: BTreeMap<AccountPublicKey, Contact>,
+    pub(crate) grace_ms: u64,
+}
+
+impl Default for TrustStore {
+    fn default() -> Self {
+        TrustStore::new()
+    }
 }
 
 impl TrustStore {
-    /// An empty store.
+    /// The default grace period: 2 days in ms (SPEC.md §14.1).
+    pub const DEFAULT_GRACE_MS: u64 = 2 * limit::DAY_MS;
+
+    /// An empty store with [`TrustStore::DEFAULT_GRACE_MS`].
     pub fn new() -> Self {
-        TrustStore::default()
+        TrustStore {
+            contacts: BTreeMap::new(),
+            grace_ms: Self::DEFAULT_GRACE_MS,
+        }
+    }
+
+    /// Sets the grace period of SPEC.md §14.1 (ms, at most
+    /// [`limit::MAX_GRACE_MS`]; 0 turns grace off).
+    ///
+    /// # Errors
+    /// [`TrustError::InvalidGrace`] above the limit.
+    pub fn set_grace(&mut self, grace_ms: u64) -> Result<(), TrustError> {
+        if grace_ms > limit::MAX_GRACE_MS {
+            return Err(TrustError::InvalidGrace);
+        }
+        self.grace_ms = grace_ms;
+        Ok(())
+    }
+
+    /// The grace period (ms).
+    pub fn grace_ms(&self) -> u64 {
+        self.grace_ms
     }
 
     /// Trusts `list` as the first list of its account at `now` (after the
@@ -206,5 +242,45 @@ impl DeviceListLookup for TrustStore {
             .get(account)
             .filter(|c| c.fork.is_none())
             .map(|c| &c.current)
+    }
+
+    /// The grace policy of SPEC.md §14.1: what was valid when the store
+    /// learned of a change stays acceptable for `grace_ms` on the caller's
+    /// clock, except a device the current list removed.
+    fn accepts_in_grace(&self, certificate: &DeviceCertificate, timestamp: u64, now: u64) -> bool {
+        let Some(contact) = self.contacts.get(certificate.account()) else {
+            return false;
+        };
+        if contact.fork.is_some() {
+            return false;
+        }
+        let grace = self.grace_ms;
+        let id = certificate.device_id();
+        // A removed device is refused at once.
+        let Some(listed) = contact.current.device(id) else {
+            return false;
+        };
+        // An expired certificate: only for a message stamped before its
+        // expiry, and only until expiry + grace.
+        let expiry_ok = |c: &DeviceCertificate| match c.params().expires_at {
+            Some(expires_at) if expires_at <= now => {
+                timestamp < expires_at && now < expires_at.saturating_add(grace)
+            }
+            _ => true,
+        };
+        if listed.certificate() == certificate {
+            return expiry_ok(certificate);
+        }
+        // Renewed or re-keyed: the certificate the replaced list held, for
+        // `grace` after the store learned of the new list, if it was valid
+        // then.
+        let previous = contact
+            .history
+            .last()
+            .and_then(|l| l.certificates().iter().find(|c| c.device_id() == id));
+        previous == Some(certificate)
+            && now < contact.since.saturating_add(grace)
+            && !certificate.is_expired(contact.since)
+            && expiry_ok(certificate)
     }
 }
