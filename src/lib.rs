@@ -56,4 +56,4 @@ pub use identity::*;
 pub use replay::{ReplayError, ReplayGuard};
 #[cfg(feature = "getrandom")]
 pub use rng::{os_rng, OsRng};
-pub use state::{Contact, TrustError, TrustStore};
+pub use state::{Contact, Conversation, ConversationError, RecipientAudit, TrustError, TrustStore};

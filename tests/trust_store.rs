@@ -331,3 +331,90 @@ fn messages_in_flight_across_a_list_change_open_within_the_grace_period() {
     let late = send(&expiring_dev, &c_expire, NOW + 999, &mut r);
     assert!(open(bob0, &late, &store, NOW + 1001).is_ok());
 }
+
+/// Conversation helpers (SPEC §14.3): the members' lists to seal to; an
+/// opened message is checked for its conversation id, a member sender, and
+/// a recipient set equal to the members' devices (a ghost recipient is an
+/// unknown key id, a left-out device is missing); prekey key ids map to
+/// their devices when the caller passes the prekeys.
+#[test]
+fn a_conversation_checks_id_sender_and_recipients() {
+    let mut r = rng(164);
+    let w = world(64);
+    let carol = account(&mut r, 1);
+    let mut store = TrustStore::new();
+    for l in [w.alice.verified(), w.bob.verified(), carol.verified()] {
+        store.trust(l, 0).unwrap();
+    }
+    let chat = Conversation::new(b"chat-9".to_vec(), [w.alice.public(), w.bob.public()]);
+    let lists = chat.seal_lists(&store).unwrap();
+    assert_eq!(lists.len(), 2);
+    let sender = &w.alice.devices[0];
+    let bob0 = &w.bob.devices[0].keyring;
+    let send = |lists: &[&VerifiedDeviceList], aad: &[u8], r: &mut ChaCha20Rng| {
+        let msg = Message {
+            payload: b"x",
+            aad,
+            padding: Padding::Padme,
+        };
+        seal(
+            &sender.secret,
+            &sender.certificate,
+            lists,
+            &[],
+            &msg,
+            NOW,
+            r,
+        )
+        .unwrap()
+        .to_bytes()
+    };
+    let good = open(bob0, &send(&lists, chat.id(), &mut r), &store, NOW).unwrap();
+    chat.check(&store, &good, &[]).unwrap();
+    let other = open(bob0, &send(&lists, b"chat-10", &mut r), &store, NOW).unwrap();
+    assert_eq!(
+        chat.check(&store, &other, &[]).unwrap_err(),
+        ConversationError::WrongConversation
+    );
+    // Carol added as a ghost recipient: her device is an unknown key id.
+    let carol_list = store.contact(&carol.public()).unwrap().current().clone();
+    let with_ghost = [lists[0], lists[1], &carol_list];
+    let ghosted = open(bob0, &send(&with_ghost, chat.id(), &mut r), &store, NOW).unwrap();
+    match chat.check(&store, &ghosted, &[]).unwrap_err() {
+        ConversationError::Recipients(a) => {
+            assert_eq!(a.unknown, vec![carol.devices[0].keyring.key_id()]);
+            assert!(a.missing.is_empty());
+        }
+        e => panic!("{e:?}"),
+    }
+    // Bob's second device left out (an old list of Bob's with one device).
+    let bob_old = w
+        .bob
+        .secret
+        .issue_device_list(None, NOW, vec![w.bob.devices[0].certificate.clone()])
+        .unwrap()
+        .verify(&w.bob.public())
+        .unwrap();
+    let alice_list = store.contact(&w.alice.public()).unwrap().current().clone();
+    let stripped = open(
+        bob0,
+        &send(&[&alice_list, &bob_old], chat.id(), &mut r),
+        &store,
+        NOW,
+    )
+    .unwrap();
+    match chat.check(&store, &stripped, &[]).unwrap_err() {
+        ConversationError::Recipients(a) => {
+            assert!(a.unknown.is_empty());
+            assert_eq!(a.missing.len(), 2); // Bob's devices 2 and 3
+        }
+        e => panic!("{e:?}"),
+    }
+    // A non-member sender.
+    let carol_chat = Conversation::new(b"c".to_vec(), [w.bob.public(), carol.public()]);
+    let from_alice = open(bob0, &send(&lists, b"c", &mut r), &store, NOW).unwrap();
+    assert_eq!(
+        carol_chat.check(&store, &from_alice, &[]).unwrap_err(),
+        ConversationError::NotAMember(w.alice.public())
+    );
+}

@@ -3,7 +3,9 @@
 //! device keyring ([`crate::DeviceKeyring`], §3.8–3.9) and the replay
 //! guard ([`crate::ReplayGuard`], §6) persist the same way.
 
+mod conversation;
 mod trust_export;
 mod trust_store;
 
+pub use conversation::{Conversation, ConversationError, RecipientAudit};
 pub use trust_store::{Contact, TrustError, TrustStore};

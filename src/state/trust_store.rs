@@ -60,6 +60,9 @@ pub enum TrustError {
     Full,
     /// A grace period above [`limit::MAX_GRACE_MS`].
     InvalidGrace,
+    /// The account has fork evidence: it authenticates nobody and is not
+    /// sealed to until the user decides ([`TrustStore::remove`]).
+    Forked(AccountPublicKey),
     /// The update failed: the list error. A fork is also kept as evidence
     /// ([`Contact::fork`]) and the account stops authenticating anyone.
     List(DeviceListError),
@@ -72,6 +75,7 @@ impl fmt::Display for TrustError {
             TrustError::UnknownAccount => f.write_str("account not trusted yet"),
             TrustError::Full => f.write_str("trust store full"),
             TrustError::InvalidGrace => f.write_str("grace period above its limit"),
+            TrustError::Forked(a) => write!(f, "account {a:?} has fork evidence"),
             TrustError::List(e) => write!(f, "device list update: {e}"),
         }
     }
