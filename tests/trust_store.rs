@@ -418,3 +418,84 @@ fn a_conversation_checks_id_sender_and_recipients() {
         ConversationError::NotAMember(w.alice.public())
     );
 }
+
+/// Second state review, finding 6 and 5: a removal hidden inside a
+/// multi-version update still ends grace (v1 has device 1 with key K1, v2
+/// removes it, v3 re-adds device 1 with key K2; a client that updates
+/// v1 -> [v2, v3] in one call refuses K1 at once), and a replaced key's
+/// message stamped after its replacement is never in grace.
+#[test]
+fn grace_never_covers_a_removal_inside_the_chain_or_a_message_stamped_after_the_replacement() {
+    let mut r = rng(165);
+    let alice = AccountSecret::generate(&mut r);
+    let bob_w = world(65);
+    let bob_list = bob_w.bob.verified();
+    let bob0 = &bob_w.bob.devices[0].keyring;
+    let (k1, k2, other) = (
+        DeviceSecret::generate(&mut r),
+        DeviceSecret::generate(&mut r),
+        DeviceSecret::generate(&mut r),
+    );
+    let c1 = alice.certify_device(&forever(1, k1.public_keys())).unwrap();
+    let c_other = alice
+        .certify_device(&params(2, other.public_keys()))
+        .unwrap();
+    let v1 = alice
+        .issue_device_list(None, NOW, vec![c1.clone(), c_other.clone()])
+        .unwrap()
+        .verify(&alice.public_key())
+        .unwrap();
+    let v2 = alice
+        .issue_device_list(Some(&v1), NOW + 1, vec![c_other.clone()])
+        .unwrap();
+    let v2t = v2.verify(&alice.public_key()).unwrap();
+    let c2 = alice.certify_device(&forever(1, k2.public_keys())).unwrap();
+    let v3 = alice
+        .issue_device_list(Some(&v2t), NOW + 2, vec![c2, c_other])
+        .unwrap();
+    let msg = Message::default();
+    let stolen = seal(&k1, &c1, &[&bob_list], &[], &msg, NOW, &mut r)
+        .unwrap()
+        .to_bytes();
+    let mut store = TrustStore::new();
+    store.trust(v1.clone(), NOW).unwrap();
+    store.trust(bob_list.clone(), NOW).unwrap();
+    store
+        .update(&alice.public_key(), &[v2.clone(), v3.clone()], NOW + 10)
+        .unwrap();
+    assert!(open(bob0, &stolen, &store, NOW + 20).is_err());
+
+    // Without the removal (v1 -> v3' re-keying device 1 directly), the
+    // in-flight message is in grace, but one stamped an hour after the
+    // replacement is not.
+    let v3b = alice
+        .issue_device_list(
+            Some(&v1),
+            NOW - 3_600_000 + 5, // replaced at this (account-signed) time
+            vec![
+                alice.certify_device(&forever(1, k2.public_keys())).unwrap(),
+                v1.devices()[1].certificate().clone(),
+            ],
+        )
+        .unwrap();
+    let mut store = TrustStore::new();
+    store.trust(v1, NOW).unwrap();
+    store.trust(bob_list.clone(), NOW).unwrap();
+    store.update(&alice.public_key(), &[v3b], NOW + 10).unwrap();
+    // Stamped NOW: within an hour of the replacement, in grace.
+    assert!(open(bob0, &stolen, &store, NOW + 20).is_ok());
+    // Stamped NOW + 10: more than an hour after the replacement, refused.
+    let late = seal(&k1, &c1, &[&bob_list], &[], &msg, NOW + 10, &mut r)
+        .unwrap()
+        .to_bytes();
+    assert!(open(bob0, &late, &store, NOW + 20).is_err());
+    // A clock that stepped back before the update: no grace.
+    assert!(open(bob0, &stolen, &store, NOW + 9).is_err());
+}
+
+fn forever(id: u8, keys: DevicePublicKeys) -> CertificateParams {
+    CertificateParams {
+        expires_at: None,
+        ..params(id, keys)
+    }
+}

@@ -7,6 +7,7 @@
 //!          u32 len || current device list (verified under its own account)
 //!          u8 h (0..=8), h × (u32 len || replaced list), versions ascending, below the current
 //!          u8 fork (0 or 1) [|| u32 len || fork evidence of this account]
+//!          u16 g (0..=256), g × (200-byte certificate || u64 replaced at), by device id ascending
 //! ```
 
 use alloc::collections::BTreeMap;
@@ -15,8 +16,11 @@ use alloc::vec::Vec;
 use crate::codec::{Reader, Writer};
 use crate::consts::{limit, object_type};
 use crate::error::DecodeError;
-use crate::identity::{AccountPublicKey, DeviceList, ForkEvidence, DEVICE_LIST_MAX_LEN};
-use crate::state::trust_store::{Contact, TrustStore};
+use crate::identity::{
+    AccountPublicKey, DeviceCertificate, DeviceList, ForkEvidence, CERTIFICATE_LEN,
+    DEVICE_LIST_MAX_LEN,
+};
+use crate::state::trust_store::{Contact, GraceEntry, TrustStore};
 
 /// Longest fork evidence: prefix and two length-prefixed lists.
 const FORK_MAX_LEN: usize = 2 + 2 * (4 + DEVICE_LIST_MAX_LEN);
@@ -44,6 +48,11 @@ impl TrustStore {
                     w.bytes_u32(&evidence.to_bytes());
                 }
             }
+            w.len_u16(contact.grace.len());
+            for entry in &contact.grace {
+                entry.certificate.encode_into(&mut w);
+                w.u64(entry.replaced_at);
+            }
         }
         w.into_vec()
     }
@@ -62,7 +71,13 @@ impl TrustStore {
         r.object_prefix(object_type::TRUST_STORE)?;
         let grace_ms = r.u64("grace period")?;
         if grace_ms > limit::MAX_GRACE_MS {
-            return Err(DecodeError::Inconsistent("grace period above its limit"));
+            return Err(DecodeError::OutOfRange {
+                field: "grace period",
+                offset: r.position(),
+                min: 0,
+                max: usize::try_from(limit::MAX_GRACE_MS).unwrap_or(usize::MAX),
+                found: usize::try_from(grace_ms).unwrap_or(usize::MAX),
+            });
         }
         let n = usize::try_from(r.u32("contact count")?).unwrap_or(usize::MAX);
         let n = r.bounded(n, 0, limit::MAX_CONTACTS, "contact count")?;
@@ -122,6 +137,41 @@ fn read_contact(r: &mut Reader<'_>) -> Result<(AccountPublicKey, Contact), Decod
         }
         _ => return Err(DecodeError::NonCanonical("fork flag")),
     };
+    let g = usize::from(r.u16("grace count")?);
+    let g = r.bounded(g, 0, limit::MAX_DEVICES_PER_LIST, "grace count")?;
+    if r.remaining() < g.saturating_mul(CERTIFICATE_LEN + 8) {
+        return Err(DecodeError::Truncated {
+            field: "grace entries",
+            offset: r.position(),
+            needed: g.saturating_mul(CERTIFICATE_LEN + 8),
+            available: r.remaining(),
+        });
+    }
+    let mut grace: Vec<GraceEntry> = Vec::with_capacity(g);
+    for _ in 0..g {
+        let certificate = DeviceCertificate::decode(r)?;
+        let replaced_at = r.u64("replaced at")?;
+        let id = certificate.device_id();
+        if grace
+            .last()
+            .is_some_and(|e| e.certificate.device_id() >= id)
+        {
+            return Err(DecodeError::NonCanonical("grace entries order"));
+        }
+        let listed = current.device(id).map(|d| d.certificate());
+        if listed.is_none() || listed == Some(&certificate) {
+            return Err(DecodeError::Inconsistent(
+                "grace entry not replaced on the current list",
+            ));
+        }
+        certificate
+            .verify_signed_by(&account)
+            .map_err(|_| DecodeError::Inconsistent("grace certificate does not verify"))?;
+        grace.push(GraceEntry {
+            certificate,
+            replaced_at,
+        });
+    }
     Ok((
         account,
         Contact {
@@ -129,6 +179,7 @@ fn read_contact(r: &mut Reader<'_>) -> Result<(AccountPublicKey, Contact), Decod
             history,
             fork,
             since,
+            grace,
         },
     ))
 }

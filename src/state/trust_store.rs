@@ -22,6 +22,53 @@ pub struct Contact {
     pub(crate) fork: Option<ForkEvidence>,
     /// When `current` became current (the caller's clock, Unix ms).
     pub(crate) since: u64,
+    /// Certificates the last update replaced whose device stayed on every
+    /// list of the chain, with when they were replaced: what the grace
+    /// policy may still accept (SPEC.md §14.1). Sorted by device id.
+    pub(crate) grace: Vec<GraceEntry>,
+}
+
+/// A replaced certificate still acceptable during the grace period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GraceEntry {
+    pub(crate) certificate: DeviceCertificate,
+    /// `issued_at` of the first list of the chain that no longer held it.
+    pub(crate) replaced_at: u64,
+}
+
+/// The grace entries of an update from `old` through `chain`: each
+/// certificate of `old` that the new list replaced, whose device id is on
+/// every list of the chain (a removal anywhere in the walk ends grace).
+fn grace_entries(
+    old: &VerifiedDeviceList,
+    chain: &[DeviceList],
+    new: &VerifiedDeviceList,
+) -> Vec<GraceEntry> {
+    let mut entries = Vec::new();
+    for device in old.devices() {
+        let id = device.device_id();
+        if new.device(id).map(|d| d.certificate()) == Some(device.certificate()) {
+            continue;
+        }
+        let mut replaced_at = None;
+        let mut stayed = true;
+        for list in chain {
+            match list.certificates().iter().find(|c| c.device_id() == id) {
+                None => stayed = false,
+                Some(c) if c != device.certificate() && replaced_at.is_none() => {
+                    replaced_at = Some(list.issued_at());
+                }
+                Some(_) => {}
+            }
+        }
+        if let (true, Some(replaced_at)) = (stayed, replaced_at) {
+            entries.push(GraceEntry {
+                certificate: device.certificate().clone(),
+                replaced_at,
+            });
+        }
+    }
+    entries
 }
 
 impl Contact {
@@ -174,6 +221,7 @@ impl TrustStore {
                 history: Vec::new(),
                 fork: None,
                 since: now,
+                grace: Vec::new(),
             },
         );
         Ok(())
@@ -199,15 +247,20 @@ impl TrustStore {
             .contacts
             .get_mut(account)
             .ok_or(TrustError::UnknownAccount)?;
+        if contact.fork.is_some() {
+            return Err(TrustError::Forked(*account));
+        }
         match contact.current.update_chain(chain) {
             Ok(next) => {
                 if next.list().hash() != contact.current.list().hash() {
+                    let grace = grace_entries(&contact.current, chain, &next);
                     let old = core::mem::replace(&mut contact.current, next);
                     contact.history.push(old.list().clone());
                     if contact.history.len() > limit::MAX_TRUST_HISTORY {
                         contact.history.remove(0);
                     }
                     contact.since = now;
+                    contact.grace = grace;
                 }
                 Ok(&contact.current)
             }
@@ -275,15 +328,20 @@ impl DeviceListLookup for TrustStore {
         if listed.certificate() == certificate {
             return expiry_ok(certificate);
         }
-        // Renewed or re-keyed: the certificate the replaced list held, for
-        // `grace` after the store learned of the new list, if it was valid
-        // then.
-        let previous = contact
-            .history
-            .last()
-            .and_then(|l| l.certificates().iter().find(|c| c.device_id() == id));
-        previous == Some(certificate)
+        // Renewed or re-keyed: a certificate the last update replaced whose
+        // device stayed on every list of the chain, for `grace` after the
+        // store learned of it (on a clock that did not step back), for a
+        // message stamped before it was replaced (plus the clock allowance),
+        // if it was valid when the store learned of the change.
+        let Some(entry) = contact.grace.iter().find(|e| e.certificate == *certificate) else {
+            return false;
+        };
+        contact.since <= now
             && now < contact.since.saturating_add(grace)
+            && timestamp
+                <= entry
+                    .replaced_at
+                    .saturating_add(limit::MAX_PREKEY_CLOCK_SKEW_MS)
             && !certificate.is_expired(contact.since)
             && expiry_ok(certificate)
     }
