@@ -309,7 +309,7 @@ fn messages_in_flight_across_a_list_change_open_within_the_grace_period() {
     let grace = store.grace_ms();
     let later = learned + 2_000; // past the expiry of device 3
     for m in [&m_renew, &m_rekey, &m_expire] {
-        assert!(open(bob0, m, &store, later).is_ok());
+        assert!(open(bob0, m, &store, later).unwrap().accepted_in_grace());
         // Without grace (a plain slice of the current lists): refused.
         let plain = [v2.verify(&alice.public_key()).unwrap(), bob_list.clone()];
         assert!(open(bob0, m, &plain, later).is_err());
@@ -329,7 +329,15 @@ fn messages_in_flight_across_a_list_change_open_within_the_grace_period() {
     assert!(open(bob0, &m_expire, &store, NOW + 1000 + grace).is_err());
     // A message stamped after the expiry is never in grace.
     let late = send(&expiring_dev, &c_expire, NOW + 999, &mut r);
-    assert!(open(bob0, &late, &store, NOW + 1001).is_ok());
+    let on_time = open(bob0, &late, &store, NOW + 998).unwrap();
+    assert!(!on_time.accepted_in_grace());
+    assert!(open(bob0, &late, &store, NOW + 1001)
+        .unwrap()
+        .accepted_in_grace());
+    // Nothing newer at the directory: an empty chain changes nothing.
+    let before = store.clone();
+    store.update(&alice.public_key(), &[], later).unwrap();
+    assert_eq!(store, before);
 }
 
 /// Conversation helpers (SPEC §14.3): the members' lists to seal to; an

@@ -115,6 +115,7 @@ pub struct Opened {
     timestamp: u64,
     recipients: Vec<KeyId>,
     opened_with: KeyId,
+    in_grace: bool,
 }
 
 impl core::fmt::Debug for Opened {
@@ -178,6 +179,13 @@ impl Opened {
     /// Key ids of every recipient device named in the signed header.
     pub fn recipients(&self) -> &[KeyId] {
         &self.recipients
+    }
+
+    /// True when the sender's certificate was accepted under the caller's
+    /// grace policy (SPEC.md §5.2 step 9, §14.1): not on the current list
+    /// (renewed or re-keyed since) or expired at `now`. An app may show it.
+    pub fn accepted_in_grace(&self) -> bool {
+        self.in_grace
     }
 
     /// The key id of the keyring key the wrap was made to: a signed
@@ -299,6 +307,7 @@ pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
         timestamp,
         recipients: view.header.recipients,
         opened_with: key.key_id,
+        in_grace: !valid,
     })
 }
 

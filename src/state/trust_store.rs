@@ -250,6 +250,10 @@ impl TrustStore {
         if contact.fork.is_some() {
             return Err(TrustError::Forked(*account));
         }
+        if chain.is_empty() {
+            // The directory has nothing after the current version.
+            return Ok(&contact.current);
+        }
         match contact.current.update_chain(chain) {
             Ok(next) => {
                 if next.list().hash() != contact.current.list().hash() {
