@@ -18,11 +18,13 @@
 //! | `open.rs` | `open` of raw bytes and of field-mutated envelopes |
 //! | `body.rs` | padding removal and body parsing through `open` |
 //! | `arith.rs` | Padmé arithmetic and the replay guard |
+//! | `keys.rs` | signed prekeys, the keyring loader, keyring operations against a model |
 
 mod arith;
 mod body;
 mod decode;
 mod fixture;
+mod keys;
 mod lists;
 mod open;
 
@@ -33,6 +35,10 @@ pub use decode::{
     decode_fork_evidence, decode_safety_number,
 };
 pub use fixture::Fixture;
+pub use keys::{
+    decode_signed_prekey, encode_ops, keyring_import, keyring_import_allocation_limit, keyring_ops,
+    op, KeyFixture, KEY_SETS, MAX_OPS, PREKEY_POOL,
+};
 pub use lists::{device_list_update, encode_chunks};
 pub use open::{open_mutated, open_raw, Mutation};
 
