@@ -40,6 +40,9 @@ const TARGETS: &[&str] = &[
     "open_body",
     "padding",
     "replay_guard",
+    "decode_signed_prekey",
+    "keyring_import",
+    "keyring_ops",
 ];
 
 fn fixture() -> Fixture {
@@ -63,6 +66,9 @@ fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
         "open_body" => fuzzing::open_body(fx, data),
         "padding" => fuzzing::padding(data),
         "replay_guard" => fuzzing::replay_guard(data),
+        "decode_signed_prekey" => fuzzing::decode_signed_prekey(fx, data),
+        "keyring_import" => fuzzing::keyring_import(data),
+        "keyring_ops" => fuzzing::keyring_ops(fx, data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -205,6 +211,33 @@ fn raw_open_seeds_are_the_current_fixture_message() {
         if let Some(delivery) = fx.delivery_bytes(i) {
             assert!(seeds.contains(&delivery), "delivery seed {i} is stale");
         }
+    }
+}
+
+/// The keyring and prekey seeds are loadable, current states: if the
+/// export format or the fixture changed, stale seeds would only fuzz the
+/// loader's first rejections. Regenerate with `generate_seeds` when this
+/// fails.
+#[test]
+fn keyring_seeds_load_and_prekey_seeds_decode() {
+    let mut held = BTreeSet::new();
+    for path in files(&fuzz_dir().join("seeds").join("keyring_import")) {
+        let keyring = fanseal::DeviceKeyring::import(&fs::read(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        held.insert(keyring.prekeys().count());
+    }
+    // Empty, one prekey, several across a re-key, and the 32 limit.
+    assert!(held.contains(&0) && held.contains(&1) && held.contains(&32));
+    let fx = fixture();
+    let seeds = files(&fuzz_dir().join("seeds").join("decode_signed_prekey"));
+    assert_eq!(seeds.len(), fx.signed_prekeys().len());
+    for path in seeds {
+        let bytes = fs::read(&path).unwrap();
+        assert!(
+            fx.signed_prekeys().contains(&bytes),
+            "{} is stale",
+            path.display()
+        );
     }
 }
 
@@ -428,4 +461,145 @@ fn generate_seeds() {
             guard(1, 10, 10, &[(5, 0, 0), (5, 0, 20), (6, -11, 0), (7, 11, 0)]),
         ],
     );
+
+    write_seeds("decode_signed_prekey", &fx.signed_prekeys());
+
+    let programs = keyring_programs();
+    write_seeds("keyring_ops", &programs);
+    let exports: Vec<Vec<u8>> = programs
+        .iter()
+        .map(|p| fx.keyring_export_after(p).unwrap())
+        .collect();
+    write_seeds("keyring_import", &exports);
+}
+
+/// `keyring_ops` programs (SPEC.md §3.8): rotations over several periods,
+/// deletion at the grace boundary, re-keys with prekeys of old and new keys,
+/// renewals, both limits, policy changes, the overflow edge of a rotation,
+/// refusals of every kind, reloads and opens of held and deleted keys.
+/// Their final exports are the `keyring_import` seeds.
+fn keyring_programs() -> Vec<Vec<u8>> {
+    use fuzzing::op;
+    let minutes = |m: u16| m.to_be_bytes().to_vec();
+    let day: u16 = 24 * 60;
+    let one = |b: u8| vec![b];
+    let mut programs = vec![
+        vec![],
+        // Rotate, open the prekey, a key set and a pool key never made.
+        fuzzing::encode_ops(&[
+            (op::ROTATE, &[0]),
+            (op::OPEN, &[0]),
+            (op::OPEN, &[1]),
+            (op::OPEN, &[40]),
+            (op::OPEN, &[41]),
+        ]),
+    ];
+    // Default policy for 12 days: rotate every 2 days, delete daily, open
+    // everything made so far after each deletion, reload at the end.
+    let mut ops: Vec<(u8, Vec<u8>)> = Vec::new();
+    for i in 0..6u8 {
+        ops.push((op::ROTATE, one(i)));
+        for _ in 0..2 {
+            ops.push((op::ADVANCE, minutes(day)));
+            ops.push((op::DELETE, vec![]));
+        }
+    }
+    ops.push((op::ADVANCE, minutes(11 * day)));
+    ops.push((op::DELETE, vec![]));
+    for i in 0..6u8 {
+        ops.push((op::OPEN, one(i)));
+    }
+    ops.push((op::RELOAD, vec![]));
+    programs.push(encode(&ops));
+    // Rotations every 2 days, a deletion at 11 days (the first prekey's
+    // expiry plus grace, exactly), then a re-key and a prekey of the new
+    // key: the export holds a superseded set, its prekeys and the new one.
+    let mut ops: Vec<(u8, Vec<u8>)> = Vec::new();
+    for i in 0..4u8 {
+        ops.push((op::ROTATE, one(10 + i)));
+        ops.push((op::ADVANCE, minutes(2 * day)));
+    }
+    ops.push((op::ADVANCE, minutes(3 * day)));
+    ops.push((op::DELETE, vec![]));
+    ops.push((op::REKEY, one(1)));
+    ops.push((op::ROTATE, one(14)));
+    for key in [10u8, 11, 13, 14, 40, 41] {
+        ops.push((op::OPEN, one(key)));
+    }
+    programs.push(encode(&ops));
+    // Re-keys with prekeys signed by every key set, renewals and refusals
+    // (same keys, mismatched keys, another device), up to 8 superseded
+    // sets and the ninth refused as Full; opens of old and new keys.
+    let mut ops: Vec<(u8, Vec<u8>)> = vec![(op::ROTATE, one(0))];
+    for set in 1..=9u8 {
+        ops.push((op::ADVANCE, minutes(60)));
+        ops.push((op::REKEY, one(set)));
+        ops.push((op::ROTATE, one(set)));
+        ops.push((op::REKEY, one(set - 1)));
+    }
+    ops.push((op::REKEY_MISMATCHED, vec![3, 4]));
+    ops.push((op::REKEY_OTHER_DEVICE, one(9)));
+    ops.push((op::RENEW, vec![8, 1]));
+    ops.push((op::RENEW, vec![3, 0]));
+    ops.push((op::RENEW, vec![8, 2]));
+    for key in [0u8, 5, 8, 9, 40, 44, 48, 49] {
+        ops.push((op::OPEN, one(key)));
+    }
+    ops.push((op::RELOAD, vec![]));
+    programs.push(encode(&ops));
+    // 33 rotations, eight per minute: the 33rd is Full, a repeated pool
+    // key is SameKeys; deletion after the grace period empties the keyring.
+    let mut ops: Vec<(u8, Vec<u8>)> = Vec::new();
+    for i in 0..33u8 {
+        ops.push((op::ROTATE, one(i)));
+        if i % 8 == 7 {
+            ops.push((op::ADVANCE, minutes(1)));
+        }
+    }
+    programs.push(encode(&ops));
+    ops.push((op::DELETE, vec![]));
+    ops.push((op::ROTATE, one(3)));
+    ops.push((op::OPEN, one(31)));
+    ops.push((op::OPEN, one(32)));
+    ops.push((op::ADVANCE, minutes(u16::MAX)));
+    ops.push((op::DELETE, vec![]));
+    ops.push((op::OPEN, one(31)));
+    ops.push((op::ROTATE, one(3)));
+    programs.push(encode(&ops));
+    // Policies: a short valid one, then invalid ones; a clock so late that
+    // no prekey can expire; deletion at the end of time.
+    let hours =
+        |r: u16, l: u16, g: u16| [r.to_be_bytes(), l.to_be_bytes(), g.to_be_bytes()].concat();
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::SET_POLICY, hours(1, 2, 3)),
+        (op::ROTATE, one(7)),
+        (op::ADVANCE, minutes(60)),
+        (op::ROTATE, one(8)),
+        (op::SET_POLICY, hours(0, 2, 3)),
+        (op::SET_POLICY, hours(3, 2, 3)),
+        (op::SET_POLICY, hours(1, 721, 3)),
+        (op::SET_POLICY, hours(1, 720, 721)),
+        (op::ADVANCE, minutes(5 * 60)),
+        (op::DELETE, vec![]),
+        (op::OPEN, one(7)),
+        (op::OPEN, one(8)),
+        (op::SET_POLICY, hours(720, 720, 720)),
+        (op::SET_CLOCK, (u64::MAX - 1000).to_be_bytes().to_vec()),
+        (op::ROTATE, one(9)),
+        (
+            op::SET_CLOCK,
+            (u64::MAX - 720 * 3_600_000 - 1).to_be_bytes().to_vec(),
+        ),
+        (op::ROTATE, one(9)),
+        (op::SET_CLOCK, u64::MAX.to_be_bytes().to_vec()),
+        (op::DELETE, vec![]),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    programs
+}
+
+fn encode(ops: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let refs: Vec<(u8, &[u8])> = ops.iter().map(|(c, a)| (*c, a.as_slice())).collect();
+    fuzzing::encode_ops(&refs)
 }
