@@ -1103,7 +1103,6 @@ impl<'a> Run<'a> {
             "keyring ops: needs_rotation differs from SPEC §3.8",
         )?;
 
-        check_invariants(k, false)?;
         let bytes = k.export();
         if bytes.as_slice() != self.checked.as_slice() {
             let again = DeviceKeyring::import(&bytes).map_err(fail(
@@ -1115,7 +1114,7 @@ impl<'a> Run<'a> {
             )?;
             self.checked = bytes.to_vec();
         }
-        Ok(())
+        check_invariants(k, false)
     }
 }
 
