@@ -429,6 +429,33 @@ fn codec<M: Measurement>(c: &mut Criterion<M>) {
             b.iter(|| black_box(e).delivery_for(&key_id).unwrap().to_bytes())
         });
     }
+    // Issue 13, situation 6: the borrowed split at 200 devices, 1 KiB and
+    // 1 MiB bodies (what a server hands to vectored I/O: no copy).
+    let fixture = Fixture::new(200);
+    for len in [1024usize, 1024 * 1024] {
+        let body = common::payload(len);
+        let mut rng = common::rng(8);
+        let wire = fixture.seal(&body, Padding::Padme, &mut rng).to_bytes();
+        g.throughput(Throughput::Elements(200));
+        g.bench_with_input(
+            BenchmarkId::new(format!("relay_split_200_devices_{len}B"), 200),
+            &wire,
+            |b, w| {
+                b.iter(|| {
+                    let split = fanseal::RelaySplit::new(black_box(w)).unwrap();
+                    split
+                        .deliveries()
+                        .map(|(_, d)| {
+                            d.as_slices()
+                                .iter()
+                                .map(|p| black_box(p).len())
+                                .sum::<usize>()
+                        })
+                        .sum::<usize>()
+                })
+            },
+        );
+    }
     g.finish();
 }
 
@@ -523,6 +550,16 @@ fn paired<M: Measurement>(_: &mut Criterion<M>) {
             &format!("seal 1 KiB, N = {n}: fanseal vs floor"),
             || f.seal(&kib, Padding::Padme, &mut rng),
             || floor_seal(&fs, &kib, &mut rng2),
+        );
+    }
+    // Issue 11: sealing to signed prekeys (verified once, when fetched)
+    // costs what sealing to certificate keys costs.
+    for n in [1usize, 64, 512] {
+        let f = Fixture::new(n);
+        p.compare(
+            &format!("seal 1 KiB, N = {n}: to prekeys vs to certificate keys"),
+            || f.seal_to_prekeys(&kib, Padding::Padme, &mut rng),
+            || f.seal(&kib, Padding::Padme, &mut rng2),
         );
     }
     let delivery = |f: &Fixture, rng: &mut ChaCha20Rng| {

@@ -1,18 +1,21 @@
-//! The whole fanseal flow: accounts, devices, signed device lists, a safety
-//! number, and one message from Alice (2 devices) to Bob (3 devices) with
-//! self-sync, split by the relay into per-device deliveries that each device
-//! opens alone.
+//! The whole fanseal flow: accounts, devices, signed device lists, signed
+//! prekeys, a safety number, and one message from Alice (2 devices) to Bob
+//! (3 devices) with self-sync, split by the relay into per-device deliveries
+//! that each device opens alone; then a prekey rotation, a message in
+//! flight across it, and the deletion that ends the forward-secrecy window.
 //!
 //! Run with `cargo run --example quickstart`.
 
 use fanseal::{
     open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
-    DeviceSecret, Envelope, Message, Padding, ReplayGuard, SafetyNumber, VerifiedDeviceList,
+    DeviceSecret, Envelope, Message, OpenError, Padding, ReplayGuard, SafetyNumber, SignedPrekey,
+    VerifiedDeviceList, VerifiedPrekey, CAPABILITY_PREKEYS,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 const NOW: u64 = 1_764_300_000_000; // the caller's clock, Unix milliseconds
+const DAY: u64 = 24 * 3600 * 1000;
 
 struct Device {
     name: &'static str,
@@ -35,8 +38,10 @@ fn enroll(
             device_id: DeviceId::random(rng),
             keys: secret.public_keys(),
             created_at: NOW,
-            expires_at: Some(NOW + 365 * 24 * 3600 * 1000),
-            capabilities: 0,
+            expires_at: Some(NOW + 365 * DAY),
+            // Senders must wrap to this device's signed prekeys, never to
+            // the certificate's long-lived key (SPEC.md §4.9).
+            capabilities: CAPABILITY_PREKEYS,
         })?;
         // The keyring owns its copy of the secret (an app keeps just one).
         let copy = DeviceSecret::from_secret_bytes(&secret.export_secret_bytes());
@@ -62,16 +67,35 @@ fn publish(
     Ok(from_directory.verify(&account.public_key())?)
 }
 
+/// Each device makes a signed prekey and publishes it; a sender fetches the
+/// bytes from the directory and verifies each once, against the owner's list.
+fn publish_prekeys(
+    devices: &mut [Device],
+    list: &VerifiedDeviceList,
+    now: u64,
+    rng: &mut ChaCha20Rng,
+) -> Result<Vec<VerifiedPrekey>, Box<dyn std::error::Error>> {
+    let mut verified = Vec::new();
+    for device in devices {
+        let published = device.keyring.rotate_prekey(now, rng)?.to_bytes();
+        let fetched = SignedPrekey::from_bytes(&published)?;
+        verified.push(list.verify_prekey(&fetched, now)?);
+    }
+    Ok(verified)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A fixed seed makes this run reproducible; real callers pass an OS RNG.
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
 
     let alice = AccountSecret::generate(&mut rng);
     let bob = AccountSecret::generate(&mut rng);
-    let alice_devices = enroll(&alice, &["alice-phone", "alice-laptop"], &mut rng)?;
-    let bob_devices = enroll(&bob, &["bob-phone", "bob-tablet", "bob-desktop"], &mut rng)?;
+    let mut alice_devices = enroll(&alice, &["alice-phone", "alice-laptop"], &mut rng)?;
+    let mut bob_devices = enroll(&bob, &["bob-phone", "bob-tablet", "bob-desktop"], &mut rng)?;
     let alice_list = publish(&alice, &alice_devices)?;
     let bob_list = publish(&bob, &bob_devices)?;
+    let mut prekeys = publish_prekeys(&mut alice_devices, &alice_list, NOW, &mut rng)?;
+    prekeys.extend(publish_prekeys(&mut bob_devices, &bob_list, NOW, &mut rng)?);
 
     for (who, account, list) in [("alice", &alice, &alice_list), ("bob", &bob, &bob_list)] {
         println!("account {who}: {:?}", account.public_key());
@@ -98,11 +122,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         aad: b"conversation:alice+bob",
         padding: Padding::Padme,
     };
+    let prekey_refs: Vec<&VerifiedPrekey> = prekeys.iter().collect();
     let envelope = seal(
         &sender.secret,
         &sender.certificate,
         &[&bob_list, &alice_list],
-        &[],
+        &prekey_refs,
         &message,
         NOW,
         &mut rng,
@@ -122,8 +147,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let relay_view = Envelope::from_bytes(&wire)?;
     let directory = vec![alice_list.clone(), bob_list.clone()];
     for device in bob_devices.iter().chain(alice_devices.iter()) {
+        // The header names each device by its prekey's key id, which the
+        // relay learns from the directory like the device lists.
+        let prekey = device
+            .keyring
+            .current_prekey(NOW)
+            .ok_or("device has no prekey")?;
         let delivery = relay_view
-            .delivery_for(&device.keyring.key_id())
+            .delivery_for(&prekey.key_id())
             .ok_or("relay has no delivery for this device")?
             .to_bytes();
         let opened = open(&device.keyring, &delivery, &directory, NOW + 5)?;
@@ -149,6 +180,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  outsider     -> {:?}",
         open(outsider, &wire, &directory, NOW).err()
+    );
+
+    // Two days later Bob's phone rotates its prekey (the policy says when).
+    // Alice still holds the old one and seals to it: in flight across the
+    // rotation, the envelope opens while the old secret is kept.
+    let later = NOW + 2 * DAY;
+    let bob_phone = bob_devices.first_mut().ok_or("bob has no device")?;
+    assert!(bob_phone.keyring.needs_rotation(later));
+    let new_prekey = bob_phone.keyring.rotate_prekey(later, &mut rng)?;
+    let in_flight = seal(
+        &sender.secret,
+        &sender.certificate,
+        &[&bob_list, &alice_list],
+        &prekey_refs,
+        &Message {
+            payload: b"sent to the old prekey",
+            ..message
+        },
+        later,
+        &mut rng,
+    )?
+    .to_bytes();
+    let opened = open(&bob_phone.keyring, &in_flight, &directory, later)?;
+    println!(
+        "\nbob-phone rotated its prekey at +2 days (new key id {:?}); a message sealed to the old one still opens: {:?}",
+        new_prekey.key_id(),
+        String::from_utf8_lossy(opened.payload())
+    );
+    // The old prekey expired at +7 days; its secret goes 7 days later. A
+    // thief of the phone after that cannot open what was sealed to it.
+    let policy = *bob_phone.keyring.policy();
+    let deleted = bob_phone
+        .keyring
+        .delete_expired(NOW + policy.lifetime_ms + policy.grace_ms);
+    let refused = open(&bob_phone.keyring, &in_flight, &directory, later);
+    assert_eq!(refused.as_ref().err(), Some(&OpenError::NotARecipient));
+    println!(
+        "after {} days bob-phone deleted {deleted} prekey secret(s); the same message -> {:?} (forward-secrecy window {} days)",
+        (policy.lifetime_ms + policy.grace_ms) / DAY,
+        refused.err(),
+        policy.forward_secrecy_window_ms() / DAY
+    );
+    // What the phone keeps between runs: its keyring, as canonical bytes.
+    let saved = bob_phone.keyring.export();
+    let restored = DeviceKeyring::import(&saved)?;
+    assert_eq!(
+        restored.current_prekey(later),
+        bob_phone.keyring.current_prekey(later)
+    );
+    println!(
+        "bob-phone keyring export: {} bytes (restored exactly)",
+        saved.len()
     );
     Ok(())
 }

@@ -21,6 +21,9 @@ pub(crate) mod object_type {
     pub(crate) const SIGNED_PREKEY: u8 = 0x07;
     /// Persisted state, never sent (SPEC.md §3.9).
     pub(crate) const DEVICE_KEYRING: u8 = 0x20;
+    /// Persisted replay guard (SPEC.md §6.4). `0x20` is reserved for the
+    /// device keyring, `0x22` and up for later client state.
+    pub(crate) const REPLAY_GUARD: u8 = 0x21;
 }
 
 /// Certificate capability bits defined by this specification (SPEC.md §3.3).
@@ -45,6 +48,8 @@ pub(crate) mod label {
     pub(crate) const RECIPIENT_BINDING: &[u8] = b"fanseal v2 recipient binding";
     /// Key id of a device X25519 key (§3.2).
     pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
+    /// Key id of a signed prekey's X25519 key (§3.7).
+    pub(crate) const PREKEY_KEY_ID: &[u8] = b"fanseal v2 prekey key id";
     /// Safety number digest (§3.6).
     pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v2 safety number";
     /// Envelope binding context: the header without its commitment (§4.3).
@@ -106,12 +111,21 @@ pub mod limit {
     pub const MAX_PREKEY_LIFETIME_MS: u64 = 30 * DAY_MS;
     /// Longest grace period a keyring keeps a superseded secret: 30 days in ms (§3.8).
     pub const MAX_GRACE_MS: u64 = 30 * DAY_MS;
+    /// How far in the future a prekey's `created_at` may be at verification
+    /// and seal, for clocks that differ: one hour in ms (§3.7).
+    pub const MAX_PREKEY_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
+    /// Verified prekeys one seal takes (§5.1).
+    pub const MAX_SEAL_PREKEYS: usize = 4 * MAX_RECIPIENTS;
     /// Prekey secrets one keyring holds (§3.8).
     pub const MAX_KEYRING_PREKEYS: usize = 32;
     /// Superseded device key sets one keyring holds besides the current one (§3.8).
     pub const MAX_KEYRING_RETIRED: usize = 8;
     /// One day in milliseconds.
     pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    /// Ids a replay guard remembers per sender account, at most (SPEC.md §6.1).
+    pub const MAX_REPLAY_CAPACITY: usize = 1 << 20;
+    /// Sender accounts a replay guard tracks, at most (SPEC.md §6.1).
+    pub const MAX_REPLAY_ACCOUNTS: usize = 1 << 20;
 }
 
 /// Attachments: Cobblestone-256 (C2SP chunked encryption) and the attachment

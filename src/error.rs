@@ -259,6 +259,10 @@ pub enum SealError {
     PayloadTooLarge,
     /// The associated data is longer than [`crate::limit::MAX_AAD`].
     AadTooLarge,
+    /// A recipient list has no device whose certificate is valid at `now`:
+    /// the account would receive nothing (SPEC.md §5.1 step 6). Refresh its
+    /// list, or leave the account out deliberately.
+    NoActiveDevice(AccountPublicKey),
     /// The padding policy pads the body beyond [`crate::limit::MAX_BODY`]
     /// (for example a bucket larger than the limit) although payload and
     /// AAD are within their limits.
@@ -273,6 +277,11 @@ pub enum SealError {
         account: AccountPublicKey,
         /// The device.
         device_id: DeviceId,
+    },
+    /// More verified prekeys than [`crate::limit::MAX_SEAL_PREKEYS`].
+    TooManyPrekeys {
+        /// Prekeys given.
+        count: usize,
     },
     /// An internal primitive failed: a bug, never caused by input.
     Internal,
@@ -301,12 +310,20 @@ impl fmt::Display for SealError {
             SealError::DuplicateRecipient => f.write_str("duplicate recipient account or key id"),
             SealError::PayloadTooLarge => f.write_str("payload too large"),
             SealError::AadTooLarge => f.write_str("associated data too large"),
+            SealError::NoActiveDevice(a) => {
+                write!(f, "no device of account {a:?} has a valid certificate")
+            }
             SealError::PaddedBodyTooLarge => {
                 f.write_str("the padding policy pads the body beyond its limit")
             }
             SealError::MissingPrekey { account, device_id } => write!(
                 f,
                 "no valid signed prekey for device {device_id:?} of account {account:?}, which requires one"
+            ),
+            SealError::TooManyPrekeys { count } => write!(
+                f,
+                "{count} prekeys exceed the limit of {}",
+                crate::limit::MAX_SEAL_PREKEYS
             ),
             SealError::Internal => f.write_str("internal error (a bug in fanseal)"),
         }
@@ -327,6 +344,14 @@ pub enum OpenError {
     /// caller's directory. The claim is **unauthenticated**: fetch and verify
     /// that account's list, then open again.
     SenderListUnavailable(AccountPublicKey),
+    /// The caller holds a verified list for the claimed sender account, but
+    /// the sender's certificate is not on it (same device id and bytes),
+    /// although the certificate verifies under that account and its device
+    /// signed the message: a device added or a certificate renewed after
+    /// that list, or a device removed from it. Refresh this account's list
+    /// (one fetch) and open again; if it is still not on the newest list,
+    /// treat the message as unauthenticated (SPEC.md §5.2 step 9).
+    SenderNotOnTrustedList(AccountPublicKey),
     /// Authentication failed. Deliberately carries no detail: wrong key,
     /// tampered bytes, failed key commitment, bad body, ghost sender, bad
     /// signature and low-order keys all look the same.
@@ -341,6 +366,10 @@ impl fmt::Display for OpenError {
             OpenError::SenderListUnavailable(a) => {
                 write!(f, "no verified device list for claimed sender {a:?}")
             }
+            OpenError::SenderNotOnTrustedList(a) => write!(
+                f,
+                "the sender's certificate is not on the trusted device list of {a:?}"
+            ),
             OpenError::Unauthenticated => f.write_str("envelope failed authentication"),
         }
     }
@@ -381,6 +410,16 @@ pub enum PrekeyError {
         /// The prekey's expiry.
         expires_at: u64,
     },
+    /// The prekey is dated more than
+    /// [`crate::limit::MAX_PREKEY_CLOCK_SKEW_MS`] after `now`: a prekey
+    /// from the future would be preferred by senders and outlive the
+    /// forward-secrecy window.
+    NotYetValid {
+        /// The prekey's creation time.
+        created_at: u64,
+        /// The caller's time.
+        now: u64,
+    },
     /// The prekey expired at `expires_at`, at or before `now` (Unix ms).
     Expired {
         /// The prekey's expiry.
@@ -410,6 +449,9 @@ impl fmt::Display for PrekeyError {
                 f,
                 "prekey lifetime {created_at}..{expires_at} is empty or longer than allowed"
             ),
+            PrekeyError::NotYetValid { created_at, now } => {
+                write!(f, "prekey created at {created_at}, in the future of {now}")
+            }
             PrekeyError::Expired { expires_at, now } => {
                 write!(f, "prekey expired at {expires_at}, now is {now}")
             }
@@ -429,17 +471,27 @@ pub enum KeyringError {
     Decode(DecodeError),
     /// Secret keys do not match the certificate's public keys.
     KeyMismatch,
+    /// The certificate does not verify under its own account key (SPEC.md
+    /// §3.3 steps 1–5).
+    Certificate(CertificateError),
+    /// A renewal that turns [`crate::CAPABILITY_PREKEYS`] on or off: that
+    /// takes a re-key (new keys), so that the key of a certificate without
+    /// the capability is never the key of one with it (SPEC.md §3.8).
+    CapabilityChange,
     /// A certificate for another account or device id than the keyring's.
     WrongDevice,
-    /// [`crate::DeviceKeyring::rekey`] was given the current keys.
+    /// [`crate::DeviceKeyring::rekey`] was given a key the keyring holds
+    /// (both the X25519 and the Ed25519 key must be new), or a rotation
+    /// drew a key it holds (a broken RNG).
     SameKeys,
     /// The keyring holds [`crate::limit::MAX_KEYRING_PREKEYS`] prekeys or
     /// [`crate::limit::MAX_KEYRING_RETIRED`] superseded key sets: call
     /// [`crate::DeviceKeyring::delete_expired`] first.
     Full,
-    /// A policy outside `0 < rotation ≤ lifetime ≤ MAX_PREKEY_LIFETIME_MS`,
-    /// `grace ≤ MAX_GRACE_MS`, or a time so late that a prekey made now
-    /// could not expire (`now + lifetime` overflows).
+    /// A policy outside `0 < rotation`, `2·rotation ≤ lifetime ≤
+    /// MAX_PREKEY_LIFETIME_MS`, `grace ≤ MAX_GRACE_MS` and
+    /// `⌈(lifetime + grace) / rotation⌉ + 1 ≤ MAX_KEYRING_PREKEYS`, or a
+    /// time so late that a prekey made now could not expire (SPEC.md §3.8).
     InvalidPolicy,
 }
 
@@ -449,6 +501,10 @@ impl fmt::Display for KeyringError {
             KeyringError::Decode(e) => write!(f, "malformed keyring export: {e}"),
             KeyringError::KeyMismatch => {
                 f.write_str("device secret keys do not match the certificate")
+            }
+            KeyringError::Certificate(e) => write!(f, "keyring certificate: {e}"),
+            KeyringError::CapabilityChange => {
+                f.write_str("a renewal cannot change CAPABILITY_PREKEYS; re-key instead")
             }
             KeyringError::WrongDevice => {
                 f.write_str("certificate is for another account or device than the keyring")

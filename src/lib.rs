@@ -33,6 +33,8 @@ pub mod hazmat;
 mod identity;
 mod primitives;
 mod replay;
+#[cfg(feature = "getrandom")]
+mod rng;
 
 /// Not API (feature `internals`): entry points for the constant-time harness
 /// in `ct/` only.
@@ -51,3 +53,5 @@ pub use error::{
 };
 pub use identity::*;
 pub use replay::{ReplayError, ReplayGuard};
+#[cfg(feature = "getrandom")]
+pub use rng::{os_rng, OsRng};

@@ -399,7 +399,7 @@ fn expired_recipients_are_skipped_and_expired_senders_rejected() {
             &mut r
         )
         .unwrap_err(),
-        SealError::NoRecipients
+        SealError::NoActiveDevice(bob.public_key())
     );
     // An expired sender cannot seal, and its old envelopes no longer open.
     assert_eq!(

@@ -40,6 +40,7 @@ const TARGETS: &[&str] = &[
     "open_body",
     "padding",
     "replay_guard",
+    "replay_guard_load",
     "decode_signed_prekey",
     "keyring_import",
     "keyring_ops",
@@ -66,6 +67,7 @@ fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
         "open_body" => fuzzing::open_body(fx, data),
         "padding" => fuzzing::padding(data),
         "replay_guard" => fuzzing::replay_guard(data),
+        "replay_guard_load" => fuzzing::replay_guard_load(data),
         "decode_signed_prekey" => fuzzing::decode_signed_prekey(fx, data),
         "keyring_import" => fuzzing::keyring_import(data),
         "keyring_ops" => fuzzing::keyring_ops(fx, data),
@@ -432,35 +434,93 @@ fn generate_seeds() {
         ],
     );
 
-    let guard = |capacity: u8, window: u16, skew: u16, steps: &[(u8, i16, u16)]| {
-        let mut v = vec![capacity];
+    // capacity || max_accounts || window || skew, then steps
+    // (sender = account + 5 · device, id, timestamp offset, clock advance).
+    let guard = |capacity: u8, max: u8, window: u16, skew: u16, steps: &[(u8, u8, i16, u16)]| {
+        let mut v = vec![capacity, max];
         v.extend_from_slice(&window.to_be_bytes());
         v.extend_from_slice(&skew.to_be_bytes());
-        for (id, offset, advance) in steps {
+        for (sender, id, offset, advance) in steps {
+            v.push(*sender);
             v.push(*id);
             v.extend_from_slice(&offset.to_be_bytes());
             v.extend_from_slice(&advance.to_be_bytes());
         }
         v
     };
-    write_seeds(
-        "replay_guard",
-        &[
-            guard(
-                4,
-                1000,
-                100,
-                &[(1, 0, 0), (1, 0, 1), (2, -5, 10), (3, 50, 0)],
-            ),
-            guard(
-                2,
-                60_000,
-                1000,
-                &[(1, 0, 1), (2, 0, 1), (3, 0, 1), (1, -2, 0), (1, 0, 100)],
-            ),
-            guard(1, 10, 10, &[(5, 0, 0), (5, 0, 20), (6, -11, 0), (7, 11, 0)]),
-        ],
+    // One account (0) with many devices stamped at the edge of the skew,
+    // then another account's fresh message (issue 13, situation 3).
+    let mut flood: Vec<(u8, u8, i16, u16)> = (0..10u8).map(|k| (5 * (k / 2), k, 100, 0)).collect();
+    flood.push((1, 1, 0, 1));
+    flood.push((2, 2, -5, 1));
+    let guard_inputs = vec![
+        guard(
+            4,
+            4,
+            1000,
+            100,
+            &[(0, 1, 0, 0), (0, 1, 0, 1), (4, 2, -5, 10), (1, 3, 50, 0)],
+        ),
+        guard(
+            2,
+            2,
+            60_000,
+            1000,
+            &[
+                (0, 1, 0, 1),
+                (1, 2, 0, 1),
+                (2, 3, 0, 1),
+                (0, 1, -2, 0),
+                (0, 1, 0, 100),
+            ],
+        ),
+        guard(
+            1,
+            1,
+            10,
+            10,
+            &[(4, 5, 0, 0), (4, 5, 0, 20), (4, 6, -11, 0), (4, 7, 11, 0)],
+        ),
+        guard(4, 4, 60_000, 100, &flood),
+        // max_accounts 1: the second account is refused, then tracked once
+        // the first has left the window.
+        guard(
+            2,
+            1,
+            100,
+            10,
+            &[(0, 1, 0, 0), (1, 1, 0, 10), (1, 1, 0, 200), (0, 1, 0, 0)],
+        ),
+    ];
+    write_seeds("replay_guard", &guard_inputs);
+
+    // Persisted states: those the guard seeds pass through, and the
+    // ReplayGuardState vectors.
+    let mut states: Vec<Vec<u8>> = Vec::new();
+    for input in &guard_inputs {
+        let (cap, max) = (usize::from(input[0] % 8), usize::from(input[1] % 5));
+        let w = u64::from(u16::from_be_bytes([input[2], input[3]]));
+        let s = u64::from(u16::from_be_bytes([input[4], input[5]]));
+        let mut g = fanseal::ReplayGuard::with_max_accounts(cap, w, s, max);
+        let mut now = 1_000_000u64;
+        states.push(g.to_bytes());
+        for st in input[6..].chunks_exact(6) {
+            now += u64::from(u16::from_be_bytes([st[4], st[5]]));
+            let t = now.saturating_add_signed(i64::from(i16::from_be_bytes([st[2], st[3]])));
+            let idx = st[0] % 5;
+            let account = (idx < 4).then_some([0xa0 + idx; 32]);
+            let id = fanseal::MessageId::from_bytes([st[1]; 16]);
+            let _ = fuzzing::check_as(&mut g, account, [st[0] / 5; 16], id, t, now);
+            states.push(g.to_bytes());
+        }
+    }
+    states.extend(
+        vectors
+            .iter()
+            .filter(|b| b.len() >= 2 && b[0] == 2 && b[1] == 0x21)
+            .cloned(),
     );
+    write_seeds("replay_guard_load", &states);
 
     write_seeds("decode_signed_prekey", &fx.signed_prekeys());
 

@@ -18,8 +18,9 @@ use std::collections::BTreeMap;
 use fanseal::{
     open, padme, seal, AccountPublicKey, AccountSecret, CertificateError, CertificateParams,
     DecodeError, Delivery, DeviceCertificate, DeviceId, DeviceKeyring, DeviceList, DeviceListError,
-    DevicePublicKeys, DeviceSecret, Envelope, ForkEvidence, KeyId, Message, OpenError, Opened,
-    Padding, ReplayError, ReplayGuard, SafetyNumber, SealError, VerifiedDeviceList,
+    DevicePublicKeys, DeviceSecret, Envelope, ForkEvidence, KeyId, KeyringError, Message,
+    OpenError, Opened, Padding, PrekeyError, PrekeyPolicy, ReplayError, ReplayGuard, SafetyNumber,
+    SealError, SignedPrekey, VerifiedDeviceList, VerifiedPrekey,
 };
 use serde_json::Value;
 use vectors_gen::ReplayRng;
@@ -38,9 +39,51 @@ fn decode_kind(e: &DecodeError) -> String {
         DecodeError::WrongObjectType { .. } => "WrongObjectType",
         DecodeError::UnsupportedSuite(_) => "UnsupportedSuite",
         DecodeError::NonCanonical(_) => "NonCanonical",
+        DecodeError::Inconsistent(_) => "Inconsistent",
         _ => "Unknown",
     };
     format!("DecodeError::{k}")
+}
+
+/// The `what` of a NonCanonical or Inconsistent decode error (`errorWhat`).
+fn decode_what(e: &DecodeError) -> Option<&'static str> {
+    match e {
+        DecodeError::NonCanonical(w) | DecodeError::Inconsistent(w) => Some(w),
+        _ => None,
+    }
+}
+
+fn prekey_kind(e: &PrekeyError) -> String {
+    let k = match e {
+        PrekeyError::WrongAccount => "WrongAccount",
+        PrekeyError::UnknownDevice => "UnknownDevice",
+        PrekeyError::WrongDevice => "WrongDevice",
+        PrekeyError::WrongDeviceKey => "WrongDeviceKey",
+        PrekeyError::InvalidX25519Key => "InvalidX25519Key",
+        PrekeyError::BadSignature => "BadSignature",
+        PrekeyError::InvalidLifetime { .. } => "InvalidLifetime",
+        PrekeyError::NotYetValid { .. } => "NotYetValid",
+        PrekeyError::Expired { .. } => "Expired",
+        _ => "Unknown",
+    };
+    format!("PrekeyError::{k}")
+}
+
+fn keyring_kind(e: &KeyringError) -> String {
+    let k = match e {
+        KeyringError::Decode(d) => return format!("KeyringError::Decode({})", decode_kind(d)),
+        KeyringError::Certificate(c) => {
+            return format!("KeyringError::Certificate({})", cert_kind(c))
+        }
+        KeyringError::KeyMismatch => "KeyMismatch",
+        KeyringError::CapabilityChange => "CapabilityChange",
+        KeyringError::WrongDevice => "WrongDevice",
+        KeyringError::SameKeys => "SameKeys",
+        KeyringError::Full => "Full",
+        KeyringError::InvalidPolicy => "InvalidPolicy",
+        _ => "Unknown",
+    };
+    format!("KeyringError::{k}")
 }
 
 /// The field a decode error names, where SPEC.md names it (`errorField`).
@@ -84,6 +127,7 @@ fn cert_kind(e: &CertificateError) -> String {
         CertificateError::InvalidEd25519Key => "InvalidEd25519Key",
         CertificateError::BadSignature => "BadSignature",
         CertificateError::Expired { .. } => "Expired",
+        CertificateError::KeyMismatch => "KeyMismatch",
         _ => "Unknown",
     };
     format!("CertificateError::{k}")
@@ -122,6 +166,8 @@ fn seal_kind(e: &SealError) -> String {
         SealError::PayloadTooLarge => "PayloadTooLarge",
         SealError::AadTooLarge => "AadTooLarge",
         SealError::PaddedBodyTooLarge => "PaddedBodyTooLarge",
+        SealError::MissingPrekey { .. } => "MissingPrekey",
+        SealError::TooManyPrekeys { .. } => "TooManyPrekeys",
         SealError::Internal => "Internal",
         _ => "Unknown",
     };
@@ -133,6 +179,7 @@ fn open_kind(e: &OpenError) -> String {
         OpenError::Decode(d) => format!("OpenError::Decode({})", decode_kind(d)),
         OpenError::NotARecipient => "OpenError::NotARecipient".into(),
         OpenError::SenderListUnavailable(_) => "OpenError::SenderListUnavailable".into(),
+        OpenError::SenderNotOnTrustedList(_) => "OpenError::SenderNotOnTrustedList".into(),
         OpenError::Unauthenticated => "OpenError::Unauthenticated".into(),
         _ => "OpenError::Unknown".into(),
     }
@@ -143,6 +190,7 @@ fn replay_kind(e: &ReplayError) -> String {
         ReplayError::Replayed => "Replayed",
         ReplayError::TooOld => "TooOld",
         ReplayError::FromTheFuture => "FromTheFuture",
+        ReplayError::TooManySenders => "TooManySenders",
         _ => "Unknown",
     };
     format!("ReplayError::{k}")
@@ -268,6 +316,11 @@ fn check_file(name: &str, text: &str, first_only: bool) -> R<usize> {
     } else {
         None
     };
+    let pw = if name == "prekeys.json" {
+        Some(PrekeyWorld::parse(get(&doc, "identities")?).map_err(|e| format!("identities: {e}"))?)
+    } else {
+        None
+    };
     let mut count = 0u64;
     let mut failures = Vec::new();
     for group in arr(&doc, "testGroups")? {
@@ -279,7 +332,7 @@ fn check_file(name: &str, text: &str, first_only: bool) -> R<usize> {
             count += 1;
             let id = num(case, "tcId")?;
             let res = check_common(case, notes, id == count)
-                .and_then(|()| check_case(name, kind, group, case, ids.as_ref()));
+                .and_then(|()| check_case(name, kind, group, case, ids.as_ref(), pw.as_ref()));
             if let Err(e) = res {
                 failures.push(format!("{name} tcId {id} ({kind}): {e}"));
                 if first_only {
@@ -319,6 +372,7 @@ fn check_case(
     group: &Value,
     case: &Value,
     ids: Option<&Identities>,
+    pw: Option<&PrekeyWorld>,
 ) -> R<()> {
     match (file, kind) {
         ("keys.json", "AccountKey") => account_key(case),
@@ -340,7 +394,20 @@ fn check_case(
                 "SealError" => seal_error(ids, case),
                 "Open" => open_case(ids, case),
                 "Replay" => replay_case(ids, group, case),
+                "ReplayGuardState" => replay_state(ids, group, case),
                 "RelayDecode" => relay_decode(case),
+                other => Err(format!("unknown group type {other}")),
+            }
+        }
+        ("prekeys.json", k) => {
+            let pw = pw.ok_or("no identities")?;
+            match k {
+                "PrekeyIssue" => prekey_issue(case),
+                "PrekeyVerify" => prekey_verify(pw, case),
+                "KeyringExport" => keyring_export(case),
+                "KeyringImport" => keyring_import(case),
+                "SealToPrekeys" => seal_to_prekeys(pw, case),
+                "OpenWithKeyring" => open_with_keyring(pw, case),
                 other => Err(format!("unknown group type {other}")),
             }
         }
@@ -1187,21 +1254,45 @@ fn relay_decode(case: &Value) -> R<()> {
     Ok(())
 }
 
-fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
+fn fresh_guard(group: &Value) -> R<ReplayGuard> {
     let g = get(group, "guard")?;
-    let mut guard = ReplayGuard::new(
-        usize::try_from(num(g, "capacity")?).map_err(|e| e.to_string())?,
+    let max_accounts = match g.get("maxAccounts") {
+        Some(_) => num(g, "maxAccounts")?,
+        None => ReplayGuard::DEFAULT_MAX_ACCOUNTS as u64,
+    };
+    let size = |v: u64| usize::try_from(v).map_err(|e| e.to_string());
+    Ok(ReplayGuard::with_max_accounts(
+        size(num(g, "capacity")?)?,
         num(g, "windowMs")?,
         num(g, "maxSkewMs")?,
-    );
+        size(max_accounts)?,
+    ))
+}
+
+/// Runs a case's replay steps through `open` and the public guard API;
+/// returns the last step's result.
+fn replay_steps(
+    ids: &Identities,
+    group: &Value,
+    case: &Value,
+    guard: &mut ReplayGuard,
+) -> R<Result<(), String>> {
     let dir = ids.directory(group)?;
     let device = st(group, "device")?;
+    let case_api = case
+        .get("api")
+        .and_then(Value::as_str)
+        .unwrap_or("per step");
     let mut last = Ok(());
     for step in arr(case, "steps")? {
         let now = num(step, "now")?;
         let opened = open_with(ids, device, &hx(step, "message")?, &dir, now)?
             .map_err(|e| format!("a replay step does not open: {e}"))?;
-        let r = match st(case, "api")? {
+        let api = match case_api {
+            "per step" => st(step, "api")?,
+            other => other,
+        };
+        let r = match api {
             "check_opened" => guard.check_opened(&opened, now),
             "check" => guard.check(opened.message_id(), opened.timestamp(), now),
             other => return Err(format!("unknown api {other}")),
@@ -1214,7 +1305,689 @@ fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
         eq(got.as_str(), st(step, "expect")?, "replay step")?;
         last = r;
     }
+    Ok(last)
+}
+
+fn replay_case(ids: &Identities, group: &Value, case: &Value) -> R<()> {
+    let mut guard = fresh_guard(group)?;
+    let last = replay_steps(ids, group, case, &mut guard)?;
     outcome(case, last).map(|_| ())
+}
+
+// ------------------------------------------------------------ prekeys.json
+
+struct PkDevice {
+    secret: DeviceSecret,
+    certificate: DeviceCertificate,
+}
+
+/// The shared identities of prekeys.json, each checked on the way in.
+struct PrekeyWorld {
+    lists: BTreeMap<String, VerifiedDeviceList>,
+    devices: BTreeMap<String, PkDevice>,
+    prekeys: BTreeMap<String, SignedPrekey>,
+    keyrings: BTreeMap<String, DeviceKeyring>,
+}
+
+impl PrekeyWorld {
+    fn parse(v: &Value) -> R<Self> {
+        let mut accounts = BTreeMap::new();
+        for a in arr(v, "accounts")? {
+            let public = AccountPublicKey::from_bytes(fixed(a, "publicKey")?);
+            accounts.insert(st(a, "name")?.to_string(), public);
+        }
+        let account = |n: &str| {
+            accounts
+                .get(n)
+                .ok_or_else(|| format!("unknown account {n}"))
+        };
+        let mut lists = BTreeMap::new();
+        for l in arr(v, "lists")? {
+            let list = decode_list(&hx(l, "deviceList")?, "deviceList")?
+                .verify(account(st(l, "account")?)?)
+                .map_err(|e| format!("deviceList does not verify: {e}"))?;
+            lists.insert(st(l, "name")?.to_string(), list);
+        }
+        let mut devices = BTreeMap::new();
+        for d in arr(v, "devices")? {
+            let name = st(d, "name")?;
+            let secret = DeviceSecret::from_secret_bytes(&fixed(d, "secret")?);
+            let certificate = DeviceCertificate::from_bytes(&hx(d, "certificate")?)
+                .map_err(|e| format!("{name}: certificate: {e}"))?;
+            certificate
+                .verify(account(st(d, "account")?)?, 0)
+                .map_err(|e| format!("{name}: certificate: {e}"))?;
+            eq(
+                *certificate.keys(),
+                secret.public_keys(),
+                "certificate keys",
+            )?;
+            eq(certificate.key_id().to_bytes(), fixed(d, "keyId")?, "keyId")?;
+            eq(
+                certificate.device_id().to_bytes(),
+                fixed(d, "deviceId")?,
+                "deviceId",
+            )?;
+            devices.insert(
+                name.to_string(),
+                PkDevice {
+                    secret,
+                    certificate,
+                },
+            );
+        }
+        let mut prekeys = BTreeMap::new();
+        for p in arr(v, "prekeys")? {
+            let name = st(p, "name")?;
+            let prekey = SignedPrekey::from_bytes(&hx(p, "prekey")?)
+                .map_err(|e| format!("{name}: prekey: {e}"))?;
+            eq(
+                prekey.key_id().to_bytes(),
+                fixed(p, "keyId")?,
+                "prekey keyId",
+            )?;
+            // Signed by the named device's key: it verifies against that
+            // device's certificate while it is valid.
+            let dev = devices
+                .get(st(p, "device")?)
+                .ok_or_else(|| format!("{name}: unknown device"))?;
+            let cert = dev
+                .certificate
+                .verify(dev.certificate.account(), 0)
+                .map_err(|e| e.to_string())?;
+            prekey
+                .verify(&cert, prekey.created_at())
+                .map_err(|e| format!("{name}: {e}"))?;
+            prekeys.insert(name.to_string(), prekey);
+        }
+        let mut keyrings = BTreeMap::new();
+        for k in arr(v, "keyrings")? {
+            let name = st(k, "name")?;
+            let bytes = hx(k, "export")?;
+            let keyring =
+                DeviceKeyring::import(&bytes).map_err(|e| format!("{name}: import: {e}"))?;
+            let dev = devices
+                .get(st(k, "device")?)
+                .ok_or_else(|| format!("{name}: unknown device"))?;
+            eq(
+                keyring.certificate(),
+                &dev.certificate,
+                "keyring certificate",
+            )?;
+            eq(
+                hex::encode(&*keyring.export()),
+                hex::encode(&bytes),
+                "keyring re-export",
+            )?;
+            keyrings.insert(name.to_string(), keyring);
+        }
+        Ok(PrekeyWorld {
+            lists,
+            devices,
+            prekeys,
+            keyrings,
+        })
+    }
+
+    fn list(&self, n: &str) -> R<&VerifiedDeviceList> {
+        self.lists.get(n).ok_or_else(|| format!("unknown list {n}"))
+    }
+
+    fn device(&self, n: &str) -> R<&PkDevice> {
+        self.devices
+            .get(n)
+            .ok_or_else(|| format!("unknown device {n}"))
+    }
+
+    fn prekey(&self, n: &str) -> R<&SignedPrekey> {
+        self.prekeys
+            .get(n)
+            .ok_or_else(|| format!("unknown prekey {n}"))
+    }
+
+    fn keyring(&self, n: &str) -> R<&DeviceKeyring> {
+        self.keyrings
+            .get(n)
+            .ok_or_else(|| format!("unknown keyring {n}"))
+    }
+
+    fn directory(&self, v: &Value) -> R<Vec<VerifiedDeviceList>> {
+        names(v, "directory")?
+            .into_iter()
+            .map(|n| self.list(n).cloned())
+            .collect()
+    }
+}
+
+fn prekey_policy(v: &Value) -> R<PrekeyPolicy> {
+    Ok(PrekeyPolicy {
+        rotation_period_ms: num(v, "rotationPeriodMs")?,
+        lifetime_ms: num(v, "lifetimeMs")?,
+        grace_ms: num(v, "graceMs")?,
+    })
+}
+
+/// A certificate of a keyring script: it must decode; whether it verifies
+/// under the account it names is for the keyring to check (SPEC.md §3.8).
+fn own_certificate(v: &Value) -> R<DeviceCertificate> {
+    DeviceCertificate::from_bytes(&hx(v, "certificate")?).map_err(|e| format!("certificate: {e}"))
+}
+
+/// `DeviceKeyring::new` of the case's secret and certificate, or the
+/// `CertificateError` kind it returns.
+fn try_new_keyring(case: &Value) -> R<Result<DeviceKeyring, String>> {
+    let certificate = own_certificate(case)?;
+    Ok(DeviceKeyring::new(
+        DeviceSecret::from_secret_bytes(&fixed(case, "secret")?),
+        certificate,
+    )
+    .map_err(|e| cert_kind(&e)))
+}
+
+fn new_keyring(case: &Value) -> R<DeviceKeyring> {
+    try_new_keyring(case)?.map_err(|e| format!("DeviceKeyring::new: {e}"))
+}
+
+fn prekey_issue(case: &Value) -> R<()> {
+    let account = AccountPublicKey::from_bytes(fixed(case, "account")?);
+    let now = num(case, "now")?;
+    let mut keyring = new_keyring(case)?;
+    let verified = keyring
+        .certificate()
+        .verify(&account, now)
+        .map_err(|e| format!("certificate does not verify: {e}"))?;
+    let mut rng = ReplayRng::new(hx(case, "randomness")?);
+    let got = keyring
+        .set_policy(prekey_policy(get(case, "policy")?)?)
+        .and_then(|()| keyring.rotate_prekey(now, &mut rng))
+        .map_err(|e| keyring_kind(&e));
+    ensure(rng.exactly_consumed(), || {
+        "rotate_prekey did not draw exactly the listed randomness".into()
+    })?;
+    if let Some(p) = outcome(case, got)? {
+        let want = hx(case, "prekey")?;
+        eq(hex::encode(p.to_bytes()), hex::encode(&want), "prekey")?;
+        eq(
+            SignedPrekey::from_bytes(&want).as_ref(),
+            Ok(&p),
+            "decoded prekey",
+        )?;
+        eq(p.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+        let v = p
+            .verify(&verified, now)
+            .map_err(|e| format!("the new prekey does not verify: {e}"))?;
+        eq(v.key_id(), p.key_id(), "verified key_id")?;
+        eq(
+            *v.recipient_binding(),
+            fixed(case, "recipientBinding")?,
+            "recipientBinding",
+        )?;
+        eq(keyring.current_prekey(now), Some(&p), "current_prekey")?;
+    }
+    Ok(())
+}
+
+fn prekey_verify(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let bytes = hx(case, "prekey")?;
+    let list = pw.list(st(case, "listName")?)?;
+    let now = num(case, "now")?;
+    let got: Result<VerifiedPrekey, String> = match SignedPrekey::from_bytes(&bytes) {
+        Err(e) => Err(decode_kind(&e)),
+        Ok(p) => match st(case, "form")? {
+            "certificate" => {
+                let d = pw.device(st(case, "device")?)?;
+                let vc = list
+                    .device(d.certificate.device_id())
+                    .ok_or("the device is not on the list")?;
+                eq(vc.certificate(), &d.certificate, "certificate on the list")?;
+                p.verify(vc, now).map_err(|e| prekey_kind(&e))
+            }
+            "list" => list.verify_prekey(&p, now).map_err(|e| prekey_kind(&e)),
+            other => return Err(format!("unknown form {other}")),
+        },
+    };
+    if let Some(v) = outcome(case, got)? {
+        eq(v.account().to_bytes(), fixed(case, "account")?, "account")?;
+        eq(
+            v.device_id().to_bytes(),
+            fixed(case, "deviceId")?,
+            "deviceId",
+        )?;
+        eq(*v.device_key(), fixed(case, "deviceKey")?, "deviceKey")?;
+        eq(*v.public_key(), fixed(case, "publicKey")?, "publicKey")?;
+        eq(v.created_at(), num(case, "createdAt")?, "createdAt")?;
+        eq(v.expires_at(), num(case, "expiresAt")?, "expiresAt")?;
+        eq(v.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+        eq(
+            *v.recipient_binding(),
+            fixed(case, "recipientBinding")?,
+            "recipientBinding",
+        )?;
+        eq(v.to_bytes(), bytes, "re-encoding")?;
+    }
+    Ok(())
+}
+
+fn keyring_export(case: &Value) -> R<()> {
+    let Some(mut keyring) = outcome(case, try_new_keyring(case)?)? else {
+        for k in ["policy", "steps", "export"] {
+            ensure(case.get(k).is_none(), || {
+                format!("a refused creation has `{k}`")
+            })?;
+        }
+        return Ok(());
+    };
+    keyring
+        .set_policy(prekey_policy(get(case, "policy")?)?)
+        .map_err(|e| format!("set_policy: {e}"))?;
+    for (i, step) in arr(case, "steps")?.iter().enumerate() {
+        let before = keyring.export();
+        let got: Result<(), String> = match st(step, "op")? {
+            "rotate" => {
+                let mut rng = ReplayRng::new(hx(step, "randomness")?);
+                let r = keyring.rotate_prekey(num(step, "now")?, &mut rng);
+                ensure(rng.exactly_consumed(), || {
+                    format!("step {i}: rotate_prekey did not draw exactly the listed randomness")
+                })?;
+                if let Ok(p) = &r {
+                    eq(
+                        hex::encode(p.to_bytes()),
+                        hex::encode(hx(step, "prekey")?),
+                        "rotated prekey",
+                    )?;
+                }
+                r.map(|_| ()).map_err(|e| keyring_kind(&e))
+            }
+            "rekey" => {
+                let cert = own_certificate(step).map_err(|e| format!("step {i}: {e}"))?;
+                keyring
+                    .rekey(
+                        DeviceSecret::from_secret_bytes(&fixed(step, "secret")?),
+                        cert,
+                        num(step, "now")?,
+                    )
+                    .map_err(|e| keyring_kind(&e))
+            }
+            "renew" => {
+                let cert = own_certificate(step).map_err(|e| format!("step {i}: {e}"))?;
+                keyring
+                    .renew_certificate(cert)
+                    .map_err(|e| keyring_kind(&e))
+            }
+            "delete" => {
+                let n = keyring.delete_expired(num(step, "now")?);
+                eq(n as u64, num(step, "deleted")?, "deleted")?;
+                Ok(())
+            }
+            "setPolicy" => keyring
+                .set_policy(prekey_policy(get(step, "policy")?)?)
+                .map_err(|e| keyring_kind(&e)),
+            "current" => {
+                let now = num(step, "now")?;
+                let want = hx(step, "currentPrekey")?;
+                let got = keyring.current_prekey(now).map(SignedPrekey::to_bytes);
+                eq(
+                    got.as_ref().map(hex::encode),
+                    (!want.is_empty()).then(|| hex::encode(&want)),
+                    &format!("step {i}: currentPrekey"),
+                )?;
+                let due = get(step, "rotationDue")?
+                    .as_bool()
+                    .ok_or("`rotationDue` is not a boolean")?;
+                eq(
+                    keyring.needs_rotation(now),
+                    due,
+                    &format!("step {i}: rotationDue"),
+                )?;
+                Ok(())
+            }
+            other => return Err(format!("unknown op {other}")),
+        };
+        let refused = got.is_err();
+        outcome(step, got).map_err(|e| format!("step {i}: {e}"))?;
+        if refused {
+            eq(
+                hex::encode(&*keyring.export()),
+                hex::encode(&*before),
+                &format!("step {i}: a refused operation changed the keyring"),
+            )?;
+        }
+    }
+    let want = hx(case, "export")?;
+    eq(
+        hex::encode(&*keyring.export()),
+        hex::encode(&want),
+        "export",
+    )?;
+    let back = DeviceKeyring::import(&want).map_err(|e| format!("import of the export: {e}"))?;
+    eq(
+        hex::encode(&*back.export()),
+        hex::encode(&want),
+        "import(export).export()",
+    )
+}
+
+fn keyring_import(case: &Value) -> R<()> {
+    let bytes = hx(case, "export")?;
+    let got = DeviceKeyring::import(&bytes);
+    let decode = match &got {
+        Err(KeyringError::Decode(d)) => Some(d),
+        _ => None,
+    };
+    check_field(case, decode)?;
+    if let Some(w) = case.get("errorWhat") {
+        eq(
+            decode.and_then(decode_what),
+            Some(w.as_str().ok_or("errorWhat")?),
+            "errorWhat",
+        )?;
+    }
+    if let Some(k) = outcome(case, got.map_err(|e| keyring_kind(&e)))? {
+        eq(hex::encode(&*k.export()), hex::encode(&bytes), "re-export")?;
+        eq(k.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+        eq(*k.policy(), prekey_policy(get(case, "policy")?)?, "policy")?;
+        let ids: Vec<String> = k
+            .prekeys()
+            .map(|p| hex::encode(p.key_id().to_bytes()))
+            .collect();
+        eq(
+            ids,
+            names(case, "prekeyKeyIds")?
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "prekeyKeyIds",
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks an `Opened` against the expected fields, `openedWith` included.
+fn check_opened_prekeys(pw: &PrekeyWorld, o: &Opened, want: &Value) -> R<()> {
+    eq(o.payload().to_vec(), hx(want, "payload")?, "payload")?;
+    eq(o.aad().to_vec(), hx(want, "aad")?, "aad")?;
+    eq(
+        o.sender_account().to_bytes(),
+        fixed(want, "senderAccount")?,
+        "senderAccount",
+    )?;
+    eq(
+        o.sender_device().to_bytes(),
+        fixed(want, "senderDevice")?,
+        "senderDevice",
+    )?;
+    eq(
+        o.message_id().to_bytes(),
+        fixed(want, "messageId")?,
+        "messageId",
+    )?;
+    eq(o.timestamp(), num(want, "timestamp")?, "timestamp")?;
+    eq(
+        o.opened_with().to_bytes(),
+        fixed(want, "openedWith")?,
+        "openedWith",
+    )?;
+    ensure(
+        pw.devices
+            .values()
+            .any(|d| &d.certificate == o.sender_certificate()),
+        || "the sender certificate is not a known device's".into(),
+    )
+}
+
+fn seal_to_prekeys(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let sender = pw.device(st(case, "sender")?)?;
+    let cert = match case.get("senderCertificate") {
+        Some(_) => &pw.device(st(case, "senderCertificate")?)?.certificate,
+        None => &sender.certificate,
+    };
+    let lists = names(case, "recipients")?
+        .into_iter()
+        .map(|n| pw.list(n))
+        .collect::<R<Vec<_>>>()?;
+    let mut verified = Vec::new();
+    let mut times = Vec::new();
+    for p in arr(case, "prekeys")? {
+        let name = st(p, "prekey")?;
+        let v = pw
+            .list(st(p, "list")?)?
+            .verify_prekey(pw.prekey(name)?, num(p, "verifiedAt")?)
+            .map_err(|e| format!("{name} does not verify: {e}"))?;
+        verified.push(v);
+        times.push(match p.get("times") {
+            None => 1,
+            Some(_) => usize::try_from(num(p, "times")?).map_err(|e| e.to_string())?,
+        });
+    }
+    // Each verified prekey passed `times` times (SPEC.md §5.1 step 6
+    // counts what is passed).
+    let prekeys: Vec<&VerifiedPrekey> = verified
+        .iter()
+        .zip(&times)
+        .flat_map(|(v, n)| std::iter::repeat_n(v, *n))
+        .collect();
+    let payload = hx(case, "payload")?;
+    let aad = hx(case, "aad")?;
+    let message = Message {
+        payload: &payload,
+        aad: &aad,
+        padding: padding_policy(case)?,
+    };
+    let now = num(case, "now")?;
+    if st(case, "result")? == "invalid" {
+        let mut rng = ReplayRng::new(Vec::new());
+        let got = seal(
+            &sender.secret,
+            cert,
+            &lists,
+            &prekeys,
+            &message,
+            now,
+            &mut rng,
+        );
+        ensure(rng.exactly_consumed(), || {
+            "a refused seal drew randomness".into()
+        })?;
+        if case.get("missingAccount").is_some() {
+            match &got {
+                Err(SealError::MissingPrekey { account, device_id }) => {
+                    eq(
+                        account.to_bytes(),
+                        fixed(case, "missingAccount")?,
+                        "missingAccount",
+                    )?;
+                    eq(
+                        device_id.to_bytes(),
+                        fixed(case, "missingDeviceId")?,
+                        "missingDeviceId",
+                    )?;
+                }
+                other => return Err(format!("expected MissingPrekey, library gives {other:?}")),
+            }
+        }
+        if case.get("prekeyCount").is_some() {
+            match &got {
+                Err(SealError::TooManyPrekeys { count }) => {
+                    eq(*count as u64, num(case, "prekeyCount")?, "prekeyCount")?;
+                }
+                other => return Err(format!("expected TooManyPrekeys, library gives {other:?}")),
+            }
+        }
+        return outcome(case, got.map_err(|e| seal_kind(&e))).map(|_| ());
+    }
+    let r = get(case, "randomness")?;
+    let randomness = [
+        fixed::<16>(r, "messageId")?.to_vec(),
+        fixed::<32>(r, "messageSecret")?.to_vec(),
+        fixed::<32>(r, "ephemeralSecret")?.to_vec(),
+    ]
+    .concat();
+    let mut rng = ReplayRng::new(randomness);
+    let env = seal(
+        &sender.secret,
+        cert,
+        &lists,
+        &prekeys,
+        &message,
+        now,
+        &mut rng,
+    )
+    .map_err(|e| format!("seal fails: {}", seal_kind(&e)))?;
+    ensure(rng.exactly_consumed(), || {
+        "seal did not draw exactly the listed randomness".into()
+    })?;
+    valid_only(case)?;
+    let bytes = hx(case, "envelope")?;
+    eq(hex::encode(env.to_bytes()), hex::encode(&bytes), "envelope")?;
+    eq(
+        Envelope::from_bytes(&bytes).as_ref(),
+        Ok(&env),
+        "decoded envelope",
+    )?;
+    let recipients: Vec<String> = env
+        .header()
+        .recipients()
+        .iter()
+        .map(|k| hex::encode(k.to_bytes()))
+        .collect();
+    eq(
+        recipients,
+        names(get(case, "header")?, "recipients")?
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        "header recipients",
+    )?;
+
+    // Each wrap, recomputed on the primitive crates: the key it goes to,
+    // its key id and binding, and that it opens to the message secret.
+    use vectors_gen::craft;
+    let (_, header_hash) = craft::header_hashes(&bytes).ok_or("envelope too short")?;
+    let info = craft::wrap_info(&header_hash);
+    let enc: [u8; 32] = bytes
+        .get(craft::offset::EPHEMERAL..craft::offset::COMMITMENT)
+        .and_then(|b| b.try_into().ok())
+        .ok_or("no ephemeral key")?;
+    let eph: [u8; 32] = fixed(r, "ephemeralSecret")?;
+    let ms: [u8; 32] = fixed(r, "messageSecret")?;
+    let wraps = arr(case, "wraps")?;
+    let n = env.header().recipients().len();
+    eq(wraps.len(), n, "number of wraps")?;
+    for (i, (w, key_id)) in wraps.iter().zip(env.header().recipients()).enumerate() {
+        eq(key_id.to_bytes(), fixed(w, "keyId")?, "wrap keyId")?;
+        let pk: [u8; 32] = fixed(w, "x25519Public")?;
+        let binding: [u8; 32] = fixed(w, "recipientBinding")?;
+        let device = pw.device(st(w, "device")?)?;
+        let key = st(w, "key")?;
+        match st(w, "to")? {
+            "prekey" => {
+                let p = pw.prekey(key)?;
+                let v = verified
+                    .iter()
+                    .find(|v| v.prekey() == p)
+                    .ok_or("wrapped to a prekey that was not passed")?;
+                eq(
+                    p.device_id(),
+                    device.certificate.device_id(),
+                    "prekey device",
+                )?;
+                eq(*p.public_key(), pk, "prekey x25519Public")?;
+                eq(v.key_id(), *key_id, "prekey key id")?;
+                eq(*v.recipient_binding(), binding, "prekey recipientBinding")?;
+            }
+            "certificate" => {
+                let c = &pw.device(key)?.certificate;
+                eq(c.keys().x25519, pk, "certificate x25519Public")?;
+                eq(c.key_id(), *key_id, "certificate key id")?;
+                eq(
+                    c.recipient_binding(),
+                    binding,
+                    "certificate recipientBinding",
+                )?;
+            }
+            other => return Err(format!("unknown wrap target {other}")),
+        }
+        let dh = craft::x25519(&eph, &pk);
+        let k = craft::wrap_keys(&dh, &enc, &pk, &info);
+        let at = craft::offset::wraps(n) + 48 * i;
+        let wrap = bytes.get(at..at + 48).ok_or("no wrap")?;
+        eq(
+            craft::aes_gcm_open(&k.key, &k.base_nonce, &binding, wrap),
+            Some(ms.to_vec()),
+            "the wrap opens to the message secret",
+        )?;
+    }
+    let deliveries = arr(case, "deliveries")?;
+    let split: Vec<(KeyId, Delivery)> = env.deliveries().collect();
+    eq(split.len(), deliveries.len(), "number of deliveries")?;
+    for ((key_id, d), want) in split.iter().zip(deliveries) {
+        eq(key_id.to_bytes(), fixed(want, "keyId")?, "delivery keyId")?;
+        eq(
+            hex::encode(d.to_bytes()),
+            hex::encode(hx(want, "delivery")?),
+            "delivery",
+        )?;
+    }
+    let dir = pw.directory(case)?;
+    let open_now = num(case, "openNow")?;
+    for o in arr(case, "opens")? {
+        let name = st(o, "keyring")?;
+        let keyring = pw.keyring(name)?;
+        let mut inputs = vec![bytes.clone()];
+        if st(o, "result")? == "valid" {
+            let with = KeyId::from_bytes(fixed(o, "openedWith")?);
+            inputs.push(
+                env.delivery_for(&with)
+                    .ok_or_else(|| format!("{name}: no delivery for openedWith"))?
+                    .to_bytes(),
+            );
+        }
+        for input in inputs {
+            let got = open(keyring, &input, &dir, open_now).map_err(|e| open_kind(&e));
+            if let Some(opened) = outcome(o, got).map_err(|e| format!("{name}: {e}"))? {
+                check_opened_prekeys(pw, &opened, o).map_err(|e| format!("{name}: {e}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open_with_keyring(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let keyring = pw.keyring(st(case, "keyring")?)?;
+    let dir = pw.directory(case)?;
+    let got =
+        open(keyring, &hx(case, "message")?, &dir, num(case, "now")?).map_err(|e| open_kind(&e));
+    if let Some(opened) = outcome(case, got)? {
+        check_opened_prekeys(pw, &opened, case)?;
+    }
+    Ok(())
+}
+
+/// The persisted guard: steps through the public API, then the exact bytes
+/// (`to_bytes`), and `from_bytes` of the published bytes re-encodes them.
+fn replay_state(ids: &Identities, group: &Value, case: &Value) -> R<()> {
+    let state = hx(case, "state")?;
+    if case.get("steps").is_some() {
+        let mut guard = fresh_guard(group)?;
+        let _last_step = replay_steps(ids, group, case, &mut guard)?;
+        eq(
+            hex::encode(guard.to_bytes()),
+            hex::encode(&state),
+            "persisted state",
+        )?;
+    }
+    let decoded = ReplayGuard::from_bytes(&state);
+    if let Err(e) = &decoded {
+        check_field(case, Some(e))?;
+    }
+    if let Some(g) = outcome(case, decoded.map_err(|e| decode_kind(&e)))? {
+        eq(
+            hex::encode(g.to_bytes()),
+            hex::encode(&state),
+            "re-encoding",
+        )?;
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------ tests
@@ -1412,6 +2185,8 @@ fn the_checker_rejects_mutated_vectors() {
                     "message",
                     "steps/0/message",
                     "certificates/0",
+                    "prekey",
+                    "export",
                 ] {
                     let p = format!("{base}/{field}");
                     if doc.pointer(&p).and_then(Value::as_str).is_some() {

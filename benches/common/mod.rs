@@ -11,6 +11,7 @@
 use fanseal::{
     open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
     DeviceList, DeviceSecret, Envelope, Message, Opened, Padding, VerifiedDeviceList,
+    VerifiedPrekey,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -91,8 +92,11 @@ pub(crate) struct Fixture {
     pub(crate) sender_list: VerifiedDeviceList,
     /// Recipient accounts' verified lists.
     pub(crate) lists: Vec<VerifiedDeviceList>,
-    /// Every recipient device, in list order.
+    /// Every recipient device, in list order, each with one signed prekey.
     pub(crate) devices: Vec<DeviceKeyring>,
+    /// Every recipient device's prekey, verified against its list (as a
+    /// sender holds them after fetching them once).
+    pub(crate) prekeys: Vec<VerifiedPrekey>,
 }
 
 impl Fixture {
@@ -109,11 +113,17 @@ impl Fixture {
             .expect("verify sender list");
         let mut lists = Vec::new();
         let mut devices = Vec::new();
+        let mut prekeys = Vec::new();
         let mut left = n;
         while left > 0 {
             let take = left.min(DEVICES_PER_ACCOUNT);
-            let (account, secrets, list) = account_with_list(take, &mut rng);
-            lists.push(list.verify(&account.public_key()).expect("verify list"));
+            let (account, mut secrets, list) = account_with_list(take, &mut rng);
+            let list = list.verify(&account.public_key()).expect("verify list");
+            for keyring in &mut secrets {
+                let prekey = keyring.rotate_prekey(NOW - 1000, &mut rng).expect("prekey");
+                prekeys.push(list.verify_prekey(&prekey, NOW).expect("verify prekey"));
+            }
+            lists.push(list);
             devices.extend(secrets);
             left -= take;
         }
@@ -123,6 +133,7 @@ impl Fixture {
             sender_list,
             lists,
             devices,
+            prekeys,
         }
     }
 
@@ -146,14 +157,36 @@ impl Fixture {
             .expect("at least one device")
     }
 
-    /// Seals `payload` to every recipient device.
+    /// Seals `payload` to every recipient device's certificate key.
     pub(crate) fn seal(&self, payload: &[u8], padding: Padding, rng: &mut ChaCha20Rng) -> Envelope {
+        self.seal_to(payload, padding, &[], rng)
+    }
+
+    /// Seals `payload` to every recipient device's signed prekey (verified
+    /// once, when the fixture was built: the per-seal cost is the lookup).
+    pub(crate) fn seal_to_prekeys(
+        &self,
+        payload: &[u8],
+        padding: Padding,
+        rng: &mut ChaCha20Rng,
+    ) -> Envelope {
+        let prekeys: Vec<&VerifiedPrekey> = self.prekeys.iter().collect();
+        self.seal_to(payload, padding, &prekeys, rng)
+    }
+
+    fn seal_to(
+        &self,
+        payload: &[u8],
+        padding: Padding,
+        prekeys: &[&VerifiedPrekey],
+        rng: &mut ChaCha20Rng,
+    ) -> Envelope {
         let recipients = self.recipients();
         seal(
             &self.sender,
             &self.sender_cert,
             &recipients,
-            &[],
+            prekeys,
             &Message {
                 payload,
                 aad: AAD,

@@ -1,4 +1,4 @@
-//! ReplayGuard: arbitrary sequences of check() calls.
+//! ReplayGuard: checks from several accounts against per-account guards.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -142,4 +142,53 @@ fn main() {
             );
         }
     }
+    relay_split();
+}
+
+/// Issue 13, situation 6: a relay splitting one envelope for 200 devices.
+/// `RelaySplit` borrows the received bytes: its allocations do not depend
+/// on the body size, while the copying split allocates the body per device.
+fn relay_split() {
+    println!();
+    println!("| relay split, 200 devices | payload | allocations | bytes allocated | peak live bytes | bytes written |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let n = 200;
+    let fixture = Fixture::new(n);
+    for len in [1024usize, 1024 * 1024] {
+        let payload = common::payload(len);
+        let mut rng = common::rng(51);
+        let wire = fixture.seal(&payload, Padding::Padme, &mut rng).to_bytes();
+        let (written, s) = measure(|| {
+            let split = fanseal::RelaySplit::new(&wire).unwrap();
+            // A server writes each delivery's slices with vectored I/O.
+            split
+                .deliveries()
+                .map(|(_, d)| {
+                    d.as_slices()
+                        .iter()
+                        .map(|p| black_box(p).len())
+                        .sum::<usize>()
+                })
+                .sum::<usize>()
+        });
+        println!(
+            "| RelaySplit (borrowed parts) | {len} | {} | {} | {} | {written} |",
+            s.count, s.total, s.peak
+        );
+        assert!(
+            s.total < 64 * 1024,
+            "the borrowed split allocated {} bytes for a {len}-byte payload",
+            s.total
+        );
+        let (written, s) = measure(|| {
+            let env = fanseal::Envelope::from_bytes(&wire).unwrap();
+            env.deliveries()
+                .map(|(_, d)| black_box(d.to_bytes()).len())
+                .sum::<usize>()
+        });
+        println!(
+            "| Envelope::deliveries + to_bytes (copies) | {len} | {} | {} | {} | {written} |",
+            s.count, s.total, s.peak
+        );
+    }
 }

@@ -28,9 +28,33 @@ pub trait DeviceListLookup {
     fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList>;
 }
 
+/// A slice may hold several lists of one account (an app that keeps an old
+/// list beside the one `update` returned): the **highest version** is the
+/// account's list, whatever the order, so a superseded list never decides
+/// (SPEC.md §5.2 step 8). Two lists of that version with different contents
+/// (a fork the caller kept) are no list at all: `open` then asks for the
+/// account's list (`SenderListUnavailable`) instead of picking one.
 impl DeviceListLookup for [VerifiedDeviceList] {
     fn verified_device_list(&self, account: &AccountPublicKey) -> Option<&VerifiedDeviceList> {
-        self.iter().find(|l| l.account() == account)
+        let mut best: Option<&VerifiedDeviceList> = None;
+        let mut ambiguous = false;
+        for list in self.iter().filter(|l| l.account() == account) {
+            match best {
+                Some(b) if list.version() < b.version() => {}
+                Some(b) if list.version() == b.version() => {
+                    ambiguous |= list.list().hash() != b.list().hash();
+                }
+                _ => {
+                    best = Some(list);
+                    ambiguous = false;
+                }
+            }
+        }
+        if ambiguous {
+            None
+        } else {
+            best
+        }
     }
 }
 
@@ -161,6 +185,10 @@ impl Opened {
 ///   holds (not this device, or a prekey or superseded key already deleted);
 /// * [`OpenError::SenderListUnavailable`]: `directory` has no list for the
 ///   (self-consistent) claimed sender; fetch it, verify it, retry;
+/// * [`OpenError::SenderNotOnTrustedList`]: the (self-consistent) sender's
+///   certificate is not on the list `directory` holds for its account
+///   (newer than that list, or removed from it); refresh that account's
+///   list and retry;
 /// * [`OpenError::Unauthenticated`]: anything else, including a wrap made
 ///   for another account's certificate of this device's key.
 pub fn open<D: DeviceListLookup + ?Sized>(
@@ -213,17 +241,27 @@ pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
     let signed = device_key
         .verify(label::ENVELOPE_SIGNATURE, &digest, &body.signature)
         .is_ok();
+    // Name the account to fetch only for a self-consistent claim: the
+    // certificate verifies under that account and its device signed this
+    // message. Anything less is an authentication failure like any other.
+    let self_consistent = || signed && sender.verify_signed_by(sender.account()).is_ok();
     let Some(list) = directory.verified_device_list(sender.account()) else {
-        // Name the account to fetch only for a self-consistent claim: the
-        // certificate verifies under that account and its device signed this
-        // message. Anything less is an authentication failure like any other.
-        if signed && sender.verify_signed_by(sender.account()).is_ok() {
+        if self_consistent() {
             return Err(OpenError::SenderListUnavailable(*sender.account()));
         }
         return Err(OpenError::Unauthenticated);
     };
     let listed = list.device(sender.device_id()).map(|d| d.certificate());
-    if !signed || listed != Some(&sender) || sender.is_expired(now) {
+    if listed != Some(&sender) {
+        // A certificate the account signed but the trusted list does not
+        // hold (a device added, or a certificate renewed, after that list):
+        // the caller refreshes that one account's list.
+        if self_consistent() {
+            return Err(OpenError::SenderNotOnTrustedList(*sender.account()));
+        }
+        return Err(OpenError::Unauthenticated);
+    }
+    if !signed || sender.is_expired(now) {
         return Err(OpenError::Unauthenticated);
     }
 

@@ -212,6 +212,11 @@ fn collect_recipients(
     prekeys: &[&VerifiedPrekey],
     now: u64,
 ) -> Result<Vec<Target>, SealError> {
+    if prekeys.len() > limit::MAX_SEAL_PREKEYS {
+        return Err(SealError::TooManyPrekeys {
+            count: prekeys.len(),
+        });
+    }
     let mut accounts = BTreeSet::new();
     for list in lists {
         if !accounts.insert(*list.account()) {
@@ -222,6 +227,11 @@ fn collect_recipients(
             if listed.map(|d| d.certificate()) != Some(sender_certificate) {
                 return Err(SealError::SenderNotOnOwnList);
             }
+        }
+        // An account whose every certificate expired would silently
+        // receive nothing (issue 13, situation 4).
+        if list.active_devices(now).next().is_none() {
+            return Err(SealError::NoActiveDevice(*list.account()));
         }
     }
     let total: usize = lists.iter().map(|l| l.devices().len()).sum();
@@ -257,13 +267,14 @@ fn collect_recipients(
     Ok(targets)
 }
 
-/// The unexpired prekeys, sorted by (account, device id, device key), then
+/// The prekeys usable at `now` (not expired, not dated more than the clock
+/// skew ahead: SPEC.md §4.9), sorted by (account, device id, device key), then
 /// newest first: `(created_at, key id)` descending (SPEC.md §4.9).
 fn usable_prekeys<'a>(prekeys: &[&'a VerifiedPrekey], now: u64) -> Vec<&'a VerifiedPrekey> {
     let mut usable: Vec<&VerifiedPrekey> = prekeys
         .iter()
         .copied()
-        .filter(|p| !p.is_expired(now))
+        .filter(|p| p.is_created_by(now) && !p.is_expired(now))
         .collect();
     usable.sort_unstable_by(|a, b| {
         prekey_owner(a)

@@ -1,10 +1,7 @@
-//! Padmé arithmetic against an overflow-free model, and the replay guard.
-
-use alloc::collections::BTreeSet;
+//! Padmé arithmetic against an overflow-free model.
 
 use crate::consts::limit;
-use crate::envelope::{padme, MessageId, Padding};
-use crate::replay::{ReplayError, ReplayGuard};
+use crate::envelope::{padme, Padding};
 
 use super::{ensure, Outcome};
 
@@ -80,79 +77,6 @@ pub fn padding(data: &[u8]) -> Outcome {
         }
     } else {
         ensure(p >= len, "padme: shrank near usize::MAX")?;
-    }
-    Ok(())
-}
-
-/// Runs a [`ReplayGuard`] through `check` calls read from `data`:
-/// `capacity || window u16 || skew u16` then 5-byte steps
-/// `id || timestamp offset i16 || clock advance u16` (ids from a set of
-/// 16, so repeats are common). Oracles: a (message id, timestamp) pair is
-/// accepted at most once, ever (a replayed envelope carries its signed
-/// timestamp, so this is the replay property); every acceptance is inside
-/// the window; a refusal as `Replayed` names an accepted id; a never-seen id
-/// newer than everything accepted so far and inside the window is accepted;
-/// the guard never holds more than its capacity.
-pub fn replay_guard(data: &[u8]) -> Outcome {
-    let (capacity, window, skew, mut steps) = match data {
-        [c, w0, w1, s0, s1, rest @ ..] => (
-            usize::from(*c % 16),
-            u64::from(u16::from_be_bytes([*w0, *w1])),
-            u64::from(u16::from_be_bytes([*s0, *s1])),
-            rest,
-        ),
-        _ => return Ok(()),
-    };
-    let mut guard = ReplayGuard::new(capacity, window, skew);
-    let mut now: u64 = 1_000_000;
-    let mut accepted_pairs: BTreeSet<(MessageId, u64)> = BTreeSet::new();
-    let mut accepted_ids: BTreeSet<MessageId> = BTreeSet::new();
-    let mut newest: Option<u64> = None;
-    while let [id, t0, t1, a0, a1, rest @ ..] = steps {
-        steps = rest;
-        now += u64::from(u16::from_be_bytes([*a0, *a1]));
-        let offset = i64::from(i16::from_be_bytes([*t0, *t1]));
-        let timestamp = now.saturating_add_signed(offset);
-        let id = MessageId([*id % 16; 16]);
-        let remembered_before = guard.len();
-        let result = guard.check(id, timestamp, now);
-        let in_window = timestamp <= now + skew && timestamp >= now.saturating_sub(window);
-        match result {
-            Ok(()) => {
-                ensure(
-                    accepted_pairs.insert((id, timestamp)),
-                    "replay: a (message id, timestamp) pair was accepted twice",
-                )?;
-                ensure(in_window, "replay: accepted outside the window")?;
-                accepted_ids.insert(id);
-                newest = Some(newest.map_or(timestamp, |n| n.max(timestamp)));
-            }
-            Err(ReplayError::Replayed) => {
-                ensure(
-                    accepted_ids.contains(&id),
-                    "replay: Replayed for an id never accepted",
-                )?;
-                ensure(
-                    guard.len() == remembered_before,
-                    "replay: a refused check changed the guard",
-                )?;
-            }
-            Err(ReplayError::FromTheFuture) => ensure(
-                timestamp > now + skew,
-                "replay: FromTheFuture for a timestamp inside the skew",
-            )?,
-            Err(_) => {
-                let fresh = !accepted_ids.contains(&id) && newest.is_none_or(|n| timestamp > n);
-                ensure(
-                    !(fresh && in_window),
-                    "replay: a fresh, newest, in-window id was refused as too old",
-                )?;
-            }
-        }
-        ensure(
-            guard.len() <= capacity.max(1),
-            "replay: the guard holds more than its capacity",
-        )?;
     }
     Ok(())
 }

@@ -575,21 +575,25 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
     )?;
     let cert = k.certificate();
     let (account, device_id) = (*cert.account(), cert.device_id());
-    let identities = || core::iter::once(&k.current).chain(k.retired.iter().map(|r| &r.identity));
-    for identity in identities() {
-        let c = &identity.certificate;
+    // Superseded key sets keep only their X25519 secret (main's review).
+    let sets = || {
+        core::iter::once((&k.current.certificate, k.current.key_id))
+            .chain(k.retired.iter().map(|r| (&r.certificate, r.key_id)))
+    };
+    ensure(
+        k.current.secret.public_keys() == *cert.keys(),
+        "keyring: a key set that is not this device's, signed by its account",
+    )?;
+    for (c, key_id) in sets() {
         ensure(
             *c.account() == account
                 && c.device_id() == device_id
-                && identity.secret.public_keys() == *c.keys()
-                && identity.key_id == c.key_id()
+                && key_id == c.key_id()
                 && (!signatures || c.verify_signed_by(&account).is_ok()),
             "keyring: a key set that is not this device's, signed by its account",
         )?;
     }
-    let signers: Vec<[u8; 32]> = identities()
-        .map(|i| i.secret.public_keys().ed25519)
-        .collect();
+    let signers: Vec<[u8; 32]> = sets().map(|(c, _)| c.keys().ed25519).collect();
     for entry in &k.prekeys {
         let prekey = &entry.prekey;
         let signed = !signatures
@@ -607,8 +611,8 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
             "keyring: a prekey that is not this device's, or not its secret's",
         )?;
     }
-    let mut ids: Vec<KeyId> = identities()
-        .map(|i| i.key_id)
+    let mut ids: Vec<KeyId> = sets()
+        .map(|(_, id)| id)
         .chain(k.prekeys.iter().map(|p| p.key_id))
         .collect();
     let held = ids.len();
@@ -1080,7 +1084,7 @@ impl<'a> Run<'a> {
         ensure(
             k.retired
                 .iter()
-                .map(|r| (r.retired_at, r.identity.key_id))
+                .map(|r| (r.retired_at, r.key_id))
                 .eq(expected_retired.iter().copied()),
             "keyring ops: superseded key sets differ from the model",
         )?;

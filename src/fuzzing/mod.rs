@@ -17,7 +17,8 @@
 //! | `lists.rs` | device-list verification and update, against a model |
 //! | `open.rs` | `open` of raw bytes and of field-mutated envelopes |
 //! | `body.rs` | padding removal and body parsing through `open` |
-//! | `arith.rs` | Padmé arithmetic and the replay guard |
+//! | `arith.rs` | Padmé arithmetic |
+//! | `replay.rs` | the replay guard against isolated guards; its state loader |
 //! | `keys.rs` | signed prekeys, the keyring loader, keyring operations against a model |
 
 mod arith;
@@ -27,8 +28,9 @@ mod fixture;
 mod keys;
 mod lists;
 mod open;
+mod replay;
 
-pub use arith::{padding, replay_guard};
+pub use arith::padding;
 pub use body::{body_flag, open_body};
 pub use decode::{
     decode_delivery, decode_device_certificate, decode_device_list, decode_envelope,
@@ -41,6 +43,7 @@ pub use keys::{
 };
 pub use lists::{device_list_update, encode_chunks};
 pub use open::{open_mutated, open_raw, Mutation};
+pub use replay::{check_as, replay_guard, replay_guard_load};
 
 /// The clock every fixture object is made at (Unix ms).
 pub const NOW: u64 = 1_764_300_000_000;

@@ -405,6 +405,46 @@ impl VerifiedDeviceList {
         self.devices.iter().find(|d| d.key_id() == *key_id)
     }
 
+    /// [`VerifiedDeviceList::update`] with the chain as a directory serves
+    /// it in one response (SPEC.md §13.1): every list after this one's
+    /// version, ascending, the newest last. An empty chain is
+    /// [`DeviceListError::BrokenChain`] at this list's version.
+    ///
+    /// # Example
+    /// ```
+    /// # use fanseal::*;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([6; 32]);
+    /// # let alice = AccountSecret::generate(&mut rng);
+    /// # let cert = |rng: &mut rand_chacha::ChaCha20Rng| {
+    /// #     let d = DeviceSecret::generate(rng);
+    /// #     alice.certify_device(&CertificateParams { device_id: DeviceId::random(rng),
+    /// #         keys: d.public_keys(), created_at: 0, expires_at: None, capabilities: 0 }).unwrap()
+    /// # };
+    /// let (a, b) = (cert(&mut rng), cert(&mut rng));
+    /// let v1 = alice.issue_device_list(None, 0, vec![a.clone()])?;
+    /// let trusted = v1.verify(&alice.public_key())?;
+    /// let v2 = alice.issue_device_list(Some(&trusted), 1, vec![a.clone(), b])?;
+    /// let v2_trusted = v2.verify(&alice.public_key())?;
+    /// let v3 = alice.issue_device_list(Some(&v2_trusted), 2, vec![a])?;
+    /// // The directory answers "everything after version 1" with [v2, v3].
+    /// let newest = trusted.update_chain(&[v2, v3])?;
+    /// assert_eq!(newest.version(), 3);
+    /// # Ok::<(), DeviceListError>(())
+    /// ```
+    #[must_use = "the update is only trusted if verification succeeded"]
+    pub fn update_chain(
+        &self,
+        chain: &[DeviceList],
+    ) -> Result<VerifiedDeviceList, DeviceListError> {
+        match chain.split_last() {
+            Some((next, intermediates)) => self.update(intermediates, next),
+            None => Err(DeviceListError::BrokenChain {
+                at_version: self.version(),
+            }),
+        }
+    }
+
     /// Accepts `next` as the new trusted list if it extends this one
     /// (SPEC.md §3.5), checking in this order:
     ///

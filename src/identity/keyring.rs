@@ -43,11 +43,12 @@ pub struct PrekeyPolicy {
 }
 
 impl PrekeyPolicy {
-    /// Rotate every 2 days, each prekey valid 4 days, secrets kept 7 days
-    /// after expiry: a forward-secrecy window of 11 days.
+    /// Rotate every 2 days, each prekey valid 7 days (a device offline for
+    /// up to 5 days after its last rotation stays reachable), secrets kept
+    /// 7 days after expiry: a forward-secrecy window of 14 days.
     pub const DEFAULT: PrekeyPolicy = PrekeyPolicy {
         rotation_period_ms: 2 * limit::DAY_MS,
-        lifetime_ms: 4 * limit::DAY_MS,
+        lifetime_ms: 7 * limit::DAY_MS,
         grace_ms: 7 * limit::DAY_MS,
     };
 
@@ -57,11 +58,17 @@ impl PrekeyPolicy {
         self.lifetime_ms.saturating_add(self.grace_ms)
     }
 
+    /// `0 < R`, `2R ≤ L ≤ MAX_PREKEY_LIFETIME_MS`, `G ≤ MAX_GRACE_MS`, and
+    /// the prekeys alive at once, `⌈(L + G) / R⌉ + 1`, fit the keyring
+    /// (SPEC.md §3.8). `2R ≤ L` leaves a sender's cached prekey valid for at
+    /// least one rotation period after a newer one is published.
     pub(crate) fn is_valid(&self) -> bool {
-        self.rotation_period_ms > 0
-            && self.rotation_period_ms <= self.lifetime_ms
-            && self.lifetime_ms <= limit::MAX_PREKEY_LIFETIME_MS
-            && self.grace_ms <= limit::MAX_GRACE_MS
+        let (r, l, g) = (self.rotation_period_ms, self.lifetime_ms, self.grace_ms);
+        r > 0
+            && r.saturating_mul(2) <= l
+            && l <= limit::MAX_PREKEY_LIFETIME_MS
+            && g <= limit::MAX_GRACE_MS
+            && (l + g).div_ceil(r) < limit::MAX_KEYRING_PREKEYS as u64
     }
 }
 
@@ -87,6 +94,9 @@ impl Identity {
         if secret.public_keys() != *certificate.keys() {
             return Err(KeyringError::KeyMismatch);
         }
+        certificate
+            .verify_signed_by(certificate.account())
+            .map_err(KeyringError::Certificate)?;
         Ok(Identity {
             key_id: certificate.key_id(),
             binding: certificate.recipient_binding(),
@@ -96,9 +106,14 @@ impl Identity {
     }
 }
 
-/// Device keys superseded by a re-key, kept until `retired_at + grace`.
+/// Device keys superseded by a re-key, kept until `retired_at + grace`:
+/// only the X25519 secret (to open envelopes in flight); the Ed25519 key is
+/// dropped at the re-key, so a later thief cannot sign with it.
 pub(crate) struct Retired {
-    pub(crate) identity: Identity,
+    pub(crate) secret: X25519Secret,
+    pub(crate) certificate: DeviceCertificate,
+    pub(crate) key_id: KeyId,
+    pub(crate) binding: [u8; 32],
     pub(crate) retired_at: u64,
 }
 
@@ -159,8 +174,8 @@ pub(crate) struct KeyRef<'a> {
 /// let second = keyring.rotate_prekey(2 * day, &mut rng).unwrap();
 /// assert_eq!(keyring.current_prekey(2 * day), Some(&second));
 /// // The first prekey's secret stays until its expiry plus the grace period.
-/// assert_eq!(keyring.delete_expired(10 * day), 0);
-/// assert_eq!(keyring.delete_expired(11 * day), 1);
+/// assert_eq!(keyring.delete_expired(13 * day), 0);
+/// assert_eq!(keyring.delete_expired(14 * day), 1);
 /// # let _ = first;
 /// ```
 pub struct DeviceKeyring {
@@ -178,15 +193,17 @@ impl DeviceKeyring {
     ///
     /// # Errors
     /// [`CertificateError::KeyMismatch`] when the certificate's public keys
-    /// are not `secret`'s. The certificate's signature is not checked here
-    /// (it is the device's own); a certificate the account never signed
-    /// only means no honest sender wraps for it.
+    /// are not `secret`'s; then the errors of the certificate's verification
+    /// under its own account key (SPEC.md §3.3 steps 1–5, expiry not
+    /// checked: a keyring outlives its certificate's renewals).
     pub fn new(
         secret: DeviceSecret,
         certificate: DeviceCertificate,
     ) -> Result<Self, CertificateError> {
-        let current =
-            Identity::new(secret, certificate).map_err(|_| CertificateError::KeyMismatch)?;
+        let current = Identity::new(secret, certificate).map_err(|e| match e {
+            KeyringError::Certificate(e) => e,
+            _ => CertificateError::KeyMismatch,
+        })?;
         Ok(DeviceKeyring {
             current,
             retired: Vec::new(),
@@ -195,11 +212,13 @@ impl DeviceKeyring {
         })
     }
 
-    /// Replaces the rotation policy.
+    /// Replaces the rotation policy. Prekeys already made keep their own
+    /// expiry: the window of SPEC.md §3.8 uses the longest lifetime held.
     ///
     /// # Errors
-    /// [`KeyringError::InvalidPolicy`] unless `0 < rotation ≤ lifetime ≤
-    /// MAX_PREKEY_LIFETIME_MS` and `grace ≤ MAX_GRACE_MS`.
+    /// [`KeyringError::InvalidPolicy`] unless `0 < R`, `2R ≤ L ≤
+    /// MAX_PREKEY_LIFETIME_MS`, `G ≤ MAX_GRACE_MS` and `⌈(L + G) / R⌉ + 1 ≤
+    /// MAX_KEYRING_PREKEYS`.
     pub fn set_policy(&mut self, policy: PrekeyPolicy) -> Result<(), KeyringError> {
         if !policy.is_valid() {
             return Err(KeyringError::InvalidPolicy);
@@ -282,14 +301,14 @@ impl DeviceKeyring {
     }
 
     /// The prekey to publish at `now`: the newest one signed by the current
-    /// device key that has not expired, if any.
+    /// device key, made at or before `now`, that has not expired, if any.
     pub fn current_prekey(&self, now: u64) -> Option<&SignedPrekey> {
         let signer = self.current.secret.public_keys().ed25519;
         self.prekeys
             .iter()
             .rev()
             .map(|p| &p.prekey)
-            .find(|p| *p.device_key() == signer && !p.is_expired(now))
+            .find(|p| *p.device_key() == signer && p.created_at() <= now && !p.is_expired(now))
     }
 
     /// True when there is no current prekey at `now`, or the current one
@@ -324,21 +343,31 @@ impl DeviceKeyring {
     }
 
     /// Replaces the current certificate by a renewal with the same keys
-    /// (other times or capabilities). The recipient binding does not change
-    /// (SPEC.md §4.5), so nothing in flight is affected.
+    /// (other times or application capabilities). The recipient binding
+    /// does not change (SPEC.md §4.5), so nothing in flight is affected.
     ///
     /// # Errors
-    /// [`KeyringError::WrongDevice`] for another account or device id;
-    /// [`KeyringError::KeyMismatch`] for other keys (use
-    /// [`DeviceKeyring::rekey`]).
+    /// In this order: [`KeyringError::WrongDevice`] for another account or
+    /// device id; [`KeyringError::KeyMismatch`] for other keys (use
+    /// [`DeviceKeyring::rekey`]); [`KeyringError::CapabilityChange`] when
+    /// [`crate::CAPABILITY_PREKEYS`] differs (turning prekeys on or off
+    /// takes a re-key); [`KeyringError::Certificate`] when it does not
+    /// verify under its account key.
     pub fn renew_certificate(
         &mut self,
         certificate: DeviceCertificate,
     ) -> Result<(), KeyringError> {
         self.check_same_device(&certificate)?;
-        if certificate.keys() != self.current.certificate.keys() {
+        let current = &self.current.certificate;
+        if certificate.keys() != current.keys() {
             return Err(KeyringError::KeyMismatch);
         }
+        if certificate.requires_prekeys() != current.requires_prekeys() {
+            return Err(KeyringError::CapabilityChange);
+        }
+        certificate
+            .verify_signed_by(certificate.account())
+            .map_err(KeyringError::Certificate)?;
         self.current.certificate = certificate;
         Ok(())
     }
@@ -350,9 +379,12 @@ impl DeviceKeyring {
     /// ([`DeviceKeyring::needs_rotation`] is true now).
     ///
     /// # Errors
-    /// [`KeyringError::WrongDevice`], [`KeyringError::KeyMismatch`] (the
-    /// certificate is not `secret`'s), [`KeyringError::SameKeys`] (keys the
-    /// keyring holds already), [`KeyringError::Full`] (with
+    /// In this order: [`KeyringError::WrongDevice`],
+    /// [`KeyringError::KeyMismatch`] (the certificate is not `secret`'s),
+    /// [`KeyringError::Certificate`] (it does not verify under its account
+    /// key), [`KeyringError::SameKeys`] (an X25519 or Ed25519 key of a key
+    /// set the keyring holds: both must be new, or prekeys the old signing
+    /// key made would stay valid), [`KeyringError::Full`] (with
     /// [`limit::MAX_KEYRING_RETIRED`] superseded key sets held).
     pub fn rekey(
         &mut self,
@@ -362,21 +394,18 @@ impl DeviceKeyring {
     ) -> Result<(), KeyringError> {
         self.check_same_device(&certificate)?;
         let identity = Identity::new(secret, certificate)?;
-        let ed25519 = identity.secret.public_keys().ed25519;
-        let signer_in_use = core::iter::once(&self.current)
-            .chain(self.retired.iter().map(|r| &r.identity))
-            .any(|i| i.secret.public_keys().ed25519 == ed25519);
-        if signer_in_use || self.holds_key_id(&identity.key_id) {
+        let new_keys = identity.secret.public_keys();
+        let key_in_use = core::iter::once(&self.current.certificate)
+            .chain(self.retired.iter().map(|r| &r.certificate))
+            .any(|c| c.keys().ed25519 == new_keys.ed25519 || c.keys().x25519 == new_keys.x25519);
+        if key_in_use || self.holds_key_id(&identity.key_id) {
             return Err(KeyringError::SameKeys);
         }
         if self.retired.len() >= limit::MAX_KEYRING_RETIRED {
             return Err(KeyringError::Full);
         }
         let old = core::mem::replace(&mut self.current, identity);
-        let retired = Retired {
-            identity: old,
-            retired_at: now,
-        };
+        let retired = Retired::from_identity(old, now);
         let at = self
             .retired
             .partition_point(|r| r.order() < retired.order());
@@ -399,21 +428,25 @@ impl DeviceKeyring {
     /// Every key the keyring can open with: the current keys, superseded
     /// keys, then prekeys.
     fn keys(&self) -> impl Iterator<Item = KeyRef<'_>> {
-        let identities = core::iter::once(&self.current)
-            .chain(self.retired.iter().map(|r| &r.identity))
-            .map(|i| KeyRef {
-                secret: i.secret.x25519(),
-                public: i.secret.public_keys().x25519,
-                binding: &i.binding,
-                key_id: i.key_id,
-            });
+        let current = core::iter::once(KeyRef {
+            secret: self.current.secret.x25519(),
+            public: self.current.secret.public_keys().x25519,
+            binding: &self.current.binding,
+            key_id: self.current.key_id,
+        });
+        let retired = self.retired.iter().map(|r| KeyRef {
+            secret: &r.secret,
+            public: r.certificate.keys().x25519,
+            binding: &r.binding,
+            key_id: r.key_id,
+        });
         let prekeys = self.prekeys.iter().map(|p| KeyRef {
             secret: &p.secret,
             public: *p.prekey.public_key(),
             binding: &p.binding,
             key_id: p.key_id,
         });
-        identities.chain(prekeys)
+        current.chain(retired).chain(prekeys)
     }
 
     /// The key of this keyring the header names at the lowest position, and
@@ -427,8 +460,21 @@ impl DeviceKeyring {
 }
 
 impl Retired {
+    /// Keeps the X25519 secret of a replaced key set; its Ed25519 key is
+    /// dropped (and wiped) here.
+    pub(crate) fn from_identity(identity: Identity, retired_at: u64) -> Self {
+        let secret = X25519Secret::from_bytes(&identity.secret.x25519().to_bytes());
+        Retired {
+            secret,
+            key_id: identity.key_id,
+            binding: identity.binding,
+            certificate: identity.certificate.clone(),
+            retired_at,
+        }
+    }
+
     pub(crate) fn order(&self) -> (u64, KeyId) {
-        (self.retired_at, self.identity.key_id)
+        (self.retired_at, self.key_id)
     }
 }
 

@@ -6,7 +6,7 @@
 //! 0x02 || 0x20
 //! u64 rotation period || u64 lifetime || u64 grace            (ms)
 //! current:  64 secret bytes || 200-byte certificate
-//! u8 r (0..=8),  r × (64 secret bytes || certificate || u64 retired at)
+//! u8 r (0..=8),  r × (32-byte X25519 secret || certificate || u64 retired at)
 //! u8 p (0..=32), p × (32-byte X25519 secret || 196-byte signed prekey)
 //! ```
 //!
@@ -28,7 +28,7 @@ use crate::identity::prekey::{lifetime_is_valid, SignedPrekey, SIGNED_PREKEY_LEN
 use crate::primitives::{Ed25519Public, X25519Secret};
 
 const IDENTITY_LEN: usize = 64 + CERTIFICATE_LEN;
-const RETIRED_LEN: usize = IDENTITY_LEN + 8;
+const RETIRED_LEN: usize = 32 + CERTIFICATE_LEN + 8;
 const PREKEY_LEN: usize = 32 + SIGNED_PREKEY_LEN;
 
 fn inconsistent(what: &'static str) -> KeyringError {
@@ -66,12 +66,17 @@ impl DeviceKeyring {
         put_identity(&mut w, &self.current);
         w.u8(u8::try_from(self.retired.len()).unwrap_or(u8::MAX));
         for r in &self.retired {
-            put_identity(&mut w, &r.identity);
+            let mut secret = r.secret.to_bytes();
+            clamp(&mut secret);
+            w.put(secret.as_ref());
+            r.certificate.encode_into(&mut w);
             w.u64(r.retired_at);
         }
         w.u8(u8::try_from(self.prekeys.len()).unwrap_or(u8::MAX));
         for p in &self.prekeys {
-            w.put(p.secret.to_bytes().as_ref());
+            let mut secret = p.secret.to_bytes();
+            clamp(&mut secret);
+            w.put(secret.as_ref());
             w.put(&p.prekey.to_bytes());
         }
         Zeroizing::new(w.into_vec())
@@ -96,8 +101,24 @@ impl DeviceKeyring {
 }
 
 fn put_identity(w: &mut Writer, identity: &Identity) {
-    w.put(identity.secret.export_secret_bytes().as_ref());
+    let mut secret = identity.secret.export_secret_bytes();
+    if let Some(x25519) = secret.first_chunk_mut::<32>() {
+        clamp(x25519);
+    }
+    w.put(secret.as_ref());
     identity.certificate.encode_into(w);
+}
+
+/// RFC 7748 §5 clamping. X25519 uses only the clamped scalar, so the export
+/// stores it clamped: one encoding per key (SPEC.md §3.9).
+fn clamp(scalar: &mut [u8; 32]) {
+    scalar[0] &= 248;
+    scalar[31] &= 127;
+    scalar[31] |= 64;
+}
+
+fn is_clamped(scalar: &[u8]) -> bool {
+    matches!(scalar, [first, .., last] if first & 7 == 0 && last & 0xc0 == 0x40)
 }
 
 #[inline(never)]
@@ -118,23 +139,11 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
 
     let count = usize::from(r.u8("retired count")?);
     let count = r.bounded(count, 0, limit::MAX_KEYRING_RETIRED, "retired count")?;
-    if r.remaining() < count.saturating_mul(RETIRED_LEN) {
-        return Err(DecodeError::Truncated {
-            field: "retired keys",
-            offset: r.position(),
-            needed: count.saturating_mul(RETIRED_LEN),
-            available: r.remaining(),
-        }
-        .into());
-    }
+    room_for(&r, count, RETIRED_LEN, "retired keys")?;
     let mut retired: Vec<Retired> = Vec::with_capacity(count);
     for _ in 0..count {
-        let identity = read_identity(&mut r)?;
-        let entry = Retired {
-            identity,
-            retired_at: r.u64("retired at")?,
-        };
-        let c = &entry.identity.certificate;
+        let entry = read_retired(&mut r)?;
+        let c = &entry.certificate;
         if *c.account() != account || c.device_id() != device_id {
             return Err(inconsistent("retired keys of another device"));
         }
@@ -144,11 +153,11 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
         {
             return Err(DecodeError::NonCanonical("retired keys order").into());
         }
-        let same_keys = |i: &Identity| {
-            let (a, b) = (i.secret.public_keys(), entry.identity.secret.public_keys());
+        let same_keys = |other: &DeviceCertificate| {
+            let (a, b) = (other.keys(), c.keys());
             a.x25519 == b.x25519 || a.ed25519 == b.ed25519
         };
-        if same_keys(&current) || retired.iter().any(|x| same_keys(&x.identity)) {
+        if same_keys(&current.certificate) || retired.iter().any(|x| same_keys(&x.certificate)) {
             return Err(inconsistent("device keys held twice"));
         }
         retired.push(entry);
@@ -156,18 +165,13 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
 
     let count = usize::from(r.u8("prekey count")?);
     let count = r.bounded(count, 0, limit::MAX_KEYRING_PREKEYS, "prekey count")?;
-    if r.remaining() < count.saturating_mul(PREKEY_LEN) {
-        return Err(DecodeError::Truncated {
-            field: "prekeys",
-            offset: r.position(),
-            needed: count.saturating_mul(PREKEY_LEN),
-            available: r.remaining(),
-        }
-        .into());
-    }
+    room_for(&r, count, PREKEY_LEN, "prekeys")?;
     let mut prekeys: Vec<PrekeySecret> = Vec::with_capacity(count);
     for _ in 0..count {
         let secret_bytes = Zeroizing::new(r.array::<32>("prekey secret")?);
+        if !is_clamped(secret_bytes.as_ref()) {
+            return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
+        }
         let prekey = SignedPrekey::decode(&mut r)?;
         let entry = PrekeySecret::new(X25519Secret::from_bytes(&secret_bytes), prekey);
         if prekeys
@@ -176,10 +180,9 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
         {
             return Err(DecodeError::NonCanonical("prekeys order").into());
         }
-        check_prekey(&entry, &current, &retired)?;
-        let held = core::iter::once(&current)
-            .chain(retired.iter().map(|x| &x.identity))
-            .any(|i| i.key_id == entry.key_id);
+        check_prekey(&entry, &current)?;
+        let held =
+            current.key_id == entry.key_id || retired.iter().any(|x| x.key_id == entry.key_id);
         if held || prekeys.iter().any(|p| p.key_id == entry.key_id) {
             return Err(inconsistent("key held twice"));
         }
@@ -194,40 +197,76 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
     })
 }
 
+/// A superseded key set: its clamped X25519 secret, the certificate it was
+/// addressed under (signed by its own account), and when it was replaced.
+fn read_retired(r: &mut Reader<'_>) -> Result<Retired, KeyringError> {
+    let secret_bytes = Zeroizing::new(r.array::<32>("retired X25519 secret")?);
+    if !is_clamped(secret_bytes.as_ref()) {
+        return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
+    }
+    let certificate = DeviceCertificate::decode(r)?;
+    let secret = X25519Secret::from_bytes(&secret_bytes);
+    if secret.public() != certificate.keys().x25519 {
+        return Err(inconsistent("device secret and certificate"));
+    }
+    certificate
+        .verify_signed_by(certificate.account())
+        .map_err(|_| inconsistent("certificate signature"))?;
+    let retired_at = r.u64("retired at")?;
+    Ok(Retired {
+        key_id: certificate.key_id(),
+        binding: certificate.recipient_binding(),
+        secret,
+        certificate,
+        retired_at,
+    })
+}
+
+/// `count` entries of `len` bytes fit what is left, checked before anything
+/// is allocated for them (SPEC.md §3.9 steps 3–4).
+fn room_for(
+    r: &Reader<'_>,
+    count: usize,
+    len: usize,
+    field: &'static str,
+) -> Result<(), KeyringError> {
+    let needed = count.saturating_mul(len);
+    if r.remaining() < needed {
+        return Err(DecodeError::Truncated {
+            field,
+            offset: r.position(),
+            needed,
+            available: r.remaining(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// 64 secret bytes and the certificate they belong to, which must be
 /// signed by its own account (the device's own certificate).
 fn read_identity(r: &mut Reader<'_>) -> Result<Identity, KeyringError> {
     let secret_bytes = Zeroizing::new(r.array::<64>("device secret")?);
+    if !is_clamped(secret_bytes.get(..32).unwrap_or(&[])) {
+        return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
+    }
     let certificate = DeviceCertificate::decode(r)?;
     let secret = DeviceSecret::from_secret_bytes(&secret_bytes);
-    let identity = Identity::new(secret, certificate)
-        .map_err(|_| inconsistent("device secret and certificate"))?;
-    identity
-        .certificate
-        .verify_signed_by(identity.certificate.account())
-        .map_err(|_| inconsistent("certificate signature"))?;
-    Ok(identity)
+    Identity::new(secret, certificate).map_err(|e| match e {
+        KeyringError::KeyMismatch => inconsistent("device secret and certificate"),
+        _ => inconsistent("certificate signature"),
+    })
 }
 
-/// A held prekey belongs to this device, is signed by the current or a
-/// superseded device key, has a valid lifetime, and its secret is its key.
-fn check_prekey(
-    entry: &PrekeySecret,
-    current: &Identity,
-    retired: &[Retired],
-) -> Result<(), KeyringError> {
+/// A held prekey belongs to this device, its secret is its key, its
+/// lifetime is valid and its signature verifies under the device key it
+/// names. That key need not be held any more: a superseded key set is
+/// deleted on its own schedule, before the prekeys it signed (SPEC.md §3.8).
+fn check_prekey(entry: &PrekeySecret, current: &Identity) -> Result<(), KeyringError> {
     let p = &entry.prekey;
     let cert = &current.certificate;
     if p.account() != cert.account() || p.device_id() != cert.device_id() {
         return Err(inconsistent("prekey of another device"));
-    }
-    let signer_known = core::iter::once(current)
-        .chain(retired.iter().map(|x| &x.identity))
-        .any(|i| i.secret.public_keys().ed25519 == *p.device_key());
-    if !signer_known {
-        return Err(inconsistent(
-            "prekey signed by a key the keyring does not hold",
-        ));
     }
     if entry.secret.public() != *p.public_key() {
         return Err(inconsistent("prekey secret and public key"));

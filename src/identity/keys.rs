@@ -155,9 +155,23 @@ pub struct KeyId(pub(crate) [u8; size::KEY_ID]);
 impl KeyId {
     /// The key id of `x25519` as a device key of `account`.
     pub fn of(account: &AccountPublicKey, x25519: &[u8; 32]) -> Self {
-        let mut h = Sha256Stream::labeled(label::KEY_ID);
-        h.update(&account.0);
-        h.update(x25519);
+        Self::hashed(label::KEY_ID, &[&account.0, x25519])
+    }
+
+    /// The key id of a signed prekey's X25519 key (SPEC.md §3.7):
+    /// `SHA-256(u8 len || "fanseal v2 prekey key id" || account || device id || x25519)[..16]`.
+    /// It names the device too, so a device that republishes another
+    /// device's prekey key gets another key id.
+    pub fn of_prekey(account: &AccountPublicKey, device_id: &DeviceId, x25519: &[u8; 32]) -> Self {
+        Self::hashed(label::PREKEY_KEY_ID, &[&account.0, &device_id.0, x25519])
+    }
+
+    /// `SHA-256(lp(label) || parts…)[..16]`.
+    fn hashed(label: &[u8], parts: &[&[u8]]) -> Self {
+        let mut h = Sha256Stream::labeled(label);
+        for part in parts {
+            h.update(part);
+        }
         let digest = h.finish();
         let mut id = [0u8; size::KEY_ID];
         id.copy_from_slice(digest.get(..size::KEY_ID).unwrap_or(&[0u8; size::KEY_ID]));

@@ -130,10 +130,16 @@ impl SignedPrekey {
         self.expires_at <= now
     }
 
-    /// The key id envelopes name it by: [`KeyId::of`] the account and the
-    /// prekey's X25519 key (SPEC.md §3.2).
+    /// False for a prekey dated more than
+    /// [`limit::MAX_PREKEY_CLOCK_SKEW_MS`] after `now` (SPEC.md §3.7).
+    pub(crate) fn is_created_by(&self, now: u64) -> bool {
+        self.created_at <= now.saturating_add(limit::MAX_PREKEY_CLOCK_SKEW_MS)
+    }
+
+    /// The key id envelopes name it by: [`KeyId::of_prekey`] of the
+    /// account, the device id and the prekey's X25519 key (SPEC.md §3.7).
     pub fn key_id(&self) -> KeyId {
-        KeyId::of(&self.account, &self.public_key)
+        KeyId::of_prekey(&self.account, &self.device_id, &self.public_key)
     }
 
     /// Verifies the prekey as one of `device`'s at `now` (Unix ms), checking
@@ -148,7 +154,9 @@ impl SignedPrekey {
     /// 5. the signature verifies strictly, else [`PrekeyError::BadSignature`];
     /// 6. `created_at < expires_at ≤ created_at + MAX_PREKEY_LIFETIME`, else
     ///    [`PrekeyError::InvalidLifetime`];
-    /// 7. it has not expired at `now`, else [`PrekeyError::Expired`].
+    /// 7. `created_at ≤ now + MAX_PREKEY_CLOCK_SKEW_MS`, else
+    ///    [`PrekeyError::NotYetValid`];
+    /// 8. it has not expired at `now`, else [`PrekeyError::Expired`].
     ///
     /// Verify once, when fetched: [`crate::seal`] takes the verified type.
     #[must_use = "a prekey is only trusted if verification succeeded"]
@@ -175,6 +183,12 @@ impl SignedPrekey {
             return Err(PrekeyError::InvalidLifetime {
                 created_at: self.created_at,
                 expires_at: self.expires_at,
+            });
+        }
+        if !self.is_created_by(now) {
+            return Err(PrekeyError::NotYetValid {
+                created_at: self.created_at,
+                now,
             });
         }
         if self.is_expired(now) {

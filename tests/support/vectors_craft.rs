@@ -28,6 +28,7 @@ pub(crate) mod label {
     pub(crate) const RECIPIENT_BINDING: &[u8] = b"fanseal v2 recipient binding";
     pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v2 safety number";
     pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
+    pub(crate) const PREKEY_KEY_ID: &[u8] = b"fanseal v2 prekey key id";
     pub(crate) const ENVELOPE_CONTEXT: &[u8] = b"fanseal v2 envelope context";
     pub(crate) const ENVELOPE_HEADER: &[u8] = b"fanseal v2 envelope header";
     pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v2 message secret";
@@ -36,6 +37,7 @@ pub(crate) mod label {
     pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 body nonce";
     pub(crate) const WRAP_INFO: &[u8] = b"fanseal v2 wrap";
     pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v2 envelope signature";
+    pub(crate) const PREKEY_SIGNATURE: &[u8] = b"fanseal v2 signed prekey signature";
 }
 
 /// `u8 len || label`.
@@ -146,7 +148,99 @@ pub(crate) fn key_id(account_public: &[u8; 32], x25519_public: &[u8; 32]) -> [u8
     d[..16].try_into().unwrap()
 }
 
+/// `SHA-256(lp("fanseal v2 prekey key id") || account_public || device_id ||
+/// prekey_x25519)[0..16]` (SPEC.md §3.7): a prekey's key id names the device.
+pub(crate) fn prekey_key_id_of(
+    account_public: &[u8; 32],
+    device_id: &[u8; 16],
+    x25519_public: &[u8; 32],
+) -> [u8; 16] {
+    let d = sha256(&[
+        &lp(label::PREKEY_KEY_ID),
+        account_public,
+        device_id,
+        x25519_public,
+    ]);
+    d[..16].try_into().unwrap()
+}
+
+/// RFC 7748 §5 clamping: clear bits 0–2 of the first byte and bit 7 of the
+/// last, set bit 6 of the last (SPEC.md §3.9 stores X25519 secrets so).
+pub(crate) fn clamp(secret: &[u8; 32]) -> [u8; 32] {
+    let mut s = *secret;
+    s[0] &= 0xf8;
+    s[31] &= 0x7f;
+    s[31] |= 0x40;
+    s
+}
+
+/// `b[0] & 7 = 0` and `b[31] & 0xc0 = 0x40` (SPEC.md §3.9 step 2).
+pub(crate) fn is_clamped(secret: &[u8]) -> bool {
+    secret[0] & 7 == 0 && secret[31] & 0xc0 == 0x40
+}
+
+/// SPEC.md §2.7: a valid X25519 public key is canonical (`u < 2^255 − 19`,
+/// top bit clear) and `X25519(k, u)` is not zero for a clamped `k`.
+pub(crate) fn x25519_valid(u: &[u8; 32]) -> bool {
+    let top_clear = u[31] & 0x80 == 0;
+    // u >= p = 2^255 - 19 exactly when bytes 1..31 are 0xff, byte 31 is 0x7f
+    // and byte 0 is at least 0xed.
+    let at_least_p = u[31] == 0x7f && u[1..31].iter().all(|b| *b == 0xff) && u[0] >= 0xed;
+    top_clear && !at_least_p && x25519(&clamp(&[0x5a; 32]), u) != [0; 32]
+}
+
+/// SPEC.md §2.7: a valid Ed25519 public key decodes to a curve point, is
+/// that point's canonical encoding and is not of small order.
+pub(crate) fn ed25519_valid(public: &[u8; 32]) -> bool {
+    match ed25519_dalek::VerifyingKey::from_bytes(public) {
+        Ok(k) => !k.is_weak() && k.to_edwards().compress().to_bytes() == *public,
+        Err(_) => false,
+    }
+}
+
+/// Strict verification (SPEC.md §2.7) of `sig` over `lp(label) || message`
+/// under `public`, which must be a valid key.
+pub(crate) fn verify_strict(public: &[u8; 32], label: &[u8], message: &[u8], sig: &[u8]) -> bool {
+    let Ok(sig) = <[u8; 64]>::try_from(sig) else {
+        return false;
+    };
+    let mut m = lp(label);
+    m.extend_from_slice(message);
+    ed25519_valid(public)
+        && ed25519_dalek::VerifyingKey::from_bytes(public)
+            .unwrap()
+            .verify_strict(&m, &ed25519_dalek::Signature::from_bytes(&sig))
+            .is_ok()
+}
+
 // ------------------------------------------------------------ certificates
+
+/// Steps 2–5 of certificate verification (SPEC.md §3.3) under the account
+/// key the certificate itself names (step 1 holds trivially): the
+/// `CertificateError` kind of the first that fails. Expiry is not checked.
+pub(crate) fn certificate_own_check(certificate: &[u8]) -> Result<(), &'static str> {
+    let account: [u8; 32] = certificate[4..36].try_into().unwrap();
+    let x: [u8; 32] = certificate[52..84].try_into().unwrap();
+    let ed: [u8; 32] = certificate[84..116].try_into().unwrap();
+    if !ed25519_valid(&account) {
+        return Err("CertificateError::InvalidAccountKey");
+    }
+    if !x25519_valid(&x) {
+        return Err("CertificateError::InvalidX25519Key");
+    }
+    if !ed25519_valid(&ed) {
+        return Err("CertificateError::InvalidEd25519Key");
+    }
+    if !verify_strict(
+        &account,
+        label::CERTIFICATE_SIGNATURE,
+        &certificate[..136],
+        &certificate[136..200],
+    ) {
+        return Err("CertificateError::BadSignature");
+    }
+    Ok(())
+}
 
 /// "Never expires" (SPEC.md §3.3).
 pub(crate) const NEVER: u64 = u64::MAX;
@@ -315,6 +409,191 @@ pub(crate) fn list_certificates(encoding: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+// ------------------------------------------------------------ signed prekeys
+
+/// Every signed prekey is 196 bytes (SPEC.md §3.7).
+pub(crate) const SIGNED_PREKEY_LEN: usize = 196;
+
+/// `MAX_PREKEY_LIFETIME_MS` and `MAX_GRACE_MS`: 30 days (SPEC.md §2.5).
+pub(crate) const MAX_PREKEY_LIFETIME_MS: u64 = 30 * 24 * 3600 * 1000;
+pub(crate) const MAX_GRACE_MS: u64 = 30 * 24 * 3600 * 1000;
+/// `MAX_PREKEY_CLOCK_SKEW_MS`: one hour (SPEC.md §2.5, §3.7 step 7, §4.9).
+pub(crate) const MAX_PREKEY_CLOCK_SKEW_MS: u64 = 3600 * 1000;
+/// `MAX_SEAL_PREKEYS` (SPEC.md §2.5, §5.1 step 6).
+pub(crate) const MAX_SEAL_PREKEYS: usize = 4096;
+/// `MAX_KEYRING_PREKEYS` and `MAX_KEYRING_RETIRED` (SPEC.md §2.5).
+pub(crate) const MAX_KEYRING_PREKEYS: u64 = 32;
+pub(crate) const MAX_KEYRING_RETIRED: usize = 8;
+
+/// Every field of a signed prekey (SPEC.md §3.7), with the raw prefix and
+/// suite so that grease values can be written.
+#[derive(Clone, Debug)]
+pub(crate) struct Prekey {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) suite: u16,
+    pub(crate) account: [u8; 32],
+    pub(crate) device_id: [u8; 16],
+    /// The signer: the device's certified Ed25519 key.
+    pub(crate) device_key: [u8; 32],
+    pub(crate) x25519: [u8; 32],
+    pub(crate) created_at: u64,
+    pub(crate) expires_at: u64,
+}
+
+impl Prekey {
+    pub(crate) fn new(
+        account: [u8; 32],
+        device_id: [u8; 16],
+        device_key: [u8; 32],
+        x25519: [u8; 32],
+        created_at: u64,
+        expires_at: u64,
+    ) -> Self {
+        Prekey {
+            version: 2,
+            object_type: 7,
+            suite: 1,
+            account,
+            device_id,
+            device_key,
+            x25519,
+            created_at,
+            expires_at,
+        }
+    }
+
+    /// Bytes 0..132, what the device signs.
+    pub(crate) fn tbs(&self) -> Vec<u8> {
+        let mut w = vec![self.version, self.object_type];
+        w.extend_from_slice(&self.suite.to_be_bytes());
+        w.extend_from_slice(&self.account);
+        w.extend_from_slice(&self.device_id);
+        w.extend_from_slice(&self.device_key);
+        w.extend_from_slice(&self.x25519);
+        w.extend_from_slice(&self.created_at.to_be_bytes());
+        w.extend_from_slice(&self.expires_at.to_be_bytes());
+        w
+    }
+
+    /// Signed by the device key with Ed25519 `seed` (the signer named in
+    /// the prekey is not checked here: a vector may name another).
+    pub(crate) fn signed(&self, seed: &[u8; 32]) -> Vec<u8> {
+        self.signed_with_label(seed, label::PREKEY_SIGNATURE)
+    }
+
+    /// Signed under another label (label confusion vectors).
+    pub(crate) fn signed_with_label(&self, seed: &[u8; 32], l: &[u8]) -> Vec<u8> {
+        let mut w = self.tbs();
+        let sig = sign(seed, l, &w);
+        w.extend_from_slice(&sig);
+        w
+    }
+
+    /// The prekey key id of `(account, device_id, prekey_x25519)` (SPEC.md §3.7).
+    pub(crate) fn key_id(&self) -> [u8; 16] {
+        prekey_key_id_of(&self.account, &self.device_id, &self.x25519)
+    }
+
+    /// `binding(account, device_id, prekey_x25519)` (SPEC.md §3.7, §4.5).
+    pub(crate) fn binding(&self) -> [u8; 32] {
+        recipient_binding(&self.account, &self.device_id, &self.x25519)
+    }
+}
+
+/// The key id of an encoded signed prekey (account at 4..36, device id at
+/// 36..52, prekey key at 84..116; SPEC.md §3.7).
+pub(crate) fn prekey_key_id(prekey: &[u8]) -> [u8; 16] {
+    prekey_key_id_of(
+        &prekey[4..36].try_into().unwrap(),
+        &prekey[36..52].try_into().unwrap(),
+        &prekey[84..116].try_into().unwrap(),
+    )
+}
+
+/// `created_at` of an encoded signed prekey.
+pub(crate) fn prekey_created_at(prekey: &[u8]) -> u64 {
+    u64::from_be_bytes(prekey[116..124].try_into().unwrap())
+}
+
+// ------------------------------------------------------------ keyring export
+
+/// A device keyring export (SPEC.md §3.9), field by field. Entries are
+/// written in the order held here: [`KeyringBytes::canonical`] sorts them the
+/// way an honest export does; vectors may leave them unsorted.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyringBytes {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) rotation_ms: u64,
+    pub(crate) lifetime_ms: u64,
+    pub(crate) grace_ms: u64,
+    pub(crate) secret: [u8; 64],
+    pub(crate) certificate: Vec<u8>,
+    /// (32-byte X25519 secret, 200-byte certificate, retired_at), written
+    /// as given (an honest export clamps it: [`KeyringBytes::clamped`])
+    pub(crate) retired: Vec<([u8; 32], Vec<u8>, u64)>,
+    /// (32-byte X25519 secret, 196-byte signed prekey)
+    pub(crate) prekeys: Vec<([u8; 32], Vec<u8>)>,
+}
+
+impl KeyringBytes {
+    /// Retired sets strictly ascending by `(retired_at, key id)`, prekeys by
+    /// `(created_at, key id)` (SPEC.md §3.9).
+    pub(crate) fn canonical(mut self) -> Self {
+        self.retired
+            .sort_by_key(|(_, c, at)| (*at, certificate_key_id(c)));
+        self.prekeys
+            .sort_by_key(|(_, p)| (prekey_created_at(p), prekey_key_id(p)));
+        self
+    }
+
+    /// Every X25519 secret clamped, as SPEC.md §3.9 writes them (the
+    /// current key set's first 32 bytes, superseded sets, prekeys).
+    pub(crate) fn clamped(mut self) -> Self {
+        let x: [u8; 32] = self.secret[..32].try_into().unwrap();
+        self.secret[..32].copy_from_slice(&clamp(&x));
+        for (s, _, _) in &mut self.retired {
+            *s = clamp(s);
+        }
+        for (s, _) in &mut self.prekeys {
+            *s = clamp(s);
+        }
+        self
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = vec![self.version, self.object_type];
+        w.extend_from_slice(&self.rotation_ms.to_be_bytes());
+        w.extend_from_slice(&self.lifetime_ms.to_be_bytes());
+        w.extend_from_slice(&self.grace_ms.to_be_bytes());
+        w.extend_from_slice(&self.secret);
+        w.extend_from_slice(&self.certificate);
+        w.push(u8::try_from(self.retired.len()).unwrap());
+        for (s, c, at) in &self.retired {
+            w.extend_from_slice(s);
+            w.extend_from_slice(c);
+            w.extend_from_slice(&at.to_be_bytes());
+        }
+        w.push(u8::try_from(self.prekeys.len()).unwrap());
+        for (s, p) in &self.prekeys {
+            w.extend_from_slice(s);
+            w.extend_from_slice(p);
+        }
+        w
+    }
+}
+
+/// Offsets of a keyring export (SPEC.md §3.9).
+pub(crate) mod keyring_offset {
+    pub(crate) const POLICY: usize = 2;
+    pub(crate) const SECRET: usize = 26;
+    pub(crate) const CERTIFICATE: usize = 90;
+    pub(crate) const RETIRED_COUNT: usize = 290;
+    pub(crate) const RETIRED_LEN: usize = 32 + 200 + 8;
+    pub(crate) const PREKEY_LEN: usize = 32 + 196;
+}
+
 // ------------------------------------------------------------ RFC 9180 wrap
 
 const KEM_SUITE_ID: &[u8] = b"KEM\x00\x20";
@@ -474,6 +753,36 @@ pub(crate) fn message_keys(
 }
 
 // ------------------------------------------------------------ envelopes
+
+impl CraftRecipient {
+    /// An honest wrap of `secret` to the certificate key of an encoded
+    /// certificate (SPEC.md §4.9 rule 3).
+    pub(crate) fn to_certificate(certificate: &[u8], secret: [u8; 32]) -> Self {
+        CraftRecipient {
+            key_id: certificate_key_id(certificate),
+            x25519: certificate[52..84].try_into().unwrap(),
+            wrapped_secret: secret,
+            dh_override: None,
+            recipient_binding: certificate_binding(certificate),
+        }
+    }
+
+    /// An honest wrap of `secret` to the X25519 key of an encoded signed
+    /// prekey: its prekey key id (SPEC.md §3.7) and the binding
+    /// `binding(account, device_id, prekey_x25519)` (SPEC.md §3.7, §4.9 rule 1).
+    pub(crate) fn to_prekey(prekey: &[u8], secret: [u8; 32]) -> Self {
+        let account: [u8; 32] = prekey[4..36].try_into().unwrap();
+        let device_id: [u8; 16] = prekey[36..52].try_into().unwrap();
+        let x25519: [u8; 32] = prekey[84..116].try_into().unwrap();
+        CraftRecipient {
+            key_id: prekey_key_id_of(&account, &device_id, &x25519),
+            x25519,
+            wrapped_secret: secret,
+            dh_override: None,
+            recipient_binding: recipient_binding(&account, &device_id, &x25519),
+        }
+    }
+}
 
 /// One recipient of a crafted envelope.
 #[derive(Clone, Debug)]

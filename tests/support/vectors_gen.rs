@@ -23,6 +23,10 @@ pub(crate) mod craft;
 mod envelopes;
 #[path = "vectors_gen_identity.rs"]
 mod identity;
+#[path = "vectors_gen_prekeys.rs"]
+mod prekeys;
+#[path = "vectors_replay_model.rs"]
+pub(crate) mod replay_model;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,13 +35,14 @@ use rand_core::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
 /// The files the generator writes, in order.
-pub(crate) const FILES: [&str; 6] = [
+pub(crate) const FILES: [&str; 7] = [
     "keys.json",
     "certificates.json",
     "device_lists.json",
     "safety_numbers.json",
     "padding.json",
     "envelopes.json",
+    "prekeys.json",
 ];
 
 /// The specification version every file is written for.
@@ -61,6 +66,7 @@ pub(crate) fn generate() -> Vec<(&'static str, String)> {
                 "safety_numbers.json" => safety_numbers(),
                 "padding.json" => padding(),
                 "envelopes.json" => envelopes::envelopes(),
+                "prekeys.json" => prekeys::prekeys(),
                 other => panic!("no generator for {other}"),
             };
             (*name, text)

@@ -395,7 +395,8 @@ pub(crate) fn envelopes() -> String {
             "SealError": "sender (device whose secret keys are used), senderCertificate (device whose certificate is passed), recipients, payload, aad (hex, or {fill, length}: length copies of one byte), padding, now -> the SealError of seal, the first of SPEC.md §5.1 when several apply; no randomness is drawn.",
             "Open": "device (name; opens under its keyring: its secret and certificate), message (bytes: an envelope or a delivery), directory (account names), now -> payload, aad (hex, or {fill, length}), senderAccount, senderDevice, messageId, timestamp, or the OpenError of open. Decode failures are OpenError::Decode(DecodeError::*); errorField names the field of an OutOfRange / Truncated error, expectedObjectType the expected type of WrongObjectType (0x03 for anything but an envelope or delivery).",
             "RelayDecode": "object (\"envelope\" or \"delivery\"), bytes -> recipients (key ids) and bodyLength, and the bytes re-encode identically; or the DecodeError of Envelope::from_bytes / Delivery::from_bytes (what a relay runs, with no key; expectedObjectType: the type a WrongObjectType names as expected). A valid envelope also lists its split (deliveries: keyId, delivery); a valid delivery names the envelope and keyId it was split from.",
-            "Replay": "device, directory, guard {capacity, windowMs, maxSkewMs} (a fresh ReplayGuard), api, steps: each opens message at now and passes it to the guard -> expect \"ok\" or the ReplayError. api \"check_opened\": ReplayGuard::check_opened(opened, now), ids kept per sender device (account, device id); \"check\": ReplayGuard::check(message id, timestamp, now), one namespace. The case's result is that of its last step.",
+            "Replay": "device, directory, guard {capacity, maxAccounts (absent: 1024), windowMs, maxSkewMs} (a fresh ReplayGuard::with_max_accounts(capacity, windowMs, maxSkewMs, maxAccounts)), api, steps: each opens message at now and passes it to the guard -> expect \"ok\" or the ReplayError. api \"check_opened\": ReplayGuard::check_opened(opened, now), ids kept per sender account and device id; \"check\": ReplayGuard::check(message id, timestamp, now), one anonymous namespace; \"per step\": each step names its api. The case's result is that of its last step.",
+            "ReplayGuardState": "device, directory, guard (as for Replay). A case with steps runs them as a Replay case does (each names its api) on a fresh guard -> each step's expect, then ReplayGuard::to_bytes() == state exactly, and ReplayGuard::from_bytes(state) re-encodes to state. A case without steps: ReplayGuard::from_bytes(state) -> valid (and re-encodes to state exactly) or the DecodeError (errorField: the field of an OutOfRange / Truncated error).",
         }),
     );
     f.flag("Valid", "an honest envelope, opened as intended");
@@ -472,6 +473,10 @@ pub(crate) fn envelopes() -> String {
     f.flag(
         "Order",
         "several checks fail: the first in the specified order wins",
+    );
+    f.flag(
+        "State",
+        "a persisted replay guard (SPEC.md §6.4): exact bytes after steps, or a decode failure",
     );
 
     let world = World::new(&mut rng);
@@ -1049,9 +1054,9 @@ pub(crate) fn envelopes() -> String {
         "bob-phone",
         &all,
         NOW,
-        "a device Alice certified but never listed",
+        "a device Alice certified but never listed: the certificate verifies under Alice's key and its device signed, so the error names Alice's account (refresh her list; still absent there, it is unauthenticated)",
         &["Ghost"],
-        UNAUTH,
+        "OpenError::SenderNotOnTrustedList",
     );
     let watch = world.honest(
         "alice-watch",
@@ -1697,9 +1702,9 @@ pub(crate) fn envelopes() -> String {
         "bob-phone",
         &all,
         NOW,
-        "signed by alice-phone's key under a certificate Alice signed but did not list (the list holds another certificate for that device id)",
+        "signed by alice-phone's key under a certificate Alice signed but did not list (the list holds another certificate for that device id): names Alice's account",
         &["Ghost"],
-        UNAUTH,
+        "OpenError::SenderNotOnTrustedList",
     );
 
     // Decoding.
@@ -2304,117 +2309,478 @@ pub(crate) fn envelopes() -> String {
     }
     f.push(g);
 
-    // --- replay guard eviction tie-breaks (SPEC.md §6), small capacities.
+    // --- replay guard: per-account stores, eviction, tie-breaks, the
+    // account bound (SPEC.md §6). Every step's expectation is computed by an
+    // independent naive model (vectors_replay_model.rs); where a case was
+    // designed for a given answer, the generator also asserts it.
+    use super::replay_model::Model;
+    struct Msg {
+        bytes: Vec<u8>,
+        account: [u8; 32],
+        device: [u8; 16],
+        id: [u8; 16],
+        ts: u64,
+    }
     let msg = |sender: &str, ts: u64, rng: &mut rand_chacha::ChaCha20Rng| {
-        world
-            .honest(
-                sender,
-                &["bob"],
-                b"replay",
-                b"",
-                Pad::Padme,
-                ts,
-                &bytes(rng),
-            )
-            .encode()
+        let e = world.honest(
+            sender,
+            &["bob"],
+            b"replay",
+            b"",
+            Pad::Padme,
+            ts,
+            &bytes(rng),
+        );
+        let d = world.dev(sender);
+        Msg {
+            bytes: e.encode(),
+            account: world.account(d.account).public,
+            device: d.device.device_id,
+            id: e.message_id,
+            ts,
+        }
     };
-    let sender_key = |name: &str| {
-        let d = world.dev(name);
-        [
-            world.account(d.account).public.as_slice(),
-            d.device.device_id.as_slice(),
-        ]
-        .concat()
+    // (message, now, api, designed answer or None)
+    type Step<'m> = (&'m Msg, u64, &'static str, Option<&'static str>);
+    let run = |model: &mut Model, steps: &[Step<'_>]| -> Vec<Value> {
+        steps
+            .iter()
+            .map(|(m, now, api, designed)| {
+                let got = match *api {
+                    "check" => model.check(None, [0; 16], m.id, m.ts, *now),
+                    _ => model.check(Some(m.account), m.device, m.id, m.ts, *now),
+                };
+                if let Some(d) = designed {
+                    assert_eq!(got, *d, "the replay model disagrees with a designed step");
+                }
+                json!({"message": hx(&m.bytes), "now": now, "api": api, "expect": got})
+            })
+            .collect()
     };
+    const W: u64 = 86_400_000;
+    const SKEW: u64 = 60_000;
     let at = NOW + 100;
-    let mut tie_cases: Vec<(u64, &str, Option<&str>, Vec<Value>)> = Vec::new();
-    // Capacity 2: the sender holding the most entries loses its oldest.
+    let ok = Some("ok");
+    let old = Some("ReplayError::TooOld");
+    let replayed = Some("ReplayError::Replayed");
+    let co = "check_opened";
     let a1 = msg("alice-phone", NOW + 1, &mut rng);
     let a2 = msg("alice-phone", NOW + 2, &mut rng);
     let c3 = msg("carol-phone", NOW + 3, &mut rng);
-    tie_cases.push((
-        2,
-        "capacity 2: alice-phone holds both entries, carol-phone's message evicts alice-phone's oldest (its id is then below alice-phone's floor); the newer one is still remembered",
-        Some("ReplayError::Replayed"),
-        vec![
-            step(&a1, at, "ok"),
-            step(&a2, at, "ok"),
-            step(&c3, at, "ok"),
-            step(&a1, at, "ReplayError::TooOld"),
-            step(&a2, at, "ReplayError::Replayed"),
-        ],
-    ));
-    // Capacity 2, one entry each: the bytewise greatest sender is evicted.
+    let a3 = msg("alice-phone", NOW + 4, &mut rng);
     let pa = msg("alice-phone", NOW + 5, &mut rng);
-    let pc = msg("carol-phone", NOW + 5, &mut rng);
-    let pl = msg("alice-laptop", NOW + 6, &mut rng);
-    let (evicted, kept) = if sender_key("alice-phone") > sender_key("carol-phone") {
-        (&pa, &pc)
+    let pl = msg("alice-laptop", NOW + 5, &mut rng);
+    let pa2 = msg("alice-phone", NOW + 6, &mut rng);
+    let (evicted, kept) = if pa.device < pl.device {
+        (&pa, &pl)
     } else {
-        (&pc, &pa)
+        (&pl, &pa)
     };
-    tie_cases.push((
-        2,
-        "capacity 2, one entry each from alice-phone and carol-phone: a third sender evicts the entry of the sender whose account key || device id is bytewise greatest",
-        Some("ReplayError::Replayed"),
-        vec![
-            step(&pa, at, "ok"),
-            step(&pc, at, "ok"),
-            step(&pl, at, "ok"),
-            step(evicted, at, "ReplayError::TooOld"),
-            step(kept, at, "ReplayError::Replayed"),
-        ],
-    ));
-    // Capacity 0 is treated as 1.
     let z1 = msg("alice-phone", NOW + 7, &mut rng);
     let z2 = msg("alice-phone", NOW + 8, &mut rng);
-    tie_cases.push((
-        0,
-        "capacity 0 is treated as 1: the first id is remembered until the next acceptance evicts it",
-        Some("ReplayError::TooOld"),
-        vec![
-            step(&z1, at, "ok"),
-            step(&z1, at, "ReplayError::Replayed"),
-            step(&z2, at, "ok"),
-            step(&z1, at, "ReplayError::TooOld"),
-        ],
-    ));
-    // Capacity 1: more sender floors than the capacity raise the global floor.
-    let f1 = msg("alice-phone", NOW + 10, &mut rng);
-    let f2 = msg("carol-phone", NOW + 11, &mut rng);
-    let f3 = msg("alice-laptop", NOW + 12, &mut rng);
-    let f0 = msg("bob-tablet", NOW + 10, &mut rng);
-    tie_cases.push((
-        1,
-        "capacity 1: two evictions leave two sender floors; the lowest (alice-phone's) is dropped and becomes the global floor, which refuses a new sender at that timestamp",
-        Some("ReplayError::TooOld"),
-        vec![
-            step(&f1, at, "ok"),
-            step(&f2, at, "ok"),
-            step(&f3, at, "ok"),
-            step(&f0, at, "ReplayError::TooOld"),
-        ],
-    ));
-    for capacity in [0u64, 1, 2] {
+    // Alice's two devices stamp messages at the edge of the skew.
+    let flood: Vec<Msg> = ["alice-phone", "alice-phone", "alice-laptop", "alice-laptop"]
+        .iter()
+        .map(|d| msg(d, at + SKEW, &mut rng))
+        .collect();
+    let fc = msg("carol-phone", NOW + 50, &mut rng);
+    let fb = msg("bob-tablet", NOW + 50, &mut rng);
+    let fa = msg("alice-phone", NOW + 50, &mut rng);
+    let late = NOW + W + 100;
+    let cl = msg("carol-phone", late - 50, &mut rng);
+    let bl = msg("bob-tablet", late - 40, &mut rng);
+    // (capacity, maxAccounts, comment, steps)
+    let mut flood_steps: Vec<Step<'_>> = flood.iter().map(|m| (m, at, co, None)).collect();
+    flood_steps.extend([(&fc, at, co, ok), (&fb, at, co, ok), (&fa, at, co, old)]);
+    let cases: Vec<(u64, u64, &str, Vec<Step<'_>>)> = vec![
+        (
+            2,
+            1024,
+            "capacity 2 per account: carol-phone's message evicts nothing of alice; alice-phone's third message evicts alice's own oldest, whose id is then below alice-phone's floor",
+            vec![
+                (&a1, at, co, ok),
+                (&a2, at, co, ok),
+                (&c3, at, co, ok),
+                (&a1, at, co, replayed),
+                (&c3, at, co, replayed),
+                (&a3, at, co, ok),
+                (&a1, at, co, old),
+                (&a2, at, co, replayed),
+            ],
+        ),
+        (
+            2,
+            1024,
+            "capacity 2, alice-phone and alice-laptop at the same timestamp: alice-phone's next message evicts the entry with the smaller device id (the oldest by timestamp, device id, message id)",
+            vec![
+                (&pa, at, co, ok),
+                (&pl, at, co, ok),
+                (&pa2, at, co, ok),
+                (evicted, at, co, old),
+                (kept, at, co, replayed),
+            ],
+        ),
+        (
+            0,
+            1024,
+            "capacity 0 is treated as 1: the first id is remembered until the next acceptance evicts it",
+            vec![
+                (&z1, at, co, ok),
+                (&z1, at, co, replayed),
+                (&z2, at, co, ok),
+                (&z1, at, co, old),
+            ],
+        ),
+        (
+            1,
+            1024,
+            "capacity 1, issue 13: alice's two devices send two messages each stamped at the edge of the skew; alice's floors reach the future, yet carol-phone's and bob-tablet's fresh messages are accepted; only alice's own fresh message is refused (the former global floor refused every sender)",
+            flood_steps,
+        ),
+        (
+            2,
+            1,
+            "maxAccounts 1: carol is refused TooManySenders while alice's entry is inside the window; once it is not, alice is forgotten for carol, and alice's old message stays refused when the clock steps back",
+            vec![
+                (&a1, at, co, ok),
+                (&c3, at, co, Some("ReplayError::TooManySenders")),
+                (&a1, at, "check", ok),
+                (&cl, late, co, ok),
+                (&a1, at, co, old),
+            ],
+        ),
+    ];
+    for (capacity, max_accounts, comment, steps) in &cases {
         let mut g = Group::new(
             "Replay",
-            "Eviction when the guard is full, and its tie-breaks (SPEC.md §6).",
+            "Per-account stores, eviction and its tie-breaks, the account bound (SPEC.md §6).",
         )
         .field("device", json!("bob-phone"))
         .field("directory", json!(all))
         .field(
             "guard",
-            json!({"capacity": capacity, "windowMs": 86_400_000u64, "maxSkewMs": 60_000u64}),
+            json!({"capacity": capacity, "maxAccounts": max_accounts, "windowMs": W, "maxSkewMs": SKEW}),
         );
-        for (_, comment, error, steps) in tie_cases.iter().filter(|c| c.0 == capacity) {
-            let v = json!({"api": "check_opened", "steps": steps});
-            match error {
-                None => g.valid(comment, &["Valid"], v),
-                Some(e) => g.invalid(comment, &["Replay", "Order"], e, v),
-            }
+        let mut model = Model::new(*capacity, W, SKEW, *max_accounts);
+        let steps = run(&mut model, steps);
+        let last = steps.last().unwrap()["expect"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = json!({"api": "per step", "steps": steps});
+        if last == "ok" {
+            g.valid(comment, &["Valid"], v);
+        } else {
+            g.invalid(comment, &["Replay", "Order"], &last, v);
         }
         f.push(g);
     }
+
+    // --- the persisted replay guard (SPEC.md §6.4)
+    let mut g = Group::new(
+        "ReplayGuardState",
+        "The replay guard's persisted bytes (object type 0x21, SPEC.md §6.4): after a sequence of steps, and decode failures.",
+    )
+    .field("device", json!("bob-phone"))
+    .field("directory", json!(all))
+    .field(
+        "guard",
+        json!({"capacity": 2, "maxAccounts": 2, "windowMs": W, "maxSkewMs": SKEW}),
+    );
+    let state_cases: Vec<(&str, Vec<Step<'_>>)> = vec![
+        ("a fresh guard", vec![]),
+        (
+            "alice-phone's three messages (one evicted: a device floor) and carol-phone's one",
+            vec![(&a1, at, co, ok), (&a2, at, co, ok), (&c3, at, co, ok), (&a3, at, co, ok)],
+        ),
+        (
+            "an id in the anonymous namespace of check, then three accounts with maxAccounts 2: bob is tracked in place of alice (forgotten floor), carol's entry leaves the window when carol sends again (a device floor)",
+            vec![
+                (&a1, at, "check", ok),
+                (&a1, at, co, ok),
+                (&c3, at, co, ok),
+                (&bl, late, co, ok),
+                (&cl, late, co, ok),
+            ],
+        ),
+        (
+            "alice's flood at the edge of the skew: device floors folded into alice's account floor",
+            flood.iter().map(|m| (m, at, co, None)).collect(),
+        ),
+    ];
+    let mut last_state = Vec::new();
+    for (comment, steps) in &state_cases {
+        let mut model = Model::new(2, W, SKEW, 2);
+        let steps = run(&mut model, steps);
+        last_state = model.to_bytes();
+        g.valid(
+            comment,
+            &["State"],
+            json!({"steps": steps, "state": hx(&last_state)}),
+        );
+    }
+    // Hand-built states for the decoder (layout of SPEC.md §6.4).
+    let opt = |f: Option<u64>| -> Vec<u8> {
+        match f {
+            None => vec![0],
+            Some(v) => [&[1u8][..], &v.to_be_bytes()].concat(),
+        }
+    };
+    let store =
+        |af: Option<u64>, floors: &[([u8; 16], u64)], entries: &[([u8; 16], [u8; 16], u64)]| {
+            let mut out = opt(af);
+            out.extend_from_slice(&(floors.len() as u32).to_be_bytes());
+            for (d, v) in floors {
+                out.extend_from_slice(d);
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+            for (d, i, t) in entries {
+                out.extend_from_slice(d);
+                out.extend_from_slice(i);
+                out.extend_from_slice(&t.to_be_bytes());
+            }
+            out
+        };
+    let state =
+        |max: u32, cap: u32, ff: Option<u64>, anon: Vec<u8>, accounts: &[([u8; 32], Vec<u8>)]| {
+            let mut out = vec![0x02, 0x21];
+            out.extend_from_slice(&max.to_be_bytes());
+            out.extend_from_slice(&cap.to_be_bytes());
+            out.extend_from_slice(&W.to_be_bytes());
+            out.extend_from_slice(&SKEW.to_be_bytes());
+            out.extend(opt(ff));
+            out.extend(anon);
+            out.extend_from_slice(&(accounts.len() as u32).to_be_bytes());
+            for (a, s) in accounts {
+                out.extend_from_slice(a);
+                out.extend_from_slice(s);
+            }
+            out
+        };
+    let (k1, k2) = ([0x11u8; 32], [0x22u8; 32]);
+    let (d1, d2, z) = ([1u8; 16], [2u8; 16], [0u8; 16]);
+    let (i1, i2) = ([0xa1u8; 16], [0xa2u8; 16]);
+    let empty = store(None, &[], &[]);
+    let good_a = store(
+        Some(5),
+        &[(d1, 10), (d2, 20)],
+        &[(d1, i1, 30), (d2, i2, 20)],
+    );
+    let good_b = store(None, &[], &[(d1, i1, 40)]);
+    let anon = store(None, &[(z, 7)], &[(z, i1, 9)]);
+    g.valid(
+        "a hand-built state with every field: forgotten floor, anonymous namespace, two accounts (account floor, device floors, an entry at its device's floor)",
+        &["State"],
+        json!({"state": hx(&state(2, 2, Some(3), anon.clone(), &[(k1, good_a.clone()), (k2, good_b.clone())]))}),
+    );
+    let mut decode_cases: Vec<(&str, Vec<u8>, &str, Option<&str>)> = Vec::new();
+    let mut v1 = last_state.clone();
+    v1[0] = 0x01;
+    decode_cases.push((
+        "wire version 0x01",
+        v1,
+        "DecodeError::UnsupportedVersion",
+        None,
+    ));
+    let mut t20 = last_state.clone();
+    t20[1] = 0x20;
+    decode_cases.push((
+        "object type 0x20 (reserved for the device keyring)",
+        t20,
+        "DecodeError::WrongObjectType",
+        None,
+    ));
+    decode_cases.push((
+        "truncated by one byte",
+        last_state[..last_state.len() - 1].to_vec(),
+        "DecodeError::Truncated",
+        Some("replay entry"),
+    ));
+    let mut trailing = last_state.clone();
+    trailing.push(0);
+    decode_cases.push((
+        "one byte after the state",
+        trailing,
+        "DecodeError::TrailingBytes",
+        None,
+    ));
+    let fine = |max: u32, cap: u32| state(max, cap, None, empty.clone(), &[(k1, good_b.clone())]);
+    decode_cases.push((
+        "maxAccounts 0",
+        fine(0, 2),
+        "DecodeError::OutOfRange",
+        Some("replay max accounts"),
+    ));
+    decode_cases.push((
+        "maxAccounts 2^20 + 1",
+        fine((1 << 20) + 1, 2),
+        "DecodeError::OutOfRange",
+        Some("replay max accounts"),
+    ));
+    decode_cases.push((
+        "capacity 0",
+        fine(2, 0),
+        "DecodeError::OutOfRange",
+        Some("replay capacity"),
+    ));
+    let mut flag = fine(2, 2);
+    flag[26] = 2;
+    decode_cases.push(("a floor flag of 2", flag, "DecodeError::NonCanonical", None));
+    decode_cases.push((
+        "two accounts with maxAccounts 1",
+        state(
+            1,
+            2,
+            None,
+            empty.clone(),
+            &[(k1, good_b.clone()), (k2, good_b.clone())],
+        ),
+        "DecodeError::OutOfRange",
+        Some("replay account count"),
+    ));
+    decode_cases.push((
+        "accounts not in ascending order",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(k2, good_b.clone()), (k1, good_b.clone())],
+        ),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "the same account twice",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(k1, good_b.clone()), (k1, good_b.clone())],
+        ),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "an account with no entry (no acceptance leaves one)",
+        state(2, 2, None, empty.clone(), &[(k1, store(Some(5), &[], &[]))]),
+        "DecodeError::OutOfRange",
+        Some("replay entry count"),
+    ));
+    decode_cases.push((
+        "three entries with capacity 2",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(
+                k1,
+                store(None, &[], &[(d1, i1, 1), (d1, i2, 2), (d2, i1, 3)]),
+            )],
+        ),
+        "DecodeError::OutOfRange",
+        Some("replay entry count"),
+    ));
+    decode_cases.push((
+        "three device floors with capacity 2",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(k1, store(None, &[(z, 1), (d1, 1), (d2, 1)], &[(d1, i1, 3)]))],
+        ),
+        "DecodeError::OutOfRange",
+        Some("replay floor count"),
+    ));
+    decode_cases.push((
+        "device floors not in ascending order",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(k1, store(None, &[(d2, 1), (d1, 1)], &[(d1, i1, 3)]))],
+        ),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "entries not in ascending (device id, message id) order",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(k1, store(None, &[], &[(d1, i2, 1), (d1, i1, 2)]))],
+        ),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "one (device, message id) twice, at two timestamps",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(k1, store(None, &[], &[(d1, i1, 1), (d1, i1, 2)]))],
+        ),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "an entry below its device's floor",
+        state(
+            2,
+            2,
+            None,
+            empty.clone(),
+            &[(k1, store(None, &[(d1, 10)], &[(d1, i1, 9)]))],
+        ),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "an anonymous namespace with an account floor",
+        state(2, 2, None, store(Some(1), &[], &[]), &[]),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "an anonymous namespace entry under a non-zero device id",
+        state(2, 2, None, store(None, &[], &[(d1, i1, 1)]), &[]),
+        "DecodeError::NonCanonical",
+        None,
+    ));
+    decode_cases.push((
+        "order: capacity 0 and a wrong floor flag: the capacity is read first",
+        {
+            let mut b = fine(2, 0);
+            b[26] = 7;
+            b
+        },
+        "DecodeError::OutOfRange",
+        Some("replay capacity"),
+    ));
+    for (comment, bytes, error, field) in decode_cases {
+        let mut v = json!({"state": hx(&bytes)});
+        if let Some(fl) = field {
+            v["errorField"] = json!(fl);
+        }
+        let flag = match error {
+            "DecodeError::Truncated" => "Truncated",
+            "DecodeError::TrailingBytes" => "TrailingBytes",
+            "DecodeError::OutOfRange" => "Limit",
+            "DecodeError::NonCanonical" => "NonCanonical",
+            _ => "Grease",
+        };
+        g.invalid(comment, &["State", flag], error, v);
+    }
+    f.push(g);
 
     f.render()
 }
