@@ -3,14 +3,18 @@
 //! operations run against an independent model.
 //!
 //! The fixed world ([`KeyFixture`], part of [`Fixture`]) is carol's device:
-//! ten key sets for one device id (set 0 is the first, the others are what
-//! it can re-key to), a pool of forty prekey secrets, and one honest
-//! envelope from alice's phone for each of them (prekeys wrapped to as
-//! prekeys of carol's device, key sets wrapped to as certificate keys). A
-//! prekey's key id and recipient binding depend only on the account, the
-//! device id and the X25519 key (SPEC.md §3.7), so an envelope made for pool
-//! key `i` opens with any keyring that holds pool secret `i`, whichever key
-//! signed the prekey and whenever it was made.
+//! twelve key sets for one device id (set 0 is the first, the others are
+//! what it can re-key to; sets 10 and 11 each share one key with set 1, so
+//! a re-key to them is `SameKeys` exactly while set 1 is held), each with
+//! the certificates a renewal or re-key can be given (capability 0 or
+//! `CAPABILITY_PREKEYS`, another device id, a forged signature), a pool of
+//! forty prekey secrets, and one honest envelope from alice's phone for
+//! each of them (prekeys wrapped to as prekeys of carol's device, key sets
+//! wrapped to as certificate keys). A prekey's key id and recipient binding
+//! depend only on the account, the device id and the X25519 key (SPEC.md
+//! §3.7), so an envelope made for pool key `i` opens with any keyring that
+//! holds pool secret `i`, whichever key signed the prekey (held or already
+//! deleted) and whenever it was made.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -20,7 +24,7 @@ use rand_core::CryptoRng;
 
 use crate::consts::{capability, limit};
 use crate::envelope::{open, seal, Message, Padding};
-use crate::error::{KeyringError, OpenError, PrekeyError};
+use crate::error::{CertificateError, KeyringError, OpenError, PrekeyError};
 use crate::identity::keyring::{PrekeySecret, Retired};
 use crate::identity::{
     AccountPublicKey, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
@@ -30,8 +34,11 @@ use crate::identity::{
 
 use super::{ensure, Fixture, Outcome, Violation, NOW, OPEN_AT};
 
-/// Key sets of carol's device (set 0 is the one the keyring starts with).
-pub const KEY_SETS: usize = 10;
+/// Key sets of carol's device (set 0 is the one the keyring starts with;
+/// set 10 has set 1's X25519 key, set 11 its Ed25519 key).
+pub const KEY_SETS: usize = 12;
+/// Certificates of each key set ([`KeySet::certificate`]).
+pub const CERTIFICATES: u8 = 6;
 /// Prekey secrets the `keyring_ops` rotations draw from.
 pub const PREKEY_POOL: usize = 40;
 /// Operations `keyring_ops` runs at most per input.
@@ -47,7 +54,7 @@ const EXPORT_MAX_LEN: usize = 2
     + 24
     + (64 + crate::identity::CERTIFICATE_LEN)
     + 1
-    + limit::MAX_KEYRING_RETIRED * (64 + crate::identity::CERTIFICATE_LEN + 8)
+    + limit::MAX_KEYRING_RETIRED * (32 + crate::identity::CERTIFICATE_LEN + 8)
     + 1
     + limit::MAX_KEYRING_PREKEYS * (32 + SIGNED_PREKEY_LEN);
 
@@ -65,17 +72,35 @@ pub fn keyring_import_allocation_limit() -> usize {
 /// One key set of carol's device.
 struct KeySet {
     secret: DeviceSecret,
-    /// Its certificate (capabilities 0), the one rekey installs.
-    certificate: DeviceCertificate,
-    /// A renewal: the same keys, other expiry, `CAPABILITY_PREKEYS` set.
-    renewal: DeviceCertificate,
-    /// The same keys certified for another device id of carol's account.
-    other_device: DeviceCertificate,
+    /// Its certificates, by variant: 0 capabilities 0 (the one the keyring
+    /// starts with and `REKEY` installs); 1 its renewal (other expiry); 2
+    /// `CAPABILITY_PREKEYS`; 3 its renewal (other expiry, an application
+    /// bit); 4 the same keys for another device id of carol's account; 5
+    /// variant 0 with one signature bit flipped.
+    certificates: Vec<DeviceCertificate>,
     verified: VerifiedDeviceCertificate,
     key_id: KeyId,
     /// An honest envelope wrapped to this set's certificate key.
     envelope: Vec<u8>,
 }
+
+impl KeySet {
+    fn certificate(&self, variant: u8) -> Result<&DeviceCertificate, Violation> {
+        self.certificates
+            .get(usize::from(variant))
+            .ok_or(Violation("key fixture: certificate variant"))
+    }
+}
+
+/// Whether certificate variant `v` of a key set has `CAPABILITY_PREKEYS`.
+fn variant_requires_prekeys(v: u8) -> bool {
+    matches!(v, 2 | 3)
+}
+
+/// Certificate variant 4: the key set's keys for another device id.
+const OTHER_DEVICE: u8 = 4;
+/// Certificate variant 5: a forged signature.
+const FORGED: u8 = 5;
 
 /// One prekey secret of the pool.
 struct PoolKey {
@@ -171,14 +196,46 @@ impl KeyFixture {
             padding: Padding::Padme,
         };
 
-        let mut sets = Vec::with_capacity(KEY_SETS);
+        let mut sets: Vec<KeySet> = Vec::with_capacity(KEY_SETS);
         let mut list = None;
-        for _ in 0..KEY_SETS {
+        for index in 0..KEY_SETS {
             let secret = DeviceSecret::generate(rng);
+            // Sets 10 and 11: set 1's X25519 key with a new Ed25519 key,
+            // a new X25519 key with set 1's Ed25519 key.
+            let secret = match (index, sets.get(1)) {
+                (10 | 11, Some(one)) => {
+                    let mut bytes = secret.export_secret_bytes();
+                    let theirs = one.secret.export_secret_bytes();
+                    let half = if index == 10 { 0..32 } else { 32..64 };
+                    if let (Some(dst), Some(src)) = (bytes.get_mut(half.clone()), theirs.get(half))
+                    {
+                        dst.copy_from_slice(src);
+                    }
+                    DeviceSecret::from_secret_bytes(&bytes)
+                }
+                _ => secret,
+            };
             let keys = secret.public_keys();
             let certificate = certify(keys, device_id, 0, NOW + year)?;
-            let renewal = certify(keys, device_id, capability::PREKEYS, NOW + 2 * year)?;
-            let other_device = certify(keys, other_id, 0, NOW + year)?;
+            let mut forged = certificate.to_bytes();
+            if let Some(last) = forged.last_mut() {
+                *last ^= 1;
+            }
+            let forged = DeviceCertificate::from_bytes(&forged)
+                .map_err(fail("key fixture: forged certificate does not decode"))?;
+            let certificates = vec![
+                certificate.clone(),
+                certify(keys, device_id, 0, NOW + 2 * year)?,
+                certify(keys, device_id, capability::PREKEYS, NOW + year)?,
+                certify(
+                    keys,
+                    device_id,
+                    capability::PREKEYS | 0x0001_0000,
+                    NOW + 2 * year,
+                )?,
+                certify(keys, other_id, 0, NOW + year)?,
+                forged,
+            ];
             let verified = certificate
                 .verify(&account, NOW)
                 .map_err(fail("key fixture: certificate does not verify"))?;
@@ -202,9 +259,7 @@ impl KeyFixture {
             sets.push(KeySet {
                 key_id: certificate.key_id(),
                 secret,
-                certificate,
-                renewal,
-                other_device,
+                certificates,
                 verified,
                 envelope,
             });
@@ -323,6 +378,45 @@ impl KeyFixture {
                 NOW + lifetime,
                 true,
             ),
+            // Step 7 (clock skew): an hour ahead is accepted, a millisecond
+            // more is NotYetValid, an invalid lifetime is reported first,
+            // and the sum saturates at the end of time.
+            (
+                first,
+                account,
+                device_id,
+                public(10),
+                NOW + HOUR_MS,
+                NOW + HOUR_MS + lifetime,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                public(11),
+                NOW + HOUR_MS + 1,
+                NOW + HOUR_MS + 1 + lifetime,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                public(12),
+                NOW + HOUR_MS + 1,
+                NOW + HOUR_MS + 1,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                public(13),
+                u64::MAX - 1,
+                u64::MAX,
+                true,
+            ),
         ];
         let known = signed
             .iter()
@@ -358,6 +452,20 @@ impl KeyFixture {
             .ok_or(Violation("key fixture: key set index"))
     }
 
+    /// Whether the keyring must refuse key set `i` as a new key set beside
+    /// the held ones: an X25519 key (so also a key id) or an Ed25519 key
+    /// equal to a held set's (SPEC.md §3.8 Re-key).
+    fn shares_a_key(&self, i: usize, held: impl Iterator<Item = usize>) -> Result<bool, Violation> {
+        let new = self.set(i)?.secret.public_keys();
+        for h in held {
+            let old = self.set(h)?.secret.public_keys();
+            if old.x25519 == new.x25519 || old.ed25519 == new.ed25519 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn pool_key(&self, i: usize) -> Result<&PoolKey, Violation> {
         self.pool.get(i).ok_or(Violation("key fixture: pool index"))
     }
@@ -366,7 +474,7 @@ impl KeyFixture {
     fn keyring(&self) -> Result<DeviceKeyring, Violation> {
         let set = self.set(0)?;
         let secret = DeviceSecret::from_secret_bytes(&set.secret.export_secret_bytes());
-        DeviceKeyring::new(secret, set.certificate.clone())
+        DeviceKeyring::new(secret, set.certificate(0)?.clone())
             .map_err(fail("key fixture: keyring of set 0"))
     }
 }
@@ -393,11 +501,14 @@ impl Fixture {
 // ---------------------------------------------------------------------------
 
 /// `SignedPrekey::from_bytes`: the input is re-encoded exactly (196 bytes),
-/// and verification against each of carol's key sets agrees with a model of
+/// its key id is SPEC.md §3.7's formula (it names the device), and
+/// verification against each of carol's key sets agrees with a model of
 /// SPEC.md §3.7: steps 1–3 compare bytes; a prekey the device signed (a
-/// fixture prekey) then fails exactly the first of steps 4, 6, 7 its fields
-/// fail, and verifies otherwise; any other prekey naming the device and its
-/// key must fail at step 4 or 5 (an Ok there is a forgery accepted).
+/// fixture prekey) then fails exactly the first of steps 4, 6, 7
+/// (`NotYetValid`), 8 (`Expired`) its fields fail, and verifies otherwise;
+/// any other prekey naming the device and its key must fail at step 4 or 5
+/// (an Ok there is a forgery accepted). A verified prekey is valid from
+/// exactly `created_at − 1 h` until exactly `expires_at`.
 pub fn decode_signed_prekey(fx: &Fixture, data: &[u8]) -> Outcome {
     let Ok(prekey) = SignedPrekey::from_bytes(data) else {
         return Ok(());
@@ -410,6 +521,10 @@ pub fn decode_signed_prekey(fx: &Fixture, data: &[u8]) -> Outcome {
     ensure(
         data.len() == SIGNED_PREKEY_LEN,
         "signed prekey: decoded from an input that is not 196 bytes",
+    )?;
+    ensure(
+        prekey.key_id().0 == spec_prekey_key_id(&prekey),
+        "signed prekey: key id is not SHA-256(lp(label) || account || device id || x25519)",
     )?;
     let keys = &fx.keys;
     let known = keys.known.iter().find(|k| k.bytes == data);
@@ -435,7 +550,7 @@ pub fn decode_signed_prekey(fx: &Fixture, data: &[u8]) -> Outcome {
                 verified.prekey() == &prekey && verified.key_id() == prekey.key_id(),
                 "signed prekey: the verified prekey differs from the decoded one",
             )?;
-            // Expiry boundary (step 7): still valid a millisecond before
+            // Expiry boundary (step 8): still valid a millisecond before
             // expires_at, expired at it.
             let at = prekey.expires_at();
             ensure(
@@ -447,6 +562,20 @@ pub fn decode_signed_prekey(fx: &Fixture, data: &[u8]) -> Outcome {
                         }),
                 "signed prekey: expiry is not exactly at expires_at",
             )?;
+            // Clock-skew boundary (step 7): valid from created_at − 1 h,
+            // NotYetValid a millisecond before.
+            let created_at = prekey.created_at();
+            if let Some(from) = created_at.checked_sub(HOUR_MS + 1) {
+                ensure(
+                    prekey.verify(&set.verified, from + 1).is_ok()
+                        && prekey.verify(&set.verified, from)
+                            == Err(PrekeyError::NotYetValid {
+                                created_at,
+                                now: from,
+                            }),
+                    "signed prekey: NotYetValid is not exactly before created_at − 1 h",
+                )?;
+            }
         }
     }
     Ok(())
@@ -488,6 +617,8 @@ fn expected_verify(
             created_at,
             expires_at,
         })
+    } else if created_at > now.saturating_add(HOUR_MS) {
+        Expected::Err(PrekeyError::NotYetValid { created_at, now })
     } else if expires_at <= now {
         Expected::Err(PrekeyError::Expired { expires_at, now })
     } else {
@@ -527,9 +658,12 @@ fn check_verify<T>(got: &Result<T, PrekeyError>, expected: Expected) -> Outcome 
 /// `DeviceKeyring::import`: whatever loads exports back to exactly the
 /// input (one encoding per state), holds at most 32 prekeys and 8
 /// superseded key sets with a valid policy, and satisfies every rule of
-/// SPEC.md §3.9 when re-checked independently (sorted entries, one device,
-/// secrets that are their public keys, signatures by held keys, valid
-/// lifetimes, no key held twice).
+/// SPEC.md §3.9 when re-checked independently (the layout with clamped
+/// secrets and 240-byte superseded entries, sorted entries, one device,
+/// secrets that are their public keys, certificates signed by their
+/// account, prekeys signed by the device key they name — held or not —
+/// with valid lifetimes and key ids that name the device, no key held
+/// twice).
 pub fn keyring_import(data: &[u8]) -> Outcome {
     let Ok(keyring) = DeviceKeyring::import(data) else {
         return Ok(());
@@ -543,12 +677,108 @@ pub fn keyring_import(data: &[u8]) -> Outcome {
     check_invariants(&keyring, true)
 }
 
+/// A policy SPEC.md §3.8 allows: `0 < R`, `2R ≤ L ≤ 30 d`, `G ≤ 30 d`,
+/// `⌈(L + G) / R⌉ + 1 ≤ 32`, computed without overflow in u128.
+// Written as SPEC.md states it, not as the library's `< 32`.
+#[allow(clippy::int_plus_one)]
+fn policy_is_valid(p: &PrekeyPolicy) -> bool {
+    let (r, l, g) = (
+        u128::from(p.rotation_period_ms),
+        u128::from(p.lifetime_ms),
+        u128::from(p.grace_ms),
+    );
+    let max_lifetime = u128::from(limit::MAX_PREKEY_LIFETIME_MS);
+    r > 0
+        && 2 * r <= l
+        && l <= max_lifetime
+        && g <= u128::from(limit::MAX_GRACE_MS)
+        && (l + g).div_ceil(r) + 1 <= limit::MAX_KEYRING_PREKEYS as u128
+}
+
+/// The key id of a prekey (SPEC.md §3.7), computed here from the
+/// specification's formula rather than by the library:
+/// `SHA-256(lp("fanseal v2 prekey key id") || account || device id || x25519)[0..16]`.
+fn spec_prekey_key_id(prekey: &SignedPrekey) -> [u8; 16] {
+    use sha2::Digest;
+    const LABEL: &[u8] = b"fanseal v2 prekey key id";
+    let mut h = sha2::Sha256::new();
+    h.update([LABEL.len() as u8]);
+    h.update(LABEL);
+    h.update(prekey.account().0);
+    h.update(prekey.device_id().0);
+    h.update(prekey.public_key());
+    let digest = h.finalize();
+    let mut id = [0u8; 16];
+    for (d, s) in id.iter_mut().zip(digest.iter()) {
+        *d = *s;
+    }
+    id
+}
+
+/// RFC 7748 §5: bits 0–2 of the first byte clear, bit 7 of the last clear,
+/// bit 6 set.
+fn is_clamped(secret: &[u8]) -> bool {
+    matches!(secret, [first, .., last] if first & 7 == 0 && last & 0xc0 == 0x40)
+}
+
+/// The export's layout (SPEC.md §3.9), read with offsets computed here:
+/// length `292 + 240·r + 228·p`, the policy, counts and public parts in
+/// their places, and every X25519 secret written clamped.
+fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
+    const CERT: usize = crate::identity::CERTIFICATE_LEN;
+    let (r, p) = (k.retired.len(), k.prekeys.len());
+    ensure(
+        bytes.len() == 292 + 240 * r + 228 * p,
+        "keyring export: not 292 + 240·r + 228·p bytes",
+    )?;
+    let at = |from: usize, len: usize| bytes.get(from..from + len).unwrap_or(&[]);
+    let policy = k.policy();
+    let header: Vec<u8> = [0x02u8, 0x20]
+        .into_iter()
+        .chain(policy.rotation_period_ms.to_be_bytes())
+        .chain(policy.lifetime_ms.to_be_bytes())
+        .chain(policy.grace_ms.to_be_bytes())
+        .collect();
+    ensure(
+        at(0, 26) == header.as_slice()
+            && at(26 + 64, CERT) == k.certificate().to_bytes().as_slice()
+            && at(290, 1) == [r as u8]
+            && at(291 + 240 * r, 1) == [p as u8],
+        "keyring export: prefix, policy, certificate or counts out of place",
+    )?;
+    let mut clamped = is_clamped(at(26, 32));
+    for (i, entry) in k.retired.iter().enumerate() {
+        let o = 291 + 240 * i;
+        clamped &= is_clamped(at(o, 32));
+        ensure(
+            at(o + 32, CERT) == entry.certificate.to_bytes().as_slice()
+                && at(o + 32 + CERT, 8) == entry.retired_at.to_be_bytes(),
+            "keyring export: a superseded entry is not secret ‖ certificate ‖ retired_at (240 bytes)",
+        )?;
+    }
+    for (i, entry) in k.prekeys.iter().enumerate() {
+        let o = 292 + 240 * r + 228 * i;
+        clamped &= is_clamped(at(o, 32));
+        ensure(
+            at(o + 32, SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
+            "keyring export: a prekey entry is not secret ‖ signed prekey (228 bytes)",
+        )?;
+    }
+    ensure(
+        clamped,
+        "keyring export: an X25519 secret written unclamped",
+    )
+}
+
 /// The state invariants of SPEC.md §3.8–3.9, checked on a loaded or
 /// operated keyring without the library's own checks. With `signatures`,
 /// every certificate and prekey signature is verified again and every
-/// prekey secret's public key recomputed (the operations target leaves
+/// X25519 secret's public key recomputed (the operations target leaves
 /// that to the import it runs after each change, and compares the held
-/// prekeys with the fixture's pool).
+/// prekeys with the fixture's pool). A prekey's signer need not be held:
+/// a superseded key set is deleted on its own schedule, possibly before
+/// the prekeys it signed (SPEC.md §3.8 Delete, §3.9 step 4); its
+/// signature is checked under the device key it names.
 fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
     // Limits: catches a count check missing or off by one.
     ensure(
@@ -556,44 +786,39 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
             && k.retired.len() <= limit::MAX_KEYRING_RETIRED,
         "keyring: more prekeys or superseded key sets than the limits",
     )?;
-    let p = k.policy();
-    ensure(
-        p.rotation_period_ms > 0
-            && p.rotation_period_ms <= p.lifetime_ms
-            && p.lifetime_ms <= limit::MAX_PREKEY_LIFETIME_MS
-            && p.grace_ms <= limit::MAX_GRACE_MS,
-        "keyring: invalid policy held",
-    )?;
+    ensure(policy_is_valid(k.policy()), "keyring: invalid policy held")?;
     ensure(
         k.retired
             .windows(2)
-            .all(|w| matches!(w, [a, b] if a.order() < b.order()))
-            && k.prekeys
-                .windows(2)
-                .all(|w| matches!(w, [a, b] if a.order() < b.order())),
+            .all(|w| matches!(w, [a, b] if (a.retired_at, a.key_id) < (b.retired_at, b.key_id)))
+            && k.prekeys.windows(2).all(|w| {
+                matches!(w, [a, b] if (a.prekey.created_at(), a.key_id) < (b.prekey.created_at(), b.key_id))
+            }),
         "keyring: entries not strictly sorted",
     )?;
     let cert = k.certificate();
     let (account, device_id) = (*cert.account(), cert.device_id());
-    // Superseded key sets keep only their X25519 secret (main's review).
-    let sets = || {
-        core::iter::once((&k.current.certificate, k.current.key_id))
-            .chain(k.retired.iter().map(|r| (&r.certificate, r.key_id)))
-    };
+    let signed_by_account =
+        |c: &DeviceCertificate| !signatures || c.verify_signed_by(&account).is_ok();
     ensure(
-        k.current.secret.public_keys() == *cert.keys(),
-        "keyring: a key set that is not this device's, signed by its account",
+        k.current.secret.public_keys() == *cert.keys()
+            && k.current.key_id == cert.key_id()
+            && k.current.binding == cert.recipient_binding()
+            && signed_by_account(cert),
+        "keyring: the current key set is not its certificate's, signed by its account",
     )?;
-    for (c, key_id) in sets() {
+    for r in &k.retired {
+        let c = &r.certificate;
         ensure(
             *c.account() == account
                 && c.device_id() == device_id
-                && key_id == c.key_id()
-                && (!signatures || c.verify_signed_by(&account).is_ok()),
-            "keyring: a key set that is not this device's, signed by its account",
+                && r.key_id == c.key_id()
+                && r.binding == c.recipient_binding()
+                && (!signatures || r.secret.public() == c.keys().x25519)
+                && signed_by_account(c),
+            "keyring: a superseded key set that is not this device's, signed by its account",
         )?;
     }
-    let signers: Vec<[u8; 32]> = sets().map(|(c, _)| c.keys().ed25519).collect();
     for entry in &k.prekeys {
         let prekey = &entry.prekey;
         let signed = !signatures
@@ -602,29 +827,36 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
         ensure(
             *prekey.account() == account
                 && prekey.device_id() == device_id
-                && signers.contains(prekey.device_key())
                 && signed
                 && (!signatures || entry.secret.public() == *prekey.public_key())
                 && entry.key_id == prekey.key_id()
+                && entry.key_id.0 == spec_prekey_key_id(prekey)
                 && prekey.expires_at() > prekey.created_at()
                 && prekey.expires_at() - prekey.created_at() <= limit::MAX_PREKEY_LIFETIME_MS,
-            "keyring: a prekey that is not this device's, or not its secret's",
+            "keyring: a prekey that is not this device's, not its secret's, or not signed by the key it names",
         )?;
     }
-    let mut ids: Vec<KeyId> = sets()
-        .map(|(_, id)| id)
+    // No key held twice: key ids over everything, and each X25519 and
+    // Ed25519 key over the key sets (SPEC.md §3.8 Re-key, §3.9 steps 3–4).
+    let certificates = || core::iter::once(cert).chain(k.retired.iter().map(|r| &r.certificate));
+    let mut ids: Vec<KeyId> = certificates()
+        .map(DeviceCertificate::key_id)
         .chain(k.prekeys.iter().map(|p| p.key_id))
         .collect();
-    let held = ids.len();
+    let mut x: Vec<[u8; 32]> = certificates().map(|c| c.keys().x25519).collect();
+    let mut ed: Vec<[u8; 32]> = certificates().map(|c| c.keys().ed25519).collect();
+    let held = (ids.len(), x.len());
     ids.sort_unstable();
     ids.dedup();
-    let mut ed: Vec<[u8; 32]> = signers.clone();
+    x.sort_unstable();
+    x.dedup();
     ed.sort_unstable();
     ed.dedup();
     ensure(
-        ids.len() == held && ed.len() == signers.len(),
+        ids.len() == held.0 && x.len() == held.1 && ed.len() == held.1,
         "keyring: a key held twice",
-    )
+    )?;
+    check_export(k, &k.export())
 }
 
 // ---------------------------------------------------------------------------
@@ -640,16 +872,19 @@ pub mod op {
     pub const ADVANCE: u8 = 1;
     /// Delete what expired at the clock.
     pub const DELETE: u8 = 2;
-    /// `u8 set`: re-key to key set `set % 10` at the clock.
+    /// `u8 set`: re-key to key set `set % 12` (its certificate variant 0)
+    /// at the clock.
     pub const REKEY: u8 = 3;
-    /// `u8 secret, u8 cert`: re-key with one set's secret, another's certificate.
+    /// `u8 secret, u8 cert`: re-key with one set's secret, another's
+    /// certificate (variant 0).
     pub const REKEY_MISMATCHED: u8 = 4;
-    /// `u8 set`: re-key with the set's keys certified for another device id.
-    pub const REKEY_OTHER_DEVICE: u8 = 5;
-    /// `u8 set, u8 variant`: renew with the set's certificate (variant 0),
-    /// its renewal (1) or its other-device certificate (2).
+    /// `u8 set, u8 variant`: re-key to the set with its certificate
+    /// `variant % 6` (0, 1 capabilities 0; 2, 3 `CAPABILITY_PREKEYS`; 4
+    /// another device id; 5 a forged signature).
+    pub const REKEY_WITH: u8 = 5;
+    /// `u8 set, u8 variant`: renew with the set's certificate `variant % 6`.
     pub const RENEW: u8 = 6;
-    /// `u8 key`: open the envelope to pool key `key % 50` (40..50: key sets).
+    /// `u8 key`: open the envelope to pool key `key % 52` (40..52: key sets).
     pub const OPEN: u8 = 7;
     /// `u16 r, u16 l, u16 g`: set the policy, in hours.
     pub const SET_POLICY: u8 = 8;
@@ -657,8 +892,12 @@ pub mod op {
     pub const SET_CLOCK: u8 = 9;
     /// Replace the keyring by the import of its export.
     pub const RELOAD: u8 = 10;
+    /// `u8 secret, u8 cert, u8 variant`: `DeviceKeyring::new` with one
+    /// set's secret and another's certificate `variant % 6`; if it is made
+    /// for carol's device it replaces the keyring.
+    pub const CREATE: u8 = 11;
     /// Number of opcodes.
-    pub const COUNT: u8 = 11;
+    pub const COUNT: u8 = 12;
 }
 
 /// The model's view of a held prekey.
@@ -675,8 +914,7 @@ struct HeldPrekey {
 struct Model {
     policy: PrekeyPolicy,
     current: usize,
-    /// Which certificate of the current set is installed: 0 the
-    /// certificate, 1 its renewal.
+    /// Which certificate variant of the current set is installed (0..=3).
     certificate: u8,
     retired: Vec<(usize, u64)>,
     prekeys: Vec<HeldPrekey>,
@@ -717,12 +955,20 @@ impl Cursor<'_> {
 /// policy and the clock at `NOW`. Each result is compared with a model of
 /// SPEC.md §3.8. Oracles (each can fail):
 /// * every operation succeeds or fails exactly as the model says, with the
-///   model's error (catches a refusal in the wrong order, a missing limit);
+///   model's error (catches a refusal in the wrong order, a missing limit):
+///   the policy rule `0 < R`, `2R ≤ L ≤ 30 d`, `G ≤ 30 d`, `⌈(L+G)/R⌉ + 1 ≤
+///   32`; creation, renewal and re-key verifying the certificate under its
+///   own account key; renewal refusing a change of `CAPABILITY_PREKEYS`;
+///   re-key refusing any X25519 or Ed25519 key of a held key set;
 /// * an operation that fails leaves the export unchanged ("every refusal
 ///   changes nothing");
 /// * after each operation the held prekeys, superseded sets, certificate,
-///   policy, current prekey and rotation due-ness are the model's, within
-///   the limits, and the invariants of SPEC.md §3.9 hold;
+///   policy, current prekey (ignoring prekeys made after the clock) and
+///   rotation due-ness are the model's, within the limits, and the
+///   invariants of SPEC.md §3.9 hold, with the export's layout (clamped
+///   secrets, 240-byte superseded entries). A prekey outlives the
+///   superseded key set that signed it: deletion removes each on its own
+///   schedule and the export still imports;
 /// * after `delete_expired(t)`, no prekey with `expires_at + G ≤ t` and no
 ///   superseded set with `retired_at + G ≤ t` is held, and the count
 ///   returned is the number removed;
@@ -731,7 +977,9 @@ impl Cursor<'_> {
 /// * an honest envelope to a fixture key opens exactly when the keyring
 ///   holds that key (then with that key and the sealed payload), and is
 ///   `NotARecipient` otherwise, never `Unauthenticated`;
-/// * a rotated prekey verifies for the device's current certificate.
+/// * a rotated prekey verifies for the device's current certificate;
+/// * a keyring `DeviceKeyring::new` makes is its certificate's, empty, with
+///   the default policy and a rotation due.
 pub fn keyring_ops(fx: &Fixture, data: &[u8]) -> Outcome {
     let mut run = Run::new(fx)?;
     run.program(data)
@@ -779,25 +1027,27 @@ impl<'a> Run<'a> {
                 op::REKEY => match input.u8() {
                     Some(i) => {
                         let i = usize::from(i) % KEY_SETS;
-                        self.rekey(i, i, false)?
+                        self.rekey(i, i, 0)?
                     }
                     None => return Ok(()),
                 },
                 op::REKEY_MISMATCHED => match (input.u8(), input.u8()) {
                     (Some(a), Some(b)) => {
-                        self.rekey(usize::from(a) % KEY_SETS, usize::from(b) % KEY_SETS, false)?
+                        self.rekey(usize::from(a) % KEY_SETS, usize::from(b) % KEY_SETS, 0)?
                     }
                     _ => return Ok(()),
                 },
-                op::REKEY_OTHER_DEVICE => match input.u8() {
-                    Some(i) => {
+                op::REKEY_WITH => match (input.u8(), input.u8()) {
+                    (Some(i), Some(v)) => {
                         let i = usize::from(i) % KEY_SETS;
-                        self.rekey(i, i, true)?
+                        self.rekey(i, i, v % CERTIFICATES)?
                     }
-                    None => return Ok(()),
+                    _ => return Ok(()),
                 },
                 op::RENEW => match (input.u8(), input.u8()) {
-                    (Some(i), Some(v)) => self.renew(usize::from(i) % KEY_SETS, v % 3)?,
+                    (Some(i), Some(v)) => {
+                        self.renew(usize::from(i) % KEY_SETS, v % CERTIFICATES)?
+                    }
                     _ => return Ok(()),
                 },
                 op::OPEN => match input.u8() {
@@ -818,6 +1068,14 @@ impl<'a> Run<'a> {
                         false
                     }
                     None => return Ok(()),
+                },
+                op::CREATE => match (input.u8(), input.u8(), input.u8()) {
+                    (Some(a), Some(b), Some(v)) => self.create(
+                        usize::from(a) % KEY_SETS,
+                        usize::from(b) % KEY_SETS,
+                        v % CERTIFICATES,
+                    )?,
+                    _ => return Ok(()),
                 },
                 _ => self.reload()?,
             };
@@ -857,8 +1115,22 @@ impl<'a> Run<'a> {
         self.model.prekeys.iter().any(|p| p.pool == pool)
     }
 
-    fn holds_set(&self, set: usize) -> bool {
-        self.model.current == set || self.model.retired.iter().any(|(s, _)| *s == set)
+    /// The key sets held, current first.
+    fn held_sets(&self) -> impl Iterator<Item = usize> + '_ {
+        core::iter::once(self.model.current).chain(self.model.retired.iter().map(|(s, _)| *s))
+    }
+
+    /// Whether a held key set has set `set`'s X25519 key (so its key id):
+    /// an envelope wrapped to `set`'s certificate key opens.
+    fn holds_x25519_of(&self, set: usize) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let x = keys.set(set)?.secret.public_keys().x25519;
+        for h in self.held_sets() {
+            if keys.set(h)?.secret.public_keys().x25519 == x {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn rotate(&mut self, pool: usize) -> Result<bool, Violation> {
@@ -936,19 +1208,20 @@ impl<'a> Run<'a> {
         Ok(false)
     }
 
-    fn rekey(&mut self, secret: usize, certificate: usize, other: bool) -> Result<bool, Violation> {
+    /// Re-key to `secret`'s keys with certificate `variant` of set
+    /// `certificate`. SPEC.md §3.8 order: WrongDevice, KeyMismatch,
+    /// Certificate, SameKeys (any key of a held key set), Full.
+    fn rekey(&mut self, secret: usize, certificate: usize, variant: u8) -> Result<bool, Violation> {
         let keys = &self.fx.keys;
         let (s, c) = (keys.set(secret)?, keys.set(certificate)?);
-        let cert = if other {
-            &c.other_device
-        } else {
-            &c.certificate
-        };
-        let expected = if other {
+        let cert = c.certificate(variant)?;
+        let expected = if variant == OTHER_DEVICE {
             Some(KeyringError::WrongDevice)
-        } else if secret != certificate {
+        } else if s.secret.public_keys() != c.secret.public_keys() {
             Some(KeyringError::KeyMismatch)
-        } else if self.holds_set(secret) {
+        } else if variant == FORGED {
+            Some(KeyringError::Certificate(CertificateError::BadSignature))
+        } else if keys.shares_a_key(secret, self.held_sets())? {
             Some(KeyringError::SameKeys)
         } else if self.model.retired.len() >= limit::MAX_KEYRING_RETIRED {
             Some(KeyringError::Full)
@@ -961,22 +1234,29 @@ impl<'a> Run<'a> {
         if !refused {
             self.model.retired.push((self.model.current, self.clock));
             self.model.current = secret;
-            self.model.certificate = 0;
+            self.model.certificate = variant;
         }
         Ok(refused)
     }
 
+    /// Renew with certificate `variant` of set `set`. SPEC.md §3.8 order:
+    /// WrongDevice, KeyMismatch, CapabilityChange (bit 0 differs from the
+    /// installed certificate's), Certificate.
     fn renew(&mut self, set: usize, variant: u8) -> Result<bool, Violation> {
-        let s = self.fx.keys.set(set)?;
-        let cert = match variant {
-            0 => &s.certificate,
-            1 => &s.renewal,
-            _ => &s.other_device,
-        };
-        let expected = if variant >= 2 {
+        let keys = &self.fx.keys;
+        let s = keys.set(set)?;
+        let cert = s.certificate(variant)?;
+        let current = keys.set(self.model.current)?;
+        let expected = if variant == OTHER_DEVICE {
             Some(KeyringError::WrongDevice)
-        } else if set != self.model.current {
+        } else if s.secret.public_keys() != current.secret.public_keys() {
             Some(KeyringError::KeyMismatch)
+        } else if variant_requires_prekeys(variant)
+            != variant_requires_prekeys(self.model.certificate)
+        {
+            Some(KeyringError::CapabilityChange)
+        } else if variant == FORGED {
+            Some(KeyringError::Certificate(CertificateError::BadSignature))
         } else {
             None
         };
@@ -988,12 +1268,68 @@ impl<'a> Run<'a> {
         Ok(refused)
     }
 
+    /// `DeviceKeyring::new` with `secret`'s keys and certificate `variant`
+    /// of set `certificate`: KeyMismatch, then the certificate's own
+    /// verification (expiry not checked). A keyring made for carol's device
+    /// replaces the current one: the default policy, nothing else held. One
+    /// made for the other device id is checked and dropped.
+    fn create(
+        &mut self,
+        secret: usize,
+        certificate: usize,
+        variant: u8,
+    ) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let (s, c) = (keys.set(secret)?, keys.set(certificate)?);
+        let cert = c.certificate(variant)?;
+        let expected = if s.secret.public_keys() != c.secret.public_keys() {
+            Some(CertificateError::KeyMismatch)
+        } else if variant == FORGED {
+            Some(CertificateError::BadSignature)
+        } else {
+            None
+        };
+        let copy = DeviceSecret::from_secret_bytes(&s.secret.export_secret_bytes());
+        match (DeviceKeyring::new(copy, cert.clone()), expected) {
+            (Ok(made), None) => {
+                ensure(
+                    made.certificate() == cert
+                        && made.key_id() == c.key_id
+                        && *made.policy() == PrekeyPolicy::DEFAULT
+                        && made.prekeys().next().is_none()
+                        && made.retired.is_empty()
+                        && made.current_prekey(self.clock).is_none()
+                        && made.needs_rotation(self.clock),
+                    "keyring ops: a new keyring is not its certificate's, empty, with the default policy",
+                )?;
+                check_invariants(&made, false)?;
+                if variant != OTHER_DEVICE {
+                    self.keyring = made;
+                    self.model = Model {
+                        policy: PrekeyPolicy::DEFAULT,
+                        current: secret,
+                        certificate: variant,
+                        retired: Vec::new(),
+                        prekeys: Vec::new(),
+                    };
+                }
+                Ok(false)
+            }
+            (Err(e), Some(x)) if e == x => Ok(true),
+            (Ok(_), Some(_)) => Err(Violation(
+                "keyring ops: DeviceKeyring::new accepted what SPEC §3.8 Create refuses",
+            )),
+            (Err(_), None) => Err(Violation(
+                "keyring ops: DeviceKeyring::new refused what SPEC §3.8 Create allows",
+            )),
+            (Err(_), Some(_)) => Err(Violation(
+                "keyring ops: DeviceKeyring::new refused with another error than SPEC §3.8 gives",
+            )),
+        }
+    }
+
     fn set_policy(&mut self, policy: PrekeyPolicy) -> Result<bool, Violation> {
-        let valid = policy.rotation_period_ms > 0
-            && policy.rotation_period_ms <= policy.lifetime_ms
-            && policy.lifetime_ms <= limit::MAX_PREKEY_LIFETIME_MS
-            && policy.grace_ms <= limit::MAX_GRACE_MS;
-        let expected = (!valid).then_some(KeyringError::InvalidPolicy);
+        let expected = (!policy_is_valid(&policy)).then_some(KeyringError::InvalidPolicy);
         let refused = Self::as_predicted(self.keyring.set_policy(policy), expected)?;
         if !refused {
             self.model.policy = policy;
@@ -1010,7 +1346,7 @@ impl<'a> Run<'a> {
             }
             Some(set) => {
                 let s = keys.set(set)?;
-                (&s.envelope, s.key_id, self.holds_set(set))
+                (&s.envelope, s.key_id, self.holds_x25519_of(set)?)
             }
         };
         match open(&self.keyring, envelope, &self.fx.directory, OPEN_AT) {
@@ -1053,11 +1389,7 @@ impl<'a> Run<'a> {
         let k = &self.keyring;
         let m = &self.model;
         let set = keys.set(m.current)?;
-        let cert = if m.certificate == 0 {
-            &set.certificate
-        } else {
-            &set.renewal
-        };
+        let cert = set.certificate(m.certificate)?;
         ensure(
             k.certificate() == cert && k.key_id() == set.key_id && *k.policy() == m.policy,
             "keyring ops: certificate, current keys or policy differ from the model",
@@ -1090,13 +1422,15 @@ impl<'a> Run<'a> {
         )?;
 
         // The current prekey: the newest (created_at, key id) signed by the
-        // current key and not expired; a rotation is due without one or a
-        // rotation period after it.
+        // current key, made at or before now and not expired; a rotation is
+        // due without one or a rotation period after it. The signer is
+        // compared by key: a set sharing an Ed25519 key with a deleted one
+        // makes that set's prekeys current again.
         let now = self.clock;
         let signer = set.secret.public_keys().ed25519;
         let current = expected_prekeys
             .iter()
-            .filter(|(_, _, expires_at, s)| *s == signer && *expires_at > now)
+            .filter(|(c, _, expires_at, s)| *s == signer && *c <= now && *expires_at > now)
             .max_by_key(|(c, id, _, _)| (*c, *id));
         ensure(
             k.current_prekey(now).map(|p| p.key_id()) == current.map(|(_, id, _, _)| *id),

@@ -39,7 +39,7 @@ pub use decode::{
 pub use fixture::Fixture;
 pub use keys::{
     decode_signed_prekey, encode_ops, keyring_import, keyring_import_allocation_limit, keyring_ops,
-    op, KeyFixture, KEY_SETS, MAX_OPS, PREKEY_POOL,
+    op, KeyFixture, CERTIFICATES, KEY_SETS, MAX_OPS, PREKEY_POOL,
 };
 pub use lists::{device_list_update, encode_chunks};
 pub use open::{open_mutated, open_raw, Mutation};
