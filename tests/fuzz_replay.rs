@@ -222,23 +222,33 @@ fn raw_open_seeds_are_the_current_fixture_message() {
 /// fails.
 #[test]
 fn keyring_seeds_load_and_prekey_seeds_decode() {
-    let mut held = BTreeSet::new();
-    for path in files(&fuzz_dir().join("seeds").join("keyring_import")) {
-        let keyring = fanseal::DeviceKeyring::import(&fs::read(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        held.insert(keyring.prekeys().count());
-    }
-    // Empty, one prekey, several across a re-key, and the 32 limit.
-    assert!(held.contains(&0) && held.contains(&1) && held.contains(&32));
+    let seeds = |target: &str| -> BTreeSet<Vec<u8>> {
+        files(&fuzz_dir().join("seeds").join(target))
+            .iter()
+            .map(|p| fs::read(p).unwrap())
+            .collect()
+    };
     let fx = fixture();
-    let seeds = files(&fuzz_dir().join("seeds").join("decode_signed_prekey"));
-    assert_eq!(seeds.len(), fx.signed_prekeys().len());
-    for path in seeds {
-        let bytes = fs::read(&path).unwrap();
+    let (ops, imports) = (seeds("keyring_ops"), seeds("keyring_import"));
+    let mut held = BTreeSet::new();
+    let mut retired = BTreeSet::new();
+    for program in keyring_programs() {
+        assert!(ops.contains(&program), "keyring_ops seeds are stale");
+        let export = fx.keyring_export_after(&program).unwrap();
+        assert!(imports.contains(&export), "keyring_import seeds are stale");
+        let keyring = fanseal::DeviceKeyring::import(&export).unwrap();
+        held.insert(keyring.prekeys().count());
+        retired.insert((export.len() - 292 - 228 * keyring.prekeys().count()) / 240);
+    }
+    // Empty, one prekey, several across a re-key, and the 32 limit; no
+    // superseded key set, one, and the 8 limit.
+    assert!(held.contains(&0) && held.contains(&1) && held.contains(&32));
+    assert!(retired.contains(&0) && retired.contains(&1) && retired.contains(&8));
+    let prekeys = seeds("decode_signed_prekey");
+    for prekey in fx.signed_prekeys() {
         assert!(
-            fx.signed_prekeys().contains(&bytes),
-            "{} is stale",
-            path.display()
+            prekeys.contains(&prekey),
+            "decode_signed_prekey seeds are stale"
         );
     }
 }
@@ -522,14 +532,29 @@ fn generate_seeds() {
     );
     write_seeds("replay_guard_load", &states);
 
-    write_seeds("decode_signed_prekey", &fx.signed_prekeys());
+    // The fixture's prekeys, then the signed prekeys and keyring exports
+    // of vectors/prekeys.json (other accounts; valid, refused and
+    // malformed: unclamped secrets, 240-byte superseded entries, truncation).
+    let vectors_of = |t: u8| -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = vectors
+            .iter()
+            .filter(|b| b.len() >= 2 && b[1] == t)
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    };
+    let mut prekeys = fx.signed_prekeys();
+    prekeys.extend(vectors_of(0x07).into_iter().filter(|b| b.len() <= 256));
+    write_seeds("decode_signed_prekey", &prekeys);
 
     let programs = keyring_programs();
     write_seeds("keyring_ops", &programs);
-    let exports: Vec<Vec<u8>> = programs
+    let mut exports: Vec<Vec<u8>> = programs
         .iter()
         .map(|p| fx.keyring_export_after(p).unwrap())
         .collect();
+    exports.extend(vectors_of(0x20));
     write_seeds("keyring_import", &exports);
 }
 
@@ -598,11 +623,21 @@ fn keyring_programs() -> Vec<Vec<u8>> {
         ops.push((op::REKEY, one(set - 1)));
     }
     ops.push((op::REKEY_MISMATCHED, vec![3, 4]));
-    ops.push((op::REKEY_OTHER_DEVICE, one(9)));
+    // Refusals in SPEC §3.8 order: another device, a forged certificate,
+    // a key set sharing one key with a held one, Full.
+    ops.push((op::REKEY_WITH, vec![9, 4]));
+    ops.push((op::REKEY_WITH, vec![9, 5]));
+    ops.push((op::REKEY_WITH, vec![10, 0]));
+    ops.push((op::REKEY_WITH, vec![11, 2]));
+    // Renewals: capability 0 kept (ok), other keys, bit 0 changed, forged.
     ops.push((op::RENEW, vec![8, 1]));
     ops.push((op::RENEW, vec![3, 0]));
     ops.push((op::RENEW, vec![8, 2]));
-    for key in [0u8, 5, 8, 9, 40, 44, 48, 49] {
+    ops.push((op::RENEW, vec![8, 3]));
+    ops.push((op::RENEW, vec![8, 5]));
+    ops.push((op::RENEW, vec![8, 4]));
+    ops.push((op::RENEW, vec![8, 0]));
+    for key in [0u8, 5, 8, 9, 40, 44, 48, 49, 50, 51] {
         ops.push((op::OPEN, one(key)));
     }
     ops.push((op::RELOAD, vec![]));
@@ -626,33 +661,91 @@ fn keyring_programs() -> Vec<Vec<u8>> {
     ops.push((op::OPEN, one(31)));
     ops.push((op::ROTATE, one(3)));
     programs.push(encode(&ops));
-    // Policies: a short valid one, then invalid ones; a clock so late that
-    // no prekey can expire; deletion at the end of time.
+    // Policies: a short valid one, then invalid ones (R = 0, 2R > L, L
+    // and G over 30 days, more than 32 prekeys at once) and the boundaries
+    // that hold; a clock set back before a prekey (no current prekey); a
+    // clock so late that no prekey can expire; deletion at the end of time.
     let hours =
         |r: u16, l: u16, g: u16| [r.to_be_bytes(), l.to_be_bytes(), g.to_be_bytes()].concat();
+    let clock = |t: u64| (op::SET_CLOCK, t.to_be_bytes().to_vec());
     let ops: Vec<(u8, Vec<u8>)> = vec![
         (op::SET_POLICY, hours(1, 2, 3)),
         (op::ROTATE, one(7)),
         (op::ADVANCE, minutes(60)),
         (op::ROTATE, one(8)),
+        clock(fuzzing::NOW),
+        (op::ROTATE, one(6)),
+        clock(fuzzing::NOW + 60 * 60_000),
         (op::SET_POLICY, hours(0, 2, 3)),
         (op::SET_POLICY, hours(3, 2, 3)),
+        (op::SET_POLICY, hours(2, 3, 3)),
         (op::SET_POLICY, hours(1, 721, 3)),
         (op::SET_POLICY, hours(1, 720, 721)),
+        (op::SET_POLICY, hours(1, 16, 16)),
         (op::ADVANCE, minutes(5 * 60)),
         (op::DELETE, vec![]),
+        (op::OPEN, one(6)),
         (op::OPEN, one(7)),
         (op::OPEN, one(8)),
-        (op::SET_POLICY, hours(720, 720, 720)),
-        (op::SET_CLOCK, (u64::MAX - 1000).to_be_bytes().to_vec()),
+        (op::SET_POLICY, hours(1, 16, 15)),
+        (op::SET_POLICY, hours(360, 720, 720)),
+        clock(u64::MAX - 1000),
         (op::ROTATE, one(9)),
-        (
-            op::SET_CLOCK,
-            (u64::MAX - 720 * 3_600_000 - 1).to_be_bytes().to_vec(),
-        ),
+        clock(u64::MAX - 720 * 3_600_000),
         (op::ROTATE, one(9)),
-        (op::SET_CLOCK, u64::MAX.to_be_bytes().to_vec()),
+        clock(u64::MAX - 720 * 3_600_000 - 1),
+        (op::ROTATE, one(9)),
+        clock(u64::MAX),
         (op::DELETE, vec![]),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    // A superseded key set deleted before the prekeys it signed (SPEC §3.8
+    // Delete): they stay, open and import; a key set with the deleted
+    // set's Ed25519 key is then allowed and makes its prekey current again.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::SET_POLICY, hours(24, 48, 1)),
+        (op::ROTATE, one(0)),
+        (op::REKEY, one(1)),
+        (op::ROTATE, one(1)),
+        (op::REKEY_WITH, vec![11, 0]),
+        (op::REKEY_WITH, vec![10, 2]),
+        (op::ADVANCE, minutes(1)),
+        (op::REKEY, one(2)),
+        (op::REKEY, one(11)),
+        (op::ADVANCE, minutes(2 * 60)),
+        (op::DELETE, vec![]),
+        (op::RELOAD, vec![]),
+        (op::OPEN, one(0)),
+        (op::OPEN, one(1)),
+        (op::OPEN, one(41)),
+        (op::OPEN, one(50)),
+        (op::REKEY, one(11)),
+        (op::ROTATE, one(2)),
+        (op::REKEY, one(10)),
+        (op::OPEN, one(41)),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    // DeviceKeyring::new: mismatched keys, a forged certificate, another
+    // device id (made and dropped), then a keyring requiring prekeys that
+    // replaces the current one; its renewals keep bit 0 or are refused.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::ROTATE, one(0)),
+        (op::CREATE, vec![0, 1, 0]),
+        (op::CREATE, vec![2, 2, 5]),
+        (op::CREATE, vec![3, 3, 4]),
+        (op::CREATE, vec![3, 3, 2]),
+        (op::OPEN, one(0)),
+        (op::ROTATE, one(4)),
+        (op::RENEW, vec![3, 0]),
+        (op::RENEW, vec![3, 5]),
+        (op::RENEW, vec![3, 3]),
+        (op::REKEY_WITH, vec![5, 1]),
+        (op::RENEW, vec![5, 2]),
+        (op::RENEW, vec![5, 0]),
+        (op::OPEN, one(4)),
+        (op::OPEN, one(43)),
         (op::RELOAD, vec![]),
     ];
     programs.push(encode(&ops));
