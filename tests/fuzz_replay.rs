@@ -42,6 +42,9 @@ const TARGETS: &[&str] = &[
     "replay_guard",
     "replay_guard_load",
     "trust_store_load",
+    "decode_signed_prekey",
+    "keyring_import",
+    "keyring_ops",
 ];
 
 fn fixture() -> Fixture {
@@ -67,6 +70,9 @@ fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
         "replay_guard" => fuzzing::replay_guard(data),
         "replay_guard_load" => fuzzing::replay_guard_load(data),
         "trust_store_load" => fuzzing::trust_store_load(data),
+        "decode_signed_prekey" => fuzzing::decode_signed_prekey(fx, data),
+        "keyring_import" => fuzzing::keyring_import(data),
+        "keyring_ops" => fuzzing::keyring_ops(fx, data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -212,6 +218,43 @@ fn raw_open_seeds_are_the_current_fixture_message() {
     }
 }
 
+/// The keyring and prekey seeds are loadable, current states: if the
+/// export format or the fixture changed, stale seeds would only fuzz the
+/// loader's first rejections. Regenerate with `generate_seeds` when this
+/// fails.
+#[test]
+fn keyring_seeds_load_and_prekey_seeds_decode() {
+    let seeds = |target: &str| -> BTreeSet<Vec<u8>> {
+        files(&fuzz_dir().join("seeds").join(target))
+            .iter()
+            .map(|p| fs::read(p).unwrap())
+            .collect()
+    };
+    let fx = fixture();
+    let (ops, imports) = (seeds("keyring_ops"), seeds("keyring_import"));
+    let mut held = BTreeSet::new();
+    let mut retired = BTreeSet::new();
+    for program in keyring_programs() {
+        assert!(ops.contains(&program), "keyring_ops seeds are stale");
+        let export = fx.keyring_export_after(&program).unwrap();
+        assert!(imports.contains(&export), "keyring_import seeds are stale");
+        let keyring = fanseal::DeviceKeyring::import(&export).unwrap();
+        held.insert(keyring.prekeys().count());
+        retired.insert((export.len() - 292 - 228 * keyring.prekeys().count()) / 240);
+    }
+    // Empty, one prekey, several across a re-key, and the 32 limit; no
+    // superseded key set, one, and the 8 limit.
+    assert!(held.contains(&0) && held.contains(&1) && held.contains(&32));
+    assert!(retired.contains(&0) && retired.contains(&1) && retired.contains(&8));
+    let prekeys = seeds("decode_signed_prekey");
+    for prekey in fx.signed_prekeys() {
+        assert!(
+            prekeys.contains(&prekey),
+            "decode_signed_prekey seeds are stale"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Seed generation (run by hand; the output is committed).
 // ---------------------------------------------------------------------------
@@ -219,8 +262,16 @@ fn raw_open_seeds_are_the_current_fixture_message() {
 fn write_seeds(target: &str, seeds: &[Vec<u8>]) {
     let dir = fuzz_dir().join("seeds").join(target);
     fs::create_dir_all(&dir).unwrap();
+    // Generated seeds only: a seed committed by hand under another name
+    // (open_body/over-limit-payload) survives regeneration.
     for old in files(&dir) {
-        fs::remove_file(old).unwrap();
+        if old
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("seed-"))
+        {
+            fs::remove_file(old).unwrap();
+        }
     }
     let mut seen = BTreeSet::new();
     for seed in seeds {
@@ -501,4 +552,227 @@ fn generate_seeds() {
         }
     }
     write_seeds("trust_store_load", &stores);
+    // The fixture's prekeys, then the signed prekeys and keyring exports
+    // of vectors/prekeys.json (other accounts; valid, refused and
+    // malformed: unclamped secrets, 240-byte superseded entries, truncation).
+    let vectors_of = |t: u8| -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = vectors
+            .iter()
+            .filter(|b| b.len() >= 2 && b[1] == t)
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    };
+    let mut prekeys = fx.signed_prekeys();
+    prekeys.extend(vectors_of(0x07).into_iter().filter(|b| b.len() <= 256));
+    write_seeds("decode_signed_prekey", &prekeys);
+
+    let programs = keyring_programs();
+    write_seeds("keyring_ops", &programs);
+    let mut exports: Vec<Vec<u8>> = programs
+        .iter()
+        .map(|p| fx.keyring_export_after(p).unwrap())
+        .collect();
+    exports.extend(vectors_of(0x20));
+    write_seeds("keyring_import", &exports);
+}
+
+/// `keyring_ops` programs (SPEC.md §3.8): rotations over several periods,
+/// deletion at the grace boundary, re-keys with prekeys of old and new keys,
+/// renewals, both limits, policy changes, the overflow edge of a rotation,
+/// refusals of every kind, reloads and opens of held and deleted keys.
+/// Their final exports are the `keyring_import` seeds.
+fn keyring_programs() -> Vec<Vec<u8>> {
+    use fuzzing::op;
+    let minutes = |m: u16| m.to_be_bytes().to_vec();
+    let day: u16 = 24 * 60;
+    let one = |b: u8| vec![b];
+    let mut programs = vec![
+        vec![],
+        // Rotate, open the prekey, a key set and a pool key never made.
+        fuzzing::encode_ops(&[
+            (op::ROTATE, &[0]),
+            (op::OPEN, &[0]),
+            (op::OPEN, &[1]),
+            (op::OPEN, &[40]),
+            (op::OPEN, &[41]),
+        ]),
+    ];
+    // Default policy for 12 days: rotate every 2 days, delete daily, open
+    // everything made so far after each deletion, reload at the end.
+    let mut ops: Vec<(u8, Vec<u8>)> = Vec::new();
+    for i in 0..6u8 {
+        ops.push((op::ROTATE, one(i)));
+        for _ in 0..2 {
+            ops.push((op::ADVANCE, minutes(day)));
+            ops.push((op::DELETE, vec![]));
+        }
+    }
+    ops.push((op::ADVANCE, minutes(11 * day)));
+    ops.push((op::DELETE, vec![]));
+    for i in 0..6u8 {
+        ops.push((op::OPEN, one(i)));
+    }
+    ops.push((op::RELOAD, vec![]));
+    programs.push(encode(&ops));
+    // Rotations every 2 days, a deletion at 11 days (the first prekey's
+    // expiry plus grace, exactly), then a re-key and a prekey of the new
+    // key: the export holds a superseded set, its prekeys and the new one.
+    let mut ops: Vec<(u8, Vec<u8>)> = Vec::new();
+    for i in 0..4u8 {
+        ops.push((op::ROTATE, one(10 + i)));
+        ops.push((op::ADVANCE, minutes(2 * day)));
+    }
+    ops.push((op::ADVANCE, minutes(3 * day)));
+    ops.push((op::DELETE, vec![]));
+    ops.push((op::REKEY, one(1)));
+    ops.push((op::ROTATE, one(14)));
+    for key in [10u8, 11, 13, 14, 40, 41] {
+        ops.push((op::OPEN, one(key)));
+    }
+    programs.push(encode(&ops));
+    // Re-keys with prekeys signed by every key set, renewals and refusals
+    // (same keys, mismatched keys, another device), up to 8 superseded
+    // sets and the ninth refused as Full; opens of old and new keys.
+    let mut ops: Vec<(u8, Vec<u8>)> = vec![(op::ROTATE, one(0))];
+    for set in 1..=9u8 {
+        ops.push((op::ADVANCE, minutes(60)));
+        ops.push((op::REKEY, one(set)));
+        ops.push((op::ROTATE, one(set)));
+        ops.push((op::REKEY, one(set - 1)));
+    }
+    ops.push((op::REKEY_MISMATCHED, vec![3, 4]));
+    // Refusals in SPEC §3.8 order: another device, a forged certificate,
+    // a key set sharing one key with a held one, Full.
+    ops.push((op::REKEY_WITH, vec![9, 4]));
+    ops.push((op::REKEY_WITH, vec![9, 5]));
+    ops.push((op::REKEY_WITH, vec![10, 0]));
+    ops.push((op::REKEY_WITH, vec![11, 2]));
+    // Renewals: capability 0 kept (ok), other keys, bit 0 changed, forged.
+    ops.push((op::RENEW, vec![8, 1]));
+    ops.push((op::RENEW, vec![3, 0]));
+    ops.push((op::RENEW, vec![8, 2]));
+    ops.push((op::RENEW, vec![8, 3]));
+    ops.push((op::RENEW, vec![8, 5]));
+    ops.push((op::RENEW, vec![8, 4]));
+    ops.push((op::RENEW, vec![8, 0]));
+    for key in [0u8, 5, 8, 9, 40, 44, 48, 49, 50, 51] {
+        ops.push((op::OPEN, one(key)));
+    }
+    ops.push((op::RELOAD, vec![]));
+    programs.push(encode(&ops));
+    // 33 rotations, eight per minute: the 33rd is Full, a repeated pool
+    // key is SameKeys; deletion after the grace period empties the keyring.
+    let mut ops: Vec<(u8, Vec<u8>)> = Vec::new();
+    for i in 0..33u8 {
+        ops.push((op::ROTATE, one(i)));
+        if i % 8 == 7 {
+            ops.push((op::ADVANCE, minutes(1)));
+        }
+    }
+    programs.push(encode(&ops));
+    ops.push((op::DELETE, vec![]));
+    ops.push((op::ROTATE, one(3)));
+    ops.push((op::OPEN, one(31)));
+    ops.push((op::OPEN, one(32)));
+    ops.push((op::ADVANCE, minutes(u16::MAX)));
+    ops.push((op::DELETE, vec![]));
+    ops.push((op::OPEN, one(31)));
+    ops.push((op::ROTATE, one(3)));
+    programs.push(encode(&ops));
+    // Policies: a short valid one, then invalid ones (R = 0, 2R > L, L
+    // and G over 30 days, more than 32 prekeys at once) and the boundaries
+    // that hold; a clock set back before a prekey (no current prekey); a
+    // clock so late that no prekey can expire; deletion at the end of time.
+    let hours =
+        |r: u16, l: u16, g: u16| [r.to_be_bytes(), l.to_be_bytes(), g.to_be_bytes()].concat();
+    let clock = |t: u64| (op::SET_CLOCK, t.to_be_bytes().to_vec());
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::SET_POLICY, hours(1, 2, 3)),
+        (op::ROTATE, one(7)),
+        (op::ADVANCE, minutes(60)),
+        (op::ROTATE, one(8)),
+        clock(fuzzing::NOW),
+        (op::ROTATE, one(6)),
+        clock(fuzzing::NOW + 60 * 60_000),
+        (op::SET_POLICY, hours(0, 2, 3)),
+        (op::SET_POLICY, hours(3, 2, 3)),
+        (op::SET_POLICY, hours(2, 3, 3)),
+        (op::SET_POLICY, hours(1, 721, 3)),
+        (op::SET_POLICY, hours(1, 720, 721)),
+        (op::SET_POLICY, hours(1, 16, 16)),
+        (op::ADVANCE, minutes(5 * 60)),
+        (op::DELETE, vec![]),
+        (op::OPEN, one(6)),
+        (op::OPEN, one(7)),
+        (op::OPEN, one(8)),
+        (op::SET_POLICY, hours(1, 16, 15)),
+        (op::SET_POLICY, hours(360, 720, 720)),
+        clock(u64::MAX - 1000),
+        (op::ROTATE, one(9)),
+        clock(u64::MAX - 720 * 3_600_000),
+        (op::ROTATE, one(9)),
+        clock(u64::MAX - 720 * 3_600_000 - 1),
+        (op::ROTATE, one(9)),
+        clock(u64::MAX),
+        (op::DELETE, vec![]),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    // A superseded key set deleted before the prekeys it signed (SPEC §3.8
+    // Delete): they stay, open and import; a key set with the deleted
+    // set's Ed25519 key is then allowed and makes its prekey current again.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::SET_POLICY, hours(24, 48, 1)),
+        (op::ROTATE, one(0)),
+        (op::REKEY, one(1)),
+        (op::ROTATE, one(1)),
+        (op::REKEY_WITH, vec![11, 0]),
+        (op::REKEY_WITH, vec![10, 2]),
+        (op::ADVANCE, minutes(1)),
+        (op::REKEY, one(2)),
+        (op::REKEY, one(11)),
+        (op::ADVANCE, minutes(2 * 60)),
+        (op::DELETE, vec![]),
+        (op::RELOAD, vec![]),
+        (op::OPEN, one(0)),
+        (op::OPEN, one(1)),
+        (op::OPEN, one(41)),
+        (op::OPEN, one(50)),
+        (op::REKEY, one(11)),
+        (op::ROTATE, one(2)),
+        (op::REKEY, one(10)),
+        (op::OPEN, one(41)),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    // DeviceKeyring::new: mismatched keys, a forged certificate, another
+    // device id (made and dropped), then a keyring requiring prekeys that
+    // replaces the current one; its renewals keep bit 0 or are refused.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::ROTATE, one(0)),
+        (op::CREATE, vec![0, 1, 0]),
+        (op::CREATE, vec![2, 2, 5]),
+        (op::CREATE, vec![3, 3, 4]),
+        (op::CREATE, vec![3, 3, 2]),
+        (op::OPEN, one(0)),
+        (op::ROTATE, one(4)),
+        (op::RENEW, vec![3, 0]),
+        (op::RENEW, vec![3, 5]),
+        (op::RENEW, vec![3, 3]),
+        (op::REKEY_WITH, vec![5, 1]),
+        (op::RENEW, vec![5, 2]),
+        (op::RENEW, vec![5, 0]),
+        (op::OPEN, one(4)),
+        (op::OPEN, one(43)),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    programs
+}
+
+fn encode(ops: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let refs: Vec<(u8, &[u8])> = ops.iter().map(|(c, a)| (*c, a.as_slice())).collect();
+    fuzzing::encode_ops(&refs)
 }

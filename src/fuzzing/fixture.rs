@@ -13,6 +13,7 @@ use crate::identity::{
     DeviceSecret, VerifiedDeviceList,
 };
 
+use super::keys::KeyFixture;
 use super::{ensure, Outcome, Violation, NOW, OPEN_AT};
 
 /// Fixed keys, device lists and envelopes for the open and device-list
@@ -39,6 +40,9 @@ pub struct Fixture {
     pub(super) body_secret: [u8; 32],
     pub(super) body_ephemeral: [u8; 32],
     pub(super) body_message_id: [u8; 16],
+    /// Carol's device for the prekey and keyring targets (built last, from
+    /// the same RNG, so everything above is unchanged by it).
+    pub(super) keys: KeyFixture,
 }
 
 impl core::fmt::Debug for Fixture {
@@ -157,6 +161,8 @@ impl Fixture {
             .map(|(d, c)| DeviceKeyring::new(d, c))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| Violation("fixture: keyring"))?;
+        let sender = devices.first().ok_or(Violation("fixture: device index"))?;
+        let keys = KeyFixture::new(rng, sender.secret(), &sender_certificate)?;
         Ok(Fixture {
             devices,
             sender_certificate,
@@ -171,6 +177,7 @@ impl Fixture {
             body_secret,
             body_ephemeral,
             body_message_id,
+            keys,
         })
     }
 

@@ -20,11 +20,13 @@
 //! | `arith.rs` | Padmé arithmetic |
 //! | `replay.rs` | the replay guard against isolated guards; its state loader |
 //! | `state.rs` | the trust store loader |
+//! | `keys.rs` | signed prekeys, the keyring loader, keyring operations against a model |
 
 mod arith;
 mod body;
 mod decode;
 mod fixture;
+mod keys;
 mod lists;
 mod open;
 mod replay;
@@ -37,6 +39,10 @@ pub use decode::{
     decode_fork_evidence, decode_safety_number,
 };
 pub use fixture::Fixture;
+pub use keys::{
+    decode_signed_prekey, encode_ops, keyring_import, keyring_import_allocation_limit, keyring_ops,
+    op, KeyFixture, CERTIFICATES, KEY_SETS, MAX_OPS, PREKEY_POOL,
+};
 pub use lists::{device_list_update, encode_chunks};
 pub use open::{open_mutated, open_raw, Mutation};
 pub use replay::{check_as, replay_guard, replay_guard_load};

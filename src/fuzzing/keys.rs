@@ -1,0 +1,1469 @@
+//! Signed prekeys and the device keyring (SPEC.md §3.7–3.9, §5.2 step 2):
+//! the prekey decoder, the keyring loader, and a sequence of keyring
+//! operations run against an independent model.
+//!
+//! The fixed world ([`KeyFixture`], part of [`Fixture`]) is carol's device:
+//! twelve key sets for one device id (set 0 is the first, the others are
+//! what it can re-key to; sets 10 and 11 each share one key with set 1, so
+//! a re-key to them is `SameKeys` exactly while set 1 is held), each with
+//! the certificates a renewal or re-key can be given (capability 0 or
+//! `CAPABILITY_PREKEYS`, another device id, a forged signature), a pool of
+//! forty prekey secrets, and one honest envelope from alice's phone for
+//! each of them (prekeys wrapped to as prekeys of carol's device, key sets
+//! wrapped to as certificate keys). A prekey's key id and recipient binding
+//! depend only on the account, the device id and the X25519 key (SPEC.md
+//! §3.7), so an envelope made for pool key `i` opens with any keyring that
+//! holds pool secret `i`, whichever key signed the prekey (held or already
+//! deleted) and whenever it was made.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::convert::Infallible;
+
+use rand_core::CryptoRng;
+
+use crate::consts::{capability, limit};
+use crate::envelope::{open, seal, Message, Padding};
+use crate::error::{CertificateError, KeyringError, OpenError, PrekeyError};
+use crate::identity::keyring::{PrekeySecret, Retired};
+use crate::identity::{
+    AccountPublicKey, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
+    DeviceSecret, KeyId, PrekeyPolicy, SignedPrekey, VerifiedDeviceCertificate, VerifiedDeviceList,
+    SIGNED_PREKEY_LEN,
+};
+
+use super::{ensure, Fixture, Outcome, Violation, NOW, OPEN_AT};
+
+/// Key sets of carol's device (set 0 is the one the keyring starts with;
+/// set 10 has set 1's X25519 key, set 11 its Ed25519 key).
+pub const KEY_SETS: usize = 12;
+/// Certificates of each key set ([`KeySet::certificate`]).
+pub const CERTIFICATES: u8 = 6;
+/// Prekey secrets the `keyring_ops` rotations draw from.
+pub const PREKEY_POOL: usize = 40;
+/// Operations `keyring_ops` runs at most per input.
+pub const MAX_OPS: usize = 64;
+
+const MINUTE_MS: u64 = 60 * 1000;
+const HOUR_MS: u64 = 60 * MINUTE_MS;
+const PAYLOAD: &[u8] = b"fanseal fuzz keyring payload";
+const AAD: &[u8] = b"conversation:alice+carol";
+
+/// The largest export: every superseded key set and every prekey held.
+const EXPORT_MAX_LEN: usize = 2
+    + 24
+    + (64 + crate::identity::CERTIFICATE_LEN)
+    + 1
+    + limit::MAX_KEYRING_RETIRED * (32 + crate::identity::CERTIFICATE_LEN + 8)
+    + 1
+    + limit::MAX_KEYRING_PREKEYS * (32 + SIGNED_PREKEY_LEN);
+
+/// The largest single allocation `keyring_import` may make (the export
+/// buffer, or a vector of superseded key sets or prekeys at its limit):
+/// the thin `keyring_import` target counts allocations against it, so an
+/// allocation sized by an unchecked count field (up to 255 entries) is
+/// caught even when the import then fails.
+pub fn keyring_import_allocation_limit() -> usize {
+    EXPORT_MAX_LEN
+        .max(limit::MAX_KEYRING_RETIRED * core::mem::size_of::<Retired>())
+        .max(limit::MAX_KEYRING_PREKEYS * core::mem::size_of::<PrekeySecret>())
+}
+
+/// One key set of carol's device.
+struct KeySet {
+    secret: DeviceSecret,
+    /// Its certificates, by variant: 0 capabilities 0 (the one the keyring
+    /// starts with and `REKEY` installs); 1 its renewal (other expiry); 2
+    /// `CAPABILITY_PREKEYS`; 3 its renewal (other expiry, an application
+    /// bit); 4 the same keys for another device id of carol's account; 5
+    /// variant 0 with one signature bit flipped.
+    certificates: Vec<DeviceCertificate>,
+    verified: VerifiedDeviceCertificate,
+    key_id: KeyId,
+    /// An honest envelope wrapped to this set's certificate key.
+    envelope: Vec<u8>,
+}
+
+impl KeySet {
+    fn certificate(&self, variant: u8) -> Result<&DeviceCertificate, Violation> {
+        self.certificates
+            .get(usize::from(variant))
+            .ok_or(Violation("key fixture: certificate variant"))
+    }
+}
+
+/// Whether certificate variant `v` of a key set has `CAPABILITY_PREKEYS`.
+fn variant_requires_prekeys(v: u8) -> bool {
+    matches!(v, 2 | 3)
+}
+
+/// Certificate variant 4: the key set's keys for another device id.
+const OTHER_DEVICE: u8 = 4;
+/// Certificate variant 5: a forged signature.
+const FORGED: u8 = 5;
+
+/// One prekey secret of the pool.
+struct PoolKey {
+    secret: [u8; 32],
+    public: [u8; 32],
+    key_id: KeyId,
+    /// An honest envelope wrapped to it as a prekey of carol's device.
+    envelope: Vec<u8>,
+}
+
+/// A prekey carol's device signed, with what its verification must give.
+struct KnownPrekey {
+    bytes: Vec<u8>,
+    /// Its X25519 key is one a sender may wrap to (SPEC.md §2.7).
+    valid_key: bool,
+}
+
+/// Carol's device: key sets, the prekey pool, the honest envelopes and the
+/// prekeys the device signed (see the module documentation).
+pub struct KeyFixture {
+    account: AccountPublicKey,
+    device_id: DeviceId,
+    sets: Vec<KeySet>,
+    pool: Vec<PoolKey>,
+    /// Carol's list with set 0's certificate.
+    list: VerifiedDeviceList,
+    known: Vec<KnownPrekey>,
+}
+
+impl core::fmt::Debug for KeyFixture {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KeyFixture").finish_non_exhaustive()
+    }
+}
+
+/// An RNG that repeats one 32-byte value: `rotate_prekey` draws exactly
+/// one X25519 secret, so the rotation makes pool key `i`.
+struct FixedRng([u8; 32]);
+
+impl rand_core::TryRng for FixedRng {
+    type Error = Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for (d, s) in dst.iter_mut().zip(self.0.iter().cycle()) {
+            *d = *s;
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for FixedRng {}
+
+fn fail<E>(what: &'static str) -> impl FnOnce(E) -> Violation {
+    move |_| Violation(what)
+}
+
+impl KeyFixture {
+    /// Builds carol's device from `rng`; `sender` (alice's phone, on
+    /// `directory`) seals the honest envelopes.
+    pub(super) fn new<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        sender: &DeviceSecret,
+        sender_certificate: &DeviceCertificate,
+    ) -> Result<Self, Violation> {
+        let carol = AccountSecret::generate(rng);
+        let account = carol.public_key();
+        let device_id = DeviceId::random(rng);
+        let other_id = DeviceId::random(rng);
+        let certify = |keys, id, capabilities, expires_at| {
+            carol
+                .certify_device(&CertificateParams {
+                    device_id: id,
+                    keys,
+                    created_at: NOW,
+                    expires_at: Some(expires_at),
+                    capabilities,
+                })
+                .map_err(fail("key fixture: certify_device failed"))
+        };
+        let year = 365 * limit::DAY_MS;
+        let message = Message {
+            payload: PAYLOAD,
+            aad: AAD,
+            padding: Padding::Padme,
+        };
+
+        let mut sets: Vec<KeySet> = Vec::with_capacity(KEY_SETS);
+        let mut list = None;
+        for index in 0..KEY_SETS {
+            let secret = DeviceSecret::generate(rng);
+            // Sets 10 and 11: set 1's X25519 key with a new Ed25519 key,
+            // a new X25519 key with set 1's Ed25519 key.
+            let secret = match (index, sets.get(1)) {
+                (10 | 11, Some(one)) => {
+                    let mut bytes = secret.export_secret_bytes();
+                    let theirs = one.secret.export_secret_bytes();
+                    let half = if index == 10 { 0..32 } else { 32..64 };
+                    if let (Some(dst), Some(src)) = (bytes.get_mut(half.clone()), theirs.get(half))
+                    {
+                        dst.copy_from_slice(src);
+                    }
+                    DeviceSecret::from_secret_bytes(&bytes)
+                }
+                _ => secret,
+            };
+            let keys = secret.public_keys();
+            let certificate = certify(keys, device_id, 0, NOW + year)?;
+            let mut forged = certificate.to_bytes();
+            if let Some(last) = forged.last_mut() {
+                *last ^= 1;
+            }
+            let forged = DeviceCertificate::from_bytes(&forged)
+                .map_err(fail("key fixture: forged certificate does not decode"))?;
+            let certificates = vec![
+                certificate.clone(),
+                certify(keys, device_id, 0, NOW + 2 * year)?,
+                certify(keys, device_id, capability::PREKEYS, NOW + year)?,
+                certify(
+                    keys,
+                    device_id,
+                    capability::PREKEYS | 0x0001_0000,
+                    NOW + 2 * year,
+                )?,
+                certify(keys, other_id, 0, NOW + year)?,
+                forged,
+            ];
+            let verified = certificate
+                .verify(&account, NOW)
+                .map_err(fail("key fixture: certificate does not verify"))?;
+            let own_list = carol
+                .issue_device_list(None, NOW, vec![certificate.clone()])
+                .map_err(fail("key fixture: issue_device_list failed"))?
+                .verify(&account)
+                .map_err(fail("key fixture: carol's list does not verify"))?;
+            let envelope = seal(
+                sender,
+                sender_certificate,
+                &[&own_list],
+                &[],
+                &message,
+                NOW,
+                rng,
+            )
+            .map_err(fail("key fixture: seal to a key set failed"))?
+            .to_bytes();
+            list.get_or_insert(own_list);
+            sets.push(KeySet {
+                key_id: certificate.key_id(),
+                secret,
+                certificates,
+                verified,
+                envelope,
+            });
+        }
+        let list = list.ok_or(Violation("key fixture: no key set"))?;
+        let first = sets.first().ok_or(Violation("key fixture: no key set"))?;
+        let second = sets.get(1).ok_or(Violation("key fixture: no key set"))?;
+
+        let lifetime = PrekeyPolicy::DEFAULT.lifetime_ms;
+        let mut pool = Vec::with_capacity(PREKEY_POOL);
+        for _ in 0..PREKEY_POOL {
+            let mut secret = [0u8; 32];
+            rng.fill_bytes(&mut secret);
+            let public = crate::primitives::X25519Secret::from_bytes(&secret).public();
+            let prekey = SignedPrekey::sign(
+                first.secret.ed25519(),
+                account,
+                device_id,
+                public,
+                NOW,
+                NOW + lifetime,
+            );
+            let verified = list
+                .verify_prekey(&prekey, NOW)
+                .map_err(fail("key fixture: pool prekey does not verify"))?;
+            let envelope = seal(
+                sender,
+                sender_certificate,
+                &[&list],
+                &[&verified],
+                &message,
+                NOW,
+                rng,
+            )
+            .map_err(fail("key fixture: seal to a prekey failed"))?
+            .to_bytes();
+            pool.push(PoolKey {
+                secret,
+                public,
+                key_id: prekey.key_id(),
+                envelope,
+            });
+        }
+
+        // Prekeys the device signed, for decode_signed_prekey: valid ones,
+        // one by the second key set, and each later verification step
+        // failing alone (signed honestly, so steps 1–3 and 5 pass).
+        let public = |i: usize| pool.get(i).map(|p| p.public).unwrap_or([9; 32]);
+        let max = limit::MAX_PREKEY_LIFETIME_MS;
+        let signed = [
+            (
+                first,
+                account,
+                device_id,
+                public(0),
+                NOW,
+                NOW + lifetime,
+                true,
+            ),
+            (first, account, device_id, public(1), NOW - 1, NOW + 1, true),
+            (first, account, device_id, public(2), NOW - max, NOW, true),
+            (first, account, device_id, public(3), NOW, NOW + max, true),
+            (
+                first,
+                account,
+                device_id,
+                public(4),
+                NOW,
+                NOW + max + 1,
+                true,
+            ),
+            (first, account, device_id, public(5), NOW, NOW, true),
+            (first, account, device_id, public(6), NOW + 1, NOW, true),
+            (
+                first,
+                account,
+                device_id,
+                [0; 32],
+                NOW,
+                NOW + lifetime,
+                false,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                [0xff; 32],
+                NOW,
+                NOW + lifetime,
+                false,
+            ),
+            (
+                first,
+                account,
+                other_id,
+                public(7),
+                NOW,
+                NOW + lifetime,
+                true,
+            ),
+            (
+                first,
+                *sender_certificate.account(),
+                device_id,
+                public(8),
+                NOW,
+                NOW + 5,
+                true,
+            ),
+            (
+                second,
+                account,
+                device_id,
+                public(9),
+                NOW,
+                NOW + lifetime,
+                true,
+            ),
+            // Step 7 (clock skew): an hour ahead is accepted, a millisecond
+            // more is NotYetValid, an invalid lifetime is reported first,
+            // and the sum saturates at the end of time.
+            (
+                first,
+                account,
+                device_id,
+                public(10),
+                NOW + HOUR_MS,
+                NOW + HOUR_MS + lifetime,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                public(11),
+                NOW + HOUR_MS + 1,
+                NOW + HOUR_MS + 1 + lifetime,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                public(12),
+                NOW + HOUR_MS + 1,
+                NOW + HOUR_MS + 1,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                public(13),
+                u64::MAX - 1,
+                u64::MAX,
+                true,
+            ),
+        ];
+        let known = signed
+            .iter()
+            .map(
+                |(set, account, id, key, created, expires, valid_key)| KnownPrekey {
+                    bytes: SignedPrekey::sign(
+                        set.secret.ed25519(),
+                        *account,
+                        *id,
+                        *key,
+                        *created,
+                        *expires,
+                    )
+                    .to_bytes(),
+                    valid_key: *valid_key,
+                },
+            )
+            .collect();
+
+        Ok(KeyFixture {
+            account,
+            device_id,
+            sets,
+            pool,
+            list,
+            known,
+        })
+    }
+
+    fn set(&self, i: usize) -> Result<&KeySet, Violation> {
+        self.sets
+            .get(i)
+            .ok_or(Violation("key fixture: key set index"))
+    }
+
+    /// Whether the keyring must refuse key set `i` as a new key set beside
+    /// the held ones: an X25519 key (so also a key id) or an Ed25519 key
+    /// equal to a held set's (SPEC.md §3.8 Re-key).
+    fn shares_a_key(&self, i: usize, held: impl Iterator<Item = usize>) -> Result<bool, Violation> {
+        let new = self.set(i)?.secret.public_keys();
+        for h in held {
+            let old = self.set(h)?.secret.public_keys();
+            if old.x25519 == new.x25519 || old.ed25519 == new.ed25519 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn pool_key(&self, i: usize) -> Result<&PoolKey, Violation> {
+        self.pool.get(i).ok_or(Violation("key fixture: pool index"))
+    }
+
+    /// A keyring with key set 0 and no prekeys (the default policy).
+    fn keyring(&self) -> Result<DeviceKeyring, Violation> {
+        let set = self.set(0)?;
+        let secret = DeviceSecret::from_secret_bytes(&set.secret.export_secret_bytes());
+        DeviceKeyring::new(secret, set.certificate(0)?.clone())
+            .map_err(fail("key fixture: keyring of set 0"))
+    }
+}
+
+impl Fixture {
+    /// The encodings of the prekeys carol's device signed (seeds of
+    /// `decode_signed_prekey`).
+    pub fn signed_prekeys(&self) -> Vec<Vec<u8>> {
+        self.keys.known.iter().map(|k| k.bytes.clone()).collect()
+    }
+
+    /// Runs `program` as [`keyring_ops`] does and returns the export of
+    /// the keyring it ends with (seeds of `keyring_import`), or the
+    /// violation it ran into.
+    pub fn keyring_export_after(&self, program: &[u8]) -> Result<Vec<u8>, Violation> {
+        let mut run = Run::new(self)?;
+        run.program(program)?;
+        Ok(run.keyring.export().to_vec())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// decode_signed_prekey
+// ---------------------------------------------------------------------------
+
+/// `SignedPrekey::from_bytes`: the input is re-encoded exactly (196 bytes),
+/// its key id is SPEC.md §3.7's formula (it names the device), and
+/// verification against each of carol's key sets agrees with a model of
+/// SPEC.md §3.7: steps 1–3 compare bytes; a prekey the device signed (a
+/// fixture prekey) then fails exactly the first of steps 4, 6, 7
+/// (`NotYetValid`), 8 (`Expired`) its fields fail, and verifies otherwise;
+/// any other prekey naming the device and its key must fail at step 4 or 5
+/// (an Ok there is a forgery accepted). A verified prekey is valid from
+/// exactly `created_at − 1 h` until exactly `expires_at`.
+pub fn decode_signed_prekey(fx: &Fixture, data: &[u8]) -> Outcome {
+    let Ok(prekey) = SignedPrekey::from_bytes(data) else {
+        return Ok(());
+    };
+    // Canonical: one encoding per value, of the fixed length.
+    ensure(
+        prekey.to_bytes() == data,
+        "signed prekey: re-encoding differs from the input",
+    )?;
+    ensure(
+        data.len() == SIGNED_PREKEY_LEN,
+        "signed prekey: decoded from an input that is not 196 bytes",
+    )?;
+    ensure(
+        prekey.key_id().0 == spec_prekey_key_id(&prekey),
+        "signed prekey: key id is not SHA-256(lp(label) || account || device id || x25519)",
+    )?;
+    let keys = &fx.keys;
+    let known = keys.known.iter().find(|k| k.bytes == data);
+    for (index, set) in keys.sets.iter().enumerate() {
+        let expected = expected_verify(keys, set, known, &prekey, NOW);
+        let got = prekey.verify(&set.verified, NOW);
+        check_verify(&got, expected.clone())?;
+        if index == 0 {
+            // The list form (carol's list holds set 0): account first, then
+            // the device by id, then the same steps.
+            let via_list = keys.list.verify_prekey(&prekey, NOW);
+            let expected_list = if *prekey.account() != keys.account {
+                Expected::Err(PrekeyError::WrongAccount)
+            } else if prekey.device_id() != keys.device_id {
+                Expected::Err(PrekeyError::UnknownDevice)
+            } else {
+                expected
+            };
+            check_verify(&via_list, expected_list)?;
+        }
+        if let Ok(verified) = got {
+            ensure(
+                verified.prekey() == &prekey && verified.key_id() == prekey.key_id(),
+                "signed prekey: the verified prekey differs from the decoded one",
+            )?;
+            // Expiry boundary (step 8): still valid a millisecond before
+            // expires_at, expired at it.
+            let at = prekey.expires_at();
+            ensure(
+                prekey.verify(&set.verified, at - 1).is_ok()
+                    && prekey.verify(&set.verified, at)
+                        == Err(PrekeyError::Expired {
+                            expires_at: at,
+                            now: at,
+                        }),
+                "signed prekey: expiry is not exactly at expires_at",
+            )?;
+            // Clock-skew boundary (step 7): valid from created_at − 1 h,
+            // NotYetValid a millisecond before.
+            let created_at = prekey.created_at();
+            if let Some(from) = created_at.checked_sub(HOUR_MS + 1) {
+                ensure(
+                    prekey.verify(&set.verified, from + 1).is_ok()
+                        && prekey.verify(&set.verified, from)
+                            == Err(PrekeyError::NotYetValid {
+                                created_at,
+                                now: from,
+                            }),
+                    "signed prekey: NotYetValid is not exactly before created_at − 1 h",
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What verification must give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expected {
+    Ok,
+    Err(PrekeyError),
+    /// A prekey the device never signed: step 4 or step 5 fails.
+    NotSigned,
+}
+
+fn expected_verify(
+    keys: &KeyFixture,
+    set: &KeySet,
+    known: Option<&KnownPrekey>,
+    prekey: &SignedPrekey,
+    now: u64,
+) -> Expected {
+    if *prekey.account() != keys.account {
+        return Expected::Err(PrekeyError::WrongAccount);
+    }
+    if prekey.device_id() != keys.device_id {
+        return Expected::Err(PrekeyError::WrongDevice);
+    }
+    if *prekey.device_key() != set.secret.public_keys().ed25519 {
+        return Expected::Err(PrekeyError::WrongDeviceKey);
+    }
+    let Some(known) = known else {
+        return Expected::NotSigned;
+    };
+    let (created_at, expires_at) = (prekey.created_at(), prekey.expires_at());
+    if !known.valid_key {
+        Expected::Err(PrekeyError::InvalidX25519Key)
+    } else if expires_at <= created_at || expires_at - created_at > limit::MAX_PREKEY_LIFETIME_MS {
+        Expected::Err(PrekeyError::InvalidLifetime {
+            created_at,
+            expires_at,
+        })
+    } else if created_at > now.saturating_add(HOUR_MS) {
+        Expected::Err(PrekeyError::NotYetValid { created_at, now })
+    } else if expires_at <= now {
+        Expected::Err(PrekeyError::Expired { expires_at, now })
+    } else {
+        Expected::Ok
+    }
+}
+
+fn check_verify<T>(got: &Result<T, PrekeyError>, expected: Expected) -> Outcome {
+    match (got, expected) {
+        (Ok(_), Expected::Ok) => Ok(()),
+        (Ok(_), Expected::NotSigned) => Err(Violation(
+            "signed prekey: a prekey the device never signed verified",
+        )),
+        (Ok(_), Expected::Err(_)) => Err(Violation(
+            "signed prekey: verified where a step of SPEC §3.7 must fail",
+        )),
+        (Err(PrekeyError::InvalidX25519Key | PrekeyError::BadSignature), Expected::NotSigned) => {
+            Ok(())
+        }
+        (Err(_), Expected::NotSigned) => Err(Violation(
+            "signed prekey: an unsigned prekey failed after the signature step",
+        )),
+        (Err(_), Expected::Ok) => Err(Violation(
+            "signed prekey: a prekey the device signed did not verify",
+        )),
+        (Err(e), Expected::Err(x)) => ensure(
+            *e == x,
+            "signed prekey: not the first failing step of SPEC §3.7",
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// keyring_import
+// ---------------------------------------------------------------------------
+
+/// `DeviceKeyring::import`: whatever loads exports back to exactly the
+/// input (one encoding per state), holds at most 32 prekeys and 8
+/// superseded key sets with a valid policy, and satisfies every rule of
+/// SPEC.md §3.9 when re-checked independently (the layout with clamped
+/// secrets and 240-byte superseded entries, sorted entries, one device,
+/// secrets that are their public keys, certificates signed by their
+/// account, prekeys signed by the device key they name — held or not —
+/// with valid lifetimes and key ids that name the device, no key held
+/// twice).
+pub fn keyring_import(data: &[u8]) -> Outcome {
+    let Ok(keyring) = DeviceKeyring::import(data) else {
+        return Ok(());
+    };
+    // Canonical: catches a field the loader accepts in two encodings or
+    // drops, and any reordering.
+    ensure(
+        keyring.export().as_slice() == data,
+        "keyring import: export differs from the input",
+    )?;
+    check_invariants(&keyring, true)
+}
+
+/// A policy SPEC.md §3.8 allows: `0 < R`, `2R ≤ L ≤ 30 d`, `G ≤ 30 d`,
+/// `⌈(L + G) / R⌉ + 1 ≤ 32`, computed without overflow in u128.
+// Written as SPEC.md states it, not as the library's `< 32`.
+#[allow(clippy::int_plus_one)]
+fn policy_is_valid(p: &PrekeyPolicy) -> bool {
+    let (r, l, g) = (
+        u128::from(p.rotation_period_ms),
+        u128::from(p.lifetime_ms),
+        u128::from(p.grace_ms),
+    );
+    let max_lifetime = u128::from(limit::MAX_PREKEY_LIFETIME_MS);
+    r > 0
+        && 2 * r <= l
+        && l <= max_lifetime
+        && g <= u128::from(limit::MAX_GRACE_MS)
+        && (l + g).div_ceil(r) + 1 <= limit::MAX_KEYRING_PREKEYS as u128
+}
+
+/// The key id of a prekey (SPEC.md §3.7), computed here from the
+/// specification's formula rather than by the library:
+/// `SHA-256(lp("fanseal v2 prekey key id") || account || device id || x25519)[0..16]`.
+fn spec_prekey_key_id(prekey: &SignedPrekey) -> [u8; 16] {
+    use sha2::Digest;
+    const LABEL: &[u8] = b"fanseal v2 prekey key id";
+    let mut h = sha2::Sha256::new();
+    h.update([LABEL.len() as u8]);
+    h.update(LABEL);
+    h.update(prekey.account().0);
+    h.update(prekey.device_id().0);
+    h.update(prekey.public_key());
+    let digest = h.finalize();
+    let mut id = [0u8; 16];
+    for (d, s) in id.iter_mut().zip(digest.iter()) {
+        *d = *s;
+    }
+    id
+}
+
+/// RFC 7748 §5: bits 0–2 of the first byte clear, bit 7 of the last clear,
+/// bit 6 set.
+fn is_clamped(secret: &[u8]) -> bool {
+    matches!(secret, [first, .., last] if first & 7 == 0 && last & 0xc0 == 0x40)
+}
+
+/// The export's layout (SPEC.md §3.9), read with offsets computed here:
+/// length `292 + 240·r + 228·p`, the policy, counts and public parts in
+/// their places, and every X25519 secret written clamped.
+fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
+    const CERT: usize = crate::identity::CERTIFICATE_LEN;
+    let (r, p) = (k.retired.len(), k.prekeys.len());
+    ensure(
+        bytes.len() == 292 + 240 * r + 228 * p,
+        "keyring export: not 292 + 240·r + 228·p bytes",
+    )?;
+    let at = |from: usize, len: usize| bytes.get(from..from + len).unwrap_or(&[]);
+    let policy = k.policy();
+    let header: Vec<u8> = [0x02u8, 0x20]
+        .into_iter()
+        .chain(policy.rotation_period_ms.to_be_bytes())
+        .chain(policy.lifetime_ms.to_be_bytes())
+        .chain(policy.grace_ms.to_be_bytes())
+        .collect();
+    ensure(
+        at(0, 26) == header.as_slice()
+            && at(26 + 64, CERT) == k.certificate().to_bytes().as_slice()
+            && at(290, 1) == [r as u8]
+            && at(291 + 240 * r, 1) == [p as u8],
+        "keyring export: prefix, policy, certificate or counts out of place",
+    )?;
+    let mut clamped = is_clamped(at(26, 32));
+    for (i, entry) in k.retired.iter().enumerate() {
+        let o = 291 + 240 * i;
+        clamped &= is_clamped(at(o, 32));
+        ensure(
+            at(o + 32, CERT) == entry.certificate.to_bytes().as_slice()
+                && at(o + 32 + CERT, 8) == entry.retired_at.to_be_bytes(),
+            "keyring export: a superseded entry is not secret ‖ certificate ‖ retired_at (240 bytes)",
+        )?;
+    }
+    for (i, entry) in k.prekeys.iter().enumerate() {
+        let o = 292 + 240 * r + 228 * i;
+        clamped &= is_clamped(at(o, 32));
+        ensure(
+            at(o + 32, SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
+            "keyring export: a prekey entry is not secret ‖ signed prekey (228 bytes)",
+        )?;
+    }
+    ensure(
+        clamped,
+        "keyring export: an X25519 secret written unclamped",
+    )
+}
+
+/// The state invariants of SPEC.md §3.8–3.9, checked on a loaded or
+/// operated keyring without the library's own checks. With `signatures`,
+/// every certificate and prekey signature is verified again and every
+/// X25519 secret's public key recomputed (the operations target leaves
+/// that to the import it runs after each change, and compares the held
+/// prekeys with the fixture's pool). A prekey's signer need not be held:
+/// a superseded key set is deleted on its own schedule, possibly before
+/// the prekeys it signed (SPEC.md §3.8 Delete, §3.9 step 4); its
+/// signature is checked under the device key it names.
+fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
+    // Limits: catches a count check missing or off by one.
+    ensure(
+        k.prekeys.len() <= limit::MAX_KEYRING_PREKEYS
+            && k.retired.len() <= limit::MAX_KEYRING_RETIRED,
+        "keyring: more prekeys or superseded key sets than the limits",
+    )?;
+    ensure(policy_is_valid(k.policy()), "keyring: invalid policy held")?;
+    ensure(
+        k.retired
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if (a.retired_at, a.key_id) < (b.retired_at, b.key_id)))
+            && k.prekeys.windows(2).all(|w| {
+                matches!(w, [a, b] if (a.prekey.created_at(), a.key_id) < (b.prekey.created_at(), b.key_id))
+            }),
+        "keyring: entries not strictly sorted",
+    )?;
+    let cert = k.certificate();
+    let (account, device_id) = (*cert.account(), cert.device_id());
+    let signed_by_account =
+        |c: &DeviceCertificate| !signatures || c.verify_signed_by(&account).is_ok();
+    ensure(
+        k.current.secret.public_keys() == *cert.keys()
+            && k.current.key_id == cert.key_id()
+            && k.current.binding == cert.recipient_binding()
+            && signed_by_account(cert),
+        "keyring: the current key set is not its certificate's, signed by its account",
+    )?;
+    for r in &k.retired {
+        let c = &r.certificate;
+        ensure(
+            *c.account() == account
+                && c.device_id() == device_id
+                && r.key_id == c.key_id()
+                && r.binding == c.recipient_binding()
+                && (!signatures || r.secret.public() == c.keys().x25519)
+                && signed_by_account(c),
+            "keyring: a superseded key set that is not this device's, signed by its account",
+        )?;
+    }
+    for entry in &k.prekeys {
+        let prekey = &entry.prekey;
+        let signed = !signatures
+            || crate::primitives::Ed25519Public::from_bytes(prekey.device_key())
+                .is_ok_and(|key| prekey.verify_signature(&key).is_ok());
+        ensure(
+            *prekey.account() == account
+                && prekey.device_id() == device_id
+                && signed
+                && (!signatures || entry.secret.public() == *prekey.public_key())
+                && entry.key_id == prekey.key_id()
+                && entry.key_id.0 == spec_prekey_key_id(prekey)
+                && prekey.expires_at() > prekey.created_at()
+                && prekey.expires_at() - prekey.created_at() <= limit::MAX_PREKEY_LIFETIME_MS,
+            "keyring: a prekey that is not this device's, not its secret's, or not signed by the key it names",
+        )?;
+    }
+    // No key held twice: key ids over everything, and each X25519 and
+    // Ed25519 key over the key sets (SPEC.md §3.8 Re-key, §3.9 steps 3–4).
+    let certificates = || core::iter::once(cert).chain(k.retired.iter().map(|r| &r.certificate));
+    let mut ids: Vec<KeyId> = certificates()
+        .map(DeviceCertificate::key_id)
+        .chain(k.prekeys.iter().map(|p| p.key_id))
+        .collect();
+    let mut x: Vec<[u8; 32]> = certificates().map(|c| c.keys().x25519).collect();
+    let mut ed: Vec<[u8; 32]> = certificates().map(|c| c.keys().ed25519).collect();
+    let held = (ids.len(), x.len());
+    ids.sort_unstable();
+    ids.dedup();
+    x.sort_unstable();
+    x.dedup();
+    ed.sort_unstable();
+    ed.dedup();
+    ensure(
+        ids.len() == held.0 && x.len() == held.1 && ed.len() == held.1,
+        "keyring: a key held twice",
+    )?;
+    check_export(k, &k.export())
+}
+
+// ---------------------------------------------------------------------------
+// keyring_ops
+// ---------------------------------------------------------------------------
+
+/// Opcodes of [`keyring_ops`] (the first byte of each operation, modulo
+/// [`op::COUNT`]); the arguments follow, big-endian.
+pub mod op {
+    /// `u8 pool`: rotate at the clock, drawing pool secret `pool % 40`.
+    pub const ROTATE: u8 = 0;
+    /// `u16 minutes`: advance the clock.
+    pub const ADVANCE: u8 = 1;
+    /// Delete what expired at the clock.
+    pub const DELETE: u8 = 2;
+    /// `u8 set`: re-key to key set `set % 12` (its certificate variant 0)
+    /// at the clock.
+    pub const REKEY: u8 = 3;
+    /// `u8 secret, u8 cert`: re-key with one set's secret, another's
+    /// certificate (variant 0).
+    pub const REKEY_MISMATCHED: u8 = 4;
+    /// `u8 set, u8 variant`: re-key to the set with its certificate
+    /// `variant % 6` (0, 1 capabilities 0; 2, 3 `CAPABILITY_PREKEYS`; 4
+    /// another device id; 5 a forged signature).
+    pub const REKEY_WITH: u8 = 5;
+    /// `u8 set, u8 variant`: renew with the set's certificate `variant % 6`.
+    pub const RENEW: u8 = 6;
+    /// `u8 key`: open the envelope to pool key `key % 52` (40..52: key sets).
+    pub const OPEN: u8 = 7;
+    /// `u16 r, u16 l, u16 g`: set the policy, in hours.
+    pub const SET_POLICY: u8 = 8;
+    /// `u64 t`: set the clock.
+    pub const SET_CLOCK: u8 = 9;
+    /// Replace the keyring by the import of its export.
+    pub const RELOAD: u8 = 10;
+    /// `u8 secret, u8 cert, u8 variant`: `DeviceKeyring::new` with one
+    /// set's secret and another's certificate `variant % 6`; if it is made
+    /// for carol's device it replaces the keyring.
+    pub const CREATE: u8 = 11;
+    /// Number of opcodes.
+    pub const COUNT: u8 = 12;
+}
+
+/// The model's view of a held prekey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeldPrekey {
+    pool: usize,
+    created_at: u64,
+    expires_at: u64,
+    signer: usize,
+}
+
+/// The keyring as SPEC.md §3.8 says it must be, in fixture indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Model {
+    policy: PrekeyPolicy,
+    current: usize,
+    /// Which certificate variant of the current set is installed (0..=3).
+    certificate: u8,
+    retired: Vec<(usize, u64)>,
+    prekeys: Vec<HeldPrekey>,
+}
+
+struct Run<'a> {
+    fx: &'a Fixture,
+    keyring: DeviceKeyring,
+    model: Model,
+    clock: u64,
+    /// The last export whose import was checked (imports are pure: the same
+    /// bytes need no second check).
+    checked: Vec<u8>,
+}
+
+/// Reads big-endian arguments; `None` at the end of the input.
+struct Cursor<'a>(&'a [u8]);
+
+impl Cursor<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take::<1>().map(|[b]| b)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        self.take().map(u16::from_be_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_be_bytes)
+    }
+}
+
+/// Structured keyring target: `data` is a sequence of operations ([`op`])
+/// on carol's keyring, starting with key set 0, no prekeys, the default
+/// policy and the clock at `NOW`. Each result is compared with a model of
+/// SPEC.md §3.8. Oracles (each can fail):
+/// * every operation succeeds or fails exactly as the model says, with the
+///   model's error (catches a refusal in the wrong order, a missing limit):
+///   the policy rule `0 < R`, `2R ≤ L ≤ 30 d`, `G ≤ 30 d`, `⌈(L+G)/R⌉ + 1 ≤
+///   32`; creation, renewal and re-key verifying the certificate under its
+///   own account key; renewal refusing a change of `CAPABILITY_PREKEYS`;
+///   re-key refusing any X25519 or Ed25519 key of a held key set;
+/// * an operation that fails leaves the export unchanged ("every refusal
+///   changes nothing");
+/// * after each operation the held prekeys, superseded sets, certificate,
+///   policy, current prekey (ignoring prekeys made after the clock) and
+///   rotation due-ness are the model's, within the limits, and the
+///   invariants of SPEC.md §3.9 hold, with the export's layout (clamped
+///   secrets, 240-byte superseded entries). A prekey outlives the
+///   superseded key set that signed it: deletion removes each on its own
+///   schedule and the export still imports;
+/// * after `delete_expired(t)`, no prekey with `expires_at + G ≤ t` and no
+///   superseded set with `retired_at + G ≤ t` is held, and the count
+///   returned is the number removed;
+/// * the export imports again and re-exports byte for byte, after every
+///   operation (`load(export(k))` behaves exactly as `k`, SPEC.md §3.9);
+/// * an honest envelope to a fixture key opens exactly when the keyring
+///   holds that key (then with that key and the sealed payload), and is
+///   `NotARecipient` otherwise, never `Unauthenticated`;
+/// * a rotated prekey verifies for the device's current certificate;
+/// * a keyring `DeviceKeyring::new` makes is its certificate's, empty, with
+///   the default policy and a rotation due.
+pub fn keyring_ops(fx: &Fixture, data: &[u8]) -> Outcome {
+    let mut run = Run::new(fx)?;
+    run.program(data)
+}
+
+impl<'a> Run<'a> {
+    fn new(fx: &'a Fixture) -> Result<Self, Violation> {
+        let keyring = fx.keys.keyring()?;
+        let checked = keyring.export().to_vec();
+        Ok(Run {
+            fx,
+            keyring,
+            model: Model {
+                policy: PrekeyPolicy::DEFAULT,
+                current: 0,
+                certificate: 0,
+                retired: Vec::new(),
+                prekeys: Vec::new(),
+            },
+            clock: NOW,
+            checked,
+        })
+    }
+
+    fn program(&mut self, data: &[u8]) -> Outcome {
+        let mut input = Cursor(data);
+        for _ in 0..MAX_OPS {
+            let Some(code) = input.u8() else {
+                return Ok(());
+            };
+            let before = self.keyring.export();
+            let refused = match code % op::COUNT {
+                op::ROTATE => match input.u8() {
+                    Some(i) => self.rotate(usize::from(i) % PREKEY_POOL)?,
+                    None => return Ok(()),
+                },
+                op::ADVANCE => match input.u16() {
+                    Some(m) => {
+                        self.clock = self.clock.saturating_add(u64::from(m) * MINUTE_MS);
+                        false
+                    }
+                    None => return Ok(()),
+                },
+                op::DELETE => self.delete()?,
+                op::REKEY => match input.u8() {
+                    Some(i) => {
+                        let i = usize::from(i) % KEY_SETS;
+                        self.rekey(i, i, 0)?
+                    }
+                    None => return Ok(()),
+                },
+                op::REKEY_MISMATCHED => match (input.u8(), input.u8()) {
+                    (Some(a), Some(b)) => {
+                        self.rekey(usize::from(a) % KEY_SETS, usize::from(b) % KEY_SETS, 0)?
+                    }
+                    _ => return Ok(()),
+                },
+                op::REKEY_WITH => match (input.u8(), input.u8()) {
+                    (Some(i), Some(v)) => {
+                        let i = usize::from(i) % KEY_SETS;
+                        self.rekey(i, i, v % CERTIFICATES)?
+                    }
+                    _ => return Ok(()),
+                },
+                op::RENEW => match (input.u8(), input.u8()) {
+                    (Some(i), Some(v)) => {
+                        self.renew(usize::from(i) % KEY_SETS, v % CERTIFICATES)?
+                    }
+                    _ => return Ok(()),
+                },
+                op::OPEN => match input.u8() {
+                    Some(i) => self.open(usize::from(i) % (PREKEY_POOL + KEY_SETS))?,
+                    None => return Ok(()),
+                },
+                op::SET_POLICY => match (input.u16(), input.u16(), input.u16()) {
+                    (Some(r), Some(l), Some(g)) => self.set_policy(PrekeyPolicy {
+                        rotation_period_ms: u64::from(r) * HOUR_MS,
+                        lifetime_ms: u64::from(l) * HOUR_MS,
+                        grace_ms: u64::from(g) * HOUR_MS,
+                    })?,
+                    _ => return Ok(()),
+                },
+                op::SET_CLOCK => match input.u64() {
+                    Some(t) => {
+                        self.clock = t;
+                        false
+                    }
+                    None => return Ok(()),
+                },
+                op::CREATE => match (input.u8(), input.u8(), input.u8()) {
+                    (Some(a), Some(b), Some(v)) => self.create(
+                        usize::from(a) % KEY_SETS,
+                        usize::from(b) % KEY_SETS,
+                        v % CERTIFICATES,
+                    )?,
+                    _ => return Ok(()),
+                },
+                _ => self.reload()?,
+            };
+            if refused {
+                // Catches a refusal that changed the keyring.
+                ensure(
+                    self.keyring.export() == before,
+                    "keyring ops: a refused operation changed the keyring",
+                )?;
+            }
+            self.compare()?;
+        }
+        Ok(())
+    }
+
+    /// Checks a result against the model's prediction: `Ok(refused)`.
+    fn as_predicted(
+        got: Result<(), KeyringError>,
+        expected: Option<KeyringError>,
+    ) -> Result<bool, Violation> {
+        match (got, expected) {
+            (Ok(()), None) => Ok(false),
+            (Err(e), Some(x)) if e == x => Ok(true),
+            (Ok(()), Some(_)) => Err(Violation(
+                "keyring ops: an operation succeeded that SPEC §3.8 refuses",
+            )),
+            (Err(_), None) => Err(Violation(
+                "keyring ops: an operation was refused that SPEC §3.8 allows",
+            )),
+            (Err(_), Some(_)) => Err(Violation(
+                "keyring ops: refused with another error than SPEC §3.8 gives",
+            )),
+        }
+    }
+
+    fn holds_pool(&self, pool: usize) -> bool {
+        self.model.prekeys.iter().any(|p| p.pool == pool)
+    }
+
+    /// The key sets held, current first.
+    fn held_sets(&self) -> impl Iterator<Item = usize> + '_ {
+        core::iter::once(self.model.current).chain(self.model.retired.iter().map(|(s, _)| *s))
+    }
+
+    /// Whether a held key set has set `set`'s X25519 key (so its key id):
+    /// an envelope wrapped to `set`'s certificate key opens.
+    fn holds_x25519_of(&self, set: usize) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let x = keys.set(set)?.secret.public_keys().x25519;
+        for h in self.held_sets() {
+            if keys.set(h)?.secret.public_keys().x25519 == x {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn rotate(&mut self, pool: usize) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let key = keys.pool_key(pool)?;
+        let expires_at = self
+            .clock
+            .checked_add(self.model.policy.lifetime_ms)
+            .filter(|t| *t != u64::MAX);
+        let expected = if self.model.prekeys.len() >= limit::MAX_KEYRING_PREKEYS {
+            Some(KeyringError::Full)
+        } else if expires_at.is_none() {
+            Some(KeyringError::InvalidPolicy)
+        } else if self.holds_pool(pool) {
+            Some(KeyringError::SameKeys)
+        } else {
+            None
+        };
+        let result = self
+            .keyring
+            .rotate_prekey(self.clock, &mut FixedRng(key.secret));
+        let refused =
+            Self::as_predicted(result.as_ref().map(|_| ()).map_err(Clone::clone), expected)?;
+        if let (Ok(prekey), Some(expires_at)) = (result, expires_at) {
+            let set = keys.set(self.model.current)?;
+            // The published prekey is the pool key, signed now by the
+            // current key for this device, and verifies for it.
+            ensure(
+                *prekey.public_key() == key.public
+                    && prekey.created_at() == self.clock
+                    && prekey.expires_at() == expires_at
+                    && *prekey.device_key() == set.secret.public_keys().ed25519
+                    && prekey.verify(&set.verified, self.clock).is_ok(),
+                "keyring ops: the rotated prekey is not the device's for now",
+            )?;
+            self.model.prekeys.push(HeldPrekey {
+                pool,
+                created_at: self.clock,
+                expires_at,
+                signer: self.model.current,
+            });
+        }
+        Ok(refused)
+    }
+
+    fn delete(&mut self) -> Result<bool, Violation> {
+        let now = self.clock;
+        let grace = self.model.policy.grace_ms;
+        let before = self.model.prekeys.len() + self.model.retired.len();
+        self.model
+            .prekeys
+            .retain(|p| p.expires_at.saturating_add(grace) > now);
+        self.model
+            .retired
+            .retain(|(_, at)| at.saturating_add(grace) > now);
+        let removed = before - self.model.prekeys.len() - self.model.retired.len();
+        let deleted = self.keyring.delete_expired(now);
+        ensure(
+            deleted == removed,
+            "keyring ops: delete_expired removed another number of secrets",
+        )?;
+        // Directly on the keyring: catches an off-by-one at the boundary
+        // even if the model had the same one.
+        ensure(
+            self.keyring
+                .prekeys()
+                .all(|p| p.expires_at().saturating_add(grace) > now)
+                && self
+                    .keyring
+                    .retired
+                    .iter()
+                    .all(|r| r.retired_at.saturating_add(grace) > now),
+            "keyring ops: a secret past its grace period survived delete_expired",
+        )?;
+        Ok(false)
+    }
+
+    /// Re-key to `secret`'s keys with certificate `variant` of set
+    /// `certificate`. SPEC.md §3.8 order: WrongDevice, KeyMismatch,
+    /// Certificate, SameKeys (any key of a held key set), Full.
+    fn rekey(&mut self, secret: usize, certificate: usize, variant: u8) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let (s, c) = (keys.set(secret)?, keys.set(certificate)?);
+        let cert = c.certificate(variant)?;
+        let expected = if variant == OTHER_DEVICE {
+            Some(KeyringError::WrongDevice)
+        } else if s.secret.public_keys() != c.secret.public_keys() {
+            Some(KeyringError::KeyMismatch)
+        } else if variant == FORGED {
+            Some(KeyringError::Certificate(CertificateError::BadSignature))
+        } else if keys.shares_a_key(secret, self.held_sets())? {
+            Some(KeyringError::SameKeys)
+        } else if self.model.retired.len() >= limit::MAX_KEYRING_RETIRED {
+            Some(KeyringError::Full)
+        } else {
+            None
+        };
+        let copy = DeviceSecret::from_secret_bytes(&s.secret.export_secret_bytes());
+        let result = self.keyring.rekey(copy, cert.clone(), self.clock);
+        let refused = Self::as_predicted(result, expected)?;
+        if !refused {
+            self.model.retired.push((self.model.current, self.clock));
+            self.model.current = secret;
+            self.model.certificate = variant;
+        }
+        Ok(refused)
+    }
+
+    /// Renew with certificate `variant` of set `set`. SPEC.md §3.8 order:
+    /// WrongDevice, KeyMismatch, CapabilityChange (bit 0 differs from the
+    /// installed certificate's), Certificate.
+    fn renew(&mut self, set: usize, variant: u8) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let s = keys.set(set)?;
+        let cert = s.certificate(variant)?;
+        let current = keys.set(self.model.current)?;
+        let expected = if variant == OTHER_DEVICE {
+            Some(KeyringError::WrongDevice)
+        } else if s.secret.public_keys() != current.secret.public_keys() {
+            Some(KeyringError::KeyMismatch)
+        } else if variant_requires_prekeys(variant)
+            != variant_requires_prekeys(self.model.certificate)
+        {
+            Some(KeyringError::CapabilityChange)
+        } else if variant == FORGED {
+            Some(KeyringError::Certificate(CertificateError::BadSignature))
+        } else {
+            None
+        };
+        let result = self.keyring.renew_certificate(cert.clone());
+        let refused = Self::as_predicted(result, expected)?;
+        if !refused {
+            self.model.certificate = variant;
+        }
+        Ok(refused)
+    }
+
+    /// `DeviceKeyring::new` with `secret`'s keys and certificate `variant`
+    /// of set `certificate`: KeyMismatch, then the certificate's own
+    /// verification (expiry not checked). A keyring made for carol's device
+    /// replaces the current one: the default policy, nothing else held. One
+    /// made for the other device id is checked and dropped.
+    fn create(
+        &mut self,
+        secret: usize,
+        certificate: usize,
+        variant: u8,
+    ) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let (s, c) = (keys.set(secret)?, keys.set(certificate)?);
+        let cert = c.certificate(variant)?;
+        let expected = if s.secret.public_keys() != c.secret.public_keys() {
+            Some(CertificateError::KeyMismatch)
+        } else if variant == FORGED {
+            Some(CertificateError::BadSignature)
+        } else {
+            None
+        };
+        let copy = DeviceSecret::from_secret_bytes(&s.secret.export_secret_bytes());
+        match (DeviceKeyring::new(copy, cert.clone()), expected) {
+            (Ok(made), None) => {
+                ensure(
+                    made.certificate() == cert
+                        && made.key_id() == c.key_id
+                        && *made.policy() == PrekeyPolicy::DEFAULT
+                        && made.prekeys().next().is_none()
+                        && made.retired.is_empty()
+                        && made.current_prekey(self.clock).is_none()
+                        && made.needs_rotation(self.clock),
+                    "keyring ops: a new keyring is not its certificate's, empty, with the default policy",
+                )?;
+                check_invariants(&made, false)?;
+                if variant != OTHER_DEVICE {
+                    self.keyring = made;
+                    self.model = Model {
+                        policy: PrekeyPolicy::DEFAULT,
+                        current: secret,
+                        certificate: variant,
+                        retired: Vec::new(),
+                        prekeys: Vec::new(),
+                    };
+                }
+                Ok(false)
+            }
+            (Err(e), Some(x)) if e == x => Ok(true),
+            (Ok(_), Some(_)) => Err(Violation(
+                "keyring ops: DeviceKeyring::new accepted what SPEC §3.8 Create refuses",
+            )),
+            (Err(_), None) => Err(Violation(
+                "keyring ops: DeviceKeyring::new refused what SPEC §3.8 Create allows",
+            )),
+            (Err(_), Some(_)) => Err(Violation(
+                "keyring ops: DeviceKeyring::new refused with another error than SPEC §3.8 gives",
+            )),
+        }
+    }
+
+    fn set_policy(&mut self, policy: PrekeyPolicy) -> Result<bool, Violation> {
+        let expected = (!policy_is_valid(&policy)).then_some(KeyringError::InvalidPolicy);
+        let refused = Self::as_predicted(self.keyring.set_policy(policy), expected)?;
+        if !refused {
+            self.model.policy = policy;
+        }
+        Ok(refused)
+    }
+
+    fn open(&mut self, which: usize) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let (envelope, key_id, held) = match which.checked_sub(PREKEY_POOL) {
+            None => {
+                let k = keys.pool_key(which)?;
+                (&k.envelope, k.key_id, self.holds_pool(which))
+            }
+            Some(set) => {
+                let s = keys.set(set)?;
+                (&s.envelope, s.key_id, self.holds_x25519_of(set)?)
+            }
+        };
+        match open(&self.keyring, envelope, &self.fx.directory, OPEN_AT) {
+            Ok(opened) => {
+                ensure(
+                    held,
+                    "keyring ops: opened with a key the keyring must not hold",
+                )?;
+                ensure(
+                    opened.opened_with() == key_id
+                        && opened.payload() == PAYLOAD
+                        && opened.aad() == AAD,
+                    "keyring ops: opened with another key, or another message",
+                )?;
+            }
+            Err(OpenError::NotARecipient) => ensure(
+                !held,
+                "keyring ops: an envelope to a held key is NotARecipient",
+            )?,
+            Err(_) => {
+                return Err(Violation(
+                    "keyring ops: an honest envelope failed other than NotARecipient",
+                ))
+            }
+        }
+        Ok(false)
+    }
+
+    fn reload(&mut self) -> Result<bool, Violation> {
+        let bytes = self.keyring.export();
+        self.keyring = DeviceKeyring::import(&bytes).map_err(fail(
+            "keyring ops: the export of a reachable keyring does not import",
+        ))?;
+        Ok(false)
+    }
+
+    /// The keyring against the model, the limits and the round trip.
+    fn compare(&mut self) -> Outcome {
+        let keys = &self.fx.keys;
+        let k = &self.keyring;
+        let m = &self.model;
+        let set = keys.set(m.current)?;
+        let cert = set.certificate(m.certificate)?;
+        ensure(
+            k.certificate() == cert && k.key_id() == set.key_id && *k.policy() == m.policy,
+            "keyring ops: certificate, current keys or policy differ from the model",
+        )?;
+
+        let mut expected_prekeys = Vec::with_capacity(m.prekeys.len());
+        for p in &m.prekeys {
+            let key_id = keys.pool_key(p.pool)?.key_id;
+            let signer = keys.set(p.signer)?.secret.public_keys().ed25519;
+            expected_prekeys.push((p.created_at, key_id, p.expires_at, signer));
+        }
+        expected_prekeys.sort_unstable_by_key(|(c, id, _, _)| (*c, *id));
+        ensure(
+            k.prekeys()
+                .map(|p| (p.created_at(), p.key_id(), p.expires_at(), *p.device_key()))
+                .eq(expected_prekeys.iter().copied()),
+            "keyring ops: held prekeys differ from the model",
+        )?;
+        let mut expected_retired = Vec::with_capacity(m.retired.len());
+        for (s, at) in &m.retired {
+            expected_retired.push((*at, keys.set(*s)?.key_id));
+        }
+        expected_retired.sort_unstable();
+        ensure(
+            k.retired
+                .iter()
+                .map(|r| (r.retired_at, r.key_id))
+                .eq(expected_retired.iter().copied()),
+            "keyring ops: superseded key sets differ from the model",
+        )?;
+
+        // The current prekey: the newest (created_at, key id) signed by the
+        // current key, made at or before now and not expired; a rotation is
+        // due without one or a rotation period after it. The signer is
+        // compared by key: a set sharing an Ed25519 key with a deleted one
+        // makes that set's prekeys current again.
+        let now = self.clock;
+        let signer = set.secret.public_keys().ed25519;
+        let current = expected_prekeys
+            .iter()
+            .filter(|(c, _, expires_at, s)| *s == signer && *c <= now && *expires_at > now)
+            .max_by_key(|(c, id, _, _)| (*c, *id));
+        ensure(
+            k.current_prekey(now).map(|p| p.key_id()) == current.map(|(_, id, _, _)| *id),
+            "keyring ops: current_prekey differs from SPEC §3.8",
+        )?;
+        let due =
+            current.is_none_or(|(c, _, _, _)| now >= c.saturating_add(m.policy.rotation_period_ms));
+        ensure(
+            k.needs_rotation(now) == due,
+            "keyring ops: needs_rotation differs from SPEC §3.8",
+        )?;
+
+        let bytes = k.export();
+        if bytes.as_slice() != self.checked.as_slice() {
+            let again = DeviceKeyring::import(&bytes).map_err(fail(
+                "keyring ops: the export of a reachable keyring does not import",
+            ))?;
+            ensure(
+                again.export() == bytes,
+                "keyring ops: export, import, export is not the same bytes",
+            )?;
+            self.checked = bytes.to_vec();
+        }
+        check_invariants(k, false)
+    }
+}
+
+/// Encodes a `keyring_ops` program from `(opcode, arguments)` pairs.
+pub fn encode_ops(ops: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (code, args) in ops {
+        out.push(*code);
+        out.extend_from_slice(args);
+    }
+    out
+}
