@@ -25,11 +25,6 @@ impl<'a> Reader<'a> {
         Reader { bytes, offset: 0 }
     }
 
-    /// Bytes not yet read.
-    pub(crate) fn remaining(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// Offset of the next byte within the outermost input.
     pub(crate) fn position(&self) -> usize {
         self.offset
@@ -96,6 +91,21 @@ impl<'a> Reader<'a> {
             });
         }
         Ok(value)
+    }
+
+    /// Checks that at least `needed` bytes remain, before anyone allocates
+    /// for a table whose count was just read: `Truncated{field}` otherwise,
+    /// at the current offset.
+    pub(crate) fn require(&self, needed: usize, field: &'static str) -> Result<(), DecodeError> {
+        if self.bytes.len() < needed {
+            return Err(DecodeError::Truncated {
+                field,
+                offset: self.offset,
+                needed,
+                available: self.bytes.len(),
+            });
+        }
+        Ok(())
     }
 
     /// A `u32`-length-prefixed field of at most `max` bytes.

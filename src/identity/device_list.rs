@@ -319,15 +319,7 @@ impl DeviceList {
         let count = usize::from(r.u16("device count")?);
         let count = r.bounded(count, 0, limit::MAX_DEVICES_PER_LIST, "device count")?;
         // Every certificate and the signature must be present: reject before allocating.
-        let needed = count * CERTIFICATE_LEN + 64;
-        if r.remaining() < needed {
-            return Err(DecodeError::Truncated {
-                field: "device certificates",
-                offset: r.position(),
-                needed,
-                available: r.remaining(),
-            });
-        }
+        r.require(count * CERTIFICATE_LEN + 64, "device certificates")?;
         let mut certificates: Vec<DeviceCertificate> = Vec::with_capacity(count);
         for _ in 0..count {
             let mut inner = r.nested(CERTIFICATE_LEN, "device certificate")?;

@@ -468,7 +468,7 @@ impl Retired {
             secret,
             key_id: identity.key_id,
             binding: identity.binding,
-            certificate: identity.certificate.clone(),
+            certificate: identity.certificate,
             retired_at,
         }
     }

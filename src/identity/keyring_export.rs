@@ -139,7 +139,7 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
 
     let count = usize::from(r.u8("retired count")?);
     let count = r.bounded(count, 0, limit::MAX_KEYRING_RETIRED, "retired count")?;
-    room_for(&r, count, RETIRED_LEN, "retired keys")?;
+    r.require(count.saturating_mul(RETIRED_LEN), "retired keys")?;
     let mut retired: Vec<Retired> = Vec::with_capacity(count);
     for _ in 0..count {
         let entry = read_retired(&mut r)?;
@@ -165,7 +165,7 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
 
     let count = usize::from(r.u8("prekey count")?);
     let count = r.bounded(count, 0, limit::MAX_KEYRING_PREKEYS, "prekey count")?;
-    room_for(&r, count, PREKEY_LEN, "prekeys")?;
+    r.require(count.saturating_mul(PREKEY_LEN), "prekeys")?;
     let mut prekeys: Vec<PrekeySecret> = Vec::with_capacity(count);
     for _ in 0..count {
         let secret_bytes = Zeroizing::new(r.array::<32>("prekey secret")?);
@@ -220,27 +220,6 @@ fn read_retired(r: &mut Reader<'_>) -> Result<Retired, KeyringError> {
         certificate,
         retired_at,
     })
-}
-
-/// `count` entries of `len` bytes fit what is left, checked before anything
-/// is allocated for them (SPEC.md §3.9 steps 3–4).
-fn room_for(
-    r: &Reader<'_>,
-    count: usize,
-    len: usize,
-    field: &'static str,
-) -> Result<(), KeyringError> {
-    let needed = count.saturating_mul(len);
-    if r.remaining() < needed {
-        return Err(DecodeError::Truncated {
-            field,
-            offset: r.position(),
-            needed,
-            available: r.remaining(),
-        }
-        .into());
-    }
-    Ok(())
 }
 
 /// 64 secret bytes and the certificate they belong to, which must be

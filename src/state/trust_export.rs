@@ -139,14 +139,7 @@ fn read_contact(r: &mut Reader<'_>) -> Result<(AccountPublicKey, Contact), Decod
     };
     let g = usize::from(r.u16("grace count")?);
     let g = r.bounded(g, 0, limit::MAX_DEVICES_PER_LIST, "grace count")?;
-    if r.remaining() < g.saturating_mul(CERTIFICATE_LEN + 8) {
-        return Err(DecodeError::Truncated {
-            field: "grace entries",
-            offset: r.position(),
-            needed: g.saturating_mul(CERTIFICATE_LEN + 8),
-            available: r.remaining(),
-        });
-    }
+    r.require(g.saturating_mul(CERTIFICATE_LEN + 8), "grace entries")?;
     let mut grace: Vec<GraceEntry> = Vec::with_capacity(g);
     for _ in 0..g {
         let certificate = DeviceCertificate::decode(r)?;
