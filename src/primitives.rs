@@ -516,6 +516,69 @@ pub(crate) fn xwing_encapsulate(
     Ok((ct.0, out))
 }
 
+/// Test-only oracles for the X-Wing conformance suites, with none of
+/// fanseal's checks in front (kept here so this file stays the only one
+/// naming the crates): ML-KEM-768 straight from ml-kem, for Wycheproof's
+/// ML-KEM KATs (which start from the 64-byte ML-KEM seed `d || z`, not from
+/// an X-Wing seed), and the X-Wing combiner over SHA3-256
+/// (draft-connolly-cfrg-xwing-kem §5.3), to tie Wycheproof's ML-KEM shared
+/// secrets to fanseal's X-Wing output.
+#[cfg(test)]
+pub(crate) mod xwing_oracle {
+    use alloc::vec::Vec;
+    use ml_kem::kem::{Decapsulate, KeyExport};
+    use ml_kem::{FromSeed, MlKem768};
+
+    type Ek = ml_kem::ml_kem_768::EncapsulationKey;
+
+    /// `ML-KEM.KeyGen_internal(d, z)` from `seed = d || z`: `(ek, expanded dk)`.
+    pub(crate) fn mlkem_keygen(seed: &[u8; 64]) -> ([u8; 1184], Vec<u8>) {
+        let (dk, ek) = MlKem768::from_seed(&(*seed).into());
+        #[allow(deprecated, reason = "Wycheproof lists the expanded form")]
+        let expanded = ml_kem::ExpandedKeyEncoding::to_expanded_bytes(&dk);
+        (ek.to_bytes().0, expanded.to_vec())
+    }
+
+    /// `ML-KEM.Decaps` with the key from `seed` (implicit rejection included).
+    pub(crate) fn mlkem_decaps(seed: &[u8; 64], c: &[u8; 1088]) -> [u8; 32] {
+        let (dk, _) = MlKem768::from_seed(&(*seed).into());
+        dk.decapsulate(&(*c).into()).0
+    }
+
+    /// `ML-KEM.Decaps` with an expanded 2400-byte key, `None` if the key fails
+    /// ml-kem's validation (FIPS 203 §7.3 hash check, ek modulus check).
+    pub(crate) fn mlkem_decaps_expanded(dk: &[u8; 2400], c: &[u8; 1088]) -> Option<[u8; 32]> {
+        #[allow(deprecated, reason = "Wycheproof lists the expanded form")]
+        let dk = <ml_kem::ml_kem_768::DecapsulationKey as ml_kem::ExpandedKeyEncoding>::from_expanded_bytes(
+            &(*dk).into(),
+        )
+        .ok()?;
+        Some(dk.decapsulate(&(*c).into()).0)
+    }
+
+    /// `ML-KEM.Encaps_internal(ek, m)`, `None` if `ek` fails the §7.2 check.
+    pub(crate) fn mlkem_encaps(ek: &[u8; 1184], m: &[u8; 32]) -> Option<([u8; 1088], [u8; 32])> {
+        let ek = Ek::new(&(*ek).into()).ok()?;
+        let (c, k) = ek.encapsulate_deterministic(&(*m).into());
+        Some((c.0, k.0))
+    }
+
+    /// `SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel)`.
+    pub(crate) fn xwing_combiner(
+        ss_m: &[u8; 32],
+        ss_x: &[u8; 32],
+        ct_x: &[u8; 32],
+        pk_x: &[u8; 32],
+    ) -> [u8; 32] {
+        use sha3::Digest;
+        let mut h = sha3::Sha3_256::new();
+        for part in [&ss_m[..], ss_x, ct_x, pk_x, br"\.//^\"] {
+            h.update(part);
+        }
+        h.finalize().into()
+    }
+}
+
 // ---------------------------------------------------------------- comparison
 
 /// Constant-time equality of two byte strings of public length.
