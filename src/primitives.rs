@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey as XPublic, StaticSecret};
 use x_wing::kem::common::array::Array;
 use x_wing::{
-    Decapsulator, DecapsulationKeyRejectNonContrib, EncapsulationKey as XWingPublic, KeyExport,
+    DecapsulationKeyRejectNonContrib, Decapsulator, EncapsulationKey as XWingPublic, KeyExport,
     TryDecapsulate, TryKeyInit,
 };
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -388,7 +388,13 @@ pub(crate) fn reference_verify_strict(
 /// X-Wing (draft-connolly-cfrg-xwing-kem; draft-ietf-hpke-pq KEM 0x647a,
 /// MLKEM768-X25519) sizes. Every X-Wing input is a fixed-size array of
 /// these lengths, so a wrong length cannot reach the crate.
-#[cfg_attr(not(test), allow(dead_code, reason = "the hybrid wrap is wired in by issue 12's envelope work"))]
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
 pub(crate) mod xwing_size {
     /// Decapsulation key: the 32-byte seed (`Nsk`).
     pub(crate) const SEED: usize = 32;
@@ -411,7 +417,13 @@ pub(crate) mod xwing_size {
 /// [`X25519Secret`]. The crate wipes its 32-byte seed on drop (feature
 /// `zeroize`); the expanded ML-KEM and X25519 keys exist only during a
 /// decapsulation and are wiped by ml-kem and x25519-dalek when dropped.
-#[cfg_attr(not(test), allow(dead_code, reason = "the hybrid wrap is wired in by issue 12's envelope work"))]
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
 pub(crate) struct XWingSecret(Box<DecapsulationKeyRejectNonContrib>);
 
 /// The boxed key zeroizes its seed when dropped (x-wing `zeroize` feature).
@@ -428,7 +440,13 @@ impl core::fmt::Debug for XWingSecret {
     }
 }
 
-#[cfg_attr(not(test), allow(dead_code, reason = "the hybrid wrap is wired in by issue 12's envelope work"))]
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
 impl XWingSecret {
     /// The key whose seed is `seed` (X-Wing `DeriveKeyPair`'s input: SHAKE256
     /// expands it into the ML-KEM-768 and X25519 keys).
@@ -492,7 +510,13 @@ fn parse_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<XWingPublic, 
 
 /// The public-key check of [`parse_xwing_public`], for callers that validate
 /// a key when it is published or certified (public data only).
-#[cfg_attr(not(test), allow(dead_code, reason = "the hybrid wrap is wired in by issue 12's envelope work"))]
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
 pub(crate) fn check_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<(), Rejected> {
     parse_xwing_public(public).map(|_| ())
 }
@@ -503,7 +527,13 @@ pub(crate) fn check_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<()
 /// public key is checked first ([`check_xwing_public`]): with a canonical,
 /// non-low-order `pk_X` and a clamped ephemeral scalar the X25519 output is
 /// never zero. Returns `(ct_M || ct_X, shared secret)`.
-#[cfg_attr(not(test), allow(dead_code, reason = "the hybrid wrap is wired in by issue 12's envelope work"))]
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
 pub(crate) fn xwing_encapsulate(
     public: &[u8; xwing_size::PUBLIC],
     randomness: &[u8; xwing_size::RANDOMNESS],

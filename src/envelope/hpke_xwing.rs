@@ -189,7 +189,11 @@ mod tests {
         for low in low_order_points() {
             let mut bad = ct;
             bad[1088..].copy_from_slice(&low);
-            assert_eq!(sk.decapsulate(&bad).map(|_| ()), Err(Rejected), "{low:02x?}");
+            assert_eq!(
+                sk.decapsulate(&bad).map(|_| ()),
+                Err(Rejected),
+                "{low:02x?}"
+            );
             assert!(xwing_decap(&sk, &bad, &ksc).is_err());
             // Non-canonical encodings of the same points (bit 255 set: X25519
             // masks it) are low order too.
