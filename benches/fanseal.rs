@@ -653,12 +653,13 @@ fn xwing_key_schedule(ss: &[u8], ksc: &[u8; 65]) -> ([u8; 32], [u8; 12]) {
 }
 
 /// The X-Wing floor of one device's hybrid wrap, straight from the crates
-/// (x-wing, hkdf, aes-gcm): sender = 64 bytes of RNG + X-Wing encapsulation
-/// + key schedule + 32-byte AES-256-GCM seal; receiver = X-Wing
-/// decapsulation (the x-wing crate re-expands the ML-KEM and X25519 keys
-/// from the seed on every call) + key schedule + open. The key-schedule
-/// context is per envelope, outside the loop. Compare with `primitives/
-/// x25519_dh` and the classical floors for the per-device cost of the hybrid.
+/// (x-wing, hkdf, aes-gcm). Sender: 64 bytes from the RNG, the public key
+/// parsed, X-Wing encapsulation, the key schedule and a 32-byte AES-256-GCM
+/// seal. Receiver: X-Wing decapsulation (the x-wing crate re-expands the
+/// ML-KEM and X25519 keys from the seed on every call), the key schedule and
+/// the open. The key-schedule context is per envelope, outside the loop.
+/// Compare with `primitives/x25519_dh` and the classical floors for the
+/// per-device cost of the hybrid.
 fn xwing<M: Measurement>(c: &mut Criterion<M>) {
     use x_wing::{DecapsulationKeyRejectNonContrib, KeyExport, KeyInit, TryDecapsulate};
     let mut rng = common::rng(21);
