@@ -637,8 +637,107 @@ fn paired<M: Measurement>(_: &mut Criterion<M>) {
     p.finish("fanseal");
 }
 
+// ------------------------------------------------------------------ X-Wing floor
+
+/// RFC 9180 `LabeledExtract` / `LabeledExpand` with HKDF-SHA256 for the
+/// X-Wing suite `HPKE || 0x647a || 0x0001 || 0x0002` (floor code, written
+/// against the RFC, not against fanseal's).
+const XWING_SUITE: &[u8] = b"HPKE\x64\x7a\x00\x01\x00\x02";
+
+fn xwing_labeled_extract(salt: &[u8], label: &[u8], ikm: &[u8]) -> [u8; 32] {
+    let mut ext = hkdf::HkdfExtract::<Sha256>::new(Some(salt));
+    for part in [&b"HPKE-v1"[..], XWING_SUITE, label, ikm] {
+        ext.input_ikm(part);
+    }
+    let (prk, _) = ext.finalize();
+    prk.into()
+}
+
+fn xwing_labeled_expand(prk: &[u8; 32], label: &[u8], ctx: &[u8], out: &mut [u8]) {
+    let len = (out.len() as u16).to_be_bytes();
+    Hkdf::<Sha256>::from_prk(prk)
+        .unwrap()
+        .expand_multi_info(&[&len, b"HPKE-v1", XWING_SUITE, label, ctx], out)
+        .unwrap();
+}
+
+/// `mode || psk_id_hash || info_hash`: once per envelope.
+fn xwing_key_schedule_context(info: &[u8]) -> [u8; 65] {
+    let mut ksc = [0u8; 65];
+    ksc[1..33].copy_from_slice(&xwing_labeled_extract(b"", b"psk_id_hash", b""));
+    ksc[33..].copy_from_slice(&xwing_labeled_extract(b"", b"info_hash", info));
+    ksc
+}
+
+/// Per device: `secret`, `key`, `base_nonce` (RFC 9180 §5.1).
+fn xwing_key_schedule(ss: &[u8], ksc: &[u8; 65]) -> ([u8; 32], [u8; 12]) {
+    let secret = xwing_labeled_extract(ss, b"secret", b"");
+    let mut key = [0u8; 32];
+    let mut nonce = [0u8; 12];
+    xwing_labeled_expand(&secret, b"key", ksc, &mut key);
+    xwing_labeled_expand(&secret, b"base_nonce", ksc, &mut nonce);
+    (key, nonce)
+}
+
+/// The X-Wing floor of one device's hybrid wrap, straight from the crates
+/// (x-wing, hkdf, aes-gcm). Sender: 64 bytes from the RNG, the public key
+/// parsed, X-Wing encapsulation, the key schedule and a 32-byte AES-256-GCM
+/// seal. Receiver: X-Wing decapsulation (the x-wing crate re-expands the
+/// ML-KEM and X25519 keys from the seed on every call), the key schedule and
+/// the open. The key-schedule context is per envelope, outside the loop.
+/// Compare with `primitives/x25519_dh` and the classical floors for the
+/// per-device cost of the hybrid.
+fn xwing<M: Measurement>(c: &mut Criterion<M>) {
+    use x_wing::{DecapsulationKeyRejectNonContrib, KeyExport, KeyInit, TryDecapsulate};
+    let mut rng = common::rng(21);
+    let sk = DecapsulationKeyRejectNonContrib::new(&[0x5au8; 32].into());
+    let pk_bytes = x_wing::Decapsulator::encapsulation_key(&sk).to_bytes();
+    let ksc = xwing_key_schedule_context(b"\x0ffanseal v2 wrap0123456789abcdef0123456789abcdef");
+    let binding = [0x42u8; 32];
+    let ms = [0x24u8; 32];
+
+    let seal = |rng: &mut ChaCha20Rng| {
+        // The recipient's key arrives as bytes: parse (ML-KEM modulus check).
+        let pk = <x_wing::EncapsulationKey as x_wing::TryKeyInit>::new(&pk_bytes).unwrap();
+        let mut eseed = [0u8; 64];
+        rng.fill_bytes(&mut eseed);
+        let (ct, ss) = pk.encapsulate_deterministic(&eseed.into());
+        let (key, nonce) = xwing_key_schedule(&ss, &ksc);
+        let mut wrap = ms;
+        let tag = Aes256Gcm::new(&key.into())
+            .encrypt_inout_detached(&Nonce::from(nonce), &binding, (&mut wrap[..]).into())
+            .unwrap();
+        (ct, wrap, tag)
+    };
+    let (ct, wrap, tag) = seal(&mut rng);
+
+    let mut g = c.benchmark_group("xwing");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("floor_seal_per_device", |b| b.iter(|| seal(&mut rng)));
+    g.bench_function("floor_open_per_device", |b| {
+        b.iter(|| {
+            let ss = sk.try_decapsulate(black_box(&ct)).unwrap();
+            let (key, nonce) = xwing_key_schedule(&ss, &ksc);
+            let mut out = wrap;
+            Aes256Gcm::new(&key.into())
+                .decrypt_inout_detached(&Nonce::from(nonce), &binding, (&mut out[..]).into(), &tag)
+                .unwrap();
+            out
+        })
+    });
+    g.bench_function("encapsulate", |b| {
+        let pk = <x_wing::EncapsulationKey as x_wing::TryKeyInit>::new(&pk_bytes).unwrap();
+        b.iter(|| pk.encapsulate_deterministic(black_box(&[7u8; 64].into())))
+    });
+    g.bench_function("decapsulate", |b| {
+        b.iter(|| sk.try_decapsulate(black_box(&ct)).unwrap())
+    });
+    g.finish();
+}
+
 bench_main!(
     primitives,
+    xwing,
     by_size,
     body,
     by_devices,

@@ -13,7 +13,12 @@ use hkdf::{Hkdf, HkdfExtract};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey as XPublic, StaticSecret};
-use zeroize::Zeroizing;
+use x_wing::kem::common::array::Array;
+use x_wing::{
+    DecapsulationKeyRejectNonContrib, Decapsulator, EncapsulationKey as XWingPublic, KeyExport,
+    TryDecapsulate, TryKeyInit,
+};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 // ---------------------------------------------------------------- stack
 
@@ -378,6 +383,232 @@ pub(crate) fn reference_verify_strict(
     })
 }
 
+// ---------------------------------------------------------------- X-Wing
+
+/// X-Wing (draft-connolly-cfrg-xwing-kem; draft-ietf-hpke-pq KEM 0x647a,
+/// MLKEM768-X25519) sizes. Every X-Wing input is a fixed-size array of
+/// these lengths, so a wrong length cannot reach the crate.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
+pub(crate) mod xwing_size {
+    /// Decapsulation key: the 32-byte seed (`Nsk`).
+    pub(crate) const SEED: usize = 32;
+    /// Encapsulation key `pk_M (1184, ML-KEM-768 ek) || pk_X (32, X25519)` (`Npk`).
+    pub(crate) const PUBLIC: usize = 1216;
+    /// Length of the ML-KEM-768 encapsulation key at the start of [`PUBLIC`].
+    pub(crate) const PUBLIC_MLKEM: usize = 1184;
+    /// Ciphertext `ct_M (1088, ML-KEM-768) || ct_X (32, X25519)` (`Nenc`).
+    pub(crate) const CIPHERTEXT: usize = 1120;
+    /// Length of the ML-KEM-768 ciphertext at the start of [`CIPHERTEXT`].
+    pub(crate) const CIPHERTEXT_MLKEM: usize = 1088;
+    /// Encapsulation randomness `eseed`: 32 bytes for ML-KEM, then the
+    /// 32-byte X25519 ephemeral secret.
+    pub(crate) const RANDOMNESS: usize = 64;
+}
+
+/// An X-Wing decapsulation key, held as the crate's
+/// `DecapsulationKeyRejectNonContrib` (an all-zero X25519 output in
+/// decapsulation is an error, as fanseal's DH rule, SPEC.md §2.7). Boxed like
+/// [`X25519Secret`]. The crate wipes its 32-byte seed on drop (feature
+/// `zeroize`); the expanded ML-KEM and X25519 keys exist only during a
+/// decapsulation and are wiped by ml-kem and x25519-dalek when dropped.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
+pub(crate) struct XWingSecret(Box<DecapsulationKeyRejectNonContrib>);
+
+/// The boxed key zeroizes its seed when dropped (x-wing `zeroize` feature).
+impl ZeroizeOnDrop for XWingSecret {}
+
+impl core::fmt::Debug for XWingSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Public part only, abbreviated: the X25519 half of the public key.
+        let public = self.public();
+        let x25519 = public.get(xwing_size::PUBLIC_MLKEM..).unwrap_or_default();
+        f.debug_struct("XWingSecret")
+            .field("public_x25519", &x25519)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
+impl XWingSecret {
+    /// The key whose seed is `seed` (X-Wing `DeriveKeyPair`'s input: SHAKE256
+    /// expands it into the ML-KEM-768 and X25519 keys).
+    pub(crate) fn from_seed(seed: &[u8; xwing_size::SEED]) -> Self {
+        XWingSecret(Box::new(DecapsulationKeyRejectNonContrib::new(
+            Array::cast_from_core(seed),
+        )))
+    }
+
+    /// The 32-byte seed: the whole secret. Callers export it explicitly.
+    pub(crate) fn to_seed(&self) -> Secret32 {
+        let mut seed = self.0.to_bytes();
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&seed);
+        // The crate returns a plain array: wipe it here.
+        seed.as_mut_slice().zeroize();
+        out
+    }
+
+    /// The encapsulation key `pk_M || pk_X`.
+    pub(crate) fn public(&self) -> [u8; xwing_size::PUBLIC] {
+        self.0.encapsulation_key().to_bytes().0
+    }
+
+    /// X-Wing `Decaps`. Rejects an X25519 ciphertext `ct_X` whose product
+    /// with the secret is zero (low order). ML-KEM's implicit rejection gives
+    /// a pseudo-random secret for any other modified ciphertext, so a
+    /// tampered wrap fails at the AEAD, with the same opaque error.
+    pub(crate) fn decapsulate(
+        &self,
+        ciphertext: &[u8; xwing_size::CIPHERTEXT],
+    ) -> Result<Secret32, Rejected> {
+        let mut ss = self
+            .0
+            .try_decapsulate(Array::cast_from_core(ciphertext))
+            .map_err(|_| Rejected)?;
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&ss);
+        ss.as_mut_slice().zeroize();
+        Ok(out)
+    }
+}
+
+/// Parses and checks an X-Wing encapsulation key: the ML-KEM-768 part passes
+/// FIPS 203 §7.2's input checks (the type check is the array length, the
+/// modulus check is ml-kem's `EncapsulationKey::new`: every coefficient
+/// decodes below q = 3329), and the X25519 part `pk_X` (the last 32 bytes,
+/// draft-connolly-cfrg-xwing-kem §5.2 `pk = pk_M || pk_X`) is canonical and
+/// not of low order ([`check_x25519_public`]). Both halves are always
+/// checked and either failure is the same [`Rejected`].
+fn parse_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<XWingPublic, Rejected> {
+    let (_, x25519) = public.split_at(xwing_size::PUBLIC_MLKEM);
+    let x25519: &[u8; 32] = x25519.try_into().map_err(|_| Rejected)?;
+    let x25519_ok = check_x25519_public(x25519).is_ok();
+    let key = XWingPublic::new(Array::cast_from_core(public));
+    match key {
+        Ok(key) if x25519_ok => Ok(key),
+        _ => Err(Rejected),
+    }
+}
+
+/// The public-key check of [`parse_xwing_public`], for callers that validate
+/// a key when it is published or certified (public data only).
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
+pub(crate) fn check_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<(), Rejected> {
+    parse_xwing_public(public).map(|_| ())
+}
+
+/// X-Wing `Encaps` with caller-supplied randomness `eseed` (the first 32
+/// bytes are ML-KEM's `m`, the last 32 the X25519 ephemeral secret), so that
+/// fanseal draws it from the caller's RNG and vectors are reproducible. The
+/// public key is checked first ([`check_xwing_public`]): with a canonical,
+/// non-low-order `pk_X` and a clamped ephemeral scalar the X25519 output is
+/// never zero. Returns `(ct_M || ct_X, shared secret)`.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "the hybrid wrap is wired in by issue 12's envelope work"
+    )
+)]
+pub(crate) fn xwing_encapsulate(
+    public: &[u8; xwing_size::PUBLIC],
+    randomness: &[u8; xwing_size::RANDOMNESS],
+) -> Result<([u8; xwing_size::CIPHERTEXT], Secret32), Rejected> {
+    let key = parse_xwing_public(public)?;
+    let (ct, mut ss) = key.encapsulate_deterministic(Array::cast_from_core(randomness));
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&ss);
+    ss.as_mut_slice().zeroize();
+    Ok((ct.0, out))
+}
+
+/// Test-only oracles for the X-Wing conformance suites, with none of
+/// fanseal's checks in front (kept here so this file stays the only one
+/// naming the crates): ML-KEM-768 straight from ml-kem, for Wycheproof's
+/// ML-KEM KATs (which start from the 64-byte ML-KEM seed `d || z`, not from
+/// an X-Wing seed), and the X-Wing combiner over SHA3-256
+/// (draft-connolly-cfrg-xwing-kem §5.3), to tie Wycheproof's ML-KEM shared
+/// secrets to fanseal's X-Wing output.
+#[cfg(test)]
+pub(crate) mod xwing_oracle {
+    use alloc::vec::Vec;
+    use ml_kem::kem::{Decapsulate, KeyExport};
+    use ml_kem::{FromSeed, MlKem768};
+
+    type Ek = ml_kem::ml_kem_768::EncapsulationKey;
+
+    /// `ML-KEM.KeyGen_internal(d, z)` from `seed = d || z`: `(ek, expanded dk)`.
+    pub(crate) fn mlkem_keygen(seed: &[u8; 64]) -> ([u8; 1184], Vec<u8>) {
+        let (dk, ek) = MlKem768::from_seed(&(*seed).into());
+        #[allow(deprecated, reason = "Wycheproof lists the expanded form")]
+        let expanded = ml_kem::ExpandedKeyEncoding::to_expanded_bytes(&dk);
+        (ek.to_bytes().0, expanded.to_vec())
+    }
+
+    /// `ML-KEM.Decaps` with the key from `seed` (implicit rejection included).
+    pub(crate) fn mlkem_decaps(seed: &[u8; 64], c: &[u8; 1088]) -> [u8; 32] {
+        let (dk, _) = MlKem768::from_seed(&(*seed).into());
+        dk.decapsulate(&(*c).into()).0
+    }
+
+    /// `ML-KEM.Decaps` with an expanded 2400-byte key, `None` if the key fails
+    /// ml-kem's validation (FIPS 203 §7.3 hash check, ek modulus check).
+    pub(crate) fn mlkem_decaps_expanded(dk: &[u8; 2400], c: &[u8; 1088]) -> Option<[u8; 32]> {
+        #[allow(deprecated, reason = "Wycheproof lists the expanded form")]
+        let dk = <ml_kem::ml_kem_768::DecapsulationKey as ml_kem::ExpandedKeyEncoding>::from_expanded_bytes(
+            &(*dk).into(),
+        )
+        .ok()?;
+        Some(dk.decapsulate(&(*c).into()).0)
+    }
+
+    /// `ML-KEM.Encaps_internal(ek, m)`, `None` if `ek` fails the §7.2 check.
+    pub(crate) fn mlkem_encaps(ek: &[u8; 1184], m: &[u8; 32]) -> Option<([u8; 1088], [u8; 32])> {
+        let ek = Ek::new(&(*ek).into()).ok()?;
+        let (c, k) = ek.encapsulate_deterministic(&(*m).into());
+        Some((c.0, k.0))
+    }
+
+    /// `SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel)`.
+    pub(crate) fn xwing_combiner(
+        ss_m: &[u8; 32],
+        ss_x: &[u8; 32],
+        ct_x: &[u8; 32],
+        pk_x: &[u8; 32],
+    ) -> [u8; 32] {
+        use sha3::Digest;
+        let mut h = sha3::Sha3_256::new();
+        for part in [&ss_m[..], ss_x, ct_x, pk_x, br"\.//^\"] {
+            h.update(part);
+        }
+        h.finalize().into()
+    }
+}
+
 // ---------------------------------------------------------------- comparison
 
 /// Constant-time equality of two byte strings of public length.
@@ -445,6 +676,27 @@ mod tests {
                 "{k:02x?}"
             );
         }
+    }
+
+    #[test]
+    fn xwing_sizes_are_the_crate_s() {
+        assert_eq!(xwing_size::PUBLIC, x_wing::ENCAPSULATION_KEY_SIZE);
+        assert_eq!(xwing_size::CIPHERTEXT, x_wing::CIPHERTEXT_SIZE);
+        assert_eq!(xwing_size::SEED, x_wing::DECAPSULATION_KEY_SIZE);
+        assert_eq!(
+            xwing_size::RANDOMNESS,
+            x_wing::ENCAPSULATION_RANDOMNESS_SIZE
+        );
+    }
+
+    #[test]
+    fn xwing_secret_zeroize_on_drop_is_the_crate_s() {
+        // XWingSecret's ZeroizeOnDrop marker relies on the boxed key wiping
+        // its seed: DecapsulationKeyRejectNonContrib holds a DecapsulationKey,
+        // which is ZeroizeOnDrop with the `zeroize` feature.
+        fn zeroize_on_drop<T: ZeroizeOnDrop>() {}
+        zeroize_on_drop::<x_wing::DecapsulationKey>();
+        zeroize_on_drop::<XWingSecret>();
     }
 
     impl Sha256Stream {

