@@ -35,6 +35,7 @@ mod primitives;
 mod replay;
 #[cfg(feature = "getrandom")]
 mod rng;
+pub mod session;
 mod state;
 
 /// Not API (feature `internals`): entry points for the constant-time harness
@@ -44,6 +45,8 @@ mod state;
 #[path = "ct_hooks.rs"]
 pub mod __ct;
 
+/// Sender-key session limits and defaults (docs/spec-sessions.md).
+pub use consts::session as session_limit;
 pub use consts::{capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
 /// Certificate capability: senders MUST wrap to the device's signed prekeys
 /// (SPEC.md §4.9). The same value as [`capability::PREKEYS`].
@@ -56,4 +59,8 @@ pub use identity::*;
 pub use replay::{ReplayError, ReplayGuard};
 #[cfg(feature = "getrandom")]
 pub use rng::{os_rng, OsRng};
+pub use session::{
+    InboundSession, Membership, OutboundSession, RotationPolicy, SessionError, SessionId,
+    SessionMessage, SessionPlaintext,
+};
 pub use state::{Contact, Conversation, ConversationError, RecipientAudit, TrustError, TrustStore};

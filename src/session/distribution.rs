@@ -1,0 +1,116 @@
+//! The session distribution (object type `0x09`, spec-sessions §15.4): the
+//! payload of one ordinary envelope that hands a session's current chain
+//! state to every recipient device.
+//!
+//! ```text
+//! offset size  field
+//!      0    1  wire version           0x02
+//!      1    1  object type            0x09 (session distribution)
+//!      2    2  suite                  0x0001
+//!      4   16  session id
+//!     20    4  index                  u32, the next index the sender will use, 0 ..= 2^32 - 2
+//!     24   32  chain key              the chain key of that index
+//!     56    8  created at             u64 ms, the sender's clock when the session began
+//!     64    4  conversation id length u32, 0 ..= MAX_CONVERSATION_ID
+//!     68    n  conversation id        equal to the envelope's AAD
+//! ```
+//!
+//! The sending device is not named here: the envelope authenticates it
+//! (its certificate, on its account's verified list, signed the envelope).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::codec::{Reader, Writer};
+use crate::consts::{session as s, SUITE_X25519_SHA256_AES256GCM_ED25519};
+use crate::error::DecodeError;
+use crate::session::chain::ChainKey;
+use crate::session::message::SessionId;
+
+/// Fixed part of a distribution (bytes).
+pub(crate) const DISTRIBUTION_FIXED: usize = 2 + 2 + s::SESSION_ID + 4 + 32 + 8 + 4;
+
+/// A decoded distribution. Holds the chain key: wiped on drop, never printed.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Distribution {
+    #[zeroize(skip)]
+    pub(crate) session_id: SessionId,
+    pub(crate) index: u32,
+    pub(crate) chain_key: ChainKey,
+    pub(crate) created_at: u64,
+    pub(crate) conversation: Vec<u8>,
+}
+
+impl fmt::Debug for Distribution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Distribution")
+            .field("session_id", &self.session_id)
+            .field("index", &self.index)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encodes a distribution into a buffer wiped on drop (exactly sized, so it
+/// never reallocates and leaves no copy of the chain key behind).
+pub(crate) fn encode(
+    session_id: &SessionId,
+    index: u32,
+    chain_key: &ChainKey,
+    created_at: u64,
+    conversation: &[u8],
+) -> Zeroizing<Vec<u8>> {
+    let mut w = Writer::with_capacity(DISTRIBUTION_FIXED + conversation.len());
+    w.object_prefix(s::DISTRIBUTION_TYPE);
+    w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
+    w.put(&session_id.0);
+    w.u32(index);
+    w.put(chain_key.as_bytes());
+    w.u64(created_at);
+    w.bytes_u32(conversation);
+    Zeroizing::new(w.into_vec())
+}
+
+/// Reads an index that must be below `u32::MAX` (the chain's last index is
+/// `2^32 − 2`, so `index + 1` always fits).
+pub(crate) fn read_index(r: &mut Reader<'_>, field: &'static str) -> Result<u32, DecodeError> {
+    let index = r.u32(field)?;
+    let max = u32::MAX - 1;
+    r.bounded(
+        usize::try_from(index).unwrap_or(usize::MAX),
+        0,
+        usize::try_from(max).unwrap_or(usize::MAX),
+        field,
+    )?;
+    Ok(index)
+}
+
+impl Distribution {
+    /// Decodes the one canonical encoding (spec-sessions §15.4): version,
+    /// type `0x09`, suite, session id, index (`OutOfRange` at `u32::MAX`),
+    /// chain key, created at, conversation id length (`OutOfRange` above
+    /// [`s::MAX_CONVERSATION_ID`], before allocating), its bytes, no
+    /// trailing bytes.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        r.object_prefix(s::DISTRIBUTION_TYPE)?;
+        r.suite()?;
+        let session_id = SessionId(r.array("session id")?);
+        let index = read_index(&mut r, "index")?;
+        let chain_key = ChainKey::from_bytes(&Zeroizing::new(r.array("chain key")?));
+        let created_at = r.u64("created at")?;
+        let conversation = r
+            .bytes_u32(s::MAX_CONVERSATION_ID, "conversation id")?
+            .to_vec();
+        r.finish()?;
+        Ok(Distribution {
+            session_id,
+            index,
+            chain_key,
+            created_at,
+            conversation,
+        })
+    }
+}

@@ -1,0 +1,160 @@
+//! Session errors (spec-sessions §15.10), split by whose fault they are:
+//! malformed bytes ([`SessionError::Decode`]), the public routing and
+//! ordering facts of a message (unknown session, duplicate or far index:
+//! they depend only on public header fields and on which indices this
+//! device already accepted), the caller ([`SessionError::RotationRequired`],
+//! limits, policy), trust ([`SessionError::SenderListUnavailable`],
+//! [`SessionError::SenderNotOnTrustedList`]), and every authentication
+//! failure as the single opaque [`SessionError::Unauthenticated`].
+
+use core::fmt;
+
+use crate::error::{DecodeError, OpenError, SealError};
+use crate::identity::{AccountPublicKey, KeyId};
+
+/// Why a session operation was refused (spec-sessions §15.10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Malformed bytes: a session message, distribution or state export
+    /// that is not the one canonical encoding, or persisted state that
+    /// contradicts itself (`DecodeError::Inconsistent`).
+    Decode(DecodeError),
+    /// The message names a session id this inbound session is not
+    /// (route it by [`crate::SessionMessage::session_id`]).
+    UnknownSession,
+    /// The index was accepted before, or lies below the session's next
+    /// index and its key was never kept (a replay, or history from before
+    /// this device received the session).
+    DuplicateIndex {
+        /// The message's index.
+        index: u32,
+    },
+    /// The index is more than [`crate::session_limit::MAX_SKIP`] ahead of the next
+    /// expected one; nothing was derived.
+    TooFarAhead {
+        /// The message's index.
+        index: u32,
+        /// The session's next expected index.
+        next: u32,
+    },
+    /// Accepting the message would keep more than
+    /// [`crate::session_limit::MAX_SKIPPED_KEYS`] skipped message keys; nothing was
+    /// derived.
+    TooManySkipped,
+    /// Every authentication failure: commitment, AEAD, body format,
+    /// signature. No detail, so no oracle.
+    Unauthenticated,
+    /// The message authenticated, but the caller holds no verified list of
+    /// the sender's account: fetch it, verify it, retry.
+    SenderListUnavailable(AccountPublicKey),
+    /// The message authenticated, but the sender's certificate is not on
+    /// the account's current verified list (or has expired) and the grace
+    /// policy does not accept it: the device was removed or re-keyed.
+    SenderNotOnTrustedList(AccountPublicKey),
+    /// The opened envelope's payload is a distribution whose conversation
+    /// id is not the envelope's AAD.
+    WrongConversation,
+    /// A distribution for a session this device already holds, from the
+    /// same sender device, with a chain that is not the held chain: the
+    /// sender gave devices inconsistent states (or the state was forged).
+    ConflictingDistribution,
+    /// The distribution is for another sender device or session id than
+    /// this inbound session.
+    NotThisSession,
+    /// The outbound session may not encrypt any more: its message count or
+    /// age reached the policy, or a device was removed from its recipients.
+    /// Start a new session and distribute it.
+    RotationRequired,
+    /// The next index would be `u32::MAX`: the chain is exhausted.
+    Exhausted,
+    /// The device secret or certificate is not the session owner's, or a
+    /// state export belongs to another device.
+    WrongDevice,
+    /// A distribution would remove a device the session was distributed
+    /// to: rotate instead.
+    MemberRemoved {
+        /// Certificate key ids of the removed devices.
+        removed: alloc::vec::Vec<KeyId>,
+    },
+    /// Payload above [`crate::limit::MAX_PAYLOAD`].
+    PayloadTooLarge,
+    /// AAD above [`crate::limit::MAX_AAD`].
+    AadTooLarge,
+    /// Conversation id above [`crate::session_limit::MAX_CONVERSATION_ID`].
+    ConversationIdTooLarge,
+    /// The padded body would exceed [`crate::limit::MAX_BODY`].
+    PaddedBodyTooLarge,
+    /// A rotation policy outside its bounds (spec-sessions §15.6).
+    InvalidPolicy,
+    /// Sealing the distribution failed.
+    Seal(SealError),
+    /// Opening the distribution envelope failed.
+    Open(OpenError),
+    /// A primitive failed where it cannot (a bug).
+    Internal,
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Decode(e) => write!(f, "malformed session bytes: {e}"),
+            SessionError::UnknownSession => f.write_str("message of another session"),
+            SessionError::DuplicateIndex { index } => {
+                write!(f, "index {index} already accepted or not held")
+            }
+            SessionError::TooFarAhead { index, next } => {
+                write!(f, "index {index} too far ahead of {next}")
+            }
+            SessionError::TooManySkipped => f.write_str("skipped message key store full"),
+            SessionError::Unauthenticated => f.write_str("session message not authentic"),
+            SessionError::SenderListUnavailable(a) => {
+                write!(f, "no verified device list for sender {a:?}")
+            }
+            SessionError::SenderNotOnTrustedList(a) => {
+                write!(f, "sender device not on the trusted list of {a:?}")
+            }
+            SessionError::WrongConversation => {
+                f.write_str("distribution conversation id is not the envelope AAD")
+            }
+            SessionError::ConflictingDistribution => {
+                f.write_str("distribution conflicts with the held chain")
+            }
+            SessionError::NotThisSession => f.write_str("distribution of another session"),
+            SessionError::RotationRequired => f.write_str("session must be rotated"),
+            SessionError::Exhausted => f.write_str("session chain exhausted"),
+            SessionError::WrongDevice => f.write_str("session belongs to another device"),
+            SessionError::MemberRemoved { removed } => {
+                write!(f, "{} recipient devices removed: rotate", removed.len())
+            }
+            SessionError::PayloadTooLarge => f.write_str("payload too large"),
+            SessionError::AadTooLarge => f.write_str("AAD too large"),
+            SessionError::ConversationIdTooLarge => f.write_str("conversation id too large"),
+            SessionError::PaddedBodyTooLarge => f.write_str("padded body too large"),
+            SessionError::InvalidPolicy => f.write_str("rotation policy out of bounds"),
+            SessionError::Seal(e) => write!(f, "sealing the distribution: {e}"),
+            SessionError::Open(e) => write!(f, "opening the distribution: {e}"),
+            SessionError::Internal => f.write_str("internal error"),
+        }
+    }
+}
+
+impl core::error::Error for SessionError {}
+
+impl From<DecodeError> for SessionError {
+    fn from(e: DecodeError) -> Self {
+        SessionError::Decode(e)
+    }
+}
+
+impl From<SealError> for SessionError {
+    fn from(e: SealError) -> Self {
+        SessionError::Seal(e)
+    }
+}
+
+impl From<OpenError> for SessionError {
+    fn from(e: OpenError) -> Self {
+        SessionError::Open(e)
+    }
+}

@@ -1,0 +1,169 @@
+//! From a message key to the commitment, body key and nonce of one session
+//! message, and the transcript its sender signs (spec-sessions §15.3).
+//!
+//! ```text
+//! binding      = SHA-256(lp(L_binding) || sender Ed25519 key || session id ||
+//!                        u32 len(conversation id) || conversation id)
+//! context_hash = SHA-256(lp(L_context) || 0x02 || 0x08 || suite || session id ||
+//!                        u32 index || random || u32 ciphertext length || binding)
+//! prk          = HKDF-Extract(salt = lp(L_secret), ikm = message key)
+//! commitment   = HKDF-Expand(prk, lp(L_commit) || context_hash, 32)
+//! body key     = HKDF-Expand(prk, lp(L_key)    || context_hash, 32)
+//! body nonce   = HKDF-Expand(prk, lp(L_nonce)  || context_hash, 12)
+//! header_hash  = SHA-256(lp(L_header) || context_hash || commitment)
+//! transcript   = SHA-256(header_hash || u64 timestamp || u32 len || aad || u32 len || payload)
+//! ```
+//!
+//! The per-message `random` is in the context hash, so one message key with
+//! two randoms gives two unrelated (key, nonce) pairs: a sender restored
+//! from an old copy reuses an index, never a key/nonce pair.
+
+use alloc::vec::Vec;
+
+use zeroize::Zeroizing;
+
+use crate::codec::label_prefix;
+use crate::consts::{session as s, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
+use crate::primitives::{
+    ct_eq, hkdf_expand, hkdf_extract, AeadKey, Rejected, Secret32, Sha256Stream,
+};
+use crate::session::chain::MessageKey;
+use crate::session::message::SessionId;
+
+/// The session binding (spec-sessions §15.3): which device's chain, which
+/// session, which conversation. Computed once per session.
+pub(crate) fn binding(
+    sender_ed25519: &[u8; 32],
+    session_id: &SessionId,
+    conversation: &[u8],
+) -> [u8; 32] {
+    let mut h = Sha256Stream::labeled(s::BINDING);
+    h.update(sender_ed25519);
+    h.update(&session_id.0);
+    h.update(&len_u32(conversation.len()));
+    h.update(conversation);
+    h.finish()
+}
+
+/// The public fields of a message that the key schedule binds.
+pub(crate) struct Context<'a> {
+    pub(crate) session_id: &'a SessionId,
+    pub(crate) index: u32,
+    pub(crate) random: &'a [u8; s::RANDOM],
+    pub(crate) ciphertext_len: usize,
+    pub(crate) binding: &'a [u8; 32],
+}
+
+impl Context<'_> {
+    pub(crate) fn hash(&self) -> [u8; 32] {
+        let mut h = Sha256Stream::labeled(s::CONTEXT);
+        h.update(&[WIRE_VERSION, s::MESSAGE_TYPE]);
+        h.update(&SUITE_X25519_SHA256_AES256GCM_ED25519.to_be_bytes());
+        h.update(&self.session_id.0);
+        h.update(&self.index.to_be_bytes());
+        h.update(self.random);
+        h.update(&len_u32(self.ciphertext_len));
+        h.update(self.binding);
+        h.finish()
+    }
+}
+
+/// `SHA-256(lp(L_header) || context_hash || commitment)`.
+pub(crate) fn header_hash(context_hash: &[u8; 32], commitment: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256Stream::labeled(s::HEADER);
+    h.update(context_hash);
+    h.update(commitment);
+    h.finish()
+}
+
+/// The keys one message key yields for one context.
+pub(crate) struct BodyKeys {
+    pub(crate) commitment: [u8; 32],
+    key: Secret32,
+    nonce: Zeroizing<[u8; 12]>,
+}
+
+impl BodyKeys {
+    pub(crate) fn derive(mk: &MessageKey, context_hash: &[u8; 32]) -> Result<Self, Rejected> {
+        let mut salt = Vec::with_capacity(1 + s::SECRET.len());
+        salt.extend_from_slice(&label_prefix(s::SECRET));
+        salt.extend_from_slice(s::SECRET);
+        let prk = hkdf_extract(&salt, &[&mk.0]);
+        let expand =
+            |l: &[u8], out: &mut [u8]| hkdf_expand(&prk, &[&label_prefix(l), l, context_hash], out);
+        let mut commitment = [0u8; 32];
+        let mut key = Zeroizing::new([0u8; 32]);
+        let mut nonce = Zeroizing::new([0u8; 12]);
+        expand(s::COMMITMENT, &mut commitment)?;
+        expand(s::BODY_KEY, key.as_mut())?;
+        expand(s::BODY_NONCE, nonce.as_mut())?;
+        Ok(BodyKeys {
+            commitment,
+            key,
+            nonce,
+        })
+    }
+
+    pub(crate) fn commitment_matches(&self, carried: &[u8; 32]) -> bool {
+        ct_eq(&self.commitment, carried)
+    }
+
+    pub(crate) fn seal(
+        &self,
+        header_hash: &[u8; 32],
+        buf: &mut [u8],
+    ) -> Result<[u8; 16], Rejected> {
+        AeadKey::new(&self.key).seal_detached(&self.nonce, header_hash, buf)
+    }
+
+    pub(crate) fn open(
+        &self,
+        header_hash: &[u8; 32],
+        buf: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), Rejected> {
+        AeadKey::new(&self.key).open_detached(&self.nonce, header_hash, buf, tag)
+    }
+}
+
+/// The digest the sending device signs.
+pub(crate) fn transcript(
+    header_hash: &[u8; 32],
+    timestamp: u64,
+    aad: &[u8],
+    payload: &[u8],
+) -> [u8; 32] {
+    let mut h = Sha256Stream::new();
+    h.update(header_hash);
+    h.update(&timestamp.to_be_bytes());
+    h.update(&len_u32(aad.len()));
+    h.update(aad);
+    h.update(&len_u32(payload.len()));
+    h.update(payload);
+    h.finish()
+}
+
+pub(crate) fn len_u32(len: usize) -> [u8; 4] {
+    u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes()
+}
+
+/// The unpadded body plaintext: `u64 timestamp || u32 len || aad || u32 len
+/// || payload || signature`.
+pub(crate) fn body_len(aad: &[u8], payload: &[u8]) -> usize {
+    s::MIN_BODY + aad.len() + payload.len()
+}
+
+pub(crate) fn write_body(
+    out: &mut Vec<u8>,
+    timestamp: u64,
+    aad: &[u8],
+    payload: &[u8],
+    sig: &[u8; 64],
+) {
+    out.extend_from_slice(&timestamp.to_be_bytes());
+    out.extend_from_slice(&len_u32(aad.len()));
+    out.extend_from_slice(aad);
+    out.extend_from_slice(&len_u32(payload.len()));
+    out.extend_from_slice(payload);
+    out.extend_from_slice(sig);
+}
