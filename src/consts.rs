@@ -212,6 +212,8 @@ pub mod session {
     pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 session body nonce";
     /// Signature over a session message transcript, by the device key (§15.3).
     pub(crate) const SIGNATURE: &[u8] = b"fanseal v2 session message signature";
+    /// Check value at the end of a persisted session (§15.7, §15.8).
+    pub(crate) const STATE_CHECK: &[u8] = b"fanseal v2 session state check";
 
     /// Session id (bytes).
     pub const SESSION_ID: usize = 16;

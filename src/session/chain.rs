@@ -84,6 +84,7 @@ impl ChainKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
 
     #[test]
     fn the_step_is_deterministic_and_separates_message_and_chain_keys() {

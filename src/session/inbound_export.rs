@@ -11,6 +11,7 @@
 //! u32 next index || 32 chain key
 //! u16 k (0..=2000) || k × (u32 index || 32 message key), indices strictly
 //!                     ascending and below the next index
+//! 32 state check = SHA-256(lp("fanseal v2 session state check") || every byte above)
 //! ```
 //!
 //! A restored **older** copy holds keys deleted since: a thief of that copy
@@ -36,7 +37,7 @@ use crate::session::message::SessionId;
 use crate::session::schedule;
 
 /// Fixed part of the export (bytes).
-const FIXED: usize = 2 + 2 + 32 + 16 + CERTIFICATE_LEN + 16 + 8 + 4 + 4 + 32 + 2;
+const FIXED: usize = 2 + 2 + 32 + 16 + CERTIFICATE_LEN + 16 + 8 + 4 + 4 + 32 + 2 + 32;
 /// One skipped key: index and message key (bytes).
 const SKIPPED: usize = 4 + 32;
 
@@ -46,7 +47,7 @@ impl InboundSession {
     /// keys. Export after every accepted message: an older copy brings back
     /// keys deleted since (see the module docs).
     ///
-    /// Size: `350 + len(conversation id) + 36·k` bytes.
+    /// Size: `382 + len(conversation id) + 36·k` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let len = FIXED + self.conversation.len() + SKIPPED * self.skipped.len();
         let mut w = Writer::with_capacity(len);
@@ -65,6 +66,8 @@ impl InboundSession {
             w.u32(*i);
             w.put(&k.0);
         }
+        let check = schedule::state_check(w.as_slice());
+        w.put(&check);
         Zeroizing::new(w.into_vec())
     }
 
@@ -80,7 +83,8 @@ impl InboundSession {
     /// an index of `u32::MAX`), the sender certificate's own decode errors,
     /// `Inconsistent("sender certificate")` (it does not verify under its
     /// own account), `NonCanonical("skipped keys order")`,
-    /// `Inconsistent("skipped key not below next index")`, `TrailingBytes`.
+    /// `Inconsistent("skipped key not below next index")`,
+    /// `Inconsistent("state check")`, `TrailingBytes`.
     pub fn import(bytes: &[u8], owner: &DeviceCertificate) -> Result<Self, SessionError> {
         let mut r = Reader::new(bytes);
         r.object_prefix(s::INBOUND_TYPE)?;
@@ -118,6 +122,7 @@ impl InboundSession {
             previous = Some(index);
             skipped.insert(index, key);
         }
+        schedule::read_state_check(&mut r, bytes)?;
         r.finish()?;
         Ok(InboundSession {
             owner_account,

@@ -14,6 +14,11 @@
 pub(crate) mod chain;
 pub(crate) mod distribution;
 mod error;
+/// Not API (feature `internals`): a malicious session sender's toolkit for
+/// the attack tests.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod hazmat;
 pub(crate) mod inbound;
 mod inbound_export;
 pub(crate) mod message;

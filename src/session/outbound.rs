@@ -298,6 +298,19 @@ impl OutboundSession {
         if device.public_keys().ed25519 != self.owner {
             return Err(SessionError::WrongDevice);
         }
+        self.encrypt_as(Signer::Device(device), message, now, rng)
+    }
+
+    /// [`OutboundSession::encrypt`] after the owner check, with the
+    /// signature `signer` gives (the hazmat forger signs with another key,
+    /// or strips the signature).
+    pub(crate) fn encrypt_as<R: CryptoRng + ?Sized>(
+        &mut self,
+        signer: Signer<'_>,
+        message: &Message<'_>,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<SessionMessage, SessionError> {
         if self.needs_rotation(now) {
             return Err(SessionError::RotationRequired);
         }
@@ -337,9 +350,20 @@ impl OutboundSession {
         let keys = BodyKeys::derive(&mk, &context).map_err(|_| SessionError::Internal)?;
         let header_hash = schedule::header_hash(&context, &keys.commitment);
         let digest = schedule::transcript(&header_hash, now, message.aad, message.payload);
-        let signature = device.ed25519().sign(s::SIGNATURE, &digest);
         let mut body = Zeroizing::new(Vec::with_capacity(padded + size::TAG));
-        schedule::write_body(&mut body, now, message.aad, message.payload, &signature);
+        match signer {
+            Signer::Device(device) => {
+                let signature = device.ed25519().sign(s::SIGNATURE, &digest);
+                schedule::write_body(&mut body, now, message.aad, message.payload, &signature);
+            }
+            #[cfg(feature = "internals")]
+            Signer::Stripped => {
+                let mut full = Vec::new();
+                schedule::write_body(&mut full, now, message.aad, message.payload, &[0; 64]);
+                full.truncate(full.len() - 64);
+                body.extend_from_slice(&full);
+            }
+        }
         body.resize(padded, 0);
         let tag = keys
             .seal(&header_hash, &mut body)
@@ -354,6 +378,15 @@ impl OutboundSession {
             ciphertext,
         })
     }
+}
+
+/// Who signs a message: the owning device, or (hazmat only) nobody.
+pub(crate) enum Signer<'a> {
+    /// Sign with this device's Ed25519 key.
+    Device(&'a DeviceSecret),
+    /// Leave the signature out of the body (a forger's stripped message).
+    #[cfg(feature = "internals")]
+    Stripped,
 }
 
 /// Certificate key ids of the devices of `lists` unexpired at `now`.

@@ -9,6 +9,7 @@
 //! u32 max messages || u64 max age ms || u8 removed (0 or 1)
 //! u16 n (0..=1024) || n × 16-byte certificate key id, strictly ascending
 //! u32 len (0..=MAX_CONVERSATION_ID) || conversation id
+//! 32 state check = SHA-256(lp("fanseal v2 session state check") || every byte above)
 //! ```
 //!
 //! **Restoring an old copy** (a backup) rewinds the chain: the next
@@ -36,7 +37,7 @@ use crate::session::policy::RotationPolicy;
 use crate::session::schedule;
 
 /// Fixed part of the export (bytes).
-const FIXED: usize = 2 + 2 + 16 + 32 + 4 + 32 + 8 + 4 + 8 + 1 + 2 + 4;
+const FIXED: usize = 2 + 2 + 16 + 32 + 4 + 32 + 8 + 4 + 8 + 1 + 2 + 4 + 32;
 
 impl OutboundSession {
     /// The session as versioned, canonical bytes (spec-sessions §15.7), in
@@ -45,7 +46,7 @@ impl OutboundSession {
     /// [`OutboundSession::encrypt`]; a restored older copy never reuses a
     /// key/nonce pair (see the module docs) but SHOULD be rotated.
     ///
-    /// Size: `113 + 16·n + len(conversation id)` bytes.
+    /// Size: `145 + 16·n + len(conversation id)` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let len = FIXED + size::KEY_ID * self.recipients.len() + self.conversation.len();
         let mut w = Writer::with_capacity(len);
@@ -64,6 +65,8 @@ impl OutboundSession {
             w.put(&k.0);
         }
         w.bytes_u32(&self.conversation);
+        let check = schedule::state_check(w.as_slice());
+        w.put(&check);
         Zeroizing::new(w.into_vec())
     }
 
@@ -75,7 +78,8 @@ impl OutboundSession {
     /// [`SessionError::Decode`] with the first failing field (`Truncated`,
     /// `OutOfRange` for counts and lengths, `NonCanonical("removed flag")`,
     /// `NonCanonical("recipients order")`, `Inconsistent("rotation
-    /// policy")`, `TrailingBytes`); [`SessionError::WrongDevice`] when the
+    /// policy")`, `Inconsistent("state check")`, `TrailingBytes`);
+    /// [`SessionError::WrongDevice`] when the
     /// export's owner key is not `owner.ed25519`.
     pub fn import(bytes: &[u8], owner: &DevicePublicKeys) -> Result<Self, SessionError> {
         let mut r = Reader::new(bytes);
@@ -117,6 +121,7 @@ impl OutboundSession {
         let conversation = r
             .bytes_u32(s::MAX_CONVERSATION_ID, "conversation id")?
             .to_vec();
+        schedule::read_state_check(&mut r, bytes)?;
         r.finish()?;
         Ok(OutboundSession {
             binding: schedule::binding(&owner_key, &session_id, &conversation),

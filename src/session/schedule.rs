@@ -167,3 +167,30 @@ pub(crate) fn write_body(
     out.extend_from_slice(payload);
     out.extend_from_slice(sig);
 }
+
+/// The check value that ends a persisted session (spec-sessions §15.7–15.8):
+/// `SHA-256(lp("fanseal v2 session state check") || every preceding byte)`.
+/// The chain key and message keys have no public counterpart to check them
+/// against, so a corrupted byte would otherwise load and fail every later
+/// message as `Unauthenticated`; this turns it into a clear load error. It
+/// detects accidents, not an attacker who can rewrite the stored bytes.
+pub(crate) fn state_check(bytes: &[u8]) -> [u8; 32] {
+    let mut h = Sha256Stream::labeled(s::STATE_CHECK);
+    h.update(bytes);
+    h.finish()
+}
+
+/// Reads the 32-byte check value at the reader's position and compares it
+/// with that of `bytes[..position]`.
+pub(crate) fn read_state_check(
+    r: &mut crate::codec::Reader<'_>,
+    bytes: &[u8],
+) -> Result<(), crate::error::DecodeError> {
+    let covered = bytes.get(..r.position()).unwrap_or(bytes);
+    let expected = state_check(covered);
+    let found: [u8; 32] = r.array("state check")?;
+    if !ct_eq(&expected, &found) {
+        return Err(crate::error::DecodeError::Inconsistent("state check"));
+    }
+    Ok(())
+}
