@@ -1005,6 +1005,9 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
     let out = s.export();
     let inn = ib.export();
     let owner = d.secret.public_keys();
+    // The sizes spec-sessions §15.7–15.8 states: 5 recipients, 2 skipped keys.
+    assert_eq!(out.len(), 147 + 16 * 5 + CHAT.len());
+    assert_eq!(inn.len(), 350 + CHAT.len() + 36 * 2);
 
     for len in 0..out.len() {
         assert!(
@@ -1163,6 +1166,46 @@ fn secrets_are_not_printed() {
     }
 }
 
+#[test]
+fn a_distribution_of_another_session_or_sender_is_not_compared() {
+    let (g, mut r) = group(20);
+    let (_, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let (_, other) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let bob = &g.bob.devices[0];
+    let ib = receive(bob, &env, &g.directory);
+    let o = open(&bob.keyring, &other, &g.directory, NOW).unwrap();
+    assert_eq!(
+        ib.check_distribution(&o).unwrap_err(),
+        SessionError::NotThisSession
+    );
+    // Alice's other device distributes its own session: another sender.
+    let d = &g.alice.devices[1];
+    let mut s = OutboundSession::new(
+        &d.secret.public_keys(),
+        CHAT,
+        RotationPolicy::DEFAULT,
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    let e = s
+        .distribute(
+            &d.secret,
+            &d.certificate,
+            &g.lists(),
+            &[],
+            Padding::Padme,
+            NOW,
+            &mut r,
+        )
+        .unwrap();
+    let o = open(&bob.keyring, &e.to_bytes(), &g.directory, NOW).unwrap();
+    assert_eq!(
+        ib.check_distribution(&o).unwrap_err(),
+        SessionError::NotThisSession
+    );
+}
+
 // ------------------------------------------------------------ proptest
 
 #[derive(Debug, Clone)]
@@ -1224,5 +1267,31 @@ proptest! {
             prop_assert_eq!(x, y);
         }
         prop_assert_eq!(&*ib.export(), &*ib2.export());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The decoders and the receiving state never panic on arbitrary bytes,
+    /// and a refused input changes nothing.
+    #[test]
+    fn arbitrary_bytes_are_refused_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let (g, mut r) = group(21);
+        let (_, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+        let bob = &g.bob.devices[0];
+        let mut ib = receive(bob, &env, &g.directory);
+        let before = ib.export();
+        let _ = SessionMessage::from_bytes(&bytes);
+        prop_assert!(ib.decrypt(&bytes, &g.directory, NOW).is_err());
+        prop_assert_eq!(&*ib.export(), &*before);
+        prop_assert!(InboundSession::import(&bytes, &bob.certificate).is_err());
+        prop_assert!(OutboundSession::import(&bytes, &g.sender().secret.public_keys()).is_err());
+        // With a valid header in front.
+        let mut framed = vec![0x02, 0x08, 0x00, 0x01];
+        framed.extend_from_slice(&ib.session_id().to_bytes());
+        framed.extend_from_slice(&bytes);
+        prop_assert!(ib.decrypt(&framed, &g.directory, NOW).is_err());
+        prop_assert_eq!(&*ib.export(), &*before);
     }
 }

@@ -47,7 +47,7 @@ impl InboundSession {
     /// keys. Export after every accepted message: an older copy brings back
     /// keys deleted since (see the module docs).
     ///
-    /// Size: `382 + len(conversation id) + 36·k` bytes.
+    /// Size: `350 + len(conversation id) + 36·k` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let len = FIXED + self.conversation.len() + SKIPPED * self.skipped.len();
         let mut w = Writer::with_capacity(len);

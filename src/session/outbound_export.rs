@@ -46,7 +46,7 @@ impl OutboundSession {
     /// [`OutboundSession::encrypt`]; a restored older copy never reuses a
     /// key/nonce pair (see the module docs) but SHOULD be rotated.
     ///
-    /// Size: `145 + 16·n + len(conversation id)` bytes.
+    /// Size: `147 + 16·n + len(conversation id)` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let len = FIXED + size::KEY_ID * self.recipients.len() + self.conversation.len();
         let mut w = Writer::with_capacity(len);
