@@ -9,7 +9,7 @@
 
 use core::fmt;
 
-use crate::error::{DecodeError, OpenError, SealError};
+use crate::error::{DecodeError, SealError};
 use crate::identity::{AccountPublicKey, KeyId};
 
 /// Why a session operation was refused (spec-sessions §15.10).
@@ -89,8 +89,6 @@ pub enum SessionError {
     InvalidPolicy,
     /// Sealing the distribution failed.
     Seal(SealError),
-    /// Opening the distribution envelope failed.
-    Open(OpenError),
     /// A primitive failed where it cannot (a bug).
     Internal,
 }
@@ -133,7 +131,6 @@ impl fmt::Display for SessionError {
             SessionError::PaddedBodyTooLarge => f.write_str("padded body too large"),
             SessionError::InvalidPolicy => f.write_str("rotation policy out of bounds"),
             SessionError::Seal(e) => write!(f, "sealing the distribution: {e}"),
-            SessionError::Open(e) => write!(f, "opening the distribution: {e}"),
             SessionError::Internal => f.write_str("internal error"),
         }
     }
@@ -150,11 +147,5 @@ impl From<DecodeError> for SessionError {
 impl From<SealError> for SessionError {
     fn from(e: SealError) -> Self {
         SessionError::Seal(e)
-    }
-}
-
-impl From<OpenError> for SessionError {
-    fn from(e: OpenError) -> Self {
-        SessionError::Open(e)
     }
 }

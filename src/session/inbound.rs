@@ -144,6 +144,13 @@ impl InboundSession {
     /// # Errors
     /// As above.
     pub fn from_opened(receiver: &DeviceKeyring, opened: &Opened) -> Result<Self, SessionError> {
+        let r = Self::from_opened_inner(receiver, opened);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn from_opened_inner(receiver: &DeviceKeyring, opened: &Opened) -> Result<Self, SessionError> {
         let d = Distribution::decode(opened.payload())?;
         if d.conversation.as_slice() != opened.aad() {
             return Err(SessionError::WrongConversation);
@@ -202,6 +209,13 @@ impl InboundSession {
     /// [`SessionError::ConflictingDistribution`] (another conversation,
     /// creation time or chain: the sender gave devices different states).
     pub fn check_distribution(&self, opened: &Opened) -> Result<(), SessionError> {
+        let r = self.check_distribution_inner(opened);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn check_distribution_inner(&self, opened: &Opened) -> Result<(), SessionError> {
         let d = Distribution::decode(opened.payload())?;
         let cert = opened.sender_certificate();
         if cert.account() != self.sender.account()

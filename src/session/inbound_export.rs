@@ -49,6 +49,13 @@ impl InboundSession {
     ///
     /// Size: `350 + len(conversation id) + 36·k` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let r = self.export_inner();
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn export_inner(&self) -> Zeroizing<Vec<u8>> {
         let len = FIXED + self.conversation.len() + SKIPPED * self.skipped.len();
         let mut w = Writer::with_capacity(len);
         w.object_prefix(s::INBOUND_TYPE);
@@ -86,6 +93,13 @@ impl InboundSession {
     /// `Inconsistent("skipped key not below next index")`,
     /// `Inconsistent("state check")`, `TrailingBytes`.
     pub fn import(bytes: &[u8], owner: &DeviceCertificate) -> Result<Self, SessionError> {
+        let r = Self::import_inner(bytes, owner);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn import_inner(bytes: &[u8], owner: &DeviceCertificate) -> Result<Self, SessionError> {
         let mut r = Reader::new(bytes);
         r.object_prefix(s::INBOUND_TYPE)?;
         r.suite()?;

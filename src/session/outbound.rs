@@ -206,6 +206,8 @@ impl OutboundSession {
     /// sealed sender, §5.1), with the conversation id as AAD, and records
     /// those devices as members. Call it once at the start and again when
     /// [`Membership::Added`] (a re-send to present members is harmless).
+    /// `recipients` must be the lists of **every** member account: a
+    /// recorded device missing from them counts as removed.
     ///
     /// # Errors
     /// In this order: [`SessionError::WrongDevice`] (`sender` is not the

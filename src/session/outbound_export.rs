@@ -48,6 +48,13 @@ impl OutboundSession {
     ///
     /// Size: `147 + 16·n + len(conversation id)` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let r = self.export_inner();
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn export_inner(&self) -> Zeroizing<Vec<u8>> {
         let len = FIXED + size::KEY_ID * self.recipients.len() + self.conversation.len();
         let mut w = Writer::with_capacity(len);
         w.object_prefix(s::OUTBOUND_TYPE);
@@ -82,6 +89,13 @@ impl OutboundSession {
     /// [`SessionError::WrongDevice`] when the
     /// export's owner key is not `owner.ed25519`.
     pub fn import(bytes: &[u8], owner: &DevicePublicKeys) -> Result<Self, SessionError> {
+        let r = Self::import_inner(bytes, owner);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn import_inner(bytes: &[u8], owner: &DevicePublicKeys) -> Result<Self, SessionError> {
         let mut r = Reader::new(bytes);
         r.object_prefix(s::OUTBOUND_TYPE)?;
         r.suite()?;
