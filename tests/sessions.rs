@@ -325,6 +325,59 @@ fn a_sender_removed_from_its_list_is_refused_at_decryption() {
     );
 }
 
+/// A sender device re-keys: its old session can no longer encrypt (the
+/// owner key changed: `WrongDevice`, so it rotates), and messages of the old
+/// session still in flight are accepted only under the trust store's grace
+/// policy (reported), as envelopes are (SPEC.md §14.1).
+#[test]
+fn a_rekeyed_sender_rotates_and_its_messages_in_flight_are_accepted_in_grace() {
+    let (g, mut r) = group(23);
+    let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let bob = &g.bob.devices[0];
+    let mut ib = receive(bob, &env, &g.directory);
+    let in_flight = send(&mut s, g.sender(), b"sent before the re-key", &mut r);
+
+    let new_keys = DeviceSecret::generate(&mut r);
+    let rekeyed = g
+        .alice
+        .secret
+        .certify_device(&CertificateParams {
+            device_id: g.sender().certificate.device_id(),
+            ..common::params(0, new_keys.public_keys())
+        })
+        .unwrap();
+    let mut certs = g.alice.list.certificates().to_vec();
+    certs[0] = rekeyed;
+    let v2 = g
+        .alice
+        .secret
+        .issue_device_list(Some(&g.directory[0]), NOW + 1, certs)
+        .unwrap();
+    let mut store = TrustStore::new();
+    store.trust(g.directory[0].clone(), NOW).unwrap();
+    store.trust(g.directory[1].clone(), NOW).unwrap();
+    store
+        .update(&g.alice.public(), std::slice::from_ref(&v2), NOW + 1)
+        .unwrap();
+
+    assert_eq!(
+        s.encrypt(&new_keys, &msg(b"x"), NOW + 2, &mut r)
+            .unwrap_err(),
+        SessionError::WrongDevice
+    );
+    let plain = [
+        v2.verify(&g.alice.public()).unwrap(),
+        g.directory[1].clone(),
+    ];
+    assert_eq!(
+        ib.decrypt(&in_flight, &plain, NOW + 2).unwrap_err(),
+        SessionError::SenderNotOnTrustedList(g.alice.public())
+    );
+    let got = ib.decrypt(&in_flight, &store, NOW + 2).unwrap();
+    assert!(got.accepted_in_grace());
+    assert_eq!(got.payload(), b"sent before the re-key");
+}
+
 /// P16: Bob adds a fourth device after Alice sent messages 0–2. Alice's
 /// session reports it and hands it the current state (index 3): it reads 3
 /// and later, never 0–2. The re-sent distribution is consistent for the
@@ -1146,6 +1199,22 @@ fn message_decoding_is_canonical_and_bounded() {
         }
     ));
     assert!(open(&g.bob.devices[0].keyring, &m, &g.directory, NOW).is_err());
+}
+
+/// P9: the session states wipe their chain keys and message keys on drop,
+/// and their exports are wiping buffers.
+#[test]
+fn session_states_are_zeroize_on_drop() {
+    fn assert_zod<T: zeroize::ZeroizeOnDrop + ?Sized>(_: &T) {}
+    let (g, mut r) = group(22);
+    let (s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let ib = receive(&g.bob.devices[0], &env, &g.directory);
+    assert_zod(&s);
+    assert_zod(&ib);
+    let e: zeroize::Zeroizing<Vec<u8>> = s.export();
+    assert_zod(&e);
+    let e: zeroize::Zeroizing<Vec<u8>> = ib.export();
+    assert_zod(&e);
 }
 
 #[test]
