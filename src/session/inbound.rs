@@ -34,6 +34,9 @@ pub struct InboundSession {
     /// The sending device's certificate, as the distribution's envelope
     /// authenticated it.
     pub(crate) sender: DeviceCertificate,
+    /// The certificate's Ed25519 key, validated once (decompressing it per
+    /// message would cost as much as a third of a verification).
+    pub(crate) sender_key: Ed25519Public,
     pub(crate) session_id: SessionId,
     pub(crate) created_at: u64,
     pub(crate) conversation: Vec<u8>,
@@ -156,8 +159,12 @@ impl InboundSession {
             return Err(SessionError::WrongConversation);
         }
         let sender = opened.sender_certificate().clone();
+        // `open` verified a signature under this key: it is valid.
+        let sender_key = Ed25519Public::from_bytes(&sender.keys().ed25519)
+            .map_err(|_| SessionError::Internal)?;
         let owner = receiver.certificate();
         Ok(InboundSession {
+            sender_key,
             owner_account: *owner.account(),
             owner_device: owner.device_id(),
             binding: schedule::binding(&sender.keys().ed25519, &d.session_id, &d.conversation),
@@ -315,10 +322,8 @@ impl InboundSession {
         keys.open(&header_hash, &mut plain, &tag)
             .map_err(|_| SessionError::Unauthenticated)?;
         let body = parse_body(&plain).ok_or(SessionError::Unauthenticated)?;
-        let signer = Ed25519Public::from_bytes(&self.sender.keys().ed25519)
-            .map_err(|_| SessionError::Unauthenticated)?;
         let digest = schedule::transcript(&header_hash, body.timestamp, body.aad, body.payload);
-        signer
+        self.sender_key
             .verify(s::SIGNATURE, &digest, &body.signature)
             .map_err(|_| SessionError::Unauthenticated)?;
 

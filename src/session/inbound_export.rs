@@ -29,6 +29,7 @@ use crate::codec::{Reader, Writer};
 use crate::consts::{session as s, SUITE_X25519_SHA256_AES256GCM_ED25519};
 use crate::error::DecodeError;
 use crate::identity::{AccountPublicKey, DeviceCertificate, DeviceId, CERTIFICATE_LEN};
+use crate::primitives::Ed25519Public;
 use crate::session::chain::{ChainKey, MessageKey};
 use crate::session::distribution::read_index;
 use crate::session::error::SessionError;
@@ -112,6 +113,8 @@ impl InboundSession {
         sender
             .verify_signed_by(sender.account())
             .map_err(|_| DecodeError::Inconsistent("sender certificate"))?;
+        let sender_key = Ed25519Public::from_bytes(&sender.keys().ed25519)
+            .map_err(|_| DecodeError::Inconsistent("sender certificate"))?;
         let session_id = SessionId(r.array("session id")?);
         let created_at = r.u64("created at")?;
         let conversation = r
@@ -139,6 +142,7 @@ impl InboundSession {
         schedule::read_state_check(&mut r, bytes)?;
         r.finish()?;
         Ok(InboundSession {
+            sender_key,
             owner_account,
             owner_device,
             binding: schedule::binding(&sender.keys().ed25519, &session_id, &conversation),
