@@ -121,6 +121,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         payload: b"lunch at noon?",
         aad: b"conversation:alice+bob",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let prekey_refs: Vec<&VerifiedPrekey> = prekeys.iter().collect();
     let envelope = seal(

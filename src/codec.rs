@@ -174,6 +174,13 @@ impl<'a> Reader<'a> {
         }
         Ok(suite)
     }
+
+    /// Reads a suite id where both suites are defined (envelope headers and
+    /// signed prekeys, SPEC.md §2.2) and rejects any other.
+    pub(crate) fn any_suite(&mut self) -> Result<crate::Suite, DecodeError> {
+        let suite = self.u16("suite")?;
+        crate::Suite::from_id(suite).ok_or(DecodeError::UnsupportedSuite(suite))
+    }
 }
 
 /// A writer for canonical encodings. Lengths are checked by the callers'

@@ -36,6 +36,7 @@ mod replay;
 #[cfg(feature = "getrandom")]
 mod rng;
 mod state;
+mod suite;
 
 /// Not API (feature `internals`): entry points for the constant-time harness
 /// in `ct/` only.
@@ -44,10 +45,18 @@ mod state;
 #[path = "ct_hooks.rs"]
 pub mod __ct;
 
-pub use consts::{capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
+pub use consts::{
+    capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519,
+    SUITE_XWING_SHA256_AES256GCM_ED25519, WIRE_VERSION,
+};
 /// Certificate capability: senders MUST wrap to the device's signed prekeys
 /// (SPEC.md §4.9). The same value as [`capability::PREKEYS`].
 pub const CAPABILITY_PREKEYS: u32 = capability::PREKEYS;
+/// Certificate capability: the device publishes hybrid (X-Wing) signed
+/// prekeys, and an envelope whose every recipient device has this bit MUST
+/// use the hybrid suite (SPEC.md §4.10). The same value as
+/// [`capability::HYBRID`].
+pub const CAPABILITY_HYBRID: u32 = capability::HYBRID;
 pub use envelope::*;
 pub use error::{
     CertificateError, DecodeError, DeviceListError, KeyringError, OpenError, PrekeyError, SealError,
@@ -57,3 +66,4 @@ pub use replay::{ReplayError, ReplayGuard};
 #[cfg(feature = "getrandom")]
 pub use rng::{os_rng, OsRng};
 pub use state::{Contact, Conversation, ConversationError, RecipientAudit, TrustError, TrustStore};
+pub use suite::Suite;

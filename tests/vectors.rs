@@ -930,6 +930,7 @@ fn seal_case(ids: &Identities, case: &Value) -> R<()> {
         payload: &payload,
         aad: &aad,
         padding,
+        ..Message::default()
     };
     let env = seal(
         &sender.secret,
@@ -1144,6 +1145,7 @@ fn seal_error(ids: &Identities, case: &Value) -> R<()> {
         payload: &payload,
         aad: &aad,
         padding,
+        ..Message::default()
     };
     let got = seal(
         &sender.secret,
@@ -1554,7 +1556,11 @@ fn prekey_verify(pw: &PrekeyWorld, case: &Value) -> R<()> {
             "deviceId",
         )?;
         eq(*v.device_key(), fixed(case, "deviceKey")?, "deviceKey")?;
-        eq(*v.public_key(), fixed(case, "publicKey")?, "publicKey")?;
+        eq(
+            v.public_key().to_vec(),
+            fixed::<32>(case, "publicKey")?.to_vec(),
+            "publicKey",
+        )?;
         eq(v.created_at(), num(case, "createdAt")?, "createdAt")?;
         eq(v.expires_at(), num(case, "expiresAt")?, "expiresAt")?;
         eq(v.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
@@ -1772,6 +1778,7 @@ fn seal_to_prekeys(pw: &PrekeyWorld, case: &Value) -> R<()> {
         payload: &payload,
         aad: &aad,
         padding: padding_policy(case)?,
+        ..Message::default()
     };
     let now = num(case, "now")?;
     if st(case, "result")? == "invalid" {
@@ -1891,7 +1898,7 @@ fn seal_to_prekeys(pw: &PrekeyWorld, case: &Value) -> R<()> {
                     device.certificate.device_id(),
                     "prekey device",
                 )?;
-                eq(*p.public_key(), pk, "prekey x25519Public")?;
+                eq(p.public_key().to_vec(), pk.to_vec(), "prekey x25519Public")?;
                 eq(v.key_id(), *key_id, "prekey key id")?;
                 eq(*v.recipient_binding(), binding, "prekey recipientBinding")?;
             }

@@ -191,6 +191,7 @@ impl Fixture {
                 payload,
                 aad: AAD,
                 padding,
+                ..Message::default()
             },
             NOW,
             rng,

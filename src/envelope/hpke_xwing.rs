@@ -25,6 +25,7 @@ use crate::envelope::hpke::{Context, ScheduleContext, SuiteId};
 use crate::primitives::{xwing_encapsulate, xwing_size, Rejected, XWingSecret};
 
 /// The KEM id of X-Wing in HPKE (draft-ietf-hpke-pq, IANA table: `0x647a`).
+#[cfg(test)]
 pub(crate) const KEM_ID_XWING: u16 = 0x647a;
 
 /// `"HPKE" || 0x647a || 0x0001 (HKDF-SHA256) || 0x0002 (AES-256-GCM)`.

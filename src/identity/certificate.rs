@@ -127,6 +127,20 @@ impl DeviceCertificate {
         self.params.capabilities & crate::consts::capability::PREKEYS != 0
     }
 
+    /// True when the certificate has [`crate::CAPABILITY_HYBRID`]: the
+    /// device publishes hybrid (X-Wing) prekeys, and an envelope whose every
+    /// recipient device has this bit is sealed with the hybrid suite, to
+    /// hybrid prekeys only (SPEC.md §4.10).
+    pub fn supports_hybrid(&self) -> bool {
+        self.params.capabilities & crate::consts::capability::HYBRID != 0
+    }
+
+    /// The capability bits a renewal of this key cannot change
+    /// ([`crate::CAPABILITY_PREKEYS`] and [`crate::CAPABILITY_HYBRID`]).
+    pub(crate) fn key_bound_capabilities(&self) -> u32 {
+        self.params.capabilities & crate::consts::capability::KEY_BOUND
+    }
+
     /// True when the certificate has an expiry at or before `now`.
     pub fn is_expired(&self, now: u64) -> bool {
         self.params.expires_at.is_some_and(|t| t <= now)

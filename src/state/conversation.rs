@@ -33,7 +33,7 @@ use crate::state::trust_store::{TrustError, TrustStore};
 /// store.trust(bob_list, 0)?;
 /// let chat = Conversation::new(b"chat-7".to_vec(), [alice.public_key(), bob.public_key()]);
 /// let lists = chat.seal_lists(&store)?;
-/// let msg = Message { payload: b"hi", aad: chat.id(), padding: Padding::Padme };
+/// let msg = Message { payload: b"hi", aad: chat.id(), padding: Padding::Padme, ..Message::default() };
 /// let sent = seal(alice_phone.secret(), alice_phone.certificate(), &lists, &[], &msg, 1, &mut rng)?;
 /// let opened = open(&bob_phone, &sent.to_bytes(), &store, 1)?;
 /// chat.check(&store, &opened, &[])?; // right conversation, member sender, every member device
