@@ -30,6 +30,11 @@ impl<'a> Reader<'a> {
         self.offset
     }
 
+    /// The next `n` bytes without consuming them, if there are that many.
+    pub(crate) fn peek(&self, n: usize) -> Option<&'a [u8]> {
+        self.bytes.get(..n)
+    }
+
     /// Takes exactly `n` bytes.
     pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         if n > self.bytes.len() {

@@ -529,3 +529,94 @@ fn a_keyring_with_hybrid_prekeys_exports_and_loads_exactly() {
     assert_eq!(loaded.delete_expired(NOW + 7 * DAY + 7 * DAY + DAY), 4);
     assert_eq!(loaded.prekeys().count(), 0);
 }
+
+/// A receiver whose lists say every device of the conversation supports the
+/// hybrid suite flags a classical message (issue 12 review: a sender served
+/// an older list with a legacy device, or one that broke the rule), and maps
+/// key ids by the envelope's suite only.
+#[test]
+fn the_recipient_audit_flags_a_classical_message_to_an_all_hybrid_set() {
+    let mut r = rng(115);
+    let mut alice = account(&mut r, &[BOTH]);
+    // Bob's first list has a legacy device without the hybrid suite; the
+    // second (after removing it) is all-hybrid.
+    let mut bob = account(&mut r, &[BOTH, CAPABILITY_PREKEYS]);
+    let old_list = bob.list.clone();
+    let kept = bob.keyrings[0].certificate().clone();
+    bob.list = bob
+        .secret
+        .issue_device_list(Some(&old_list), NOW - DAY / 2, vec![kept])
+        .unwrap()
+        .verify(&bob.secret.public_key())
+        .unwrap();
+    let mut prekeys = publish(&mut alice, &mut r);
+    // The stale sender verified Bob's prekeys against the old list.
+    for k in &mut bob.keyrings {
+        let p = k.rotate_prekey(NOW, &mut r).unwrap();
+        prekeys.push(old_list.verify_prekey(&p, NOW).unwrap());
+        if k.certificate().supports_hybrid() {
+            let h = k.rotate_hybrid_prekey(NOW, &mut r).unwrap();
+            prekeys.push(old_list.verify_prekey(&h, NOW).unwrap());
+        }
+    }
+    let refs: Vec<&VerifiedPrekey> = prekeys.iter().collect();
+    let sender = &alice.keyrings[0];
+    let stale = seal(
+        sender.secret(),
+        sender.certificate(),
+        &[&alice.list, &old_list],
+        &refs,
+        &message(SuitePolicy::Auto),
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    assert_eq!(stale.header().suite(), Suite::Classical);
+
+    let mut store = TrustStore::new();
+    store.trust(alice.list.clone(), NOW).unwrap();
+    store.trust(bob.list.clone(), NOW).unwrap();
+    let opened = open(&bob.keyrings[0], &stale.to_bytes(), &store, NOW).unwrap();
+    let members = [*alice.list.account(), *bob.list.account()];
+    let audit = store.audit(&opened, &members.into_iter().collect(), &refs);
+    assert!(audit.suite_downgrade, "{audit:?}");
+    assert_eq!(
+        audit.unknown.len(),
+        1,
+        "the legacy device's key id: {audit:?}"
+    );
+    let conversation = Conversation::new(b"conversation".to_vec(), members);
+    assert!(matches!(
+        conversation.check(&store, &opened, &refs),
+        Err(ConversationError::Recipients(a)) if a.suite_downgrade
+    ));
+
+    // The same recipients sealed with the current lists: hybrid, no flag,
+    // and every key id maps (hybrid prekeys only).
+    let current: Vec<VerifiedPrekey> = prekeys
+        .iter()
+        .filter(|p| {
+            p.account() == alice.list.account() || p.device_id() == DeviceId::from_bytes([1; 16])
+        })
+        .cloned()
+        .collect();
+    let refs: Vec<&VerifiedPrekey> = current.iter().collect();
+    let fresh = seal(
+        sender.secret(),
+        sender.certificate(),
+        &[&alice.list, &bob.list],
+        &refs,
+        &message(SuitePolicy::Auto),
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    let opened = open(&bob.keyrings[0], &fresh.to_bytes(), &store, NOW).unwrap();
+    assert_eq!(opened.suite(), Suite::Hybrid);
+    let audit = store.audit(&opened, &members.into_iter().collect(), &refs);
+    assert!(
+        !audit.suite_downgrade && audit.unknown.is_empty() && audit.missing.is_empty(),
+        "{audit:?}"
+    );
+    conversation.check(&store, &opened, &refs).unwrap();
+}

@@ -1,5 +1,5 @@
 //! The post-quantum hybrid per-device wrap (issue 12): RFC 9180 base mode
-//! with KEM X-Wing (MLKEM768-X25519, id `0x647a`, draft-ietf-hpke-pq §5),
+//! with KEM X-Wing (MLKEM768-X25519, id `0x647a`, draft-ietf-hpke-pq §4),
 //! HKDF-SHA256 (`0x0001`) and AES-256-GCM (`0x0002`):
 //!
 //! ```text

@@ -124,7 +124,12 @@ impl DeviceCertificate {
     /// True when the account requires senders to wrap to the device's signed
     /// prekeys ([`crate::CAPABILITY_PREKEYS`], SPEC.md §4.9).
     pub fn requires_prekeys(&self) -> bool {
-        self.params.capabilities & crate::consts::capability::PREKEYS != 0
+        // CAPABILITY_HYBRID implies it (SPEC.md §3.3): a hybrid device gets
+        // classical envelopes, for sets with a device without the hybrid
+        // suite, only through its classical prekeys.
+        self.params.capabilities
+            & (crate::consts::capability::PREKEYS | crate::consts::capability::HYBRID)
+            != 0
     }
 
     /// True when the certificate has [`crate::CAPABILITY_HYBRID`]: the

@@ -207,10 +207,16 @@ fn read_prekeys(
         if suite == Suite::Classical && !is_clamped(secret_bytes.as_ref()) {
             return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
         }
-        let prekey = SignedPrekey::decode(r)?;
-        if prekey.suite() != suite {
+        // The entry's suite field (bytes 2–3 of the signed prekey) is
+        // checked before its layout is decoded (SPEC.md §3.9 step 4).
+        let other = match suite {
+            Suite::Classical => Suite::Hybrid,
+            Suite::Hybrid => Suite::Classical,
+        };
+        if r.peek(4).and_then(|b| b.get(2..4)) == Some(&other.id().to_be_bytes()[..]) {
             return Err(DecodeError::NonCanonical("prekey of the other suite's section").into());
         }
+        let prekey = SignedPrekey::decode(r)?;
         let secret = match suite {
             Suite::Classical => PrekeyKey::X25519(X25519Secret::from_bytes(&secret_bytes)),
             Suite::Hybrid => PrekeyKey::XWing(XWingSecret::from_seed(&secret_bytes)),
