@@ -1385,6 +1385,12 @@ impl PrekeyWorld {
                 fixed(d, "deviceId")?,
                 "deviceId",
             )?;
+            if d.get("capabilities").is_some() {
+                let caps = u64::from(certificate.params().capabilities);
+                eq(caps, num(d, "capabilities")?, "capabilities")?;
+                eq(certificate.requires_prekeys(), caps & 1 != 0, "bit 0")?;
+                eq(certificate.supports_hybrid(), caps & 2 != 0, "bit 1")?;
+            }
             devices.insert(
                 name.to_string(),
                 PkDevice {
