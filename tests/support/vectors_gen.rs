@@ -21,6 +21,8 @@
 pub(crate) mod craft;
 #[path = "vectors_gen_envelopes.rs"]
 mod envelopes;
+#[path = "vectors_gen_hybrid.rs"]
+mod hybrid;
 #[path = "vectors_gen_identity.rs"]
 mod identity;
 #[path = "vectors_gen_prekeys.rs"]
@@ -35,7 +37,7 @@ use rand_core::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
 /// The files the generator writes, in order.
-pub(crate) const FILES: [&str; 7] = [
+pub(crate) const FILES: [&str; 8] = [
     "keys.json",
     "certificates.json",
     "device_lists.json",
@@ -43,6 +45,7 @@ pub(crate) const FILES: [&str; 7] = [
     "padding.json",
     "envelopes.json",
     "prekeys.json",
+    "hybrid.json",
 ];
 
 /// The specification version every file is written for.
@@ -67,6 +70,7 @@ pub(crate) fn generate() -> Vec<(&'static str, String)> {
                 "padding.json" => padding(),
                 "envelopes.json" => envelopes::envelopes(),
                 "prekeys.json" => prekeys::prekeys(),
+                "hybrid.json" => hybrid::hybrid(),
                 other => panic!("no generator for {other}"),
             };
             (*name, text)
