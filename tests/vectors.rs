@@ -1388,7 +1388,8 @@ impl PrekeyWorld {
             if d.get("capabilities").is_some() {
                 let caps = u64::from(certificate.params().capabilities);
                 eq(caps, num(d, "capabilities")?, "capabilities")?;
-                eq(certificate.requires_prekeys(), caps & 1 != 0, "bit 0")?;
+                // Bit 1 (hybrid) implies the prekey rule (SPEC.md §3.3).
+                eq(certificate.requires_prekeys(), caps & 3 != 0, "bit 0 or 1")?;
                 eq(certificate.supports_hybrid(), caps & 2 != 0, "bit 1")?;
             }
             devices.insert(

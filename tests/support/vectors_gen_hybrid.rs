@@ -174,6 +174,7 @@ fn build_world(rng: &mut rand_chacha::ChaCha20Rng) -> World {
         ("bob-phone-h", "bob-phone", true),
         ("bob-phone-c", "bob-phone", false),
         ("bob-laptop-h", "bob-laptop", true),
+        ("bob-laptop-c", "bob-laptop", false),
         ("carol-phone-c", "carol-phone", false),
     ] {
         let secret: [u8; 32] = bytes(rng);
@@ -202,7 +203,7 @@ const KEYRINGS: [(&str, &str, &[&str]); 5] = [
         &["alice-phone-c", "alice-phone-h"],
     ),
     ("bob-phone", "bob-phone", &["bob-phone-c", "bob-phone-h"]),
-    ("bob-laptop", "bob-laptop", &["bob-laptop-h"]),
+    ("bob-laptop", "bob-laptop", &["bob-laptop-c", "bob-laptop-h"]),
     ("carol-phone", "carol-phone", &["carol-phone-c"]),
     ("carol-server", "carol-server", &[]),
 ];
@@ -240,7 +241,7 @@ pub(crate) fn hybrid() -> String {
     let mut f = VectorFile::new(
         "fanseal hybrid suite 0x0002 (X-Wing): hybrid signed prekeys, keyrings with hybrid prekeys, hybrid envelopes and the suite rule",
         json!({
-            "identities": "As in prekeys.json (accounts, lists, devices, prekeys, keyrings), plus each device's capabilities (bit 0 CAPABILITY_PREKEYS, bit 1 CAPABILITY_HYBRID). alice-phone and bob-phone have both bits, bob-laptop bit 1 only, carol-phone bit 0 only, carol-server none. Prekeys named *-h are hybrid (1,380 bytes, suite 0x0002), *-c classical (196 bytes); each keyring holds its device's prekeys.",
+            "identities": "As in prekeys.json (accounts, lists, devices, prekeys, keyrings), plus each device's capabilities (bit 0 CAPABILITY_PREKEYS, bit 1 CAPABILITY_HYBRID). alice-phone and bob-phone have both bits, bob-laptop bit 1 only (which implies the prekey rule of bit 0, SPEC.md §3.3, so it publishes a classical prekey too), carol-phone bit 0 only, carol-server none. Prekeys named *-h are hybrid (1,380 bytes, suite 0x0002), *-c classical (196 bytes); each keyring holds its device's prekeys.",
             "HybridPrekeyIssue": "secret (64 bytes), certificate, account, policy, now, randomness (the 32 bytes DeviceKeyring::rotate_hybrid_prekey draws: the X-Wing seed) -> prekey (exact 1,380 bytes), publicKey (X-Wing DeriveKeyPair(seed): pk_M || pk_X, 1,216 bytes), keyId = SHA-256(u8 len || \"fanseal v2 hybrid prekey key id\" || account || deviceId || prekeyXWing)[0..16], recipientBinding = SHA-256(u8 len || \"fanseal v2 hybrid recipient binding\" || account || deviceId || prekeyXWing); or the KeyringError (nothing drawn).",
             "HybridPrekeyVerify": "as PrekeyVerify in prekeys.json, for prekeys of either suite: prekey, form, listName, device, now -> account, deviceId, deviceKey, publicKey (32 or 1,216 bytes), suite (1 or 2), createdAt, expiresAt, keyId, recipientBinding (of the prekey's suite); or the DecodeError, then the PrekeyError (InvalidHybridKey for an X-Wing key whose ML-KEM half fails the FIPS 203 modulus check or whose X25519 half is non-canonical or of low order).",
             "HybridKeyringExport": "secret, certificate (DeviceKeyring::new), policy, steps in order: {op: rotate | rotateHybrid, now, randomness (32 bytes drawn) -> prekey} (a step with result invalid is refused with its KeyringError, draws nothing and changes nothing) -> export (exact bytes of DeviceKeyring::export; importing it and exporting again gives the same bytes).",
@@ -806,8 +807,9 @@ fn keyring_import(f: &mut VectorFile, w: &World) {
     let mut k = base.clone();
     let c = k.prekeys.remove(0);
     k.hybrid = vec![c];
-    // h = 1 needs 1,412 bytes: 1,184 bytes after the classical entry make
-    // room, so the entry itself decodes (SPEC.md §3.9 step 5).
+    // h = 1 needs 1,412 bytes: 1,184 bytes after the classical entry pass
+    // the section's length check; then the entry's suite field is refused
+    // before its layout is decoded (SPEC.md §3.9 step 5).
     let mut b = k.encode();
     b.extend_from_slice(&[0u8; 1184]);
     inv(&mut g, &b, "the classical prekey (with its X25519 secret) in the hybrid section, 1,184 zero bytes after it: NonCanonical", &["Hybrid", "Downgrade"], "NonCanonical", Some("prekey of the other suite's section"));
@@ -992,6 +994,7 @@ fn seal(f: &mut VectorFile, w: &World, rng: &mut rand_chacha::ChaCha20Rng) -> Ve
         "bob-phone-c",
         "bob-phone-h",
         "bob-laptop-h",
+        "bob-laptop-c",
         "carol-phone-c",
     ];
     let mut out = Vec::new();
@@ -1104,8 +1107,9 @@ fn seal(f: &mut VectorFile, w: &World, rng: &mut rand_chacha::ChaCha20Rng) -> Ve
             bytes,
         });
     }
-    // A mixed set: classical, to the classical prekeys (bit 0) or the
-    // certificate key (bob-laptop: bit 1 only; carol-server: no bit).
+    // A mixed set: classical, to the classical prekeys (bit 0 or bit 1,
+    // which implies the prekey rule: bob-laptop) or the certificate key
+    // (carol-server: no bit).
     {
         let sender = "alice-phone";
         let lists = ["alice", "bob", "carol"];
@@ -1121,7 +1125,7 @@ fn seal(f: &mut VectorFile, w: &World, rng: &mut rand_chacha::ChaCha20Rng) -> Ve
                 .iter()
                 .find(|p| p.device == d.name && p.bytes[2..4] == [0, 1]);
             match c {
-                Some(p) if d.caps & PREKEYS != 0 => {
+                Some(p) if d.caps & (PREKEYS | HYBRID) != 0 => {
                     recips.push((
                         d.name,
                         CraftRecipient::to_prekey(&p.bytes, ms),
@@ -1161,7 +1165,7 @@ fn seal(f: &mut VectorFile, w: &World, rng: &mut rand_chacha::ChaCha20Rng) -> Ve
         let held: Vec<(&'static str, [u8; 16])> =
             recips.iter().map(|(d, r, _)| (*d, r.key_id)).collect();
         g.valid(
-            "alice-phone seals to alice, bob and carol: carol-phone (bit 0 only) and carol-server (no bit) lack CAPABILITY_HYBRID, so the envelope is classical; the wraps go to the classical prekeys of devices with bit 0 and to the certificate keys of bob-laptop and carol-server, never to a hybrid prekey",
+            "alice-phone seals to alice, bob and carol: carol-phone (bit 0 only) and carol-server (no bit) lack CAPABILITY_HYBRID, so the envelope is classical; the wraps go to the classical prekeys of devices with bit 0 or bit 1 (bob-laptop: bit 1 only) and to the certificate key of carol-server, never to a hybrid prekey",
             &["Valid", "SuiteRule"],
             json!({
                 "sender": sender, "recipients": lists, "prekeys": passed(w, &all_prekeys),
@@ -1209,6 +1213,7 @@ fn seal_errors(f: &mut VectorFile, w: &World) {
         "bob-phone-c",
         "bob-phone-h",
         "bob-laptop-h",
+        "bob-laptop-c",
         "carol-phone-c",
     ];
     // carol-phone and carol-server in ascending device id.

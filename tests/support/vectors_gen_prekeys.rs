@@ -570,12 +570,15 @@ fn import_prekey_section(
         if !hybrid && !craft::is_clamped(&secret) {
             return Err(CLAMP);
         }
-        let (len, is_hybrid) = decode_prekey(&b[*at..]).map_err(|e| (e, None))?;
-        let p = &b[*at..*at + len];
-        *at += len;
-        if is_hybrid != hybrid {
+        // SPEC.md §3.9 steps 4–5: the entry's suite field (bytes 2–3 of the
+        // signed prekey) is read before its layout is decoded.
+        let other: [u8; 2] = if hybrid { [0, 1] } else { [0, 2] };
+        if b.len() - *at >= 4 && b[*at + 2..*at + 4] == other {
             return Err(("NonCanonical", Some("prekey of the other suite's section")));
         }
+        let (len, _) = decode_prekey(&b[*at..]).map_err(|e| (e, None))?;
+        let p = &b[*at..*at + len];
+        *at += len;
         let id = craft::prekey_key_id(p);
         let order = (craft::prekey_created_at(p), id);
         if prev.is_some_and(|q| q >= order) {
@@ -3683,17 +3686,18 @@ fn keyring_import(
         "UnsupportedSuite",
         None,
     );
-    // Suite 0x0002 is defined (hybrid, SPEC.md §3.7): the entry decodes as
-    // a 1,380-byte hybrid prekey, which the bytes left cannot hold.
+    // Suite 0x0002 is defined (hybrid, SPEC.md §3.7) but belongs to the
+    // other section: refused from its suite field, before the entry's
+    // layout is decoded (SPEC.md §3.9 step 4).
     let mut k = base.clone();
     k.prekeys[1].1[3] = 0x02;
     inv(
         &mut g,
         &enc(&k),
-        "a held classical prekey relabelled to suite 0x0002: read as a 1,380-byte hybrid prekey, longer than what is left",
+        "a held classical prekey relabelled to suite 0x0002: the other suite's section, refused before decoding",
         &["Grease"],
-        "Truncated",
-        None,
+        "NonCanonical",
+        Some("prekey of the other suite's section"),
     );
     let mut k = base.clone();
     k.prekeys.swap(1, 2);
