@@ -49,7 +49,7 @@ pub(crate) const FILES: [&str; 8] = [
 ];
 
 /// The specification version every file is written for.
-pub(crate) const SPEC_VERSION: &str = "fanseal wire v2, suite 0x0001";
+pub(crate) const SPEC_VERSION: &str = "fanseal wire v2, suites 0x0001 and 0x0002";
 /// How to regenerate.
 pub(crate) const GENERATOR: &str = "cargo run --example gen_vectors";
 /// The clock every vector uses unless a case says otherwise (Unix ms).
