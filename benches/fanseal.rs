@@ -562,6 +562,26 @@ fn paired<M: Measurement>(_: &mut Criterion<M>) {
             || f.seal(&kib, Padding::Padme, &mut rng2),
         );
     }
+    // Issue 12: the hybrid suite against its X-Wing floor (per-device work
+    // dominates from N = 8 on), and against the classical suite.
+    for n in [1usize, 8, 64] {
+        let f = Fixture::new_hybrid(n);
+        let hs = hybrid_floor_parties(n);
+        p.compare(
+            &format!("seal 1 KiB hybrid, N = {n}: fanseal vs X-Wing floor"),
+            || f.seal_to_prekeys(&kib, Padding::Padme, &mut rng),
+            || hybrid_floor_seal(&hs, &kib, &mut rng2),
+        );
+    }
+    {
+        let h = Fixture::new_hybrid(64);
+        let c = Fixture::new(64);
+        p.compare(
+            "seal 1 KiB, N = 64: hybrid vs classical (both to prekeys)",
+            || h.seal_to_prekeys(&kib, Padding::Padme, &mut rng),
+            || c.seal_to_prekeys(&kib, Padding::Padme, &mut rng2),
+        );
+    }
     let delivery = |f: &Fixture, rng: &mut ChaCha20Rng| {
         f.seal(&kib, Padding::Padme, rng)
             .delivery_for(&f.last_device().key_id())
@@ -735,9 +755,119 @@ fn xwing<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// The X-Wing floor of a whole hybrid envelope (SPEC.md §4.10): per device
+/// what `xwing/floor_seal_per_device` measures (64 bytes from the RNG, the
+/// public key parsed, X-Wing encapsulation, the RFC 9180 key schedule, a
+/// 32-byte AES-256-GCM seal), plus what every envelope costs once (the
+/// message secret, the key-schedule context, the body key, SHA-256 of the
+/// payload, one Ed25519 signature and one AES-256-GCM over the body).
+struct HybridFloorSender {
+    signing: SigningKey,
+    recipients: Vec<[u8; 1216]>,
+}
+
+fn hybrid_floor_parties(n: usize) -> HybridFloorSender {
+    use x_wing::{DecapsulationKeyRejectNonContrib, KeyExport, KeyInit};
+    let mut rng = common::rng(0xf2);
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let recipients = (0..n)
+        .map(|_| {
+            let mut s = [0u8; 32];
+            rng.fill_bytes(&mut s);
+            let sk = DecapsulationKeyRejectNonContrib::new(&s.into());
+            x_wing::Decapsulator::encapsulation_key(&sk).to_bytes().0
+        })
+        .collect();
+    HybridFloorSender {
+        signing: SigningKey::from_bytes(&seed),
+        recipients,
+    }
+}
+
+fn hybrid_floor_seal(s: &HybridFloorSender, payload: &[u8], rng: &mut ChaCha20Rng) -> FloorSealed {
+    let mut secret = [0u8; 32];
+    rng.fill_bytes(&mut secret);
+    let ksc = xwing_key_schedule_context(b"\x0ffanseal v2 wrap0123456789abcdef0123456789abcdef");
+    let mut wraps = Vec::with_capacity(s.recipients.len());
+    for pk_bytes in &s.recipients {
+        let pk = <x_wing::EncapsulationKey as x_wing::TryKeyInit>::new(pk_bytes.into()).unwrap();
+        let mut eseed = [0u8; 64];
+        rng.fill_bytes(&mut eseed);
+        let (ct, ss) = pk.encapsulate_deterministic(&eseed.into());
+        let (key, nonce) = xwing_key_schedule(&ss, &ksc);
+        let mut w = [0u8; 48];
+        w[..32].copy_from_slice(&secret);
+        let tag = Aes256Gcm::new(&key.into())
+            .encrypt_inout_detached(&Nonce::from(nonce), b"", (&mut w[..32]).into())
+            .unwrap();
+        w[32..].copy_from_slice(&tag);
+        black_box(&ct);
+        wraps.push(w);
+    }
+    let (body_key, body_nonce) = hkdf_key_nonce(b"", &secret, b"body");
+    let digest = Sha256::digest(payload);
+    let signature = s.signing.sign(&signed_message(&digest));
+    let mut body = Vec::with_capacity(payload.len() + 64 + 16);
+    body.extend_from_slice(payload);
+    body.extend_from_slice(&signature.to_bytes());
+    let tag = Aes256Gcm::new(&body_key.into())
+        .encrypt_inout_detached(&Nonce::from(body_nonce), b"", body.as_mut_slice().into())
+        .unwrap();
+    body.extend_from_slice(&tag);
+    FloorSealed {
+        ephemeral: [0; 32],
+        wraps,
+        body,
+    }
+}
+
+/// Issue 12: sealing with the hybrid suite against its X-Wing floor and
+/// against the classical suite, by device count (1 KiB payload).
+fn hybrid<M: Measurement>(c: &mut Criterion<M>) {
+    let payload = common::payload(FANOUT_PAYLOAD);
+    let mut g = c.benchmark_group("seal_devices_hybrid");
+    g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
+    for n in [1usize, 8, 64] {
+        let f = Fixture::new_hybrid(n);
+        let mut rng = common::rng(6);
+        let env = f.seal_to_prekeys(&payload, Padding::Padme, &mut rng);
+        assert_eq!(env.header().suite(), fanseal::Suite::Hybrid);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("fanseal_hybrid", n), &payload, |b, p| {
+            b.iter(|| f.seal_to_prekeys(black_box(p), Padding::Padme, &mut rng))
+        });
+        let hs = hybrid_floor_parties(n);
+        g.bench_with_input(BenchmarkId::new("xwing_floor", n), &payload, |b, p| {
+            b.iter(|| hybrid_floor_seal(&hs, black_box(p), &mut rng))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("open_hybrid");
+    g.sample_size(20);
+    let f = Fixture::new_hybrid(8);
+    let mut rng = common::rng(7);
+    let env = f.seal_to_prekeys(&payload, Padding::Padme, &mut rng);
+    let device = f.last_device();
+    let id = device.current_hybrid_prekey(common::NOW).unwrap().key_id();
+    let delivery = env.delivery_for(&id).unwrap().to_bytes();
+    let directory = f.directory();
+    assert_eq!(
+        f.open(device, &delivery, &directory).suite(),
+        fanseal::Suite::Hybrid
+    );
+    g.bench_function("fanseal_delivery_N8", |b| {
+        b.iter(|| f.open(device, black_box(&delivery), &directory))
+    });
+    g.finish();
+}
+
 bench_main!(
     primitives,
     xwing,
+    hybrid,
     by_size,
     body,
     by_devices,

@@ -442,6 +442,7 @@ impl Client {
             payload,
             aad: b"conversation:friends",
             padding: Padding::Padme,
+            ..Message::default()
         };
         let secret = self.keyring.secret();
         let cert = self.keyring.certificate();

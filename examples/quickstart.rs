@@ -3,13 +3,17 @@
 //! (3 devices) with self-sync, split by the relay into per-device deliveries
 //! that each device opens alone; then a prekey rotation, a message in
 //! flight across it, and the deletion that ends the forward-secrecy window.
+//! Every device of Alice and Bob supports the post-quantum hybrid suite
+//! (X-Wing), so their messages are hybrid; a contact without it makes the
+//! conversation classical, which a sender can refuse.
 //!
 //! Run with `cargo run --example quickstart`.
 
 use fanseal::{
     open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
-    DeviceSecret, Envelope, Message, OpenError, Padding, ReplayGuard, SafetyNumber, SignedPrekey,
-    VerifiedDeviceList, VerifiedPrekey, CAPABILITY_PREKEYS,
+    DeviceSecret, Envelope, Message, OpenError, Padding, ReplayGuard, SafetyNumber, SealError,
+    SignedPrekey, Suite, SuitePolicy, VerifiedDeviceList, VerifiedPrekey, CAPABILITY_HYBRID,
+    CAPABILITY_PREKEYS,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -26,9 +30,13 @@ struct Device {
     keyring: DeviceKeyring,
 }
 
+/// Devices that publish classical and hybrid (X-Wing) prekeys.
+const PQ: u32 = CAPABILITY_PREKEYS | CAPABILITY_HYBRID;
+
 fn enroll(
     account: &AccountSecret,
     names: &[&'static str],
+    capabilities: u32,
     rng: &mut ChaCha20Rng,
 ) -> Result<Vec<Device>, Box<dyn std::error::Error>> {
     let mut devices = Vec::new();
@@ -40,8 +48,10 @@ fn enroll(
             created_at: NOW,
             expires_at: Some(NOW + 365 * DAY),
             // Senders must wrap to this device's signed prekeys, never to
-            // the certificate's long-lived key (SPEC.md §4.9).
-            capabilities: CAPABILITY_PREKEYS,
+            // the certificate's long-lived key (SPEC.md §4.9); with
+            // CAPABILITY_HYBRID, to its hybrid prekey when every recipient
+            // device has the bit (SPEC.md §4.10).
+            capabilities,
         })?;
         // The keyring owns its copy of the secret (an app keeps just one).
         let copy = DeviceSecret::from_secret_bytes(&secret.export_secret_bytes());
@@ -77,9 +87,15 @@ fn publish_prekeys(
 ) -> Result<Vec<VerifiedPrekey>, Box<dyn std::error::Error>> {
     let mut verified = Vec::new();
     for device in devices {
-        let published = device.keyring.rotate_prekey(now, rng)?.to_bytes();
-        let fetched = SignedPrekey::from_bytes(&published)?;
-        verified.push(list.verify_prekey(&fetched, now)?);
+        let mut published = vec![device.keyring.rotate_prekey(now, rng)?.to_bytes()];
+        if device.certificate.supports_hybrid() {
+            // 1,380 bytes: an X-Wing key (ML-KEM-768 + X25519), signed.
+            published.push(device.keyring.rotate_hybrid_prekey(now, rng)?.to_bytes());
+        }
+        for bytes in published {
+            let fetched = SignedPrekey::from_bytes(&bytes)?;
+            verified.push(list.verify_prekey(&fetched, now)?);
+        }
     }
     Ok(verified)
 }
@@ -90,8 +106,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let alice = AccountSecret::generate(&mut rng);
     let bob = AccountSecret::generate(&mut rng);
-    let mut alice_devices = enroll(&alice, &["alice-phone", "alice-laptop"], &mut rng)?;
-    let mut bob_devices = enroll(&bob, &["bob-phone", "bob-tablet", "bob-desktop"], &mut rng)?;
+    let mut alice_devices = enroll(&alice, &["alice-phone", "alice-laptop"], PQ, &mut rng)?;
+    let mut bob_devices = enroll(
+        &bob,
+        &["bob-phone", "bob-tablet", "bob-desktop"],
+        PQ,
+        &mut rng,
+    )?;
     let alice_list = publish(&alice, &alice_devices)?;
     let bob_list = publish(&bob, &bob_devices)?;
     let mut prekeys = publish_prekeys(&mut alice_devices, &alice_list, NOW, &mut rng)?;
@@ -121,6 +142,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         payload: b"lunch at noon?",
         aad: b"conversation:alice+bob",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let prekey_refs: Vec<&VerifiedPrekey> = prekeys.iter().collect();
     let envelope = seal(
@@ -133,13 +155,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &mut rng,
     )?;
     let wire = envelope.to_bytes();
+    // Every recipient device supports the hybrid suite, so the envelope is
+    // hybrid: each wrap carries its own X-Wing ciphertext.
+    assert_eq!(envelope.header().suite(), Suite::Hybrid);
     println!(
-        "\n{} sealed {} bytes for {} devices: envelope {} bytes ({} recipients x 48-byte wrap, body {} bytes)",
+        "\n{} sealed {} bytes for {} devices: {:?} envelope {} bytes ({} recipients x {}-byte wrap, body {} bytes)",
         sender.name,
         message.payload.len(),
         envelope.header().recipients().len(),
+        envelope.header().suite(),
         wire.len(),
         envelope.header().recipients().len(),
+        Suite::Hybrid.wrap_len(),
         envelope.header().body_len()
     );
 
@@ -147,11 +174,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let relay_view = Envelope::from_bytes(&wire)?;
     let directory = vec![alice_list.clone(), bob_list.clone()];
     for device in bob_devices.iter().chain(alice_devices.iter()) {
-        // The header names each device by its prekey's key id, which the
-        // relay learns from the directory like the device lists.
+        // The header names each device by its (hybrid) prekey's key id,
+        // which the relay learns from the directory like the device lists.
         let prekey = device
             .keyring
-            .current_prekey(NOW)
+            .current_hybrid_prekey(NOW)
             .ok_or("device has no prekey")?;
         let delivery = relay_view
             .delivery_for(&prekey.key_id())
@@ -161,10 +188,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut guard = ReplayGuard::new(1024, 24 * 3600 * 1000, 60_000);
         guard.check_opened(&opened, NOW + 5)?;
         let replay = guard.check_opened(&opened, NOW + 6);
+        assert_eq!(opened.suite(), Suite::Hybrid);
         println!(
-            "  {:<12} delivery {} bytes -> {:?} from {:?} device {:?} (aad {:?}); replay -> {:?}",
+            "  {:<12} delivery {} bytes ({:?}) -> {:?} from {:?} device {:?} (aad {:?}); replay -> {:?}",
             device.name,
             delivery.len(),
+            opened.suite(),
             String::from_utf8_lossy(opened.payload()),
             opened.sender_account(),
             opened.sender_device(),
@@ -175,11 +204,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The sending device is wrapped for too (sealed sender: the relay cannot
     // tell which of Alice's devices sent it); a device of nobody's list is not.
     let carol = AccountSecret::generate(&mut rng);
-    let outsider = enroll(&carol, &["carol-phone"], &mut rng)?;
-    let outsider = &outsider.first().ok_or("carol has no device")?.keyring;
+    let mut carol_devices = enroll(&carol, &["carol-phone"], CAPABILITY_PREKEYS, &mut rng)?;
+    let outsider = &carol_devices.first().ok_or("carol has no device")?.keyring;
     println!(
         "  outsider     -> {:?}",
         open(outsider, &wire, &directory, NOW).err()
+    );
+
+    // Carol's phone has no CAPABILITY_HYBRID: an envelope to Alice, Bob and
+    // Carol is classical (one classical wrap would expose the body anyway).
+    // A sender that requires the hybrid suite is told which device prevents it.
+    let carol_list = publish(&carol, &carol_devices)?;
+    let carol_prekeys = publish_prekeys(&mut carol_devices, &carol_list, NOW, &mut rng)?;
+    let all: Vec<&VerifiedPrekey> = prekeys.iter().chain(&carol_prekeys).collect();
+    let group = [&bob_list, &alice_list, &carol_list];
+    let strict = Message {
+        suite: SuitePolicy::RequireHybrid,
+        ..message
+    };
+    let refused = seal(
+        &sender.secret,
+        &sender.certificate,
+        &group,
+        &all,
+        &strict,
+        NOW,
+        &mut rng,
+    );
+    assert!(matches!(refused, Err(SealError::HybridUnavailable { .. })));
+    let mixed = seal(
+        &sender.secret,
+        &sender.certificate,
+        &group,
+        &all,
+        &message,
+        NOW,
+        &mut rng,
+    )?;
+    assert_eq!(mixed.header().suite(), Suite::Classical);
+    println!(
+        "with carol (no hybrid suite): RequireHybrid -> {}; Auto -> {:?}, {} bytes",
+        refused.err().map(|e| e.to_string()).unwrap_or_default(),
+        mixed.header().suite(),
+        mixed.to_bytes().len()
     );
 
     // Two days later Bob's phone rotates its prekey (the policy says when).
@@ -188,7 +255,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let later = NOW + 2 * DAY;
     let bob_phone = bob_devices.first_mut().ok_or("bob has no device")?;
     assert!(bob_phone.keyring.needs_rotation(later));
-    let new_prekey = bob_phone.keyring.rotate_prekey(later, &mut rng)?;
+    assert!(bob_phone.keyring.needs_hybrid_rotation(later));
+    bob_phone.keyring.rotate_prekey(later, &mut rng)?;
+    let new_prekey = bob_phone.keyring.rotate_hybrid_prekey(later, &mut rng)?;
     let in_flight = seal(
         &sender.secret,
         &sender.certificate,
@@ -226,8 +295,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let saved = bob_phone.keyring.export();
     let restored = DeviceKeyring::import(&saved)?;
     assert_eq!(
-        restored.current_prekey(later),
-        bob_phone.keyring.current_prekey(later)
+        restored.current_hybrid_prekey(later),
+        bob_phone.keyring.current_hybrid_prekey(later)
     );
     println!(
         "bob-phone keyring export: {} bytes (restored exactly)",

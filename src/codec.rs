@@ -30,6 +30,11 @@ impl<'a> Reader<'a> {
         self.offset
     }
 
+    /// The next `n` bytes without consuming them, if there are that many.
+    pub(crate) fn peek(&self, n: usize) -> Option<&'a [u8]> {
+        self.bytes.get(..n)
+    }
+
     /// Takes exactly `n` bytes.
     pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         if n > self.bytes.len() {
@@ -173,6 +178,13 @@ impl<'a> Reader<'a> {
             return Err(DecodeError::UnsupportedSuite(suite));
         }
         Ok(suite)
+    }
+
+    /// Reads a suite id where both suites are defined (envelope headers and
+    /// signed prekeys, SPEC.md §2.2) and rejects any other.
+    pub(crate) fn any_suite(&mut self) -> Result<crate::Suite, DecodeError> {
+        let suite = self.u16("suite")?;
+        crate::Suite::from_id(suite).ok_or(DecodeError::UnsupportedSuite(suite))
     }
 }
 

@@ -10,6 +10,11 @@ pub const WIRE_VERSION: u8 = 0x02;
 /// Suite 1: X25519, HKDF-SHA256, AES-256-GCM, Ed25519 (SPEC.md §2.2).
 pub const SUITE_X25519_SHA256_AES256GCM_ED25519: u16 = 0x0001;
 
+/// Suite 2, the post-quantum hybrid: X-Wing (ML-KEM-768 + X25519,
+/// draft-ietf-hpke-pq KEM `0x647a`), HKDF-SHA256, AES-256-GCM, Ed25519
+/// (SPEC.md §2.2). Only envelopes and signed prekeys carry it.
+pub const SUITE_XWING_SHA256_AES256GCM_ED25519: u16 = 0x0002;
+
 /// Object type bytes (SPEC.md §2.1).
 pub(crate) mod object_type {
     pub(crate) const DEVICE_CERTIFICATE: u8 = 0x01;
@@ -34,6 +39,12 @@ pub mod capability {
     /// The device has signed prekeys, and senders MUST wrap to one of them
     /// (never to the certificate's X25519 key): SPEC.md §4.9.
     pub const PREKEYS: u32 = 0x0000_0001;
+    /// The device publishes hybrid (X-Wing) signed prekeys and opens suite
+    /// `0x0002` envelopes; an envelope whose every recipient device has it
+    /// MUST use the hybrid suite (SPEC.md §4.10).
+    pub const HYBRID: u32 = 0x0000_0002;
+    /// The bits a renewal of a kept device key cannot change (SPEC.md §3.4).
+    pub(crate) const KEY_BOUND: u32 = PREKEYS | HYBRID;
     /// The bits fanseal reserves; the others are the application's.
     pub const RESERVED: u32 = 0x0000_ffff;
 }
@@ -52,6 +63,10 @@ pub(crate) mod label {
     pub(crate) const KEY_ID: &[u8] = b"fanseal v2 key id";
     /// Key id of a signed prekey's X25519 key (§3.7).
     pub(crate) const PREKEY_KEY_ID: &[u8] = b"fanseal v2 prekey key id";
+    /// Key id of a hybrid signed prekey's X-Wing key (§3.7).
+    pub(crate) const HYBRID_PREKEY_KEY_ID: &[u8] = b"fanseal v2 hybrid prekey key id";
+    /// Recipient binding of a hybrid prekey's X-Wing key (§4.5).
+    pub(crate) const HYBRID_RECIPIENT_BINDING: &[u8] = b"fanseal v2 hybrid recipient binding";
     /// Safety number digest (§3.6).
     pub(crate) const SAFETY_NUMBER: &[u8] = b"fanseal v2 safety number";
     /// Envelope binding context: the header without its commitment (§4.3).
@@ -92,6 +107,12 @@ pub mod size {
     pub const TAG: usize = 16;
     /// A per-device wrap: the AES-256-GCM encryption of the 32-byte message secret.
     pub const WRAP: usize = HASH + TAG;
+    /// X-Wing public key (ML-KEM-768 encapsulation key 1,184 || X25519 32).
+    pub const XWING_PUBLIC_KEY: usize = 1216;
+    /// X-Wing ciphertext (ML-KEM-768 ciphertext 1,088 || X25519 32).
+    pub const XWING_CIPHERTEXT: usize = 1120;
+    /// A hybrid per-device wrap: the X-Wing ciphertext and the 48-byte wrap.
+    pub const HYBRID_WRAP: usize = XWING_CIPHERTEXT + WRAP;
     /// Safety number digest bytes.
     pub const SAFETY_DIGEST: usize = 60;
 }
@@ -118,7 +139,8 @@ pub mod limit {
     pub const MAX_PREKEY_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
     /// Verified prekeys one seal takes (§5.1).
     pub const MAX_SEAL_PREKEYS: usize = 4 * MAX_RECIPIENTS;
-    /// Prekey secrets one keyring holds (§3.8).
+    /// Prekey secrets of each suite one keyring holds (§3.8): 32 classical
+    /// and 32 hybrid at most.
     pub const MAX_KEYRING_PREKEYS: usize = 32;
     /// Superseded device key sets one keyring holds besides the current one (§3.8).
     pub const MAX_KEYRING_RETIRED: usize = 8;

@@ -42,7 +42,7 @@ pub fn unwrap(device: &DeviceKeyring, bytes: &[u8]) -> Option<Zeroizing<[u8; 32]
     let wrap = view.wrap(index)?;
     let context_hash = view.header.context_hash();
     let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
-    open_unwrap(&key, &view.header, &header_hash, &wrap).ok()
+    open_unwrap(&key, &view.header, &header_hash, wrap).ok()
 }
 
 /// Key-commitment check: derive the keys of `message_secret` for the header
@@ -313,6 +313,7 @@ mod tests {
             aad: b"",
             // Pads a body of about 280 bytes to 512: it ends in zero padding.
             padding: Padding::Bucket(256),
+            ..Message::default()
         };
         let bytes = seal(&sender, &sender_cert, &[&list], &[], &msg, 5, &mut rng)
             .unwrap()

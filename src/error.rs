@@ -10,6 +10,7 @@
 //! All enums are `#[non_exhaustive]`.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::fmt;
 
 use crate::identity::{AccountPublicKey, DeviceId, ForkEvidence};
@@ -161,8 +162,8 @@ pub enum DeviceListError {
     /// Version 1 must have an all-zero previous hash and later versions must not.
     InvalidGenesis,
     /// Issuing: a certificate keeps a device key of the previous list but
-    /// changes its [`crate::CAPABILITY_PREKEYS`] bit (SPEC.md §3.4); turning
-    /// prekeys on or off takes new device keys.
+    /// changes its [`crate::CAPABILITY_PREKEYS`] or [`crate::CAPABILITY_HYBRID`]
+    /// bit (SPEC.md §3.4); turning either on or off takes new device keys.
     CapabilityChange {
         /// The device whose certificate changed the bit.
         device_id: DeviceId,
@@ -215,7 +216,7 @@ impl fmt::Display for DeviceListError {
             }
             DeviceListError::CapabilityChange { device_id } => write!(
                 f,
-                "device {device_id:?} keeps its key but changes CAPABILITY_PREKEYS; re-key it"
+                "device {device_id:?} keeps its key but changes CAPABILITY_PREKEYS or CAPABILITY_HYBRID; re-key it"
             ),
             DeviceListError::Certificate { device_id, error } => {
                 write!(f, "certificate of device {device_id:?}: {error}")
@@ -294,6 +295,15 @@ pub enum SealError {
         /// Prekeys given.
         count: usize,
     },
+    /// The message asked for [`crate::SuitePolicy::RequireHybrid`] and these
+    /// recipient devices (every one without [`crate::CAPABILITY_HYBRID`], in
+    /// the order of the lists passed and ascending device id) prevent the
+    /// hybrid suite (SPEC.md §4.10). At most
+    /// [`crate::limit::MAX_RECIPIENTS`] entries.
+    HybridUnavailable {
+        /// `(account, device id)` of each device without the capability.
+        devices: Vec<(AccountPublicKey, DeviceId)>,
+    },
     /// An internal primitive failed: a bug, never caused by input.
     Internal,
 }
@@ -335,6 +345,11 @@ impl fmt::Display for SealError {
                 f,
                 "{count} prekeys exceed the limit of {}",
                 crate::limit::MAX_SEAL_PREKEYS
+            ),
+            SealError::HybridUnavailable { devices } => write!(
+                f,
+                "the hybrid suite is required but {} recipient device(s) lack CAPABILITY_HYBRID",
+                devices.len()
             ),
             SealError::Internal => f.write_str("internal error (a bug in fanseal)"),
         }
@@ -411,6 +426,10 @@ pub enum PrekeyError {
     WrongDeviceKey,
     /// The prekey's X25519 key is non-canonical or of low order.
     InvalidX25519Key,
+    /// The hybrid prekey's X-Wing key is invalid: its ML-KEM-768 part fails
+    /// the FIPS 203 modulus check, or its X25519 part is non-canonical or of
+    /// low order (one error for both halves).
+    InvalidHybridKey,
     /// The device's signature does not verify (strictly).
     BadSignature,
     /// `expires_at` is not after `created_at`, or more than
@@ -452,6 +471,7 @@ impl fmt::Display for PrekeyError {
             PrekeyError::InvalidX25519Key => {
                 f.write_str("invalid (non-canonical or low-order) prekey X25519 key")
             }
+            PrekeyError::InvalidHybridKey => f.write_str("invalid prekey X-Wing key"),
             PrekeyError::BadSignature => f.write_str("prekey signature does not verify"),
             PrekeyError::InvalidLifetime {
                 created_at,
@@ -485,7 +505,8 @@ pub enum KeyringError {
     /// The certificate does not verify under its own account key (SPEC.md
     /// §3.3 steps 1–5).
     Certificate(CertificateError),
-    /// A renewal that turns [`crate::CAPABILITY_PREKEYS`] on or off: that
+    /// A renewal that turns [`crate::CAPABILITY_PREKEYS`] or
+    /// [`crate::CAPABILITY_HYBRID`] on or off: that
     /// takes a re-key (new keys), so that the key of a certificate without
     /// the capability is never the key of one with it (SPEC.md §3.8).
     CapabilityChange,
@@ -504,6 +525,9 @@ pub enum KeyringError {
     /// `⌈(lifetime + grace) / rotation⌉ + 1 ≤ MAX_KEYRING_PREKEYS`, or a
     /// time so late that a prekey made now could not expire (SPEC.md §3.8).
     InvalidPolicy,
+    /// [`crate::DeviceKeyring::rotate_hybrid_prekey`] on a device whose
+    /// certificate lacks [`crate::CAPABILITY_HYBRID`]: nobody would use it.
+    NotHybrid,
 }
 
 impl fmt::Display for KeyringError {
@@ -514,15 +538,18 @@ impl fmt::Display for KeyringError {
                 f.write_str("device secret keys do not match the certificate")
             }
             KeyringError::Certificate(e) => write!(f, "keyring certificate: {e}"),
-            KeyringError::CapabilityChange => {
-                f.write_str("a renewal cannot change CAPABILITY_PREKEYS; re-key instead")
-            }
+            KeyringError::CapabilityChange => f.write_str(
+                "a renewal cannot change CAPABILITY_PREKEYS or CAPABILITY_HYBRID; re-key instead",
+            ),
             KeyringError::WrongDevice => {
                 f.write_str("certificate is for another account or device than the keyring")
             }
             KeyringError::SameKeys => f.write_str("re-key with the keys already in use"),
             KeyringError::Full => f.write_str("keyring full: delete expired secrets first"),
             KeyringError::InvalidPolicy => f.write_str("invalid prekey policy or time"),
+            KeyringError::NotHybrid => {
+                f.write_str("the device's certificate does not have CAPABILITY_HYBRID")
+            }
         }
     }
 }

@@ -70,6 +70,7 @@ impl core::fmt::Debug for Forgery {
 pub fn forge(f: &Forgery) -> Option<Envelope> {
     let ephemeral = X25519Secret::from_bytes(&f.ephemeral_secret);
     let mut header = Header {
+        suite: crate::Suite::Classical,
         message_id: MessageId(f.message_id),
         ephemeral: ephemeral.public(),
         commitment: [0; 32],
@@ -96,6 +97,7 @@ pub fn forge(f: &Forgery) -> Option<Envelope> {
     body.extend_from_slice(&tag);
     Some(Envelope {
         header,
+        kem_ciphertexts: Vec::new(),
         wraps,
         body,
     })

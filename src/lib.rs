@@ -37,6 +37,7 @@ mod replay;
 mod rng;
 pub mod session;
 mod state;
+mod suite;
 
 /// Not API (feature `internals`): entry points for the constant-time harness
 /// in `ct/` only.
@@ -47,10 +48,18 @@ pub mod __ct;
 
 /// Sender-key session limits and defaults (docs/spec-sessions.md).
 pub use consts::session as session_limit;
-pub use consts::{capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
+pub use consts::{
+    capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519,
+    SUITE_XWING_SHA256_AES256GCM_ED25519, WIRE_VERSION,
+};
 /// Certificate capability: senders MUST wrap to the device's signed prekeys
 /// (SPEC.md §4.9). The same value as [`capability::PREKEYS`].
 pub const CAPABILITY_PREKEYS: u32 = capability::PREKEYS;
+/// Certificate capability: the device publishes hybrid (X-Wing) signed
+/// prekeys, and an envelope whose every recipient device has this bit MUST
+/// use the hybrid suite (SPEC.md §4.10). The same value as
+/// [`capability::HYBRID`].
+pub const CAPABILITY_HYBRID: u32 = capability::HYBRID;
 pub use envelope::*;
 pub use error::{
     CertificateError, DecodeError, DeviceListError, KeyringError, OpenError, PrekeyError, SealError,
@@ -64,3 +73,4 @@ pub use session::{
     SessionMessage, SessionPlaintext,
 };
 pub use state::{Contact, Conversation, ConversationError, RecipientAudit, TrustError, TrustStore};
+pub use suite::Suite;

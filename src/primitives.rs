@@ -388,13 +388,6 @@ pub(crate) fn reference_verify_strict(
 /// X-Wing (draft-connolly-cfrg-xwing-kem; draft-ietf-hpke-pq KEM 0x647a,
 /// MLKEM768-X25519) sizes. Every X-Wing input is a fixed-size array of
 /// these lengths, so a wrong length cannot reach the crate.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the hybrid wrap is wired in by issue 12's envelope work"
-    )
-)]
 pub(crate) mod xwing_size {
     /// Decapsulation key: the 32-byte seed (`Nsk`).
     pub(crate) const SEED: usize = 32;
@@ -405,6 +398,7 @@ pub(crate) mod xwing_size {
     /// Ciphertext `ct_M (1088, ML-KEM-768) || ct_X (32, X25519)` (`Nenc`).
     pub(crate) const CIPHERTEXT: usize = 1120;
     /// Length of the ML-KEM-768 ciphertext at the start of [`CIPHERTEXT`].
+    #[cfg(test)]
     pub(crate) const CIPHERTEXT_MLKEM: usize = 1088;
     /// Encapsulation randomness `eseed`: 32 bytes for ML-KEM, then the
     /// 32-byte X25519 ephemeral secret.
@@ -417,13 +411,6 @@ pub(crate) mod xwing_size {
 /// [`X25519Secret`]. The crate wipes its 32-byte seed on drop (feature
 /// `zeroize`); the expanded ML-KEM and X25519 keys exist only during a
 /// decapsulation and are wiped by ml-kem and x25519-dalek when dropped.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the hybrid wrap is wired in by issue 12's envelope work"
-    )
-)]
 pub(crate) struct XWingSecret(Box<DecapsulationKeyRejectNonContrib>);
 
 /// The boxed key zeroizes its seed when dropped (x-wing `zeroize` feature).
@@ -440,13 +427,6 @@ impl core::fmt::Debug for XWingSecret {
     }
 }
 
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the hybrid wrap is wired in by issue 12's envelope work"
-    )
-)]
 impl XWingSecret {
     /// The key whose seed is `seed` (X-Wing `DeriveKeyPair`'s input: SHAKE256
     /// expands it into the ML-KEM-768 and X25519 keys).
@@ -510,13 +490,6 @@ fn parse_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<XWingPublic, 
 
 /// The public-key check of [`parse_xwing_public`], for callers that validate
 /// a key when it is published or certified (public data only).
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the hybrid wrap is wired in by issue 12's envelope work"
-    )
-)]
 pub(crate) fn check_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<(), Rejected> {
     parse_xwing_public(public).map(|_| ())
 }
@@ -527,13 +500,6 @@ pub(crate) fn check_xwing_public(public: &[u8; xwing_size::PUBLIC]) -> Result<()
 /// public key is checked first ([`check_xwing_public`]): with a canonical,
 /// non-low-order `pk_X` and a clamped ephemeral scalar the X25519 output is
 /// never zero. Returns `(ct_M || ct_X, shared secret)`.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the hybrid wrap is wired in by issue 12's envelope work"
-    )
-)]
 pub(crate) fn xwing_encapsulate(
     public: &[u8; xwing_size::PUBLIC],
     randomness: &[u8; xwing_size::RANDOMNESS],

@@ -25,6 +25,7 @@ fn sealed(w: &World) -> Envelope {
         payload: b"attack at dawn",
         aad: b"chat",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let mut rng = FixedRng::for_seal(MSG_ID, SECRET, EPHEMERAL);
     seal(
@@ -496,14 +497,19 @@ fn attack_suite_and_version_downgrade() {
         ),
         (
             3,
-            0x02,
-            OpenError::Decode(DecodeError::UnsupportedSuite(0x0002)),
+            0x03,
+            OpenError::Decode(DecodeError::UnsupportedSuite(0x0003)),
         ),
     ] {
         let mut m = bytes.clone();
         m[at] = value;
         assert_eq!(open(device, &m, &w.directory, NOW).unwrap_err(), expected);
     }
+    // Relabelling a classical envelope as hybrid (suite 0x0002) re-parses it
+    // under the hybrid layout (no `enc`, 1,168-byte wraps): it never opens.
+    let mut m = bytes.clone();
+    m[3] = 0x02;
+    assert!(open(device, &m, &w.directory, NOW).is_err());
     // The suite and version are also bound into the context hash, so a future
     // decoder that accepted another suite id for these bytes could not open them:
     // the forger's envelope under the same secrets but another message id fails.
@@ -661,6 +667,7 @@ fn attack_replay_guard_id_squatting_by_another_sender() {
         payload: b"squat",
         aad: b"chat",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let squat = seal(
         &b0.secret,

@@ -35,7 +35,7 @@ proptest! {
         directory.extend(others.iter().map(Account::verified));
         let lists: Vec<&VerifiedDeviceList> = directory.iter().collect();
         let from = &sender.devices[0];
-        let message = Message { payload: &payload, aad: &aad, padding };
+        let message = Message { payload: &payload, aad: &aad, padding, ..Message::default() };
         let envelope = seal(&from.secret, &from.certificate, &lists, &[], &message, NOW, &mut r).unwrap();
         let bytes = envelope.to_bytes();
         prop_assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope.clone());
@@ -176,6 +176,7 @@ fn tampering_with_any_bit_or_length_of_an_envelope_fails() {
         payload: b"hi",
         aad: b"",
         padding: Padding::None,
+        ..Message::default()
     };
     // One recipient, so every byte of the envelope belongs to its delivery.
     let solo = account(&mut rng(55), 1);
@@ -338,6 +339,7 @@ fn seal_refuses_misuse() {
         payload: b"x",
         aad: &big_aad,
         padding: Padding::None,
+        ..Message::default()
     };
     assert_eq!(
         seal(
@@ -440,6 +442,7 @@ fn padding_hides_the_exact_length() {
                 payload: &payload,
                 aad: b"",
                 padding: Padding::Padme,
+                ..Message::default()
             };
             seal(
                 &sender.secret,
@@ -465,6 +468,7 @@ fn padding_hides_the_exact_length() {
             payload: &payload,
             aad: b"",
             padding: Padding::None,
+            ..Message::default()
         };
         seal(
             &sender.secret,

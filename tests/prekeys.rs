@@ -69,6 +69,7 @@ fn message(payload: &[u8]) -> Message<'_> {
         payload,
         aad: b"conversation",
         padding: Padding::Padme,
+        ..Message::default()
     }
 }
 
@@ -465,7 +466,7 @@ fn a_corrupted_or_truncated_keyring_export_is_refused() {
     keyring.rekey(new_keys, cert, NOW + DAY).unwrap();
     keyring.rotate_prekey(NOW + DAY, &mut r).unwrap();
     let bytes = keyring.export();
-    assert_eq!(bytes.len(), 2 + 24 + 264 + 1 + 240 + 1 + 3 * 228);
+    assert_eq!(bytes.len(), 2 + 24 + 264 + 1 + 240 + 1 + 3 * 228 + 1);
     assert_eq!(
         &DeviceKeyring::import(&bytes).unwrap().export()[..],
         &bytes[..]
@@ -675,7 +676,7 @@ fn future_prekeys_capability_renewals_bad_certificates_and_policies_are_refused(
         }
     );
 
-    let key = *p.public_key();
+    let key: [u8; 32] = p.public_key().try_into().unwrap();
     let account = bob.secret.public_key();
     let id = |d: u8| KeyId::of_prekey(&account, &DeviceId::from_bytes([d; 16]), &key);
     assert_ne!(id(1), id(2));

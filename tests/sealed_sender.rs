@@ -61,6 +61,7 @@ fn seal_from(s: &Sender, bob: &VerifiedDeviceList) -> Envelope {
         payload: b"meet at noon",
         aad: b"chat 42",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let mut rng = ChaCha20Rng::from_seed([7; 32]);
     seal(&s.device, &s.certificate, &[bob], &[], &msg, NOW, &mut rng).unwrap()
@@ -180,6 +181,7 @@ fn relay_visible_lengths_do_not_depend_on_the_certificate_shape() {
                     payload: &payload,
                     aad: &aad,
                     padding,
+                    ..Message::default()
                 };
                 let lens: Vec<usize> = shapes
                     .iter()
@@ -216,6 +218,7 @@ fn the_sender_timestamp_is_not_in_the_header() {
         payload: b"t",
         aad: b"",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let at = |now: u64| {
         let mut rng = ChaCha20Rng::from_seed([7; 32]);

@@ -364,6 +364,7 @@ fn a_conversation_checks_id_sender_and_recipients() {
             payload: b"x",
             aad,
             padding: Padding::Padme,
+            ..Message::default()
         };
         seal(
             &sender.secret,

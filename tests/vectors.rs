@@ -20,7 +20,7 @@ use fanseal::{
     DecodeError, Delivery, DeviceCertificate, DeviceId, DeviceKeyring, DeviceList, DeviceListError,
     DevicePublicKeys, DeviceSecret, Envelope, ForkEvidence, KeyId, KeyringError, Message,
     OpenError, Opened, Padding, PrekeyError, PrekeyPolicy, ReplayError, ReplayGuard, SafetyNumber,
-    SealError, SignedPrekey, VerifiedDeviceList, VerifiedPrekey,
+    SealError, SignedPrekey, Suite, SuitePolicy, VerifiedDeviceList, VerifiedPrekey,
 };
 use serde_json::Value;
 use vectors_gen::ReplayRng;
@@ -60,6 +60,7 @@ fn prekey_kind(e: &PrekeyError) -> String {
         PrekeyError::WrongDevice => "WrongDevice",
         PrekeyError::WrongDeviceKey => "WrongDeviceKey",
         PrekeyError::InvalidX25519Key => "InvalidX25519Key",
+        PrekeyError::InvalidHybridKey => "InvalidHybridKey",
         PrekeyError::BadSignature => "BadSignature",
         PrekeyError::InvalidLifetime { .. } => "InvalidLifetime",
         PrekeyError::NotYetValid { .. } => "NotYetValid",
@@ -81,6 +82,7 @@ fn keyring_kind(e: &KeyringError) -> String {
         KeyringError::SameKeys => "SameKeys",
         KeyringError::Full => "Full",
         KeyringError::InvalidPolicy => "InvalidPolicy",
+        KeyringError::NotHybrid => "NotHybrid",
         _ => "Unknown",
     };
     format!("KeyringError::{k}")
@@ -168,6 +170,7 @@ fn seal_kind(e: &SealError) -> String {
         SealError::PaddedBodyTooLarge => "PaddedBodyTooLarge",
         SealError::MissingPrekey { .. } => "MissingPrekey",
         SealError::TooManyPrekeys { .. } => "TooManyPrekeys",
+        SealError::HybridUnavailable { .. } => "HybridUnavailable",
         SealError::Internal => "Internal",
         _ => "Unknown",
     };
@@ -316,7 +319,7 @@ fn check_file(name: &str, text: &str, first_only: bool) -> R<usize> {
     } else {
         None
     };
-    let pw = if name == "prekeys.json" {
+    let pw = if name == "prekeys.json" || name == "hybrid.json" {
         Some(PrekeyWorld::parse(get(&doc, "identities")?).map_err(|e| format!("identities: {e}"))?)
     } else {
         None
@@ -408,6 +411,18 @@ fn check_case(
                 "KeyringImport" => keyring_import(case),
                 "SealToPrekeys" => seal_to_prekeys(pw, case),
                 "OpenWithKeyring" => open_with_keyring(pw, case),
+                other => Err(format!("unknown group type {other}")),
+            }
+        }
+        ("hybrid.json", k) => {
+            let pw = pw.ok_or("no identities")?;
+            match k {
+                "HybridPrekeyIssue" => hybrid_prekey_issue(case),
+                "HybridPrekeyVerify" => prekey_verify(pw, case),
+                "HybridKeyringExport" => hybrid_keyring_export(case),
+                "HybridKeyringImport" => keyring_import(case),
+                "HybridSeal" | "HybridSealError" => hybrid_seal(pw, case),
+                "HybridOpen" => hybrid_open(pw, case),
                 other => Err(format!("unknown group type {other}")),
             }
         }
@@ -930,6 +945,7 @@ fn seal_case(ids: &Identities, case: &Value) -> R<()> {
         payload: &payload,
         aad: &aad,
         padding,
+        ..Message::default()
     };
     let env = seal(
         &sender.secret,
@@ -1144,6 +1160,7 @@ fn seal_error(ids: &Identities, case: &Value) -> R<()> {
         payload: &payload,
         aad: &aad,
         padding,
+        ..Message::default()
     };
     let got = seal(
         &sender.secret,
@@ -1368,6 +1385,13 @@ impl PrekeyWorld {
                 fixed(d, "deviceId")?,
                 "deviceId",
             )?;
+            if d.get("capabilities").is_some() {
+                let caps = u64::from(certificate.params().capabilities);
+                eq(caps, num(d, "capabilities")?, "capabilities")?;
+                // Bit 1 (hybrid) implies the prekey rule (SPEC.md §3.3).
+                eq(certificate.requires_prekeys(), caps & 3 != 0, "bit 0 or 1")?;
+                eq(certificate.supports_hybrid(), caps & 2 != 0, "bit 1")?;
+            }
             devices.insert(
                 name.to_string(),
                 PkDevice {
@@ -1554,7 +1578,10 @@ fn prekey_verify(pw: &PrekeyWorld, case: &Value) -> R<()> {
             "deviceId",
         )?;
         eq(*v.device_key(), fixed(case, "deviceKey")?, "deviceKey")?;
-        eq(*v.public_key(), fixed(case, "publicKey")?, "publicKey")?;
+        eq(v.public_key().to_vec(), hx(case, "publicKey")?, "publicKey")?;
+        if case.get("suite").is_some() {
+            eq(u64::from(v.suite().id()), num(case, "suite")?, "suite")?;
+        }
         eq(v.created_at(), num(case, "createdAt")?, "createdAt")?;
         eq(v.expires_at(), num(case, "expiresAt")?, "expiresAt")?;
         eq(v.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
@@ -1772,6 +1799,7 @@ fn seal_to_prekeys(pw: &PrekeyWorld, case: &Value) -> R<()> {
         payload: &payload,
         aad: &aad,
         padding: padding_policy(case)?,
+        ..Message::default()
     };
     let now = num(case, "now")?;
     if st(case, "result")? == "invalid" {
@@ -1891,7 +1919,7 @@ fn seal_to_prekeys(pw: &PrekeyWorld, case: &Value) -> R<()> {
                     device.certificate.device_id(),
                     "prekey device",
                 )?;
-                eq(*p.public_key(), pk, "prekey x25519Public")?;
+                eq(p.public_key().to_vec(), pk.to_vec(), "prekey x25519Public")?;
                 eq(v.key_id(), *key_id, "prekey key id")?;
                 eq(*v.recipient_binding(), binding, "prekey recipientBinding")?;
             }
@@ -1959,6 +1987,447 @@ fn open_with_keyring(pw: &PrekeyWorld, case: &Value) -> R<()> {
         open(keyring, &hx(case, "message")?, &dir, num(case, "now")?).map_err(|e| open_kind(&e));
     if let Some(opened) = outcome(case, got)? {
         check_opened_prekeys(pw, &opened, case)?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ hybrid.json
+
+fn suite_number(s: Suite) -> u64 {
+    u64::from(s.id())
+}
+
+/// `DeviceKeyring::rotate_hybrid_prekey` from a fresh keyring.
+fn hybrid_prekey_issue(case: &Value) -> R<()> {
+    let account = AccountPublicKey::from_bytes(fixed(case, "account")?);
+    let now = num(case, "now")?;
+    let mut keyring = new_keyring(case)?;
+    let verified = keyring
+        .certificate()
+        .verify(&account, now.min(u64::MAX - 1))
+        .map_err(|e| format!("certificate does not verify: {e}"))?;
+    let mut rng = ReplayRng::new(hx(case, "randomness")?);
+    let got = keyring
+        .set_policy(prekey_policy(get(case, "policy")?)?)
+        .and_then(|()| keyring.rotate_hybrid_prekey(now, &mut rng))
+        .map_err(|e| keyring_kind(&e));
+    ensure(rng.exactly_consumed(), || {
+        "rotate_hybrid_prekey did not draw exactly the listed randomness".into()
+    })?;
+    if let Some(p) = outcome(case, got)? {
+        let want = hx(case, "prekey")?;
+        eq(hex::encode(p.to_bytes()), hex::encode(&want), "prekey")?;
+        eq(
+            SignedPrekey::from_bytes(&want).as_ref(),
+            Ok(&p),
+            "decoded prekey",
+        )?;
+        eq(p.suite(), Suite::Hybrid, "suite")?;
+        eq(p.public_key().to_vec(), hx(case, "publicKey")?, "publicKey")?;
+        eq(p.key_id().to_bytes(), fixed(case, "keyId")?, "keyId")?;
+        let v = p
+            .verify(&verified, now)
+            .map_err(|e| format!("the new prekey does not verify: {e}"))?;
+        eq(v.key_id(), p.key_id(), "verified key_id")?;
+        eq(
+            *v.recipient_binding(),
+            fixed(case, "recipientBinding")?,
+            "recipientBinding",
+        )?;
+        eq(
+            keyring.current_hybrid_prekey(now),
+            Some(&p),
+            "current_hybrid_prekey",
+        )?;
+        eq(keyring.current_prekey(now), None, "current_prekey")?;
+    }
+    Ok(())
+}
+
+/// A keyring built by classical and hybrid rotations, compared byte for byte.
+fn hybrid_keyring_export(case: &Value) -> R<()> {
+    valid_only(case)?;
+    let mut keyring = new_keyring(case)?;
+    keyring
+        .set_policy(prekey_policy(get(case, "policy")?)?)
+        .map_err(|e| format!("set_policy: {e}"))?;
+    for (i, step) in arr(case, "steps")?.iter().enumerate() {
+        let before = keyring.export();
+        let now = num(step, "now")?;
+        let mut rng = ReplayRng::new(hx(step, "randomness")?);
+        let got = match st(step, "op")? {
+            "rotate" => keyring.rotate_prekey(now, &mut rng),
+            "rotateHybrid" => keyring.rotate_hybrid_prekey(now, &mut rng),
+            other => return Err(format!("step {i}: unknown op {other}")),
+        }
+        .map_err(|e| keyring_kind(&e));
+        ensure(rng.exactly_consumed(), || {
+            format!("step {i}: did not draw exactly the listed randomness")
+        })?;
+        match outcome(step, got).map_err(|e| format!("step {i}: {e}"))? {
+            Some(p) => eq(
+                hex::encode(p.to_bytes()),
+                hex::encode(hx(step, "prekey")?),
+                &format!("step {i}: prekey"),
+            )?,
+            None => eq(
+                hex::encode(&*keyring.export()),
+                hex::encode(&*before),
+                &format!("step {i}: a refused step changes nothing"),
+            )?,
+        }
+    }
+    let want = hx(case, "export")?;
+    eq(
+        hex::encode(&*keyring.export()),
+        hex::encode(&want),
+        "export",
+    )?;
+    let again = DeviceKeyring::import(&want).map_err(|e| format!("import: {e}"))?;
+    eq(
+        hex::encode(&*again.export()),
+        hex::encode(&want),
+        "re-export",
+    )
+}
+
+fn suite_policy(case: &Value) -> R<SuitePolicy> {
+    match st(case, "suitePolicy")? {
+        "auto" => Ok(SuitePolicy::Auto),
+        "requireHybrid" => Ok(SuitePolicy::RequireHybrid),
+        other => Err(format!("unknown suitePolicy {other}")),
+    }
+}
+
+/// Context hash and header hash of a hybrid envelope's bytes (SPEC.md §4.3:
+/// no `enc`), recomputed on the primitive crates.
+fn hybrid_header_hashes(bytes: &[u8], n: usize) -> R<([u8; 32], [u8; 32])> {
+    use vectors_gen::craft::{self, hybrid_offset as ho, label, lp};
+    let mut m = vec![bytes.first().copied().ok_or("empty")?];
+    m.extend_from_slice(bytes.get(ho::SUITE..ho::COMMITMENT).ok_or("short")?);
+    m.extend_from_slice(
+        bytes
+            .get(ho::RECIPIENT_COUNT..ho::wraps(n))
+            .ok_or("short")?,
+    );
+    let context = craft::sha256(&[&lp(label::ENVELOPE_CONTEXT), &m]);
+    let commitment = bytes
+        .get(ho::COMMITMENT..ho::RECIPIENT_COUNT)
+        .ok_or("short")?;
+    let header = craft::sha256(&[&lp(label::ENVELOPE_HEADER), &context, commitment]);
+    Ok((context, header))
+}
+
+/// HybridSeal and HybridSealError: seal under the suite rule.
+fn hybrid_seal(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    use vectors_gen::craft;
+    let sender = pw.device(st(case, "sender")?)?;
+    let lists = names(case, "recipients")?
+        .into_iter()
+        .map(|n| pw.list(n))
+        .collect::<R<Vec<_>>>()?;
+    let mut verified = Vec::new();
+    for p in arr(case, "prekeys")? {
+        let name = st(p, "prekey")?;
+        let v = pw
+            .list(st(p, "list")?)?
+            .verify_prekey(pw.prekey(name)?, num(p, "verifiedAt")?)
+            .map_err(|e| format!("{name} does not verify: {e}"))?;
+        verified.push(v);
+    }
+    let prekeys: Vec<&VerifiedPrekey> = verified.iter().collect();
+    let payload = hx(case, "payload")?;
+    let aad = hx(case, "aad")?;
+    let message = Message {
+        payload: &payload,
+        aad: &aad,
+        padding: padding_policy(case)?,
+        suite: suite_policy(case)?,
+    };
+    let now = num(case, "now")?;
+    if st(case, "result")? == "invalid" {
+        let mut rng = ReplayRng::new(Vec::new());
+        let got = seal(
+            &sender.secret,
+            &sender.certificate,
+            &lists,
+            &prekeys,
+            &message,
+            now,
+            &mut rng,
+        );
+        ensure(rng.exactly_consumed(), || {
+            "a refused seal drew randomness".into()
+        })?;
+        if case.get("missingAccount").is_some() {
+            match &got {
+                Err(SealError::MissingPrekey { account, device_id }) => {
+                    eq(
+                        account.to_bytes(),
+                        fixed(case, "missingAccount")?,
+                        "missingAccount",
+                    )?;
+                    eq(
+                        device_id.to_bytes(),
+                        fixed(case, "missingDeviceId")?,
+                        "missingDeviceId",
+                    )?;
+                }
+                other => return Err(format!("expected MissingPrekey, library gives {other:?}")),
+            }
+        }
+        if case.get("devices").is_some() {
+            match &got {
+                Err(SealError::HybridUnavailable { devices }) => {
+                    let want = arr(case, "devices")?
+                        .iter()
+                        .map(|d| Ok((fixed::<32>(d, "account")?, fixed::<16>(d, "deviceId")?)))
+                        .collect::<R<Vec<_>>>()?;
+                    let got: Vec<([u8; 32], [u8; 16])> = devices
+                        .iter()
+                        .map(|(a, d)| (a.to_bytes(), d.to_bytes()))
+                        .collect();
+                    eq(got, want, "HybridUnavailable devices")?;
+                }
+                other => {
+                    return Err(format!(
+                        "expected HybridUnavailable, library gives {other:?}"
+                    ))
+                }
+            }
+        }
+        return outcome(case, got.map_err(|e| seal_kind(&e))).map(|_| ());
+    }
+    let suite = num(case, "suite")?;
+    let r = get(case, "randomness")?;
+    let ms: [u8; 32] = fixed(r, "messageSecret")?;
+    let mut randomness = [fixed::<16>(r, "messageId")?.to_vec(), ms.to_vec()].concat();
+    let eseeds: Vec<[u8; 64]> = if suite == 2 {
+        arr(r, "eseeds")?
+            .iter()
+            .map(|e| {
+                let e: [u8; 64] = unhex(e.as_str().ok_or("eseed")?, "eseed")?
+                    .try_into()
+                    .map_err(|_| "eseed is not 64 bytes".to_string())?;
+                Ok(e)
+            })
+            .collect::<R<Vec<_>>>()?
+    } else {
+        randomness.extend_from_slice(&fixed::<32>(r, "ephemeralSecret")?);
+        Vec::new()
+    };
+    for e in &eseeds {
+        randomness.extend_from_slice(e);
+    }
+    let mut rng = ReplayRng::new(randomness);
+    let env = seal(
+        &sender.secret,
+        &sender.certificate,
+        &lists,
+        &prekeys,
+        &message,
+        now,
+        &mut rng,
+    )
+    .map_err(|e| format!("seal fails: {}", seal_kind(&e)))?;
+    ensure(rng.exactly_consumed(), || {
+        "seal did not draw exactly the listed randomness".into()
+    })?;
+    eq(suite_number(env.header().suite()), suite, "suite")?;
+    let bytes = hx(case, "envelope")?;
+    eq(hex::encode(env.to_bytes()), hex::encode(&bytes), "envelope")?;
+    eq(
+        Envelope::from_bytes(&bytes).as_ref(),
+        Ok(&env),
+        "decoded envelope",
+    )?;
+    let h = get(case, "header")?;
+    eq(
+        env.header().message_id().to_bytes(),
+        fixed(h, "messageId")?,
+        "header messageId",
+    )?;
+    let recipients: Vec<String> = env
+        .header()
+        .recipients()
+        .iter()
+        .map(|k| hex::encode(k.to_bytes()))
+        .collect();
+    eq(
+        recipients,
+        names(h, "recipients")?
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        "header recipients",
+    )?;
+    let n = env.header().recipients().len();
+    let im = get(case, "intermediate")?;
+    let wraps = arr(im, "wraps")?;
+    eq(wraps.len(), n, "number of wraps")?;
+    if suite == 2 {
+        let (context, header_hash) = hybrid_header_hashes(&bytes, n)?;
+        eq(context, fixed(im, "contextHash")?, "contextHash")?;
+        eq(header_hash, fixed(im, "headerHash")?, "headerHash")?;
+        eq(
+            bytes.get(20..52).map(<[u8]>::to_vec),
+            Some(hx(h, "commitment")?),
+            "commitment",
+        )?;
+        let info = craft::wrap_info(&header_hash);
+        eq(eseeds.len(), n, "one eseed per recipient")?;
+        for (i, ((w, key_id), eseed)) in wraps
+            .iter()
+            .zip(env.header().recipients())
+            .zip(&eseeds)
+            .enumerate()
+        {
+            eq(key_id.to_bytes(), fixed(w, "keyId")?, "wrap keyId")?;
+            let p = pw.prekey(st(w, "prekey")?)?;
+            let device = pw.device(st(w, "device")?)?;
+            let v = verified
+                .iter()
+                .find(|v| v.prekey() == p)
+                .ok_or("wrapped to a prekey that was not passed")?;
+            eq(
+                p.suite(),
+                Suite::Hybrid,
+                "a hybrid wrap goes to a hybrid prekey",
+            )?;
+            eq(
+                p.device_id(),
+                device.certificate.device_id(),
+                "prekey device",
+            )?;
+            eq(v.key_id(), *key_id, "prekey key id")?;
+            let binding: [u8; 32] = fixed(w, "recipientBinding")?;
+            eq(*v.recipient_binding(), binding, "recipientBinding")?;
+            // The wrap, recomputed on the primitive crates.
+            let (ct, ss) = craft::xwing_encaps(p.public_key(), eseed);
+            let at = craft::hybrid_offset::wraps(n) + craft::HYBRID_WRAP_LEN * i;
+            let wrap = bytes
+                .get(at..at + craft::HYBRID_WRAP_LEN)
+                .ok_or("no wrap")?;
+            eq(
+                ct.as_slice(),
+                &wrap[..craft::XWING_CIPHERTEXT_LEN],
+                "X-Wing ciphertext in the envelope",
+            )?;
+            eq(ct, hx(w, "xwingCiphertext")?, "xwingCiphertext")?;
+            eq(ss, fixed(w, "sharedSecret")?, "sharedSecret")?;
+            let k = craft::hybrid_wrap_keys(&ss, &info);
+            eq(k.key.clone(), hx(w, "key")?, "key")?;
+            eq(k.base_nonce.clone(), hx(w, "baseNonce")?, "baseNonce")?;
+            eq(
+                craft::aes_gcm_open(
+                    &k.key,
+                    &k.base_nonce,
+                    &binding,
+                    &wrap[craft::XWING_CIPHERTEXT_LEN..],
+                ),
+                Some(ms.to_vec()),
+                "the wrap opens to the message secret",
+            )?;
+        }
+    } else {
+        let (context, _) = craft::header_hashes(&bytes).ok_or("envelope too short")?;
+        eq(context, fixed(im, "contextHash")?, "contextHash")?;
+        eq(
+            bytes.get(52..84).map(<[u8]>::to_vec),
+            Some(hx(h, "commitment")?),
+            "commitment",
+        )?;
+        for (w, key_id) in wraps.iter().zip(env.header().recipients()) {
+            eq(key_id.to_bytes(), fixed(w, "keyId")?, "wrap keyId")?;
+            let device = pw.device(st(w, "device")?)?;
+            let binding: [u8; 32] = fixed(w, "recipientBinding")?;
+            match st(w, "to")?.strip_prefix("prekey ") {
+                Some(name) => {
+                    let p = pw.prekey(name)?;
+                    let v = verified
+                        .iter()
+                        .find(|v| v.prekey() == p)
+                        .ok_or("wrapped to a prekey that was not passed")?;
+                    eq(
+                        p.suite(),
+                        Suite::Classical,
+                        "a classical wrap goes to a classical prekey",
+                    )?;
+                    eq(
+                        p.device_id(),
+                        device.certificate.device_id(),
+                        "prekey device",
+                    )?;
+                    eq(v.key_id(), *key_id, "prekey key id")?;
+                    eq(*v.recipient_binding(), binding, "recipientBinding")?;
+                }
+                None => {
+                    eq(st(w, "to")?, "certificate", "wrap target")?;
+                    eq(device.certificate.key_id(), *key_id, "certificate key id")?;
+                    eq(
+                        device.certificate.recipient_binding(),
+                        binding,
+                        "recipientBinding",
+                    )?;
+                }
+            }
+        }
+    }
+    let deliveries = arr(case, "deliveries")?;
+    let split: Vec<(KeyId, Delivery)> = env.deliveries().collect();
+    if suite == 2 {
+        eq(split.len(), deliveries.len(), "number of deliveries")?;
+    }
+    for ((key_id, d), want) in split.iter().zip(deliveries) {
+        eq(key_id.to_bytes(), fixed(want, "keyId")?, "delivery keyId")?;
+        eq(
+            hex::encode(d.to_bytes()),
+            hex::encode(hx(want, "delivery")?),
+            "delivery",
+        )?;
+    }
+    let dir = pw.directory(case)?;
+    let open_now = num(case, "openNow")?;
+    for o in arr(case, "opens")? {
+        let name = st(o, "keyring")?;
+        let keyring = pw.keyring(name)?;
+        let mut inputs = vec![bytes.clone()];
+        if st(o, "result")? == "valid" {
+            let with = KeyId::from_bytes(fixed(o, "openedWith")?);
+            inputs.push(
+                env.delivery_for(&with)
+                    .ok_or_else(|| format!("{name}: no delivery for openedWith"))?
+                    .to_bytes(),
+            );
+        }
+        for input in inputs {
+            let got = open(keyring, &input, &dir, open_now).map_err(|e| open_kind(&e));
+            if let Some(opened) = outcome(o, got).map_err(|e| format!("{name}: {e}"))? {
+                check_opened_prekeys(pw, &opened, o).map_err(|e| format!("{name}: {e}"))?;
+                eq(
+                    suite_number(opened.suite()),
+                    num(o, "suite")?,
+                    "opened suite",
+                )
+                .map_err(|e| format!("{name}: {e}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hybrid_open(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let keyring = pw.keyring(st(case, "keyring")?)?;
+    let dir = pw.directory(case)?;
+    let got = open(keyring, &hx(case, "message")?, &dir, num(case, "now")?);
+    let decode = match &got {
+        Err(OpenError::Decode(d)) => Some(d),
+        _ => None,
+    };
+    check_field(case, decode)?;
+    if let Some(opened) = outcome(case, got.map_err(|e| open_kind(&e)))? {
+        check_opened_prekeys(pw, &opened, case)?;
+        eq(suite_number(opened.suite()), num(case, "suite")?, "suite")?;
     }
     Ok(())
 }

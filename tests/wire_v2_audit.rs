@@ -99,6 +99,7 @@ fn open_enforces_the_payload_limit_a_malicious_sender_ignored() {
         payload: &over,
         aad: b"",
         padding: Padding::None,
+        ..Message::default()
     };
     assert_eq!(
         seal(
@@ -132,6 +133,7 @@ fn open_enforces_the_aad_limit_a_malicious_sender_ignored() {
         payload: b"p",
         aad: &over,
         padding: Padding::None,
+        ..Message::default()
     };
     assert_eq!(
         seal(
@@ -228,6 +230,7 @@ fn every_seal_refusal_happens_before_any_randomness_is_drawn() {
         payload: b"x",
         aad: b"",
         padding,
+        ..Message::default()
     };
     // A bucket larger than the body limit: its own error (v1 said
     // PayloadTooLarge for a 1-byte payload, after drawing 80 bytes).
@@ -470,6 +473,7 @@ fn mallory_claims(w: &World, x25519: [u8; 32]) -> (VerifiedDeviceList, Envelope)
         payload: b"for mallory",
         aad: b"chat with mallory",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let env = seal(
         &s.secret,
@@ -555,6 +559,7 @@ fn attack_unknown_key_share_same_key() {
         payload: b"group",
         aad: b"",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let env = seal(
         &sender.secret,
@@ -611,6 +616,7 @@ fn into_payload_keeps_no_padding_memory() {
         payload: b"hi",
         aad: b"",
         padding: Padding::Bucket(1 << 20),
+        ..Message::default()
     };
     let env = seal(
         &s.secret,

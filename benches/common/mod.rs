@@ -47,6 +47,16 @@ pub(crate) fn enroll(
     count: usize,
     rng: &mut ChaCha20Rng,
 ) -> Vec<(DeviceSecret, DeviceCertificate)> {
+    enroll_with(account, count, 0, rng)
+}
+
+/// Certifies `count` fresh devices of `account` with `capabilities`.
+pub(crate) fn enroll_with(
+    account: &AccountSecret,
+    count: usize,
+    capabilities: u32,
+    rng: &mut ChaCha20Rng,
+) -> Vec<(DeviceSecret, DeviceCertificate)> {
     (0..count)
         .map(|_| {
             let secret = DeviceSecret::generate(rng);
@@ -56,7 +66,7 @@ pub(crate) fn enroll(
                     keys: secret.public_keys(),
                     created_at: NOW - 1000,
                     expires_at: None,
-                    capabilities: 0,
+                    capabilities,
                 })
                 .expect("certify");
             (secret, cert)
@@ -69,8 +79,17 @@ pub(crate) fn account_with_list(
     count: usize,
     rng: &mut ChaCha20Rng,
 ) -> (AccountSecret, Vec<DeviceKeyring>, DeviceList) {
+    account_with_list_caps(count, 0, rng)
+}
+
+/// An account with `count` devices certified with `capabilities`.
+pub(crate) fn account_with_list_caps(
+    count: usize,
+    capabilities: u32,
+    rng: &mut ChaCha20Rng,
+) -> (AccountSecret, Vec<DeviceKeyring>, DeviceList) {
     let account = AccountSecret::generate(rng);
-    let devices = enroll(&account, count, rng);
+    let devices = enroll_with(&account, count, capabilities, rng);
     let certs = devices.iter().map(|(_, c)| c.clone()).collect();
     let list = account
         .issue_device_list(None, NOW - 1000, certs)
@@ -102,6 +121,23 @@ pub(crate) struct Fixture {
 impl Fixture {
     /// Builds the fixture deterministically.
     pub(crate) fn new(n: usize) -> Self {
+        Self::build(n, false)
+    }
+
+    /// The same shape with every recipient device certified with
+    /// `CAPABILITY_PREKEYS | CAPABILITY_HYBRID` and holding a classical and a
+    /// hybrid prekey: [`Fixture::seal_to_prekeys`] then seals with the
+    /// hybrid suite (SPEC.md §4.10).
+    pub(crate) fn new_hybrid(n: usize) -> Self {
+        Self::build(n, true)
+    }
+
+    fn build(n: usize, hybrid: bool) -> Self {
+        let caps = if hybrid {
+            fanseal::CAPABILITY_PREKEYS | fanseal::CAPABILITY_HYBRID
+        } else {
+            0
+        };
         let mut rng = rng(n as u8 ^ 0x5a);
         let sender_account = AccountSecret::generate(&mut rng);
         let mut sender_devices = enroll(&sender_account, 1, &mut rng);
@@ -117,11 +153,17 @@ impl Fixture {
         let mut left = n;
         while left > 0 {
             let take = left.min(DEVICES_PER_ACCOUNT);
-            let (account, mut secrets, list) = account_with_list(take, &mut rng);
+            let (account, mut secrets, list) = account_with_list_caps(take, caps, &mut rng);
             let list = list.verify(&account.public_key()).expect("verify list");
             for keyring in &mut secrets {
                 let prekey = keyring.rotate_prekey(NOW - 1000, &mut rng).expect("prekey");
                 prekeys.push(list.verify_prekey(&prekey, NOW).expect("verify prekey"));
+                if hybrid {
+                    let prekey = keyring
+                        .rotate_hybrid_prekey(NOW - 1000, &mut rng)
+                        .expect("hybrid prekey");
+                    prekeys.push(list.verify_prekey(&prekey, NOW).expect("verify prekey"));
+                }
             }
             lists.push(list);
             devices.extend(secrets);
@@ -191,6 +233,7 @@ impl Fixture {
                 payload,
                 aad: AAD,
                 padding,
+                ..Message::default()
             },
             NOW,
             rng,

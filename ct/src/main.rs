@@ -294,6 +294,7 @@ fn library() -> bool {
         payload: &payload,
         aad: b"conversation 7",
         padding: Padding::Padme,
+        ..Message::default()
     };
     // seal draws: message id (16 bytes), message secret (32), ephemeral (32).
     let mut replay = rng.clone();

@@ -267,6 +267,7 @@ pub fn run(scrubbed: bool) -> Vec<Report> {
         payload: &payload,
         aad: b"conversation 7",
         padding: Padding::Padme,
+        ..Message::default()
     };
     let recipients: Vec<[u8; 32]> = [&w.phone, &w.laptop]
         .iter()

@@ -115,6 +115,7 @@ impl Fixture {
             payload: b"conformance",
             aad: b"",
             padding: Padding::Padme,
+            ..Message::default()
         };
         let mut rng = ChaCha20Rng::from_seed([0x33; 32]);
         let envelope = seal(

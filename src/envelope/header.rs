@@ -3,9 +3,11 @@
 //!
 //! ```text
 //! size  field
-//!    2  suite                 0x0001
+//!    2  suite                 0x0001 (classical) or 0x0002 (hybrid)
 //!   16  message id            random; the relay's idempotency key
 //!   32  ephemeral public key  X25519, the HPKE `enc` shared by all wraps
+//!                             (classical suite only: a hybrid wrap carries
+//!                             its own X-Wing ciphertext)
 //!   32  key commitment        HKDF(message secret, context hash)
 //!    2  recipient count n     1..=1024
 //! 16·n  recipient key ids     strictly ascending
@@ -22,10 +24,11 @@
 use alloc::vec::Vec;
 
 use crate::codec::{Reader, Writer};
-use crate::consts::{label, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
+use crate::consts::{label, limit, size, WIRE_VERSION};
 use crate::error::DecodeError;
 use crate::identity::KeyId;
 use crate::primitives::{x25519_is_canonical, Sha256Stream};
+use crate::suite::Suite;
 
 /// A message's unique id, drawn at random by the sender.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,7 +60,10 @@ impl core::fmt::Debug for MessageId {
 /// the key commitment and the sender's signature).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    pub(crate) suite: Suite,
     pub(crate) message_id: MessageId,
+    /// The shared `enc` of the classical suite; unused (all zero) and not
+    /// encoded in a hybrid header.
     pub(crate) ephemeral: [u8; 32],
     pub(crate) commitment: [u8; 32],
     pub(crate) recipients: Vec<KeyId>,
@@ -73,6 +79,11 @@ const MIN_BODY_CT: usize = MIN_BODY + size::TAG;
 pub(crate) const MAX_BODY_CT: usize = limit::MAX_BODY + size::TAG;
 
 impl Header {
+    /// The suite: [`Suite::Classical`] or [`Suite::Hybrid`] (SPEC.md §2.2).
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
     /// The message id.
     pub fn message_id(&self) -> MessageId {
         self.message_id
@@ -96,9 +107,11 @@ impl Header {
     pub(crate) fn context_hash(&self) -> [u8; 32] {
         let mut h = Sha256Stream::labeled(label::ENVELOPE_CONTEXT);
         h.update(&[WIRE_VERSION]);
-        h.update(&SUITE_X25519_SHA256_AES256GCM_ED25519.to_be_bytes());
+        h.update(&self.suite.id().to_be_bytes());
         h.update(&self.message_id.0);
-        h.update(&self.ephemeral);
+        if self.suite == Suite::Classical {
+            h.update(&self.ephemeral);
+        }
         h.update(
             &u16::try_from(self.recipients.len())
                 .unwrap_or(u16::MAX)
@@ -119,13 +132,20 @@ impl Header {
     }
 
     pub(crate) fn encoded_len(&self) -> usize {
-        2 + 16 + 32 + 32 + 2 + size::KEY_ID * self.recipients.len() + 4
+        let enc = if self.suite == Suite::Classical {
+            32
+        } else {
+            0
+        };
+        2 + 16 + enc + 32 + 2 + size::KEY_ID * self.recipients.len() + 4
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {
-        w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
+        w.u16(self.suite.id());
         w.put(&self.message_id.0);
-        w.put(&self.ephemeral);
+        if self.suite == Suite::Classical {
+            w.put(&self.ephemeral);
+        }
         w.put(&self.commitment);
         w.len_u16(self.recipients.len());
         for r in &self.recipients {
@@ -135,14 +155,20 @@ impl Header {
     }
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.suite()?;
+        let suite = r.any_suite()?;
         let message_id = MessageId(r.array("message id")?);
-        let ephemeral = r.array("ephemeral public key")?;
-        if !x25519_is_canonical(&ephemeral) {
-            return Err(DecodeError::NonCanonical(
-                "ephemeral X25519 key must be below 2^255 - 19",
-            ));
-        }
+        let ephemeral = match suite {
+            Suite::Classical => {
+                let ephemeral = r.array("ephemeral public key")?;
+                if !x25519_is_canonical(&ephemeral) {
+                    return Err(DecodeError::NonCanonical(
+                        "ephemeral X25519 key must be below 2^255 - 19",
+                    ));
+                }
+                ephemeral
+            }
+            Suite::Hybrid => [0; 32],
+        };
         let commitment = r.array("key commitment")?;
         let n = usize::from(r.u16("recipient count")?);
         let n = r.bounded(n, 1, limit::MAX_RECIPIENTS, "recipient count")?;
@@ -162,6 +188,7 @@ impl Header {
         let body_len = r.u32("body length")?;
         r.bounded(body_len as usize, MIN_BODY_CT, MAX_BODY_CT, "body length")?;
         Ok(Header {
+            suite,
             message_id,
             ephemeral,
             commitment,

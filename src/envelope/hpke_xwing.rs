@@ -1,5 +1,5 @@
 //! The post-quantum hybrid per-device wrap (issue 12): RFC 9180 base mode
-//! with KEM X-Wing (MLKEM768-X25519, id `0x647a`, draft-ietf-hpke-pq §5),
+//! with KEM X-Wing (MLKEM768-X25519, id `0x647a`, draft-ietf-hpke-pq §4),
 //! HKDF-SHA256 (`0x0001`) and AES-256-GCM (`0x0002`):
 //!
 //! ```text
@@ -25,6 +25,7 @@ use crate::envelope::hpke::{Context, ScheduleContext, SuiteId};
 use crate::primitives::{xwing_encapsulate, xwing_size, Rejected, XWingSecret};
 
 /// The KEM id of X-Wing in HPKE (draft-ietf-hpke-pq, IANA table: `0x647a`).
+#[cfg(test)]
 pub(crate) const KEM_ID_XWING: u16 = 0x647a;
 
 /// `"HPKE" || 0x647a || 0x0001 (HKDF-SHA256) || 0x0002 (AES-256-GCM)`.

@@ -3,13 +3,6 @@
 
 pub(crate) mod header;
 pub(crate) mod hpke;
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the hybrid wrap is wired into the envelope separately (issue 12)"
-    )
-)]
 pub(crate) mod hpke_xwing;
 pub(crate) mod open;
 mod padding;
@@ -22,5 +15,5 @@ pub use header::{Header, MessageId};
 pub use open::{open, DeviceListLookup, Opened};
 pub use padding::{padme, Padding};
 pub use relay::{DeliveryParts, RelaySplit};
-pub use seal::{seal, Message};
+pub use seal::{seal, Message, SuitePolicy};
 pub use wire::{Delivery, Envelope};

@@ -13,13 +13,15 @@ use crate::codec::Reader;
 use crate::consts::{label, limit, size};
 use crate::envelope::header::{Header, MessageId};
 use crate::envelope::hpke::{self, ScheduleContext};
+use crate::envelope::hpke_xwing::{xwing_decap, XWingScheduleContext};
 use crate::envelope::schedule::{transcript, wrap_info, BodyFields, MessageKeys};
-use crate::envelope::wire::View;
+use crate::envelope::wire::{split_wrap, View};
 use crate::error::OpenError;
-use crate::identity::keyring::KeyRef;
+use crate::identity::keyring::{KemSecretRef, KeyRef};
 use crate::identity::{
     AccountPublicKey, DeviceCertificate, DeviceId, DeviceKeyring, KeyId, VerifiedDeviceList,
 };
+use crate::suite::Suite;
 
 /// Where `open` finds the verified device list of a claimed sender. The
 /// library does no I/O: the caller keeps verified lists and answers here.
@@ -116,6 +118,7 @@ pub struct Opened {
     recipients: Vec<KeyId>,
     opened_with: KeyId,
     in_grace: bool,
+    suite: Suite,
 }
 
 impl core::fmt::Debug for Opened {
@@ -127,6 +130,7 @@ impl core::fmt::Debug for Opened {
             .field("message_id", &self.message_id)
             .field("timestamp", &self.timestamp)
             .field("recipients", &self.recipients.len())
+            .field("suite", &self.suite)
             .finish()
     }
 }
@@ -194,6 +198,15 @@ impl Opened {
     pub fn opened_with(&self) -> KeyId {
         self.opened_with
     }
+
+    /// The suite that protected the message: [`Suite::Hybrid`] when every
+    /// recipient's wrap was X-Wing (the message stays confidential if either
+    /// ML-KEM-768 or X25519 holds), else [`Suite::Classical`] (SPEC.md
+    /// §4.10). It is bound into the key schedule and the sender's signature,
+    /// so no one on the path could have changed it.
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
 }
 
 /// Opens an envelope or a per-device delivery for the device whose keys and
@@ -241,7 +254,7 @@ pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
 
     let context_hash = view.header.context_hash();
     let header_hash = Header::header_hash(&context_hash, &view.header.commitment);
-    let message_secret = unwrap(&key, &view.header, &header_hash, &wrap)?;
+    let message_secret = unwrap(&key, &view.header, &header_hash, wrap)?;
     let keys = MessageKeys::derive(&message_secret, &context_hash)
         .map_err(|_| OpenError::Unauthenticated)?;
     if !keys.commitment_matches(&view.header.commitment) {
@@ -308,21 +321,38 @@ pub(crate) fn open_inner<D: DeviceListLookup + ?Sized>(
         recipients: view.header.recipients,
         opened_with: key.key_id,
         in_grace: !valid,
+        suite: view.header.suite,
     })
 }
 
-/// Decapsulates and opens this device's wrap, whose AEAD associated data is
-/// the recipient binding of the key it was made to: the message secret.
+/// Decapsulates and opens this device's wrap (SPEC.md §5.2 step 3), whose
+/// AEAD associated data is the recipient binding of the key it was made to:
+/// the message secret. The classical suite decapsulates the header's shared
+/// `enc` (DHKEM(X25519)); the hybrid suite the wrap's own X-Wing ciphertext.
+/// Every failure, in either half of X-Wing or in the AEAD, is the same
+/// [`OpenError::Unauthenticated`].
 pub(crate) fn unwrap(
     key: &KeyRef<'_>,
     header: &Header,
     header_hash: &[u8; 32],
-    wrap: &[u8; size::WRAP],
+    wrap: &[u8],
 ) -> Result<Zeroizing<[u8; 32]>, OpenError> {
-    let shared = hpke::decap(key.secret, &key.public, &header.ephemeral)
-        .map_err(|_| OpenError::Unauthenticated)?;
-    let ctx = hpke::Context::new(&shared, &ScheduleContext::new(&wrap_info(header_hash)))
-        .map_err(|_| OpenError::Unauthenticated)?;
+    let (kem_ciphertext, wrap) =
+        split_wrap(header.suite, wrap).ok_or(OpenError::Unauthenticated)?;
+    let info = wrap_info(header_hash);
+    let ctx = match (&key.kem, kem_ciphertext) {
+        (KemSecretRef::X25519 { secret, public }, None) => {
+            let shared = hpke::decap(secret, public, &header.ephemeral)
+                .map_err(|_| OpenError::Unauthenticated)?;
+            hpke::Context::new(&shared, &ScheduleContext::new(&info))
+        }
+        (KemSecretRef::XWing(secret), Some(ciphertext)) => {
+            xwing_decap(secret, ciphertext, &XWingScheduleContext::new(&info))
+        }
+        // `find` only returns keys of the header's suite.
+        _ => return Err(OpenError::Unauthenticated),
+    }
+    .map_err(|_| OpenError::Unauthenticated)?;
     let mut secret = Zeroizing::new([0u8; 32]);
     let (ct, tag) = wrap.split_at(size::HASH);
     secret.copy_from_slice(ct);

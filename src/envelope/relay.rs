@@ -10,7 +10,7 @@
 
 use alloc::vec::Vec;
 
-use crate::consts::{object_type, size, WIRE_VERSION};
+use crate::consts::{object_type, WIRE_VERSION};
 use crate::envelope::wire::View;
 use crate::error::DecodeError;
 use crate::identity::KeyId;
@@ -50,6 +50,7 @@ static DELIVERY_PREFIX: [u8; 2] = [WIRE_VERSION, object_type::DELIVERY];
 #[derive(Debug)]
 pub struct RelaySplit<'a> {
     header: &'a [u8],
+    suite: crate::Suite,
     recipients: Vec<KeyId>,
     wraps: &'a [u8],
     body: &'a [u8],
@@ -86,6 +87,7 @@ impl<'a> RelaySplit<'a> {
             .ok_or(DecodeError::NonCanonical("header"))?;
         Ok(RelaySplit {
             header,
+            suite: view.header.suite,
             recipients: view.header.recipients,
             wraps: view.wraps,
             body: view.body,
@@ -113,8 +115,9 @@ impl<'a> RelaySplit<'a> {
     }
 
     fn parts(&self, i: usize) -> Option<DeliveryParts<'a>> {
-        let start = i.checked_mul(size::WRAP)?;
-        let wrap = self.wraps.get(start..start.checked_add(size::WRAP)?)?;
+        let len = self.suite.wrap_len();
+        let start = i.checked_mul(len)?;
+        let wrap = self.wraps.get(start..start.checked_add(len)?)?;
         Some(DeliveryParts {
             header: self.header,
             wrap,

@@ -145,6 +145,7 @@ fn custom_body_envelope(
         certificate.len() + 8 + 4 + aad.len() + 4 + payload.len() + size::SIGNATURE + padding.len();
     let ephemeral = X25519Secret::from_bytes(&fx.body_ephemeral);
     let mut header = Header {
+        suite: crate::Suite::Classical,
         message_id: MessageId(fx.body_message_id),
         ephemeral: ephemeral.public(),
         commitment: [0; 32],
@@ -204,6 +205,7 @@ fn custom_body_envelope(
     body.extend_from_slice(&tag);
     Ok(Envelope {
         header,
+        kem_ciphertexts: Vec::new(),
         wraps: vec![wrap],
         body,
     }

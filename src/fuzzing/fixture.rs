@@ -135,6 +135,7 @@ impl Fixture {
                 payload: &payload,
                 aad: &aad,
                 padding: Padding::Padme,
+                ..Message::default()
             },
             NOW,
             rng,

@@ -194,6 +194,7 @@ impl KeyFixture {
             payload: PAYLOAD,
             aad: AAD,
             padding: Padding::Padme,
+            ..Message::default()
         };
 
         let mut sets: Vec<KeySet> = Vec::with_capacity(KEY_SETS);
@@ -278,7 +279,7 @@ impl KeyFixture {
                 first.secret.ed25519(),
                 account,
                 device_id,
-                public,
+                crate::identity::prekey::PrekeyPublic::X25519(public),
                 NOW,
                 NOW + lifetime,
             );
@@ -426,7 +427,7 @@ impl KeyFixture {
                         set.secret.ed25519(),
                         *account,
                         *id,
-                        *key,
+                        crate::identity::prekey::PrekeyPublic::X25519(*key),
                         *created,
                         *expires,
                     )
@@ -828,7 +829,7 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
             *prekey.account() == account
                 && prekey.device_id() == device_id
                 && signed
-                && (!signatures || entry.secret.public() == *prekey.public_key())
+                && (!signatures || entry.secret.public() == *prekey.key())
                 && entry.key_id == prekey.key_id()
                 && entry.key_id.0 == spec_prekey_key_id(prekey)
                 && prekey.expires_at() > prekey.created_at()
@@ -1159,7 +1160,7 @@ impl<'a> Run<'a> {
             // The published prekey is the pool key, signed now by the
             // current key for this device, and verifies for it.
             ensure(
-                *prekey.public_key() == key.public
+                prekey.public_key() == key.public
                     && prekey.created_at() == self.clock
                     && prekey.expires_at() == expires_at
                     && *prekey.device_key() == set.secret.public_keys().ed25519

@@ -124,7 +124,26 @@ impl DeviceCertificate {
     /// True when the account requires senders to wrap to the device's signed
     /// prekeys ([`crate::CAPABILITY_PREKEYS`], SPEC.md §4.9).
     pub fn requires_prekeys(&self) -> bool {
-        self.params.capabilities & crate::consts::capability::PREKEYS != 0
+        // CAPABILITY_HYBRID implies it (SPEC.md §3.3): a hybrid device gets
+        // classical envelopes, for sets with a device without the hybrid
+        // suite, only through its classical prekeys.
+        self.params.capabilities
+            & (crate::consts::capability::PREKEYS | crate::consts::capability::HYBRID)
+            != 0
+    }
+
+    /// True when the certificate has [`crate::CAPABILITY_HYBRID`]: the
+    /// device publishes hybrid (X-Wing) prekeys, and an envelope whose every
+    /// recipient device has this bit is sealed with the hybrid suite, to
+    /// hybrid prekeys only (SPEC.md §4.10).
+    pub fn supports_hybrid(&self) -> bool {
+        self.params.capabilities & crate::consts::capability::HYBRID != 0
+    }
+
+    /// The capability bits a renewal of this key cannot change
+    /// ([`crate::CAPABILITY_PREKEYS`] and [`crate::CAPABILITY_HYBRID`]).
+    pub(crate) fn key_bound_capabilities(&self) -> u32 {
+        self.params.capabilities & crate::consts::capability::KEY_BOUND
     }
 
     /// True when the certificate has an expiry at or before `now`.

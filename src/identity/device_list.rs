@@ -542,16 +542,19 @@ impl VerifiedDeviceList {
 }
 
 /// A device key certified on `previous` keeps its [`crate::CAPABILITY_PREKEYS`]
-/// bit in every new certificate of that key (SPEC.md §3.4): turning prekeys
-/// on or off takes new keys, so a sender served the older list never wraps
-/// to a key the device still uses without forward secrecy.
+/// and [`crate::CAPABILITY_HYBRID`] bits in every new certificate of that key
+/// (SPEC.md §3.4): turning prekeys or the hybrid suite on or off takes new
+/// keys, so a sender served the older list never wraps to a key the device
+/// still uses without forward secrecy, nor classically to a device that
+/// asked for the hybrid suite.
 fn check_capability_kept(
     previous: &VerifiedDeviceList,
     certificates: &[DeviceCertificate],
 ) -> Result<(), DeviceListError> {
     for c in certificates {
         let changed = previous.devices().iter().any(|p| {
-            p.keys().x25519 == c.keys().x25519 && p.requires_prekeys() != c.requires_prekeys()
+            p.keys().x25519 == c.keys().x25519
+                && p.key_bound_capabilities() != c.key_bound_capabilities()
         });
         if changed {
             return Err(DeviceListError::CapabilityChange {

@@ -18,10 +18,11 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 use crate::consts::limit;
 use crate::envelope::header::Header;
 use crate::error::{CertificateError, KeyringError};
-use crate::identity::certificate::{recipient_binding, DeviceCertificate};
+use crate::identity::certificate::DeviceCertificate;
 use crate::identity::keys::{DeviceSecret, KeyId};
-use crate::identity::prekey::SignedPrekey;
-use crate::primitives::X25519Secret;
+use crate::identity::prekey::{PrekeyPublic, SignedPrekey};
+use crate::primitives::{X25519Secret, XWingSecret};
+use crate::suite::Suite;
 
 /// How a keyring rotates and deletes prekeys (SPEC.md §3.8). Times in ms.
 ///
@@ -117,18 +118,47 @@ pub(crate) struct Retired {
     pub(crate) retired_at: u64,
 }
 
+/// A prekey's secret key: X25519 (classical) or X-Wing (hybrid).
+pub(crate) enum PrekeyKey {
+    X25519(X25519Secret),
+    XWing(XWingSecret),
+}
+
+impl PrekeyKey {
+    /// The public key this secret belongs to.
+    pub(crate) fn public(&self) -> PrekeyPublic {
+        match self {
+            PrekeyKey::X25519(k) => PrekeyPublic::X25519(k.public()),
+            PrekeyKey::XWing(k) => PrekeyPublic::XWing(alloc::boxed::Box::new(k.public())),
+        }
+    }
+
+    /// The 32 exported secret bytes: the clamped X25519 scalar, or the
+    /// X-Wing seed (SPEC.md §3.9).
+    pub(crate) fn export_bytes(&self) -> Zeroizing<[u8; 32]> {
+        match self {
+            PrekeyKey::X25519(k) => {
+                let mut b = k.to_bytes();
+                crate::identity::keyring_export::clamp(&mut b);
+                b
+            }
+            PrekeyKey::XWing(k) => k.to_seed(),
+        }
+    }
+}
+
 /// A prekey's secret with the signed prekey it belongs to.
 pub(crate) struct PrekeySecret {
-    pub(crate) secret: X25519Secret,
+    pub(crate) secret: PrekeyKey,
     pub(crate) prekey: SignedPrekey,
     pub(crate) key_id: KeyId,
     pub(crate) binding: [u8; 32],
 }
 
 impl PrekeySecret {
-    pub(crate) fn new(secret: X25519Secret, prekey: SignedPrekey) -> Self {
+    pub(crate) fn new(secret: PrekeyKey, prekey: SignedPrekey) -> Self {
         let key_id = prekey.key_id();
-        let binding = recipient_binding(prekey.account(), &prekey.device_id(), prekey.public_key());
+        let binding = prekey.key().binding(prekey.account(), &prekey.device_id());
         PrekeySecret {
             secret,
             prekey,
@@ -142,12 +172,29 @@ impl PrekeySecret {
     }
 }
 
+/// The secret half of a [`KeyRef`]: what the header's suite decapsulates with.
+pub(crate) enum KemSecretRef<'a> {
+    X25519 {
+        secret: &'a X25519Secret,
+        public: [u8; 32],
+    },
+    XWing(&'a XWingSecret),
+}
+
 /// The key a wrap was made to, found in a keyring (SPEC.md §5.2 step 2).
 pub(crate) struct KeyRef<'a> {
-    pub(crate) secret: &'a X25519Secret,
-    pub(crate) public: [u8; 32],
+    pub(crate) kem: KemSecretRef<'a>,
     pub(crate) binding: &'a [u8; 32],
     pub(crate) key_id: KeyId,
+}
+
+impl KeyRef<'_> {
+    pub(crate) fn suite(&self) -> Suite {
+        match self.kem {
+            KemSecretRef::X25519 { .. } => Suite::Classical,
+            KemSecretRef::XWing(_) => Suite::Hybrid,
+        }
+    }
 }
 
 /// Everything [`crate::open`] needs on a device: its current keys and
@@ -181,7 +228,10 @@ pub(crate) struct KeyRef<'a> {
 pub struct DeviceKeyring {
     pub(crate) current: Identity,
     pub(crate) retired: Vec<Retired>,
+    /// Classical (X25519) prekey secrets, by `(created_at, key id)`.
     pub(crate) prekeys: Vec<PrekeySecret>,
+    /// Hybrid (X-Wing) prekey secrets, by `(created_at, key id)`.
+    pub(crate) hybrid_prekeys: Vec<PrekeySecret>,
     pub(crate) policy: PrekeyPolicy,
 }
 
@@ -208,6 +258,7 @@ impl DeviceKeyring {
             current,
             retired: Vec::new(),
             prekeys: Vec::new(),
+            hybrid_prekeys: Vec::new(),
             policy: PrekeyPolicy::DEFAULT,
         })
     }
@@ -260,18 +311,65 @@ impl DeviceKeyring {
         now: u64,
         rng: &mut R,
     ) -> Result<SignedPrekey, KeyringError> {
-        let r = self.rotate_prekey_inner(now, rng);
+        let r = self.rotate_inner(Suite::Classical, now, rng);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    /// Makes a new **hybrid** prekey (an X-Wing key, suite `0x0002`,
+    /// [`crate::HYBRID_SIGNED_PREKEY_LEN`] bytes) at `now`, like
+    /// [`DeviceKeyring::rotate_prekey`]: valid for the policy's lifetime,
+    /// signed by the current device key, its secret kept. Draws 32 bytes
+    /// from `rng` (the X-Wing seed). A device with
+    /// [`crate::CAPABILITY_HYBRID`] publishes one beside its classical
+    /// prekey (SPEC.md §3.8): senders to an all-hybrid set need it, senders
+    /// to a mixed set use the classical one.
+    ///
+    /// # Errors
+    /// [`KeyringError::NotHybrid`] when the certificate lacks
+    /// [`crate::CAPABILITY_HYBRID`]; [`KeyringError::Full`] with
+    /// [`limit::MAX_KEYRING_PREKEYS`] hybrid prekeys held;
+    /// [`KeyringError::InvalidPolicy`] when `now + lifetime` overflows.
+    ///
+    /// # Example
+    /// ```
+    /// # use fanseal::*;
+    /// # use rand_core::SeedableRng;
+    /// # let mut rng = rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+    /// let alice = AccountSecret::generate(&mut rng);
+    /// let phone = DeviceSecret::generate(&mut rng);
+    /// let cert = alice.certify_device(&CertificateParams {
+    ///     device_id: DeviceId::random(&mut rng), keys: phone.public_keys(), created_at: 0,
+    ///     expires_at: None, capabilities: CAPABILITY_PREKEYS | CAPABILITY_HYBRID,
+    /// }).unwrap();
+    /// let mut keyring = DeviceKeyring::new(phone, cert).unwrap();
+    /// let classical = keyring.rotate_prekey(0, &mut rng).unwrap();
+    /// let hybrid = keyring.rotate_hybrid_prekey(0, &mut rng).unwrap();
+    /// assert_eq!((classical.suite(), hybrid.suite()), (Suite::Classical, Suite::Hybrid));
+    /// assert_eq!(hybrid.to_bytes().len(), HYBRID_SIGNED_PREKEY_LEN);
+    /// assert!(!keyring.needs_rotation(0) && !keyring.needs_hybrid_rotation(0));
+    /// ```
+    pub fn rotate_hybrid_prekey<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<SignedPrekey, KeyringError> {
+        if !self.current.certificate.supports_hybrid() {
+            return Err(KeyringError::NotHybrid);
+        }
+        let r = self.rotate_inner(Suite::Hybrid, now, rng);
         crate::primitives::scrub_stack();
         r
     }
 
     #[inline(never)]
-    fn rotate_prekey_inner<R: CryptoRng + ?Sized>(
+    fn rotate_inner<R: CryptoRng + ?Sized>(
         &mut self,
+        suite: Suite,
         now: u64,
         rng: &mut R,
     ) -> Result<SignedPrekey, KeyringError> {
-        if self.prekeys.len() >= limit::MAX_KEYRING_PREKEYS {
+        if self.prekeys_of(suite).len() >= limit::MAX_KEYRING_PREKEYS {
             return Err(KeyringError::Full);
         }
         let expires_at = now
@@ -280,7 +378,10 @@ impl DeviceKeyring {
             .ok_or(KeyringError::InvalidPolicy)?;
         let mut bytes = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(bytes.as_mut());
-        let secret = X25519Secret::from_bytes(&bytes);
+        let secret = match suite {
+            Suite::Classical => PrekeyKey::X25519(X25519Secret::from_bytes(&bytes)),
+            Suite::Hybrid => PrekeyKey::XWing(XWingSecret::from_seed(&bytes)),
+        };
         let cert = &self.current.certificate;
         let prekey = SignedPrekey::sign(
             self.current.secret.ed25519(),
@@ -295,36 +396,75 @@ impl DeviceKeyring {
             // Only a broken RNG repeats a key; refuse rather than hold two.
             return Err(KeyringError::SameKeys);
         }
-        let at = self.prekeys.partition_point(|p| p.order() < entry.order());
-        self.prekeys.insert(at, entry);
+        let list = match suite {
+            Suite::Classical => &mut self.prekeys,
+            Suite::Hybrid => &mut self.hybrid_prekeys,
+        };
+        let at = list.partition_point(|p| p.order() < entry.order());
+        list.insert(at, entry);
         Ok(prekey)
     }
 
-    /// The prekey to publish at `now`: the newest one signed by the current
-    /// device key, made at or before `now`, that has not expired, if any.
-    pub fn current_prekey(&self, now: u64) -> Option<&SignedPrekey> {
+    fn prekeys_of(&self, suite: Suite) -> &[PrekeySecret] {
+        match suite {
+            Suite::Classical => &self.prekeys,
+            Suite::Hybrid => &self.hybrid_prekeys,
+        }
+    }
+
+    /// The newest prekey of `suite` signed by the current device key, made
+    /// at or before `now`, that has not expired.
+    fn current_of(&self, suite: Suite, now: u64) -> Option<&SignedPrekey> {
         let signer = self.current.secret.public_keys().ed25519;
-        self.prekeys
+        self.prekeys_of(suite)
             .iter()
             .rev()
             .map(|p| &p.prekey)
             .find(|p| *p.device_key() == signer && p.created_at() <= now && !p.is_expired(now))
     }
 
-    /// True when there is no current prekey at `now`, or the current one
-    /// was made a rotation period or more ago: call
-    /// [`DeviceKeyring::rotate_prekey`] and publish.
-    pub fn needs_rotation(&self, now: u64) -> bool {
-        self.current_prekey(now).is_none_or(|p| {
+    /// The classical prekey to publish at `now`: the newest one signed by
+    /// the current device key, made at or before `now`, that has not
+    /// expired, if any.
+    pub fn current_prekey(&self, now: u64) -> Option<&SignedPrekey> {
+        self.current_of(Suite::Classical, now)
+    }
+
+    /// The hybrid prekey to publish at `now`, chosen like
+    /// [`DeviceKeyring::current_prekey`] among the hybrid ones.
+    pub fn current_hybrid_prekey(&self, now: u64) -> Option<&SignedPrekey> {
+        self.current_of(Suite::Hybrid, now)
+    }
+
+    fn due(&self, suite: Suite, now: u64) -> bool {
+        self.current_of(suite, now).is_none_or(|p| {
             now >= p
                 .created_at()
                 .saturating_add(self.policy.rotation_period_ms)
         })
     }
 
-    /// Every prekey whose secret the keyring holds, oldest first.
+    /// True when there is no current classical prekey at `now`, or the
+    /// current one was made a rotation period or more ago: call
+    /// [`DeviceKeyring::rotate_prekey`] and publish.
+    pub fn needs_rotation(&self, now: u64) -> bool {
+        self.due(Suite::Classical, now)
+    }
+
+    /// For a device with [`crate::CAPABILITY_HYBRID`], the same test for its
+    /// hybrid prekeys: call [`DeviceKeyring::rotate_hybrid_prekey`] and
+    /// publish. Always false for a device without the capability.
+    pub fn needs_hybrid_rotation(&self, now: u64) -> bool {
+        self.current.certificate.supports_hybrid() && self.due(Suite::Hybrid, now)
+    }
+
+    /// Every prekey whose secret the keyring holds: the classical ones
+    /// oldest first, then the hybrid ones oldest first.
     pub fn prekeys(&self) -> impl Iterator<Item = &SignedPrekey> {
-        self.prekeys.iter().map(|p| &p.prekey)
+        self.prekeys
+            .iter()
+            .chain(&self.hybrid_prekeys)
+            .map(|p| &p.prekey)
     }
 
     /// Deletes, at `now`, every prekey secret whose prekey expired at least
@@ -334,12 +474,15 @@ impl DeviceKeyring {
     /// them no longer open ([`crate::OpenError::NotARecipient`]).
     pub fn delete_expired(&mut self, now: u64) -> usize {
         let grace = self.policy.grace_ms;
-        let before = self.prekeys.len() + self.retired.len();
+        let held = |k: &Self| k.prekeys.len() + k.hybrid_prekeys.len() + k.retired.len();
+        let before = held(self);
         self.prekeys
+            .retain(|p| p.prekey.expires_at().saturating_add(grace) > now);
+        self.hybrid_prekeys
             .retain(|p| p.prekey.expires_at().saturating_add(grace) > now);
         self.retired
             .retain(|r| r.retired_at.saturating_add(grace) > now);
-        before - self.prekeys.len() - self.retired.len()
+        before - held(self)
     }
 
     /// Replaces the current certificate by a renewal with the same keys
@@ -362,7 +505,7 @@ impl DeviceKeyring {
         if certificate.keys() != current.keys() {
             return Err(KeyringError::KeyMismatch);
         }
-        if certificate.requires_prekeys() != current.requires_prekeys() {
+        if certificate.key_bound_capabilities() != current.key_bound_capabilities() {
             return Err(KeyringError::CapabilityChange);
         }
         certificate
@@ -426,34 +569,60 @@ impl DeviceKeyring {
     }
 
     /// Every key the keyring can open with: the current keys, superseded
-    /// keys, then prekeys.
+    /// keys, classical prekeys, then hybrid prekeys.
     fn keys(&self) -> impl Iterator<Item = KeyRef<'_>> {
         let current = core::iter::once(KeyRef {
-            secret: self.current.secret.x25519(),
-            public: self.current.secret.public_keys().x25519,
+            kem: KemSecretRef::X25519 {
+                secret: self.current.secret.x25519(),
+                public: self.current.secret.public_keys().x25519,
+            },
             binding: &self.current.binding,
             key_id: self.current.key_id,
         });
         let retired = self.retired.iter().map(|r| KeyRef {
-            secret: &r.secret,
-            public: r.certificate.keys().x25519,
+            kem: KemSecretRef::X25519 {
+                secret: &r.secret,
+                public: r.certificate.keys().x25519,
+            },
             binding: &r.binding,
             key_id: r.key_id,
         });
-        let prekeys = self.prekeys.iter().map(|p| KeyRef {
-            secret: &p.secret,
-            public: *p.prekey.public_key(),
-            binding: &p.binding,
-            key_id: p.key_id,
-        });
+        let prekeys = self
+            .prekeys
+            .iter()
+            .chain(&self.hybrid_prekeys)
+            .filter_map(|p| {
+                let kem = match (&p.secret, p.prekey.key()) {
+                    (PrekeyKey::X25519(secret), PrekeyPublic::X25519(public)) => {
+                        KemSecretRef::X25519 {
+                            secret,
+                            public: *public,
+                        }
+                    }
+                    (PrekeyKey::XWing(secret), PrekeyPublic::XWing(_)) => {
+                        KemSecretRef::XWing(secret)
+                    }
+                    // Never built: a secret is always stored with its own prekey.
+                    _ => return None,
+                };
+                Some(KeyRef {
+                    kem,
+                    binding: &p.binding,
+                    key_id: p.key_id,
+                })
+            });
         current.chain(retired).chain(prekeys)
     }
 
-    /// The key of this keyring the header names at the lowest position, and
-    /// that position (SPEC.md §5.2 step 2): one binary search per key held,
-    /// `O(k log n)`.
+    /// The key of this keyring of the header's suite that the header names
+    /// at the lowest position, and that position (SPEC.md §5.2 step 2): one
+    /// binary search per key held, `O(k log n)`. A classical header is
+    /// searched for certificate and classical prekey keys, a hybrid header
+    /// for hybrid prekey keys only.
     pub(crate) fn find(&self, header: &Header) -> Option<(usize, KeyRef<'_>)> {
+        let suite = header.suite();
         self.keys()
+            .filter(|k| k.suite() == suite)
             .filter_map(|k| header.position(&k.key_id).map(|i| (i, k)))
             .min_by_key(|(i, _)| *i)
     }
@@ -484,6 +653,7 @@ impl fmt::Debug for DeviceKeyring {
             .field("certificate", &self.current.certificate)
             .field("retired", &self.retired.len())
             .field("prekeys", &self.prekeys.len())
+            .field("hybrid_prekeys", &self.hybrid_prekeys.len())
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }

@@ -8,11 +8,12 @@
 //! current:  64 secret bytes || 200-byte certificate
 //! u8 r (0..=8),  r × (32-byte X25519 secret || certificate || u64 retired at)
 //! u8 p (0..=32), p × (32-byte X25519 secret || 196-byte signed prekey)
+//! u8 h (0..=32), h × (32-byte X-Wing seed   || 1380-byte hybrid signed prekey)
 //! ```
 //!
-//! Superseded key sets are sorted by `(retired at, key id)`, prekeys by
-//! `(created at, key id)`, both strictly, so each keyring has exactly one
-//! encoding.
+//! Superseded key sets are sorted by `(retired at, key id)`, prekeys of each
+//! suite by `(created at, key id)`, all strictly, so each keyring has exactly
+//! one encoding.
 
 use alloc::vec::Vec;
 
@@ -22,14 +23,20 @@ use crate::codec::{Reader, Writer};
 use crate::consts::{limit, object_type};
 use crate::error::{DecodeError, KeyringError};
 use crate::identity::certificate::{DeviceCertificate, CERTIFICATE_LEN};
-use crate::identity::keyring::{DeviceKeyring, Identity, PrekeyPolicy, PrekeySecret, Retired};
+use crate::identity::keyring::{
+    DeviceKeyring, Identity, PrekeyKey, PrekeyPolicy, PrekeySecret, Retired,
+};
 use crate::identity::keys::DeviceSecret;
-use crate::identity::prekey::{lifetime_is_valid, SignedPrekey, SIGNED_PREKEY_LEN};
-use crate::primitives::{Ed25519Public, X25519Secret};
+use crate::identity::prekey::{
+    lifetime_is_valid, SignedPrekey, HYBRID_SIGNED_PREKEY_LEN, SIGNED_PREKEY_LEN,
+};
+use crate::primitives::{Ed25519Public, X25519Secret, XWingSecret};
+use crate::suite::Suite;
 
 const IDENTITY_LEN: usize = 64 + CERTIFICATE_LEN;
 const RETIRED_LEN: usize = 32 + CERTIFICATE_LEN + 8;
 const PREKEY_LEN: usize = 32 + SIGNED_PREKEY_LEN;
+const HYBRID_PREKEY_LEN: usize = 32 + HYBRID_SIGNED_PREKEY_LEN;
 
 fn inconsistent(what: &'static str) -> KeyringError {
     KeyringError::Decode(DecodeError::Inconsistent(what))
@@ -55,7 +62,9 @@ impl DeviceKeyring {
             + 1
             + RETIRED_LEN * self.retired.len()
             + 1
-            + PREKEY_LEN * self.prekeys.len();
+            + PREKEY_LEN * self.prekeys.len()
+            + 1
+            + HYBRID_PREKEY_LEN * self.hybrid_prekeys.len();
         // Exactly sized: the buffer never reallocates, so no copy of a
         // secret is left behind in freed memory.
         let mut w = Writer::with_capacity(len);
@@ -72,12 +81,12 @@ impl DeviceKeyring {
             r.certificate.encode_into(&mut w);
             w.u64(r.retired_at);
         }
-        w.u8(u8::try_from(self.prekeys.len()).unwrap_or(u8::MAX));
-        for p in &self.prekeys {
-            let mut secret = p.secret.to_bytes();
-            clamp(&mut secret);
-            w.put(secret.as_ref());
-            w.put(&p.prekey.to_bytes());
+        for prekeys in [&self.prekeys, &self.hybrid_prekeys] {
+            w.u8(u8::try_from(prekeys.len()).unwrap_or(u8::MAX));
+            for p in prekeys {
+                w.put(p.secret.export_bytes().as_ref());
+                w.put(&p.prekey.to_bytes());
+            }
         }
         Zeroizing::new(w.into_vec())
     }
@@ -111,7 +120,7 @@ fn put_identity(w: &mut Writer, identity: &Identity) {
 
 /// RFC 7748 §5 clamping. X25519 uses only the clamped scalar, so the export
 /// stores it clamped: one encoding per key (SPEC.md §3.9).
-fn clamp(scalar: &mut [u8; 32]) {
+pub(crate) fn clamp(scalar: &mut [u8; 32]) {
     scalar[0] &= 248;
     scalar[31] &= 127;
     scalar[31] |= 64;
@@ -163,38 +172,73 @@ fn import_inner(bytes: &[u8]) -> Result<DeviceKeyring, KeyringError> {
         retired.push(entry);
     }
 
-    let count = usize::from(r.u8("prekey count")?);
-    let count = r.bounded(count, 0, limit::MAX_KEYRING_PREKEYS, "prekey count")?;
-    r.require(count.saturating_mul(PREKEY_LEN), "prekeys")?;
+    let prekeys = read_prekeys(&mut r, Suite::Classical, &current, &retired, &[])?;
+    let hybrid_prekeys = read_prekeys(&mut r, Suite::Hybrid, &current, &retired, &prekeys)?;
+    r.finish()?;
+    Ok(DeviceKeyring {
+        current,
+        retired,
+        prekeys,
+        hybrid_prekeys,
+        policy,
+    })
+}
+
+/// One prekey section (SPEC.md §3.9): a count, then `secret || signed prekey`
+/// entries of `suite`, strictly by `(created at, key id)`. `held` are the
+/// prekeys already read (of the other suite).
+fn read_prekeys(
+    r: &mut Reader<'_>,
+    suite: Suite,
+    current: &Identity,
+    retired: &[Retired],
+    held: &[PrekeySecret],
+) -> Result<Vec<PrekeySecret>, KeyringError> {
+    let (count_field, entry_len) = match suite {
+        Suite::Classical => ("prekey count", PREKEY_LEN),
+        Suite::Hybrid => ("hybrid prekey count", HYBRID_PREKEY_LEN),
+    };
+    let count = usize::from(r.u8(count_field)?);
+    let count = r.bounded(count, 0, limit::MAX_KEYRING_PREKEYS, count_field)?;
+    r.require(count.saturating_mul(entry_len), "prekeys")?;
     let mut prekeys: Vec<PrekeySecret> = Vec::with_capacity(count);
     for _ in 0..count {
         let secret_bytes = Zeroizing::new(r.array::<32>("prekey secret")?);
-        if !is_clamped(secret_bytes.as_ref()) {
+        if suite == Suite::Classical && !is_clamped(secret_bytes.as_ref()) {
             return Err(DecodeError::NonCanonical("X25519 secret not clamped").into());
         }
-        let prekey = SignedPrekey::decode(&mut r)?;
-        let entry = PrekeySecret::new(X25519Secret::from_bytes(&secret_bytes), prekey);
+        // The entry's suite field (bytes 2–3 of the signed prekey) is
+        // checked before its layout is decoded (SPEC.md §3.9 step 4).
+        let other = match suite {
+            Suite::Classical => Suite::Hybrid,
+            Suite::Hybrid => Suite::Classical,
+        };
+        if r.peek(4).and_then(|b| b.get(2..4)) == Some(&other.id().to_be_bytes()[..]) {
+            return Err(DecodeError::NonCanonical("prekey of the other suite's section").into());
+        }
+        let prekey = SignedPrekey::decode(r)?;
+        let secret = match suite {
+            Suite::Classical => PrekeyKey::X25519(X25519Secret::from_bytes(&secret_bytes)),
+            Suite::Hybrid => PrekeyKey::XWing(XWingSecret::from_seed(&secret_bytes)),
+        };
+        let entry = PrekeySecret::new(secret, prekey);
         if prekeys
             .last()
             .is_some_and(|prev| prev.order() >= entry.order())
         {
             return Err(DecodeError::NonCanonical("prekeys order").into());
         }
-        check_prekey(&entry, &current)?;
-        let held =
-            current.key_id == entry.key_id || retired.iter().any(|x| x.key_id == entry.key_id);
-        if held || prekeys.iter().any(|p| p.key_id == entry.key_id) {
+        check_prekey(&entry, current)?;
+        let id = entry.key_id;
+        let dup = current.key_id == id
+            || retired.iter().any(|x| x.key_id == id)
+            || held.iter().chain(&prekeys).any(|p| p.key_id == id);
+        if dup {
             return Err(inconsistent("key held twice"));
         }
         prekeys.push(entry);
     }
-    r.finish()?;
-    Ok(DeviceKeyring {
-        current,
-        retired,
-        prekeys,
-        policy,
-    })
+    Ok(prekeys)
 }
 
 /// A superseded key set: its clamped X25519 secret, the certificate it was
@@ -247,7 +291,7 @@ fn check_prekey(entry: &PrekeySecret, current: &Identity) -> Result<(), KeyringE
     if p.account() != cert.account() || p.device_id() != cert.device_id() {
         return Err(inconsistent("prekey of another device"));
     }
-    if entry.secret.public() != *p.public_key() {
+    if entry.secret.public() != *p.key() {
         return Err(inconsistent("prekey secret and public key"));
     }
     if !lifetime_is_valid(p.created_at(), p.expires_at()) {

@@ -166,6 +166,21 @@ impl KeyId {
         Self::hashed(label::PREKEY_KEY_ID, &[&account.0, &device_id.0, x25519])
     }
 
+    /// The key id of a hybrid signed prekey's X-Wing key (SPEC.md §3.7):
+    /// `SHA-256(lp("fanseal v2 hybrid prekey key id") || account || device id
+    /// || X-Wing key)[0..16]`. Its own label keeps it apart from every
+    /// classical key id.
+    pub fn of_hybrid_prekey(
+        account: &AccountPublicKey,
+        device_id: &DeviceId,
+        xwing: &[u8; crate::consts::size::XWING_PUBLIC_KEY],
+    ) -> Self {
+        Self::hashed(
+            label::HYBRID_PREKEY_KEY_ID,
+            &[&account.0, &device_id.0, xwing],
+        )
+    }
+
     /// `SHA-256(lp(label) || parts…)[..16]`.
     fn hashed(label: &[u8], parts: &[&[u8]]) -> Self {
         let mut h = Sha256Stream::labeled(label);

@@ -8,7 +8,7 @@ mod fork;
 pub(crate) mod keyring;
 mod keyring_export;
 mod keys;
-mod prekey;
+pub(crate) mod prekey;
 mod safety_number;
 
 pub use certificate::{
@@ -18,5 +18,5 @@ pub use device_list::{DeviceList, VerifiedDeviceList, DEVICE_LIST_MAX_LEN, MAX_C
 pub use fork::ForkEvidence;
 pub use keyring::{DeviceKeyring, PrekeyPolicy};
 pub use keys::{AccountPublicKey, AccountSecret, DeviceId, DevicePublicKeys, DeviceSecret, KeyId};
-pub use prekey::{SignedPrekey, VerifiedPrekey, SIGNED_PREKEY_LEN};
+pub use prekey::{SignedPrekey, VerifiedPrekey, HYBRID_SIGNED_PREKEY_LEN, SIGNED_PREKEY_LEN};
 pub use safety_number::{SafetyNumber, SAFETY_NUMBER_BYTES};

@@ -9,6 +9,7 @@ use core::fmt;
 use crate::envelope::Opened;
 use crate::identity::{AccountPublicKey, DeviceId, KeyId, VerifiedDeviceList, VerifiedPrekey};
 use crate::state::trust_store::{TrustError, TrustStore};
+use crate::suite::Suite;
 
 /// A conversation as the app defines it: an id (carried as each message's
 /// AAD) and the member accounts (the sender's own included).
@@ -33,7 +34,7 @@ use crate::state::trust_store::{TrustError, TrustStore};
 /// store.trust(bob_list, 0)?;
 /// let chat = Conversation::new(b"chat-7".to_vec(), [alice.public_key(), bob.public_key()]);
 /// let lists = chat.seal_lists(&store)?;
-/// let msg = Message { payload: b"hi", aad: chat.id(), padding: Padding::Padme };
+/// let msg = Message { payload: b"hi", aad: chat.id(), padding: Padding::Padme, ..Message::default() };
 /// let sent = seal(alice_phone.secret(), alice_phone.certificate(), &lists, &[], &msg, 1, &mut rng)?;
 /// let opened = open(&bob_phone, &sent.to_bytes(), &store, 1)?;
 /// chat.check(&store, &opened, &[])?; // right conversation, member sender, every member device
@@ -90,6 +91,11 @@ pub struct RecipientAudit {
     /// Devices of the audited accounts' current lists (valid at the message
     /// time) that the message was not wrapped for.
     pub missing: Vec<(AccountPublicKey, DeviceId)>,
+    /// The message is classical although every device of the audited
+    /// accounts' current lists valid at its time supports the hybrid suite
+    /// (SPEC.md §4.10, §14.3): the sender broke the suite rule, or sealed
+    /// with older lists than the caller's.
+    pub suite_downgrade: bool,
 }
 
 impl Conversation {
@@ -155,7 +161,7 @@ impl Conversation {
         }
         self.seal_lists(store).map_err(ConversationError::Trust)?;
         let audit = store.audit(opened, &self.members, prekeys);
-        if !audit.unknown.is_empty() || !audit.missing.is_empty() {
+        if !audit.unknown.is_empty() || !audit.missing.is_empty() || audit.suite_downgrade {
             return Err(ConversationError::Recipients(audit));
         }
         Ok(())
@@ -180,14 +186,22 @@ impl TrustStore {
             .iter()
             .filter_map(|a| self.contact(a).map(|c| c.current()))
             .collect();
+        let suite = opened.suite();
         for key_id in opened.recipients() {
-            let by_certificate = lists.iter().find_map(|l| {
-                l.device_by_key_id(key_id)
-                    .map(|d| (*l.account(), d.device_id()))
-            });
+            // A key id maps only to a key of the envelope's suite: a
+            // certificate key or a classical prekey in a classical envelope,
+            // a hybrid prekey in a hybrid one.
+            let by_certificate = lists
+                .iter()
+                .filter(|_| suite == Suite::Classical)
+                .find_map(|l| {
+                    l.device_by_key_id(key_id)
+                        .map(|d| (*l.account(), d.device_id()))
+                });
             let by_prekey = || {
                 prekeys
                     .iter()
+                    .filter(|p| p.suite() == suite)
                     .find(|p| p.key_id() == *key_id && accounts.contains(p.account()))
                     .filter(|p| {
                         lists.iter().any(|l| {
@@ -206,14 +220,19 @@ impl TrustStore {
                 None => audit.unknown.push(*key_id),
             }
         }
+        let mut all_hybrid = true;
+        let mut any = false;
         for list in &lists {
             for device in list.active_devices(opened.timestamp()) {
+                any = true;
+                all_hybrid &= device.supports_hybrid();
                 let id = (*list.account(), device.device_id());
                 if !seen.contains(&id) {
                     audit.missing.push(id);
                 }
             }
         }
+        audit.suite_downgrade = suite == Suite::Classical && any && all_hybrid;
         audit
     }
 }

@@ -111,6 +111,7 @@ impl World {
             payload,
             aad,
             padding: Padding::Padme,
+            ..Message::default()
         };
         seal(
             &sender.secret,

@@ -38,6 +38,8 @@ pub(crate) mod label {
     pub(crate) const WRAP_INFO: &[u8] = b"fanseal v2 wrap";
     pub(crate) const ENVELOPE_SIGNATURE: &[u8] = b"fanseal v2 envelope signature";
     pub(crate) const PREKEY_SIGNATURE: &[u8] = b"fanseal v2 signed prekey signature";
+    pub(crate) const HYBRID_PREKEY_KEY_ID: &[u8] = b"fanseal v2 hybrid prekey key id";
+    pub(crate) const HYBRID_RECIPIENT_BINDING: &[u8] = b"fanseal v2 hybrid recipient binding";
 }
 
 /// `u8 len || label`.
@@ -502,8 +504,16 @@ impl Prekey {
 }
 
 /// The key id of an encoded signed prekey (account at 4..36, device id at
-/// 36..52, prekey key at 84..116; SPEC.md §3.7).
+/// 36..52, prekey key at 84..84 + k; SPEC.md §3.7), of its suite (bytes
+/// 2..4: `0x0002` is hybrid, anything else is read as classical).
 pub(crate) fn prekey_key_id(prekey: &[u8]) -> [u8; 16] {
+    if prekey[2..4] == [0, 2] {
+        return hybrid_prekey_key_id_of(
+            &prekey[4..36].try_into().unwrap(),
+            &prekey[36..52].try_into().unwrap(),
+            &prekey[84..84 + XWING_PUBLIC_LEN],
+        );
+    }
     prekey_key_id_of(
         &prekey[4..36].try_into().unwrap(),
         &prekey[36..52].try_into().unwrap(),
@@ -511,9 +521,187 @@ pub(crate) fn prekey_key_id(prekey: &[u8]) -> [u8; 16] {
     )
 }
 
-/// `created_at` of an encoded signed prekey.
+/// The length `k` of the prekey public key of an encoded signed prekey's
+/// suite (SPEC.md §3.7).
+pub(crate) fn prekey_key_len(prekey: &[u8]) -> usize {
+    if prekey[2..4] == [0, 2] {
+        XWING_PUBLIC_LEN
+    } else {
+        32
+    }
+}
+
+/// `created_at` of an encoded signed prekey (at `84 + k`).
 pub(crate) fn prekey_created_at(prekey: &[u8]) -> u64 {
-    u64::from_be_bytes(prekey[116..124].try_into().unwrap())
+    let at = 84 + prekey_key_len(prekey);
+    u64::from_be_bytes(prekey[at..at + 8].try_into().unwrap())
+}
+
+/// `expires_at` of an encoded signed prekey (at `92 + k`).
+pub(crate) fn prekey_expires_at(prekey: &[u8]) -> u64 {
+    let at = 92 + prekey_key_len(prekey);
+    u64::from_be_bytes(prekey[at..at + 8].try_into().unwrap())
+}
+
+// ------------------------------------------------------------ hybrid suite
+
+/// X-Wing sizes (SPEC.md §2.4).
+pub(crate) const XWING_PUBLIC_LEN: usize = 1216;
+pub(crate) const XWING_CIPHERTEXT_LEN: usize = 1120;
+/// Every hybrid signed prekey is 1,380 bytes (SPEC.md §3.7).
+pub(crate) const HYBRID_SIGNED_PREKEY_LEN: usize = 1380;
+/// A hybrid wrap: X-Wing ciphertext || 48-byte AEAD wrap (SPEC.md §4.1).
+pub(crate) const HYBRID_WRAP_LEN: usize = XWING_CIPHERTEXT_LEN + 48;
+
+/// X-Wing `DeriveKeyPair(seed)`'s public key `pk_M || pk_X`, from the
+/// x-wing crate (the primitive).
+pub(crate) fn xwing_public(seed: &[u8; 32]) -> Vec<u8> {
+    use x_wing::{Decapsulator, KeyExport};
+    let dk = x_wing::DecapsulationKey::from(*seed);
+    dk.encapsulation_key().to_bytes().to_vec()
+}
+
+/// X-Wing `EncapsDerand(pk, eseed)`: `(ct_M || ct_X, shared_secret)`, from
+/// the x-wing crate's deterministic encapsulation (no fanseal check in
+/// front: the caller passes a valid key).
+pub(crate) fn xwing_encaps(pk: &[u8], eseed: &[u8; 64]) -> (Vec<u8>, [u8; 32]) {
+    use x_wing::kem::common::array::Array;
+    let ek = x_wing::EncapsulationKey::try_from(pk).expect("a valid X-Wing public key");
+    let (ct, ss) = ek.encapsulate_deterministic(Array::cast_from_core(eseed));
+    (ct.to_vec(), ss.as_slice().try_into().unwrap())
+}
+
+/// X-Wing `Decaps(seed, ct)` (the crate's plain decapsulation, which accepts
+/// a zero X25519 output; only used on honest ciphertexts here).
+pub(crate) fn xwing_decaps(seed: &[u8; 32], ct: &[u8]) -> [u8; 32] {
+    use x_wing::kem::common::array::Array;
+    use x_wing::Decapsulate;
+    let dk = x_wing::DecapsulationKey::from(*seed);
+    let ct: &[u8; XWING_CIPHERTEXT_LEN] = ct.try_into().unwrap();
+    let ss = dk.decapsulate(Array::cast_from_core(ct));
+    ss.as_slice().try_into().unwrap()
+}
+
+/// FIPS 203 §7.2 modulus check of an ML-KEM-768 encapsulation key, written
+/// here from the standard: the first 1,152 bytes are 768 12-bit
+/// little-endian coefficients, each must be below q = 3329.
+pub(crate) fn mlkem768_modulus_ok(pk_m: &[u8]) -> bool {
+    pk_m[..1152].chunks(3).all(|c| {
+        let a = u16::from(c[0]) | (u16::from(c[1] & 0x0f) << 8);
+        let b = u16::from(c[1] >> 4) | (u16::from(c[2]) << 4);
+        a < 3329 && b < 3329
+    })
+}
+
+/// An X-Wing public key is valid (SPEC.md §2.7): the ML-KEM half passes the
+/// modulus check and the X25519 half is canonical and not of low order.
+pub(crate) fn xwing_public_valid(pk: &[u8]) -> bool {
+    pk.len() == XWING_PUBLIC_LEN
+        && mlkem768_modulus_ok(&pk[..1184])
+        && x25519_valid(&pk[1184..].try_into().unwrap())
+}
+
+/// `SHA-256(lp("fanseal v2 hybrid prekey key id") || account_public ||
+/// device_id || prekey_xwing)[0..16]` (SPEC.md §3.7).
+pub(crate) fn hybrid_prekey_key_id_of(
+    account_public: &[u8; 32],
+    device_id: &[u8; 16],
+    xwing_public: &[u8],
+) -> [u8; 16] {
+    let d = sha256(&[
+        &lp(label::HYBRID_PREKEY_KEY_ID),
+        account_public,
+        device_id,
+        xwing_public,
+    ]);
+    d[..16].try_into().unwrap()
+}
+
+/// `hybrid_binding(R) = SHA-256(lp("fanseal v2 hybrid recipient binding") ||
+/// account_public || device_id || prekey_xwing)` (SPEC.md §4.5).
+pub(crate) fn hybrid_recipient_binding(
+    account_public: &[u8; 32],
+    device_id: &[u8; 16],
+    xwing_public: &[u8],
+) -> [u8; 32] {
+    sha256(&[
+        &lp(label::HYBRID_RECIPIENT_BINDING),
+        account_public,
+        device_id,
+        xwing_public,
+    ])
+}
+
+/// Every field of a hybrid signed prekey (SPEC.md §3.7, suite `0x0002`,
+/// `k` = 1,216), with the raw prefix and suite so that vectors can relabel.
+#[derive(Clone, Debug)]
+pub(crate) struct HybridPrekey {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) suite: u16,
+    pub(crate) account: [u8; 32],
+    pub(crate) device_id: [u8; 16],
+    pub(crate) device_key: [u8; 32],
+    /// `pk_M || pk_X`, 1,216 bytes.
+    pub(crate) xwing: Vec<u8>,
+    pub(crate) created_at: u64,
+    pub(crate) expires_at: u64,
+}
+
+impl HybridPrekey {
+    pub(crate) fn new(
+        account: [u8; 32],
+        device_id: [u8; 16],
+        device_key: [u8; 32],
+        xwing: Vec<u8>,
+        created_at: u64,
+        expires_at: u64,
+    ) -> Self {
+        assert_eq!(xwing.len(), XWING_PUBLIC_LEN);
+        HybridPrekey {
+            version: 2,
+            object_type: 7,
+            suite: 2,
+            account,
+            device_id,
+            device_key,
+            xwing,
+            created_at,
+            expires_at,
+        }
+    }
+
+    /// Bytes `0 .. 100 + k`, what the device signs.
+    pub(crate) fn tbs(&self) -> Vec<u8> {
+        let mut w = vec![self.version, self.object_type];
+        w.extend_from_slice(&self.suite.to_be_bytes());
+        w.extend_from_slice(&self.account);
+        w.extend_from_slice(&self.device_id);
+        w.extend_from_slice(&self.device_key);
+        w.extend_from_slice(&self.xwing);
+        w.extend_from_slice(&self.created_at.to_be_bytes());
+        w.extend_from_slice(&self.expires_at.to_be_bytes());
+        w
+    }
+
+    pub(crate) fn signed(&self, seed: &[u8; 32]) -> Vec<u8> {
+        self.signed_with_label(seed, label::PREKEY_SIGNATURE)
+    }
+
+    pub(crate) fn signed_with_label(&self, seed: &[u8; 32], l: &[u8]) -> Vec<u8> {
+        let mut w = self.tbs();
+        let sig = sign(seed, l, &w);
+        w.extend_from_slice(&sig);
+        w
+    }
+
+    pub(crate) fn key_id(&self) -> [u8; 16] {
+        hybrid_prekey_key_id_of(&self.account, &self.device_id, &self.xwing)
+    }
+
+    pub(crate) fn binding(&self) -> [u8; 32] {
+        hybrid_recipient_binding(&self.account, &self.device_id, &self.xwing)
+    }
 }
 
 // ------------------------------------------------------------ keyring export
@@ -535,6 +723,9 @@ pub(crate) struct KeyringBytes {
     pub(crate) retired: Vec<([u8; 32], Vec<u8>, u64)>,
     /// (32-byte X25519 secret, 196-byte signed prekey)
     pub(crate) prekeys: Vec<([u8; 32], Vec<u8>)>,
+    /// (32-byte X-Wing seed, 1,380-byte hybrid signed prekey), written
+    /// after the count `h` that every export carries (SPEC.md §3.9)
+    pub(crate) hybrid: Vec<([u8; 32], Vec<u8>)>,
 }
 
 impl KeyringBytes {
@@ -544,6 +735,8 @@ impl KeyringBytes {
         self.retired
             .sort_by_key(|(_, c, at)| (*at, certificate_key_id(c)));
         self.prekeys
+            .sort_by_key(|(_, p)| (prekey_created_at(p), prekey_key_id(p)));
+        self.hybrid
             .sort_by_key(|(_, p)| (prekey_created_at(p), prekey_key_id(p)));
         self
     }
@@ -580,6 +773,11 @@ impl KeyringBytes {
             w.extend_from_slice(s);
             w.extend_from_slice(p);
         }
+        w.push(u8::try_from(self.hybrid.len()).unwrap());
+        for (s, p) in &self.hybrid {
+            w.extend_from_slice(s);
+            w.extend_from_slice(p);
+        }
         w
     }
 }
@@ -592,12 +790,15 @@ pub(crate) mod keyring_offset {
     pub(crate) const RETIRED_COUNT: usize = 290;
     pub(crate) const RETIRED_LEN: usize = 32 + 200 + 8;
     pub(crate) const PREKEY_LEN: usize = 32 + 196;
+    pub(crate) const HYBRID_PREKEY_LEN: usize = 32 + 1380;
 }
 
 // ------------------------------------------------------------ RFC 9180 wrap
 
 const KEM_SUITE_ID: &[u8] = b"KEM\x00\x20";
 const HPKE_SUITE_ID: &[u8] = b"HPKE\x00\x20\x00\x01\x00\x02";
+/// `"HPKE" || 0x647a (X-Wing) || 0x0001 || 0x0002` (SPEC.md §4.5).
+const HPKE_XWING_SUITE_ID: &[u8] = b"HPKE\x64\x7a\x00\x01\x00\x02";
 
 fn labeled_extract(salt: &[u8], suite: &[u8], label: &[u8], ikm: &[u8]) -> [u8; 32] {
     let mut m = b"HPKE-v1".to_vec();
@@ -662,6 +863,22 @@ pub(crate) fn wrap_keys(dh: &[u8; 32], enc: &[u8; 32], pk_r: &[u8; 32], info: &[
         key: labeled_expand(&s, HPKE_SUITE_ID, b"key", &ksc, 32),
         base_nonce: labeled_expand(&s, HPKE_SUITE_ID, b"base_nonce", &ksc, 12),
         shared_secret: ss,
+    }
+}
+
+/// RFC 9180 `KeySchedule(mode_base, shared_secret, info, "", "")` for the
+/// hybrid suite: `(key, base_nonce)` (SPEC.md §4.5, hybrid wrap).
+pub(crate) fn hybrid_wrap_keys(shared_secret: &[u8; 32], info: &[u8]) -> WrapKeys {
+    let psk_id_hash = labeled_extract(b"", HPKE_XWING_SUITE_ID, b"psk_id_hash", b"");
+    let info_hash = labeled_extract(b"", HPKE_XWING_SUITE_ID, b"info_hash", info);
+    let mut ksc = vec![0u8];
+    ksc.extend_from_slice(&psk_id_hash);
+    ksc.extend_from_slice(&info_hash);
+    let s = labeled_extract(shared_secret, HPKE_XWING_SUITE_ID, b"secret", b"");
+    WrapKeys {
+        key: labeled_expand(&s, HPKE_XWING_SUITE_ID, b"key", &ksc, 32),
+        base_nonce: labeled_expand(&s, HPKE_XWING_SUITE_ID, b"base_nonce", &ksc, 12),
+        shared_secret: shared_secret.to_vec(),
     }
 }
 
@@ -951,5 +1168,282 @@ pub(crate) mod offset {
     /// Start of the body ciphertext of an envelope with `n` wraps.
     pub(crate) fn body(n: usize) -> usize {
         wraps(n) + 48 * n
+    }
+}
+
+/// The decoding steps of SPEC.md §5.2 step 1 (with §4.2), for either suite:
+/// `Ok(suite)`, or the first failing field's `DecodeError` kind and the
+/// field SPEC.md names (`errorField`). Written from the SPEC to predict the
+/// exact error of relabelled, truncated and padded envelopes and deliveries.
+pub(crate) fn decode_envelope_model(b: &[u8]) -> Result<u16, (&'static str, Option<&'static str>)> {
+    const MIN_BODY_LEN: u64 = 296;
+    const MAX_BODY_LEN: u64 = 64 * 1024 * 1024 + 8 * 1024 * 1024 + 2 * 64 * 1024 + 16;
+    let need = |at: usize, n: usize| -> Result<(), (&'static str, Option<&'static str>)> {
+        if b.len() < at + n {
+            Err(("Truncated", None))
+        } else {
+            Ok(())
+        }
+    };
+    need(0, 1)?;
+    if b[0] != 2 {
+        return Err(("UnsupportedVersion", None));
+    }
+    need(1, 1)?;
+    let delivery = match b[1] {
+        3 => false,
+        4 => true,
+        _ => return Err(("WrongObjectType", None)),
+    };
+    need(2, 2)?;
+    let suite = u16::from_be_bytes([b[2], b[3]]);
+    if suite != 1 && suite != 2 {
+        return Err(("UnsupportedSuite", None));
+    }
+    let mut at = 4;
+    need(at, 16)?;
+    at += 16;
+    if suite == 1 {
+        need(at, 32)?;
+        let enc: [u8; 32] = b[at..at + 32].try_into().unwrap();
+        // Canonical: top bit clear and u < 2^255 - 19.
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        let below_p = enc.iter().rev().cmp(p.iter().rev()) == std::cmp::Ordering::Less;
+        if enc[31] & 0x80 != 0 || !below_p {
+            return Err(("NonCanonical", None));
+        }
+        at += 32;
+    }
+    need(at, 32)?;
+    at += 32;
+    need(at, 2)?;
+    let n = usize::from(u16::from_be_bytes([b[at], b[at + 1]]));
+    at += 2;
+    if n == 0 || n > 1024 {
+        return Err(("OutOfRange", Some("recipient count")));
+    }
+    if b.len() - at < 16 * n {
+        return Err(("Truncated", Some("recipient key ids")));
+    }
+    for i in 1..n {
+        if b[at + 16 * i - 16..at + 16 * i] >= b[at + 16 * i..at + 16 * i + 16] {
+            return Err(("NonCanonical", None));
+        }
+    }
+    at += 16 * n;
+    need(at, 4)?;
+    let body_len = u64::from(u32::from_be_bytes(b[at..at + 4].try_into().unwrap()));
+    at += 4;
+    if !(MIN_BODY_LEN..=MAX_BODY_LEN).contains(&body_len) {
+        return Err(("OutOfRange", Some("body length")));
+    }
+    let w = if suite == 1 { 48 } else { HYBRID_WRAP_LEN };
+    let wraps = if delivery { w } else { w * n };
+    if b.len() - at < wraps {
+        return Err(("Truncated", Some("wraps")));
+    }
+    at += wraps;
+    let body_len = usize::try_from(body_len).unwrap();
+    if b.len() - at < body_len {
+        return Err(("Truncated", Some("body ciphertext")));
+    }
+    at += body_len;
+    if at < b.len() {
+        return Err(("TrailingBytes", None));
+    }
+    Ok(suite)
+}
+
+// ------------------------------------------------------------ hybrid envelopes
+
+/// One recipient of a crafted hybrid envelope: a hybrid signed prekey.
+#[derive(Clone, Debug)]
+pub(crate) struct CraftHybridRecipient {
+    pub(crate) key_id: [u8; 16],
+    /// The X-Wing public key wrapped to (1,216 bytes).
+    pub(crate) xwing: Vec<u8>,
+    /// The 64 bytes `eseed` of X-Wing `EncapsDerand` (SPEC.md §4.5).
+    pub(crate) eseed: [u8; 64],
+    /// The hybrid binding: the wrap's AEAD associated data.
+    pub(crate) binding: [u8; 32],
+}
+
+impl CraftHybridRecipient {
+    /// An honest recipient for an encoded hybrid signed prekey.
+    pub(crate) fn to_prekey(prekey: &[u8], eseed: [u8; 64]) -> Self {
+        let account: [u8; 32] = prekey[4..36].try_into().unwrap();
+        let device_id: [u8; 16] = prekey[36..52].try_into().unwrap();
+        let xwing = prekey[84..84 + XWING_PUBLIC_LEN].to_vec();
+        CraftHybridRecipient {
+            key_id: hybrid_prekey_key_id_of(&account, &device_id, &xwing),
+            binding: hybrid_recipient_binding(&account, &device_id, &xwing),
+            xwing,
+            eseed,
+        }
+    }
+}
+
+/// The values behind one hybrid wrap (SPEC.md §4.5).
+#[derive(Clone, Debug)]
+pub(crate) struct HybridWrapValues {
+    pub(crate) ciphertext: Vec<u8>,
+    pub(crate) keys: WrapKeys,
+    pub(crate) wrap: Vec<u8>,
+}
+
+/// Everything that determines an honest hybrid envelope (suite `0x0002`,
+/// SPEC.md §4.1–4.7: no `enc`, one X-Wing ciphertext per wrap).
+#[derive(Clone, Debug)]
+pub(crate) struct CraftHybridEnvelope {
+    pub(crate) message_id: [u8; 16],
+    pub(crate) timestamp: u64,
+    pub(crate) message_secret: [u8; 32],
+    /// In ascending key-id order.
+    pub(crate) recipients: Vec<CraftHybridRecipient>,
+    pub(crate) certificate: Vec<u8>,
+    pub(crate) aad: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signer_seed: [u8; 32],
+    pub(crate) padded_len: usize,
+}
+
+impl CraftHybridEnvelope {
+    fn body_len(&self) -> u32 {
+        u32::try_from(self.padded_len + 16).unwrap()
+    }
+
+    /// `context_hash` without `enc` (SPEC.md §4.3).
+    pub(crate) fn context_hash(&self) -> [u8; 32] {
+        let mut m = vec![2u8];
+        m.extend_from_slice(&2u16.to_be_bytes());
+        m.extend_from_slice(&self.message_id);
+        m.extend_from_slice(&u16::try_from(self.recipients.len()).unwrap().to_be_bytes());
+        for r in &self.recipients {
+            m.extend_from_slice(&r.key_id);
+        }
+        m.extend_from_slice(&self.body_len().to_be_bytes());
+        sha256(&[&lp(label::ENVELOPE_CONTEXT), &m])
+    }
+
+    /// `(commitment, header_hash)`.
+    pub(crate) fn hashes(&self) -> ([u8; 32], [u8; 32]) {
+        let context_hash = self.context_hash();
+        let (commitment, _, _) = message_keys(&self.message_secret, &context_hash);
+        let header_hash = sha256(&[&lp(label::ENVELOPE_HEADER), &context_hash, &commitment]);
+        (commitment, header_hash)
+    }
+
+    /// Each recipient's wrap: `X-Wing.EncapsDerand(pkR, eseed)`, the key
+    /// schedule with the X-Wing suite id, AES-256-GCM with the hybrid
+    /// binding.
+    pub(crate) fn wraps(&self) -> Vec<HybridWrapValues> {
+        let (_, header_hash) = self.hashes();
+        let info = wrap_info(&header_hash);
+        self.recipients
+            .iter()
+            .map(|r| {
+                let (ciphertext, ss) = xwing_encaps(&r.xwing, &r.eseed);
+                let keys = hybrid_wrap_keys(&ss, &info);
+                let mut buf = self.message_secret;
+                let tag = aes_gcm_seal(&keys.key, &keys.base_nonce, &r.binding, &mut buf);
+                let mut wrap = ciphertext.clone();
+                wrap.extend_from_slice(&buf);
+                wrap.extend_from_slice(&tag);
+                HybridWrapValues {
+                    ciphertext,
+                    keys,
+                    wrap,
+                }
+            })
+            .collect()
+    }
+
+    /// The padded body plaintext (SPEC.md §4.6, §4.7).
+    pub(crate) fn body_plaintext(&self) -> Vec<u8> {
+        let (_, header_hash) = self.hashes();
+        let timestamp = self.timestamp.to_be_bytes();
+        let aad_len = u32::try_from(self.aad.len()).unwrap().to_be_bytes();
+        let payload_len = u32::try_from(self.payload.len()).unwrap().to_be_bytes();
+        let digest = sha256(&[
+            &header_hash,
+            &self.certificate,
+            &timestamp,
+            &aad_len,
+            &self.aad,
+            &payload_len,
+            &self.payload,
+        ]);
+        let signature = sign(&self.signer_seed, label::ENVELOPE_SIGNATURE, &digest);
+        let mut body = self.certificate.clone();
+        body.extend_from_slice(&timestamp);
+        body.extend_from_slice(&aad_len);
+        body.extend_from_slice(&self.aad);
+        body.extend_from_slice(&payload_len);
+        body.extend_from_slice(&self.payload);
+        body.extend_from_slice(&signature);
+        assert!(body.len() <= self.padded_len, "padded length too small");
+        body.resize(self.padded_len, 0);
+        body
+    }
+
+    /// The header after the prefix: suite, message id, commitment, key ids,
+    /// body length.
+    pub(crate) fn header(&self) -> Vec<u8> {
+        let (commitment, _) = self.hashes();
+        let mut out = 2u16.to_be_bytes().to_vec();
+        out.extend_from_slice(&self.message_id);
+        out.extend_from_slice(&commitment);
+        out.extend_from_slice(&u16::try_from(self.recipients.len()).unwrap().to_be_bytes());
+        for r in &self.recipients {
+            out.extend_from_slice(&r.key_id);
+        }
+        out.extend_from_slice(&self.body_len().to_be_bytes());
+        out
+    }
+
+    /// The body ciphertext.
+    pub(crate) fn body_ciphertext(&self) -> Vec<u8> {
+        let context_hash = self.context_hash();
+        let (_, body_key, body_nonce) = message_keys(&self.message_secret, &context_hash);
+        let (_, header_hash) = self.hashes();
+        let mut body = self.body_plaintext();
+        let tag = aes_gcm_seal(&body_key, &body_nonce, &header_hash, &mut body);
+        body.extend_from_slice(&tag);
+        body
+    }
+
+    /// The encoded envelope.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = vec![2u8, 3];
+        out.extend_from_slice(&self.header());
+        for w in self.wraps() {
+            out.extend_from_slice(&w.wrap);
+        }
+        out.extend_from_slice(&self.body_ciphertext());
+        out
+    }
+
+    /// The delivery for recipient `i` (SPEC.md §4.8).
+    pub(crate) fn delivery(&self, i: usize) -> Vec<u8> {
+        let mut out = vec![2u8, 4];
+        out.extend_from_slice(&self.header());
+        out.extend_from_slice(&self.wraps()[i].wrap);
+        out.extend_from_slice(&self.body_ciphertext());
+        out
+    }
+}
+
+/// Offsets into an encoded hybrid envelope or delivery with `n` key ids.
+pub(crate) mod hybrid_offset {
+    pub(crate) const SUITE: usize = 2;
+    pub(crate) const MESSAGE_ID: usize = 4;
+    pub(crate) const COMMITMENT: usize = 20;
+    pub(crate) const RECIPIENT_COUNT: usize = 52;
+    pub(crate) const KEY_IDS: usize = 54;
+
+    pub(crate) fn wraps(n: usize) -> usize {
+        KEY_IDS + 16 * n + 4
     }
 }

@@ -21,6 +21,8 @@
 pub(crate) mod craft;
 #[path = "vectors_gen_envelopes.rs"]
 mod envelopes;
+#[path = "vectors_gen_hybrid.rs"]
+mod hybrid;
 #[path = "vectors_gen_identity.rs"]
 mod identity;
 #[path = "vectors_gen_prekeys.rs"]
@@ -35,7 +37,7 @@ use rand_core::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
 /// The files the generator writes, in order.
-pub(crate) const FILES: [&str; 7] = [
+pub(crate) const FILES: [&str; 8] = [
     "keys.json",
     "certificates.json",
     "device_lists.json",
@@ -43,10 +45,11 @@ pub(crate) const FILES: [&str; 7] = [
     "padding.json",
     "envelopes.json",
     "prekeys.json",
+    "hybrid.json",
 ];
 
 /// The specification version every file is written for.
-pub(crate) const SPEC_VERSION: &str = "fanseal wire v2, suite 0x0001";
+pub(crate) const SPEC_VERSION: &str = "fanseal wire v2, suites 0x0001 and 0x0002";
 /// How to regenerate.
 pub(crate) const GENERATOR: &str = "cargo run --example gen_vectors";
 /// The clock every vector uses unless a case says otherwise (Unix ms).
@@ -67,6 +70,7 @@ pub(crate) fn generate() -> Vec<(&'static str, String)> {
                 "padding.json" => padding(),
                 "envelopes.json" => envelopes::envelopes(),
                 "prekeys.json" => prekeys::prekeys(),
+                "hybrid.json" => hybrid::hybrid(),
                 other => panic!("no generator for {other}"),
             };
             (*name, text)

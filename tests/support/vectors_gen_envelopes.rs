@@ -1881,16 +1881,37 @@ pub(crate) fn envelopes() -> String {
             }),
         );
     }
-    for s in [0x0000u16, 0x0002, 0x0a0a] {
+    for s in [0x0000u16, 0x0003, 0x0a0a] {
         bad(
             &mut g,
             &set(offset::SUITE, &s.to_be_bytes()),
             "bob-phone",
             &all,
             NOW,
-            &format!("suite {s:#06x}"),
+            &format!("suite {s:#06x} (not defined)"),
             &["Grease", "Downgrade"],
             &dec("UnsupportedSuite"),
+        );
+    }
+    {
+        // Relabelled to the hybrid suite: it decodes as a hybrid header
+        // (SPEC.md §4.2: no `enc`), so the classical `enc` is read as the
+        // commitment and the classical commitment's first two bytes as the
+        // recipient count; the error is whatever §4.2 / §5.2 step 1 give
+        // for those bytes, never an authenticated open.
+        let m = set(offset::SUITE, &2u16.to_be_bytes());
+        let (kind, field) = craft::decode_envelope_model(&m)
+            .expect_err("a relabelled classical envelope never decodes as hybrid");
+        let mut fields =
+            json!({"message": hx(&m), "device": "bob-phone", "directory": all, "now": NOW});
+        if let Some(f) = field {
+            fields["errorField"] = Value::from(f);
+        }
+        g.invalid(
+            &format!("a classical envelope relabelled to the hybrid suite 0x0002: decoded as a hybrid header (no enc), it fails at {}", field.unwrap_or(kind)),
+            &["Downgrade"],
+            &dec(kind),
+            fields,
         );
     }
     for c in [0u16, 1025, 0xffff] {

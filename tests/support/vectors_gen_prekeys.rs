@@ -24,6 +24,8 @@ const DAY: u64 = 24 * 3600 * 1000;
 const SKEW: u64 = MAX_PREKEY_CLOCK_SKEW_MS;
 /// `CAPABILITY_PREKEYS` (SPEC.md §3.3).
 const CAP_PREKEYS: u32 = 1;
+/// `CAPABILITY_HYBRID` (SPEC.md §3.3 bit 1).
+const CAP_HYBRID: u32 = 2;
 
 // ------------------------------------------------------------ keyring model
 
@@ -228,7 +230,9 @@ impl Model {
         if cert_keys(&cert) != cert_keys(&self.cert) {
             return Err("KeyringError::KeyMismatch".into());
         }
-        if cert_caps(&cert) & CAP_PREKEYS != cert_caps(&self.cert) & CAP_PREKEYS {
+        // Bits 0 and 1 (CAPABILITY_PREKEYS, CAPABILITY_HYBRID) may not change.
+        let kept = CAP_PREKEYS | CAP_HYBRID;
+        if cert_caps(&cert) & kept != cert_caps(&self.cert) & kept {
             return Err("KeyringError::CapabilityChange".into());
         }
         craft::certificate_own_check(&cert)
@@ -258,6 +262,7 @@ impl Model {
             certificate: self.cert.clone(),
             retired: self.retired.clone(),
             prekeys: self.prekeys.clone(),
+            hybrid: Vec::new(),
         }
         .canonical()
         .clamped()
@@ -303,10 +308,11 @@ fn decode_fixed(b: &[u8], object_type: u8, len: usize) -> Result<(), &'static st
 /// Decoding then verification of a signed prekey against a device
 /// certificate at `now` (SPEC.md §3.7 steps 1–8): the error kind.
 fn verify_prekey_model(p: &[u8], cert: &[u8], now: u64) -> Result<(), String> {
-    decode_fixed(p, 7, craft::SIGNED_PREKEY_LEN).map_err(|e| format!("DecodeError::{e}"))?;
-    if p.len() > craft::SIGNED_PREKEY_LEN {
+    let (len, hybrid) = decode_prekey(p).map_err(|e| format!("DecodeError::{e}"))?;
+    if p.len() > len {
         return Err("DecodeError::TrailingBytes".into());
     }
+    assert!(!hybrid, "a model of classical prekeys");
     verify_decoded_prekey(p, cert, now).map_err(|e| format!("PrekeyError::{e}"))
 }
 
@@ -344,19 +350,20 @@ fn verify_decoded_prekey(p: &[u8], cert: &[u8], now: u64) -> Result<(), &'static
     Ok(())
 }
 
-/// SPEC.md §3.7 step 6.
-fn lifetime_valid(p: &[u8]) -> bool {
-    let (c, e) = (u64_at(p, 116), u64_at(p, 124));
+/// SPEC.md §3.7 step 6 (either suite).
+pub(crate) fn lifetime_valid(p: &[u8]) -> bool {
+    let (c, e) = (craft::prekey_created_at(p), craft::prekey_expires_at(p));
     c < e && e - c <= MAX_PREKEY_LIFETIME_MS
 }
 
 /// The list form (SPEC.md §3.7): the list's account, the device with the
 /// prekey's device id, then steps 1–8 against its certificate.
 fn verify_prekey_list_model(p: &[u8], list: &[u8], now: u64) -> Result<(), String> {
-    decode_fixed(p, 7, craft::SIGNED_PREKEY_LEN).map_err(|e| format!("DecodeError::{e}"))?;
-    if p.len() > craft::SIGNED_PREKEY_LEN {
+    let (len, hybrid) = decode_prekey(p).map_err(|e| format!("DecodeError::{e}"))?;
+    if p.len() > len {
         return Err("DecodeError::TrailingBytes".into());
     }
+    assert!(!hybrid, "a model of classical prekeys");
     if p[4..36] != list[4..36] {
         return Err("PrekeyError::WrongAccount".into());
     }
@@ -371,9 +378,9 @@ fn verify_prekey_list_model(p: &[u8], list: &[u8], now: u64) -> Result<(), Strin
 
 /// The first failure of loading a keyring export (SPEC.md §3.9 steps 1–5):
 /// `(DecodeError kind, errorField or errorWhat)`.
-type ImportError = (&'static str, Option<&'static str>);
+pub(crate) type ImportError = (&'static str, Option<&'static str>);
 
-fn import_model(b: &[u8]) -> Result<(), ImportError> {
+pub(crate) fn import_model(b: &[u8]) -> Result<(), ImportError> {
     const CLAMP: ImportError = ("NonCanonical", Some("X25519 secret not clamped"));
     let inc = |w: &'static str| -> ImportError { ("Inconsistent", Some(w)) };
     // Step 1.
@@ -468,32 +475,112 @@ fn import_model(b: &[u8]) -> Result<(), ImportError> {
         }
         key_sets.push(c);
     }
-    // Step 4.
-    let Some(&n) = b.get(at) else {
-        return Err(("Truncated", Some("prekey count")));
-    };
-    at += 1;
-    if u64::from(n) > MAX_KEYRING_PREKEYS {
-        return Err(("OutOfRange", Some("prekey count")));
-    }
-    if b.len() - at < usize::from(n) * ko::PREKEY_LEN {
-        return Err(("Truncated", Some("prekeys")));
-    }
+    // Steps 4 and 5: the classical, then the hybrid prekeys.
     let mut ids: Vec<[u8; 16]> = key_sets
         .iter()
         .map(|c| craft::certificate_key_id(c))
         .collect();
+    import_prekey_section(b, &mut at, false, cert, &mut ids)?;
+    import_prekey_section(b, &mut at, true, cert, &mut ids)?;
+    // Step 6.
+    if at < b.len() {
+        return Err(("TrailingBytes", None));
+    }
+    Ok(())
+}
+
+/// Decoding a signed prekey (SPEC.md §3.7) from the start of `b`: its
+/// suite decides its length (196 or 1,380 bytes), `Truncated` when it does
+/// not fit. Returns `(length, hybrid)`.
+pub(crate) fn decode_prekey(b: &[u8]) -> Result<(usize, bool), &'static str> {
+    decode_fixed_suites(b, 7, &[1, 2])?;
+    let hybrid = b[2..4] == [0, 2];
+    let len = if hybrid {
+        craft::HYBRID_SIGNED_PREKEY_LEN
+    } else {
+        craft::SIGNED_PREKEY_LEN
+    };
+    if b.len() < len {
+        return Err("Truncated");
+    }
+    Ok((len, hybrid))
+}
+
+/// The prefix and suite checks of [`decode_fixed`], with the suites the
+/// object allows.
+fn decode_fixed_suites(b: &[u8], object_type: u8, suites: &[u16]) -> Result<(), &'static str> {
+    if b.is_empty() {
+        return Err("Truncated");
+    }
+    if b[0] != 2 {
+        return Err("UnsupportedVersion");
+    }
+    if b.len() < 2 {
+        return Err("Truncated");
+    }
+    if b[1] != object_type {
+        return Err("WrongObjectType");
+    }
+    if b.len() < 4 {
+        return Err("Truncated");
+    }
+    if !suites.contains(&u16_at(b, 2)) {
+        return Err("UnsupportedSuite");
+    }
+    Ok(())
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes(b[at..at + 2].try_into().unwrap())
+}
+
+/// One prekey section of a keyring export (SPEC.md §3.9 step 4, or step 5
+/// with `hybrid`), from `*at`; `ids` are the key ids held so far.
+fn import_prekey_section(
+    b: &[u8],
+    at: &mut usize,
+    hybrid: bool,
+    cert: &[u8],
+    ids: &mut Vec<[u8; 16]>,
+) -> Result<(), ImportError> {
+    const CLAMP: ImportError = ("NonCanonical", Some("X25519 secret not clamped"));
+    let inc = |w: &'static str| -> ImportError { ("Inconsistent", Some(w)) };
+    let (count_field, entry_len) = if hybrid {
+        ("hybrid prekey count", ko::HYBRID_PREKEY_LEN)
+    } else {
+        ("prekey count", ko::PREKEY_LEN)
+    };
+    let Some(&n) = b.get(*at) else {
+        return Err(("Truncated", Some(count_field)));
+    };
+    *at += 1;
+    if u64::from(n) > MAX_KEYRING_PREKEYS {
+        return Err(("OutOfRange", Some(count_field)));
+    }
+    if b.len() - *at < usize::from(n) * entry_len {
+        return Err(("Truncated", Some("prekeys")));
+    }
     let mut prev: Option<(u64, [u8; 16])> = None;
     for _ in 0..n {
-        let e = &b[at..at + ko::PREKEY_LEN];
-        at += ko::PREKEY_LEN;
-        if !craft::is_clamped(&e[..32]) {
+        if b.len() - *at < 32 {
+            return Err(("Truncated", None));
+        }
+        let secret: [u8; 32] = b[*at..*at + 32].try_into().unwrap();
+        *at += 32;
+        if !hybrid && !craft::is_clamped(&secret) {
             return Err(CLAMP);
         }
-        let p = &e[32..];
-        decode_fixed(p, 7, craft::SIGNED_PREKEY_LEN).map_err(|e| (e, None))?;
+        // SPEC.md §3.9 steps 4–5: the entry's suite field (bytes 2–3 of the
+        // signed prekey) is read before its layout is decoded.
+        let other: [u8; 2] = if hybrid { [0, 1] } else { [0, 2] };
+        if b.len() - *at >= 4 && b[*at + 2..*at + 4] == other {
+            return Err(("NonCanonical", Some("prekey of the other suite's section")));
+        }
+        let (len, _) = decode_prekey(&b[*at..]).map_err(|e| (e, None))?;
+        let p = &b[*at..*at + len];
+        *at += len;
         let id = craft::prekey_key_id(p);
-        let order = (u64_at(p, 116), id);
+        let order = (craft::prekey_created_at(p), id);
         if prev.is_some_and(|q| q >= order) {
             return Err(("NonCanonical", Some("prekeys order")));
         }
@@ -501,7 +588,13 @@ fn import_model(b: &[u8]) -> Result<(), ImportError> {
         if p[4..52] != cert[4..52] {
             return Err(inc("prekey of another device"));
         }
-        if craft::x25519_public(&e[..32].try_into().unwrap()) != p[84..116] {
+        let k = craft::prekey_key_len(p);
+        let public = if hybrid {
+            craft::xwing_public(&secret)
+        } else {
+            craft::x25519_public(&secret).to_vec()
+        };
+        if public[..] != p[84..84 + k] {
             return Err(inc("prekey secret and public key"));
         }
         if !lifetime_valid(p) {
@@ -511,8 +604,8 @@ fn import_model(b: &[u8]) -> Result<(), ImportError> {
         if !craft::verify_strict(
             &signer,
             craft::label::PREKEY_SIGNATURE,
-            &p[..132],
-            &p[132..],
+            &p[..100 + k],
+            &p[100 + k..],
         ) {
             return Err(inc("prekey signature"));
         }
@@ -520,10 +613,6 @@ fn import_model(b: &[u8]) -> Result<(), ImportError> {
             return Err(inc("key held twice"));
         }
         ids.push(id);
-    }
-    // Step 5.
-    if at < b.len() {
-        return Err(("TrailingBytes", None));
     }
     Ok(())
 }
@@ -2326,7 +2415,7 @@ fn prekey_verify(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCh
             "DecodeError::WrongObjectType",
         );
     }
-    for s in [0x0000u16, 0x0002, 0x0a0a] {
+    for s in [0x0000u16, 0x0003, 0x0a0a] {
         let mut p = base.clone();
         p.suite = s;
         inv(
@@ -2336,9 +2425,31 @@ fn prekey_verify(f: &mut VectorFile, world: &World, rng: &mut rand_chacha::ChaCh
             "alice",
             "alice-phone",
             NOW,
-            &format!("suite {s:#06x} (validly signed)"),
+            &format!("suite {s:#06x} (not defined; validly signed)"),
             &["Grease"],
             "DecodeError::UnsupportedSuite",
+        );
+    }
+    {
+        // Suite 0x0002 is the hybrid suite (SPEC.md §3.7): a 196-byte
+        // object that says so is decoded with the 1,380-byte layout.
+        let mut p = base.clone();
+        p.suite = 2;
+        let b = signed(&p);
+        assert_eq!(
+            verify_prekey_model(&b, &[], NOW),
+            Err("DecodeError::Truncated".into())
+        );
+        inv(
+            &mut g,
+            &b,
+            "certificate",
+            "alice",
+            "alice-phone",
+            NOW,
+            "a classical prekey with suite 0x0002 (validly signed): decoded with the hybrid layout, 196 of 1,380 bytes",
+            &["Grease"],
+            "DecodeError::Truncated",
         );
     }
     inv(
@@ -2756,7 +2867,8 @@ fn keyring_export(
         Step::Renew(moved_k1),
         Step::Renew(cert_by(&k1, &carol, 0, &alice.seed)),
         Step::Renew(cert_by(&k0, &carol, 0, &carol.seed)),
-        Step::Renew(cert_by(&k0, &carol, CAP_PREKEYS | 2, &carol.seed)),
+        Step::Renew(cert_by(&k0, &carol, CAP_PREKEYS | CAP_HYBRID, &carol.seed)),
+        Step::Renew(cert_by(&k0, &carol, CAP_PREKEYS | 4, &carol.seed)),
         Step::Renew(cert_by(&k0, &carol, 0, &alice.seed)),
         Step::Renew(cert_by(&k0, &carol, CAP_PREKEYS, &alice.seed)),
         // Rotate and policies.
@@ -2807,7 +2919,7 @@ fn keyring_export(
         c0.clone(),
         DEFAULT_POLICY,
         steps,
-        "refusals change nothing. Re-key: with the current keys (SameKeys); another device's certificate (WrongDevice; first when the keys are not its either); keys that are not the certificate's (KeyMismatch; first when the certificate does not verify either); a certificate Alice signed (Certificate(BadSignature); first when the keys are the current ones); the current Ed25519 key with a new X25519 key, the current X25519 key with a new Ed25519 key (SameKeys). Renew: other keys (KeyMismatch), another device id or account (WrongDevice; first with other keys, CAPABILITY_PREKEYS off and a bad signature), other keys with the capability off and a bad signature (KeyMismatch), the capability off (CapabilityChange), reserved bit 1 set (accepted: only bit 0 counts), the capability off and a bad signature (CapabilityChange), a bad signature (Certificate). Rotate when now + L = 2^64 - 1 (InvalidPolicy, nothing drawn), to a held prekey's key (SameKeys, 32 bytes drawn). Policies: R = 0, 2R = L + 1, ceil((L + G) / R) + 1 = 33 refused; 2R = L with 32 accepted, then the default. Then a renewal, a re-key, back to the superseded keys or either of its keys (SameKeys: still held), a rotation; the current prekey before and after it",
+        "refusals change nothing. Re-key: with the current keys (SameKeys); another device's certificate (WrongDevice; first when the keys are not its either); keys that are not the certificate's (KeyMismatch; first when the certificate does not verify either); a certificate Alice signed (Certificate(BadSignature); first when the keys are the current ones); the current Ed25519 key with a new X25519 key, the current X25519 key with a new Ed25519 key (SameKeys). Renew: other keys (KeyMismatch), another device id or account (WrongDevice; first with other keys, CAPABILITY_PREKEYS off and a bad signature), other keys with the capability off and a bad signature (KeyMismatch), the capability off (CapabilityChange), CAPABILITY_HYBRID (bit 1) turned on (CapabilityChange), reserved bit 2 set (accepted: only bits 0 and 1 count), the capability off and a bad signature (CapabilityChange), a bad signature (Certificate). Rotate when now + L = 2^64 - 1 (InvalidPolicy, nothing drawn), to a held prekey's key (SameKeys, 32 bytes drawn). Policies: R = 0, 2R = L + 1, ceil((L + G) / R) + 1 = 33 refused; 2R = L with 32 accepted, then the default. Then a renewal, a re-key, back to the superseded keys or either of its keys (SameKeys: still held), a rotation; the current prekey before and after it",
         &["Refusal", "Rekey", "CertificateCheck", "Policy", "Order"],
     );
 
@@ -3565,14 +3677,27 @@ fn keyring_import(
         None,
     );
     let mut k = base.clone();
+    k.prekeys[1].1[3] = 0x03;
+    inv(
+        &mut g,
+        &enc(&k),
+        "a held prekey with suite 0x0003 (not defined)",
+        &["Grease"],
+        "UnsupportedSuite",
+        None,
+    );
+    // Suite 0x0002 is defined (hybrid, SPEC.md §3.7) but belongs to the
+    // other section: refused from its suite field, before the entry's
+    // layout is decoded (SPEC.md §3.9 step 4).
+    let mut k = base.clone();
     k.prekeys[1].1[3] = 0x02;
     inv(
         &mut g,
         &enc(&k),
-        "a held prekey with suite 0x0002",
+        "a held classical prekey relabelled to suite 0x0002: the other suite's section, refused before decoding",
         &["Grease"],
-        "UnsupportedSuite",
-        None,
+        "NonCanonical",
+        Some("prekey of the other suite's section"),
     );
     let mut k = base.clone();
     k.prekeys.swap(1, 2);
@@ -3888,7 +4013,8 @@ fn keyring_import(
             cuts.push((pb + 1 + i * ko::PREKEY_LEN + c, Some("prekeys")));
         }
     }
-    cuts.push((good.len() - 1, Some("prekeys")));
+    cuts.push((good.len() - 2, Some("prekeys")));
+    cuts.push((good.len() - 1, Some("hybrid prekey count")));
     for (cut, field) in cuts {
         inv(
             &mut g,
