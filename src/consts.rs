@@ -267,4 +267,9 @@ pub mod session {
     /// Conversation id bound into a session, at most (bytes): the envelope's
     /// AAD limit, since the distribution's envelope carries it as AAD.
     pub const MAX_CONVERSATION_ID: usize = super::limit::MAX_AAD;
+
+    /// HKDF-Expand info prefix: the hedged per-message random (§15.3).
+    pub(crate) const RANDOM_LABEL: &[u8] = b"fanseal v2 session random";
+    /// Hash of a message's content for the hedged random (§15.3).
+    pub(crate) const CONTENT: &[u8] = b"fanseal v2 session content";
 }

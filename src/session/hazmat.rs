@@ -33,3 +33,10 @@ pub fn encrypt_unsigned<R: CryptoRng + ?Sized>(
 ) -> Result<SessionMessage, SessionError> {
     session.encrypt_as(Signer::Stripped, message, now, rng)
 }
+
+/// A byte-for-byte copy of a live outbound session, as a VM snapshot or a
+/// container checkpoint restores it (no [`OutboundSession::import`], so no
+/// rotation flag): for the restored-RNG attack test.
+pub fn snapshot(session: &OutboundSession) -> OutboundSession {
+    session.snapshot()
+}

@@ -266,8 +266,10 @@ impl OutboundSession {
 
     /// Encrypts `message` (payload, AAD, padding) as the next index: one
     /// AEAD and one Ed25519 signature by `device` (the owner), whatever the
-    /// number of recipients. Draws 32 bytes (the message's random) after
-    /// every check; the chain advances and the message key is wiped before
+    /// number of recipients. Draws 32 bytes after every check, from which,
+    /// the message key and the content the message's random is derived
+    /// (hedged: a restored RNG never repeats a key/nonce pair for different
+    /// content, spec-sessions §15.3); the chain advances and the message key is wiped before
     /// this returns.
     ///
     /// Output size: `92 + padded(80 + aad + payload) + 16` bytes.
@@ -332,14 +334,23 @@ impl OutboundSession {
             .filter(|p| p + size::TAG <= MAX_CIPHERTEXT)
             .ok_or(SessionError::PaddedBodyTooLarge)?;
 
-        let mut random = [0u8; s::RANDOM];
-        rng.fill_bytes(&mut random);
+        let mut rng32 = Zeroizing::new([0u8; s::RANDOM]);
+        rng.fill_bytes(rng32.as_mut());
         let index = self.next_index;
         let mk = self
             .chain_key
             .advance()
             .map_err(|_| SessionError::Internal)?;
         self.next_index += 1;
+        let random = schedule::hedged_random(
+            &rng32,
+            &mk,
+            now,
+            message.aad,
+            message.payload,
+            padded + size::TAG,
+        )
+        .map_err(|_| SessionError::Internal)?;
 
         let context = Context {
             session_id: &self.session_id,
@@ -379,6 +390,25 @@ impl OutboundSession {
             commitment: keys.commitment,
             ciphertext,
         })
+    }
+}
+
+impl OutboundSession {
+    /// A copy of every field (hazmat's VM-snapshot simulation only).
+    #[cfg(feature = "internals")]
+    pub(crate) fn snapshot(&self) -> OutboundSession {
+        OutboundSession {
+            session_id: self.session_id,
+            owner: self.owner,
+            next_index: self.next_index,
+            chain_key: self.chain_key.clone(),
+            created_at: self.created_at,
+            conversation: self.conversation.clone(),
+            binding: self.binding,
+            policy: self.policy,
+            recipients: self.recipients.clone(),
+            removed: self.removed,
+        }
     }
 }
 

@@ -15,8 +15,11 @@
 //! ```
 //!
 //! The per-message `random` is in the context hash, so one message key with
-//! two randoms gives two unrelated (key, nonce) pairs: a sender restored
-//! from an old copy reuses an index, never a key/nonce pair.
+//! two randoms gives two unrelated (key, nonce) pairs. It is hedged
+//! ([`hedged_random`]): derived from 32 RNG bytes, the message key and the
+//! content, so a sender restored from an old copy reuses an index, never a
+//! key/nonce pair with a different plaintext, even when its RNG is
+//! restored with it.
 
 use alloc::vec::Vec;
 
@@ -43,6 +46,46 @@ pub(crate) fn binding(
     h.update(&len_u32(conversation.len()));
     h.update(conversation);
     h.finish()
+}
+
+/// The hedged per-message random (spec-sessions §15.3):
+///
+/// ```text
+/// content = SHA-256(lp(L_content) || u64 timestamp || u32 len || aad ||
+///                   u32 len || payload || u32 ciphertext length)
+/// prk_r   = HKDF-Extract(salt = rng32, ikm = message key)
+/// random  = HKDF-Expand(prk_r, lp(L_random) || content, 32)
+/// ```
+///
+/// A sender restored together with its RNG (a VM snapshot) draws the same
+/// `rng32` at the same index: a different message still gets another
+/// random, so another body key and nonce; the same message gets the same
+/// bytes (a duplicate receivers refuse). With a working RNG it is as
+/// random as `rng32`.
+pub(crate) fn hedged_random(
+    rng32: &[u8; s::RANDOM],
+    mk: &MessageKey,
+    timestamp: u64,
+    aad: &[u8],
+    payload: &[u8],
+    ciphertext_len: usize,
+) -> Result<[u8; s::RANDOM], Rejected> {
+    let mut h = Sha256Stream::labeled(s::CONTENT);
+    h.update(&timestamp.to_be_bytes());
+    h.update(&len_u32(aad.len()));
+    h.update(aad);
+    h.update(&len_u32(payload.len()));
+    h.update(payload);
+    h.update(&len_u32(ciphertext_len));
+    let content = h.finish();
+    let prk = hkdf_extract(rng32, &[&mk.0]);
+    let mut random = [0u8; s::RANDOM];
+    hkdf_expand(
+        &prk,
+        &[&label_prefix(s::RANDOM_LABEL), s::RANDOM_LABEL, &content],
+        &mut random,
+    )?;
+    Ok(random)
 }
 
 /// The public fields of a message that the key schedule binds.
