@@ -262,10 +262,20 @@ fn removed_device_cannot_read_after_the_rotation() {
         old.decrypt(&m2, &g.directory, NOW).unwrap_err(),
         SessionError::UnknownSession
     );
-    // Control: a copy of the session that never learned of the removal
-    // still encrypts, and the removed device reads it; the refusal above is
-    // what protects it. Distributing that copy to the new lists is refused.
-    let mut stale = OutboundSession::import(&unaware, &d.secret.public_keys()).unwrap();
+    // A loaded copy that never learned of the removal is refused too: every
+    // import must rotate (H2).
+    let mut loaded = OutboundSession::import(&unaware, &d.secret.public_keys()).unwrap();
+    assert_eq!(
+        loaded
+            .encrypt(&d.secret, &msg(b"x"), NOW, &mut r)
+            .unwrap_err(),
+        SessionError::RotationRequired
+    );
+    // Control: a live copy of the session that never learned of the removal
+    // (hazmat: no restored flag) still encrypts, and the removed device
+    // reads it; the refusals above are what protect it. Distributing that
+    // copy to the new lists is refused.
+    let mut stale = hazmat::import_live(&unaware, &d.secret.public_keys()).unwrap();
     let leak = send(&mut stale, d, b"leak", &mut r);
     assert_eq!(
         old.decrypt(&leak, &g.directory, NOW).unwrap().payload(),
@@ -293,6 +303,103 @@ fn removed_device_cannot_read_after_the_rotation() {
             .unwrap_err(),
         SessionError::RotationRequired
     );
+}
+
+/// H2: a restored outbound copy cannot know it is old. The review's
+/// sequence: export with {Alice, Bob 1–3}; Bob adds a fourth device, which
+/// gets the session; Bob removes it and the live session rotates; the old
+/// export is restored. It never recorded the fourth device, so membership
+/// says `Unchanged`; were it to encrypt, the removed device would read on
+/// (and indices would be reused). An imported session therefore never
+/// encrypts or distributes: `RotationRequired` until a new one is made.
+#[test]
+fn a_restored_outbound_session_must_rotate_before_it_encrypts() {
+    let (mut g, mut r) = group(31);
+    let (mut s, _env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let backup = s.export();
+
+    let new_device = DeviceSecret::generate(&mut r);
+    let cert = g
+        .bob
+        .secret
+        .certify_device(&common::params(4, new_device.public_keys()))
+        .unwrap();
+    let keyring4 = common::keyring(&new_device, &cert);
+    let mut certs = g.bob.list.certificates().to_vec();
+    certs.push(cert.clone());
+    let v2 = g
+        .bob
+        .secret
+        .issue_device_list(Some(&g.directory[1]), NOW + 1, certs)
+        .unwrap();
+    g.directory[1] = g.directory[1].update(&[], &v2).unwrap();
+    let d = &g.alice.devices[0];
+    let env2 = s
+        .distribute(
+            &d.secret,
+            &d.certificate,
+            &g.lists(),
+            &[],
+            Padding::Padme,
+            NOW,
+            &mut r,
+        )
+        .unwrap()
+        .to_bytes();
+    let opened = open(&keyring4, &env2, &g.directory, NOW).unwrap();
+    let mut k3 = InboundSession::from_opened(&keyring4, &opened).unwrap();
+
+    let v3 = g
+        .bob
+        .secret
+        .issue_device_list(
+            Some(&g.directory[1]),
+            NOW + 2,
+            g.bob.list.certificates().to_vec(),
+        )
+        .unwrap();
+    g.directory[1] = g.directory[1].update(&[], &v3).unwrap();
+    assert!(matches!(
+        s.update_membership(&g.lists(), NOW),
+        Membership::Removed(_)
+    ));
+
+    let d = &g.alice.devices[0];
+    let mut restored = OutboundSession::import(&backup, &d.secret.public_keys()).unwrap();
+    assert_eq!(
+        restored.update_membership(&g.lists(), NOW),
+        Membership::Unchanged,
+        "the old copy cannot see the removal"
+    );
+    assert!(restored.needs_rotation(NOW));
+    let attempt = restored.encrypt(&d.secret, &msg(b"after removal"), NOW, &mut r);
+    if let Ok(m) = &attempt {
+        // What the old code allowed: the removed device reads on.
+        let _ = k3.decrypt(&m.to_bytes(), &g.directory, NOW);
+    }
+    assert_eq!(attempt.unwrap_err(), SessionError::RotationRequired);
+    assert_eq!(
+        restored
+            .distribute(
+                &d.secret,
+                &d.certificate,
+                &g.lists(),
+                &[],
+                Padding::Padme,
+                NOW,
+                &mut r
+            )
+            .unwrap_err(),
+        SessionError::RotationRequired
+    );
+    // Still exportable and inspectable; an export of it stays restored.
+    let again = OutboundSession::import(&restored.export(), &d.secret.public_keys()).unwrap();
+    assert!(again.needs_rotation(NOW));
+    assert_eq!(again.session_id(), s.session_id());
+    // The cost: one new session (one distribution) per conversation.
+    let (mut fresh, _) = g.start(RotationPolicy::DEFAULT, &mut r);
+    assert!(!fresh.needs_rotation(NOW));
+    send(&mut fresh, d, b"ok", &mut r);
 }
 
 /// The removed device is refused at decryption too: the receiver checks the
@@ -532,7 +639,11 @@ fn restored_old_sender_state_reuses_no_key_nonce_pair() {
     let p1: Vec<[u8; 32]> = (0..4u8).map(|i| [i; 32]).collect();
     let p2: Vec<[u8; 32]> = (0..4u8).map(|i| [0x80 | i; 32]).collect();
     let first: Vec<Vec<u8>> = p1.iter().map(|p| send(&mut s, d, p, &mut r)).collect();
-    let mut restored = OutboundSession::import(&backup, &d.secret.public_keys()).unwrap();
+    // An honest import refuses to encrypt (H2); a copy that does encrypt
+    // (hazmat: a live copy) reuses indices, never a key/nonce pair.
+    let loaded = OutboundSession::import(&backup, &d.secret.public_keys()).unwrap();
+    assert!(loaded.needs_rotation(NOW));
+    let mut restored = hazmat::import_live(&backup, &d.secret.public_keys()).unwrap();
     assert_eq!(restored.next_index(), 1);
     let second: Vec<Vec<u8>> = p2
         .iter()
@@ -622,7 +733,7 @@ fn inconsistent_distributions_are_detected_devices_never_accept_different_plaint
         *b ^= 0x5a;
     }
     recheck(&mut bytes);
-    let mut s2 = OutboundSession::import(&bytes, &d.secret.public_keys()).unwrap();
+    let mut s2 = hazmat::import_live(&bytes, &d.secret.public_keys()).unwrap();
     assert_eq!(s1.session_id(), s2.session_id());
     let env2 = s2
         .distribute(
@@ -858,7 +969,7 @@ fn forged_or_stripped_signature_is_refused() {
     let before = victim.export();
     // Bob's first device turns its inbound state into an outbound state of
     // Alice's session (every field it needs is in its own state).
-    let mut forger_state = OutboundSession::import(&s.export(), &d.secret.public_keys()).unwrap();
+    let mut forger_state = hazmat::import_live(&s.export(), &d.secret.public_keys()).unwrap();
     let forger = &g.bob.devices[0];
     let forged = hazmat::encrypt_signed_by(
         &mut forger_state,
@@ -873,7 +984,7 @@ fn forged_or_stripped_signature_is_refused() {
         victim.decrypt(&forged, &g.directory, NOW).unwrap_err(),
         SessionError::Unauthenticated
     );
-    let mut forger_state = OutboundSession::import(&s.export(), &d.secret.public_keys()).unwrap();
+    let mut forger_state = hazmat::import_live(&s.export(), &d.secret.public_keys()).unwrap();
     let stripped = hazmat::encrypt_unsigned(&mut forger_state, &msg(b"evil"), NOW, &mut r)
         .unwrap()
         .to_bytes();
@@ -883,7 +994,7 @@ fn forged_or_stripped_signature_is_refused() {
     );
     assert_eq!(*victim.export(), *before);
     // Control: the same path signed by Alice's own key is accepted.
-    let mut honest = OutboundSession::import(&s.export(), &d.secret.public_keys()).unwrap();
+    let mut honest = hazmat::import_live(&s.export(), &d.secret.public_keys()).unwrap();
     let ok = hazmat::encrypt_signed_by(&mut honest, &d.secret, &msg(b"ok"), NOW, &mut r)
         .unwrap()
         .to_bytes();
@@ -1343,9 +1454,13 @@ proptest! {
         }
         let out = s.export();
         let inn = ib.export();
-        let mut s2 = OutboundSession::import(&out, &d.secret.public_keys()).unwrap();
+        let loaded = OutboundSession::import(&out, &d.secret.public_keys()).unwrap();
+        prop_assert_eq!(&*loaded.export(), &*out);
+        // A loaded outbound session never encrypts (H2); a live copy
+        // (hazmat) behaves exactly as the original.
+        prop_assert!(loaded.needs_rotation(NOW));
+        let mut s2 = hazmat::import_live(&out, &d.secret.public_keys()).unwrap();
         let mut ib2 = InboundSession::import(&inn, &bob.certificate).unwrap();
-        prop_assert_eq!(&*s2.export(), &*out);
         prop_assert_eq!(&*ib2.export(), &*inn);
         let mut r2 = r.clone();
         let a = send(&mut s, d, b"next", &mut r);

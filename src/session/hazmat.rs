@@ -40,3 +40,15 @@ pub fn encrypt_unsigned<R: CryptoRng + ?Sized>(
 pub fn snapshot(session: &OutboundSession) -> OutboundSession {
     session.snapshot()
 }
+
+/// [`OutboundSession::import`] without the restored flag: what a malicious
+/// sender's own code (or a co-recipient turning its inbound state into an
+/// outbound one) can do with the bytes; honest code cannot.
+pub fn import_live(
+    bytes: &[u8],
+    owner: &crate::identity::DevicePublicKeys,
+) -> Result<OutboundSession, SessionError> {
+    let mut s = OutboundSession::import(bytes, owner)?;
+    s.restored = false;
+    Ok(s)
+}

@@ -88,6 +88,10 @@ pub struct OutboundSession {
     pub(crate) recipients: BTreeSet<KeyId>,
     /// A device was removed: no more messages.
     pub(crate) removed: bool,
+    /// Loaded by [`OutboundSession::import`]: the copy cannot know whether
+    /// it is the latest, so it never encrypts or distributes (H2 of the
+    /// review; spec-sessions §15.7). Not persisted: every import sets it.
+    pub(crate) restored: bool,
 }
 
 impl ZeroizeOnDrop for OutboundSession {}
@@ -101,6 +105,7 @@ impl fmt::Debug for OutboundSession {
             .field("policy", &self.policy)
             .field("recipients", &self.recipients.len())
             .field("removed", &self.removed)
+            .field("restored", &self.restored)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +148,7 @@ impl OutboundSession {
             policy,
             recipients: BTreeSet::new(),
             removed: false,
+            restored: false,
         })
     }
 
@@ -174,9 +180,11 @@ impl OutboundSession {
 
     /// True when the session may not encrypt at `now`: it encrypted
     /// `max_messages` messages, `now ≥ created_at + max_age_ms`
-    /// (saturating), or a recipient device was removed (spec-sessions §15.6).
+    /// (saturating), a recipient device was removed, or it was loaded by
+    /// [`OutboundSession::import`] (spec-sessions §15.6–15.7).
     pub fn needs_rotation(&self, now: u64) -> bool {
         self.removed
+            || self.restored
             || self.next_index >= self.policy.max_messages
             || now >= self.created_at.saturating_add(self.policy.max_age_ms)
     }
@@ -408,6 +416,7 @@ impl OutboundSession {
             policy: self.policy,
             recipients: self.recipients.clone(),
             removed: self.removed,
+            restored: self.restored,
         }
     }
 }

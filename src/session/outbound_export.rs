@@ -12,13 +12,16 @@
 //! 32 state check = SHA-256(lp("fanseal v2 session state check") || every byte above)
 //! ```
 //!
-//! **Restoring an old copy** (a backup) rewinds the chain: the next
-//! messages reuse indices already sent. Each message draws a fresh 32-byte
-//! random that enters its key schedule (§15.3), so a reused index gets
-//! another body key, nonce and commitment: no key/nonce pair is ever used
-//! twice, whatever was restored. Receivers that accepted the first message
-//! of an index refuse the second (`DuplicateIndex`), so after a restore the
-//! app SHOULD start a new session (the old copy cannot know it is old).
+//! **A loaded session never encrypts.** A copy cannot know whether it is
+//! the latest: an old one rewinds the chain (reusing indices already sent)
+//! and forgets devices added and removed since, which would then read on.
+//! So [`OutboundSession::import`] returns a session that needs rotation
+//! (`RotationRequired` from `encrypt` and `distribute`); it can still be
+//! exported and inspected. The cost: one new session, so one distribution
+//! envelope, per conversation after every load (a restart included). The
+//! hedged random (§15.3) is the second line: a copy restored with its RNG
+//! (a VM snapshot, which bypasses `import`) still never reuses a key/nonce
+//! pair for different content.
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
@@ -44,7 +47,8 @@ impl OutboundSession {
     /// a buffer wiped on drop. They hold the chain key: whoever has them
     /// can read every later message of the session. Export after every
     /// [`OutboundSession::encrypt`]; a restored older copy never reuses a
-    /// key/nonce pair (see the module docs) but SHOULD be rotated.
+    /// key/nonce pair, and every loaded copy must be rotated (see the
+    /// module docs).
     ///
     /// Size: `147 + 16·n + len(conversation id)` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
@@ -79,7 +83,10 @@ impl OutboundSession {
 
     /// Loads an export of the session of the device whose public keys are
     /// `owner`, checking in the order of spec-sessions §15.7; nothing is
-    /// half-loaded.
+    /// half-loaded. The loaded session **needs rotation**
+    /// ([`OutboundSession::needs_rotation`]): it never encrypts or
+    /// distributes again, since no copy can know it is the latest; start a
+    /// new session (one distribution per conversation after a load).
     ///
     /// # Errors
     /// [`SessionError::Decode`] with the first failing field (`Truncated`,
@@ -148,6 +155,7 @@ impl OutboundSession {
             policy,
             recipients,
             removed,
+            restored: true,
         })
     }
 }
