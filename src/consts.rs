@@ -268,6 +268,25 @@ pub mod session {
     /// AAD limit, since the distribution's envelope carries it as AAD.
     pub const MAX_CONVERSATION_ID: usize = super::limit::MAX_AAD;
 
+    /// Clock difference a receiver allows between a sender's session times
+    /// (created at, message timestamps) and its own: one hour in ms (§15.4).
+    pub const MAX_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
+    /// Inbound sessions one receiving store holds per (sender device,
+    /// conversation): the current and the previous (§15.4).
+    pub const MAX_SESSIONS_PER_SENDER_DEVICE: usize = 2;
+    /// Inbound sessions one receiving store holds per sender account (§15.4).
+    pub const MAX_SESSIONS_PER_ACCOUNT: usize = 256;
+    /// Inbound sessions one receiving store holds in total (§15.4).
+    pub const MAX_INBOUND_SESSIONS: usize = 2048;
+    /// (sender device, conversation) slots one receiving store holds, those
+    /// that keep only a tombstone included (§15.4).
+    pub const MAX_SLOTS: usize = 4096;
+    /// Slots one receiving store holds per sender account (§15.4).
+    pub const MAX_SLOTS_PER_ACCOUNT: usize = 512;
+
+    /// Digest of a conversation id in the receiving store's slot key (§15.4).
+    pub(crate) const CONVERSATION_DIGEST: &[u8] = b"fanseal v2 session conversation";
+
     /// HKDF-Expand info prefix: the hedged per-message random (§15.3).
     pub(crate) const RANDOM_LABEL: &[u8] = b"fanseal v2 session random";
     /// Hash of a message's content for the hedged random (§15.3).

@@ -69,8 +69,8 @@ pub use replay::{ReplayError, ReplayGuard};
 #[cfg(feature = "getrandom")]
 pub use rng::{os_rng, OsRng};
 pub use session::{
-    InboundSession, Membership, OutboundSession, RotationPolicy, SessionError, SessionId,
-    SessionMessage, SessionPlaintext,
+    DistributionReceived, InboundSession, InboundSessions, Membership, OutboundSession,
+    RotationPolicy, SessionError, SessionId, SessionMessage, SessionPlaintext,
 };
 pub use state::{Contact, Conversation, ConversationError, RecipientAudit, TrustError, TrustStore};
 pub use suite::Suite;

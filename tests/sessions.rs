@@ -115,7 +115,7 @@ fn every_recipient_device_decrypts_including_the_senders_own_devices() {
         .bob
         .devices
         .iter()
-        .chain(g.alice.devices.iter())
+        .chain(g.alice.devices[1..].iter())
         .map(|d| receive(d, &env, &g.directory))
         .collect();
     for i in 0..5u8 {
@@ -874,9 +874,15 @@ fn reordering_within_the_window_works_and_beyond_it_is_refused() {
         }
     );
     assert_eq!(
+        ib.decrypt(&with_index(999), &g.directory, NOW).unwrap_err(),
+        SessionError::Unauthenticated
+    );
+    // Index 1000 is within the skip but no honest session reaches it
+    // (`MAX_SESSION_MESSAGES`): refused before anything is derived.
+    assert_eq!(
         ib.decrypt(&with_index(1000), &g.directory, NOW)
             .unwrap_err(),
-        SessionError::Unauthenticated
+        SessionError::SessionExpired
     );
     assert_eq!(*ib.export(), *before, "a refused message changed the state");
 }
@@ -911,11 +917,12 @@ fn the_skipped_key_store_is_bounded() {
         full.decrypt(&m, &g.directory, NOW).unwrap_err(),
         SessionError::TooManySkipped
     );
-    // The next index itself adds no skipped key: it passes the bound.
+    // The next index itself adds no skipped key: it passes the bound (and
+    // meets the index bound, which no honest session reaches).
     m[20..24].copy_from_slice(&3000u32.to_be_bytes());
     assert_eq!(
         full.decrypt(&m, &g.directory, NOW).unwrap_err(),
-        SessionError::Unauthenticated
+        SessionError::SessionExpired
     );
     // 2001 keys do not load.
     let mut over = bytes.clone();
@@ -1500,4 +1507,266 @@ proptest! {
         prop_assert!(ib.decrypt(&framed, &g.directory, NOW).is_err());
         prop_assert_eq!(&*ib.export(), &*before);
     }
+}
+
+// ------------------------------------------------------------ the receiving store
+
+/// H3: the relay holds distribution envelopes and can re-deliver one after
+/// the receiver dropped the session. A bare `from_opened` rebuilds it and
+/// accepts every old message again; the store keeps a tombstone (the slot's
+/// floor) and refuses the distribution, so the replayed messages find no
+/// session. Rotation evicts the oldest of (current, previous) the same way.
+#[test]
+fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
+    let (g, mut r) = group(41);
+    let bob = &g.bob.devices[0];
+    let (mut s1, env1) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let pay = send(&mut s1, g.sender(), b"pay 100 EUR", &mut r);
+
+    let mut store = InboundSessions::new(&bob.certificate);
+    let opened = open(&bob.keyring, &env1, &g.directory, NOW).unwrap();
+    assert_eq!(
+        store.receive(&bob.keyring, &opened, NOW).unwrap(),
+        DistributionReceived::New(s1.session_id())
+    );
+    assert_eq!(
+        store.decrypt(&pay, &g.directory, NOW).unwrap().payload(),
+        b"pay 100 EUR"
+    );
+    assert_eq!(
+        store.decrypt(&pay, &g.directory, NOW).unwrap_err(),
+        SessionError::DuplicateIndex { index: 0 }
+    );
+    assert!(store.drop_session(&s1.session_id()));
+    assert_eq!(
+        store.tombstone_floor(&g.sender().certificate, CHAT),
+        Some(NOW)
+    );
+
+    // The relay re-delivers the distribution, then the message.
+    let again = open(&bob.keyring, &env1, &g.directory, NOW).unwrap();
+    assert_eq!(
+        store.receive(&bob.keyring, &again, NOW).unwrap_err(),
+        SessionError::StaleDistribution
+    );
+    assert_eq!(
+        store.decrypt(&pay, &g.directory, NOW).unwrap_err(),
+        SessionError::UnknownSession
+    );
+    // Control: the bare constructor keeps no tombstone, and the payment is
+    // accepted a second time: what the store prevents.
+    let mut bare = InboundSession::from_opened(&bob.keyring, &again).unwrap();
+    assert_eq!(
+        bare.decrypt(&pay, &g.directory, NOW).unwrap().payload(),
+        b"pay 100 EUR"
+    );
+
+    // Rotation: the store keeps the current and the previous session of a
+    // sender device; a third evicts the oldest, which leaves a tombstone.
+    let later = |s: &mut OutboundSession, at: u64, r: &mut ChaCha20Rng| {
+        let d = g.sender();
+        *s = OutboundSession::new(
+            &d.secret.public_keys(),
+            CHAT,
+            RotationPolicy::DEFAULT,
+            at,
+            r,
+        )
+        .unwrap();
+        s.distribute(
+            &d.secret,
+            &d.certificate,
+            &g.lists(),
+            &[],
+            Padding::Padme,
+            NOW,
+            r,
+        )
+        .unwrap()
+        .to_bytes()
+    };
+    let mut s2 = OutboundSession::new(
+        &g.sender().secret.public_keys(),
+        CHAT,
+        RotationPolicy::DEFAULT,
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    let env2 = later(&mut s2, NOW + 10, &mut r);
+    let m2 = send(&mut s2, g.sender(), b"two", &mut r);
+    let mut s3 = OutboundSession::new(
+        &g.sender().secret.public_keys(),
+        CHAT,
+        RotationPolicy::DEFAULT,
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    let env3 = later(&mut s3, NOW + 20, &mut r);
+    let mut s4 = OutboundSession::new(
+        &g.sender().secret.public_keys(),
+        CHAT,
+        RotationPolicy::DEFAULT,
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    let env4 = later(&mut s4, NOW + 30, &mut r);
+    for env in [&env2, &env3, &env4] {
+        let o = open(&bob.keyring, env, &g.directory, NOW).unwrap();
+        assert!(matches!(
+            store.receive(&bob.keyring, &o, NOW).unwrap(),
+            DistributionReceived::New(_)
+        ));
+    }
+    assert_eq!(store.len(), 2);
+    assert!(store.get(&s2.session_id()).is_none());
+    assert_eq!(
+        store.tombstone_floor(&g.sender().certificate, CHAT),
+        Some(NOW + 10)
+    );
+    let o2 = open(&bob.keyring, &env2, &g.directory, NOW).unwrap();
+    assert_eq!(
+        store.receive(&bob.keyring, &o2, NOW).unwrap_err(),
+        SessionError::StaleDistribution
+    );
+    assert_eq!(
+        store.decrypt(&m2, &g.directory, NOW).unwrap_err(),
+        SessionError::UnknownSession
+    );
+    // A re-delivery of a held session is consistent and changes nothing.
+    let o4 = open(&bob.keyring, &env4, &g.directory, NOW).unwrap();
+    assert_eq!(
+        store.receive(&bob.keyring, &o4, NOW).unwrap(),
+        DistributionReceived::Held(s4.session_id())
+    );
+    assert_eq!(store.len(), 2);
+
+    // The receiver's own age bound: a distribution created more than
+    // MAX_AGE_MS + skew before `now` is refused, whatever its policy says.
+    let late = NOW + 30 + session_limit::MAX_AGE_MS + session_limit::MAX_CLOCK_SKEW_MS + 1;
+    let mut other = InboundSessions::new(&bob.certificate);
+    assert_eq!(
+        other.receive(&bob.keyring, &o4, late).unwrap_err(),
+        SessionError::SessionExpired
+    );
+    // Pruning forgets the tombstones that age made redundant.
+    store.prune(late + 2 * session_limit::MAX_AGE_MS);
+    assert!(store.is_empty());
+    assert_eq!(store.tombstone_floor(&g.sender().certificate, CHAT), None);
+}
+
+/// H4: a sender (say a malicious member) cannot make a receiver hold more
+/// than two sessions per (sender device, conversation), nor more than
+/// `MAX_SESSIONS_PER_ACCOUNT` across conversations; the cap is a clear
+/// error and the store is unchanged.
+#[test]
+fn distributions_per_sender_are_capped() {
+    let (g, mut r) = group(43);
+    let bob = &g.bob.devices[0];
+    let d = g.sender();
+    let mut store = InboundSessions::new(&bob.certificate);
+    let dist = |conv: &[u8], at: u64, r: &mut ChaCha20Rng| {
+        let mut s = OutboundSession::new(
+            &d.secret.public_keys(),
+            conv,
+            RotationPolicy::DEFAULT,
+            at,
+            r,
+        )
+        .unwrap();
+        let e = s
+            .distribute(
+                &d.secret,
+                &d.certificate,
+                &[&g.directory[1]],
+                &[],
+                Padding::None,
+                NOW,
+                r,
+            )
+            .unwrap()
+            .to_bytes();
+        (
+            s.session_id(),
+            open(&bob.keyring, &e, &g.directory, NOW).unwrap(),
+        )
+    };
+
+    // One conversation: ten sessions leave two held.
+    let mut ids = Vec::new();
+    for i in 0..10u64 {
+        let (id, o) = dist(CHAT, NOW + i, &mut r);
+        store.receive(&bob.keyring, &o, NOW).unwrap();
+        ids.push(id);
+    }
+    assert_eq!(store.len(), 2);
+    assert!(store.get(&ids[9]).is_some() && store.get(&ids[8]).is_some());
+    // One older than both held ones is stale, not a third session.
+    let (_, old) = dist(CHAT, NOW + 5, &mut r);
+    assert_eq!(
+        store.receive(&bob.keyring, &old, NOW).unwrap_err(),
+        SessionError::StaleDistribution
+    );
+
+    // Across conversations: the per-account cap.
+    let per_account = session_limit::MAX_SESSIONS_PER_ACCOUNT;
+    for i in 0..per_account - 2 {
+        let conv = format!("conv-{i}");
+        let (_, o) = dist(conv.as_bytes(), NOW, &mut r);
+        store.receive(&bob.keyring, &o, NOW).unwrap();
+    }
+    assert_eq!(store.len(), per_account);
+    let (_, o) = dist(b"one too many", NOW, &mut r);
+    assert_eq!(
+        store.receive(&bob.keyring, &o, NOW).unwrap_err(),
+        SessionError::TooManySessions
+    );
+    assert_eq!(store.len(), per_account);
+    // Another sender account is not affected by Alice's cap.
+    let mut s = OutboundSession::new(
+        &g.bob.devices[1].secret.public_keys(),
+        CHAT,
+        RotationPolicy::DEFAULT,
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    let e = s
+        .distribute(
+            &g.bob.devices[1].secret,
+            &g.bob.devices[1].certificate,
+            &[&g.directory[1]],
+            &[],
+            Padding::None,
+            NOW,
+            &mut r,
+        )
+        .unwrap()
+        .to_bytes();
+    let o = open(&bob.keyring, &e, &g.directory, NOW).unwrap();
+    store.receive(&bob.keyring, &o, NOW).unwrap();
+}
+
+/// M7: the sending device is a recipient of its own distribution (sealed
+/// sender); it never keeps an inbound copy, which would hold the chain key
+/// its outbound state already deleted.
+#[test]
+fn a_device_never_takes_its_own_distribution() {
+    let (g, mut r) = group(45);
+    let (_s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let me = g.sender();
+    let opened = open(&me.keyring, &env, &g.directory, NOW).unwrap();
+    assert_eq!(
+        InboundSession::from_opened(&me.keyring, &opened).unwrap_err(),
+        SessionError::OwnSession
+    );
+    let mut store = InboundSessions::new(&me.certificate);
+    assert_eq!(
+        store.receive(&me.keyring, &opened, NOW).unwrap_err(),
+        SessionError::OwnSession
+    );
+    // Its other device takes it.
+    receive(&g.alice.devices[1], &env, &g.directory);
 }

@@ -89,6 +89,28 @@ pub enum SessionError {
     InvalidPolicy,
     /// Sealing the distribution failed.
     Seal(SealError),
+    /// Outside the bounds any honest session keeps, whatever its policy:
+    /// a message index at or above [`crate::session_limit::MAX_MESSAGES`], a
+    /// message timestamp outside `created_at − skew ..= created_at +
+    /// MAX_AGE_MS + skew`, or a distribution created more than
+    /// `MAX_AGE_MS + skew` before `now` (or after its envelope's timestamp
+    /// plus skew). [`crate::session_limit::MAX_CLOCK_SKEW_MS`] is the skew.
+    SessionExpired,
+    /// A distribution of a session this store dropped (a tombstone), or no
+    /// newer than the sessions it holds or dropped for that sender device
+    /// and conversation: a replay, or a very late delivery.
+    StaleDistribution,
+    /// Accepting the distribution would exceed a cap on held inbound
+    /// sessions (per sender device and conversation, per sender account,
+    /// or in total) or on their slots.
+    TooManySessions,
+    /// The distribution names a session id this store holds for another
+    /// sender device or conversation.
+    SessionIdInUse,
+    /// The distribution comes from the receiving device itself: a device
+    /// never holds an inbound copy of its own session (it would keep the
+    /// chain key the outbound state has already deleted).
+    OwnSession,
     /// A primitive failed where it cannot (a bug).
     Internal,
 }
@@ -131,6 +153,13 @@ impl fmt::Display for SessionError {
             SessionError::PaddedBodyTooLarge => f.write_str("padded body too large"),
             SessionError::InvalidPolicy => f.write_str("rotation policy out of bounds"),
             SessionError::Seal(e) => write!(f, "sealing the distribution: {e}"),
+            SessionError::SessionExpired => f.write_str("outside the session's bounds"),
+            SessionError::StaleDistribution => {
+                f.write_str("distribution of a dropped or older session")
+            }
+            SessionError::TooManySessions => f.write_str("too many inbound sessions"),
+            SessionError::SessionIdInUse => f.write_str("session id held for another sender"),
+            SessionError::OwnSession => f.write_str("distribution of this device's own session"),
             SessionError::Internal => f.write_str("internal error"),
         }
     }

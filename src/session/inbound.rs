@@ -135,14 +135,23 @@ struct Pending {
 
 impl InboundSession {
     /// Creates the inbound session from an opened envelope whose payload is
-    /// a distribution (spec-sessions §15.5). `receiver` is the keyring that
+    /// a distribution (spec-sessions §15.4). `receiver` is the keyring that
     /// opened it (the state's owner). `open` already authenticated the
     /// sending device against its account's verified list (a device not on
     /// that list never yields an [`Opened`]).
     ///
+    /// This builds one session and keeps no record of sessions dropped
+    /// since: receivers use [`crate::InboundSessions::receive`], which adds
+    /// the tombstones, caps and age check that stop a replayed distribution
+    /// from rebuilding a dropped session (spec-sessions §15.4).
+    ///
     /// Checks, in order: the payload decodes as a distribution
     /// ([`SessionError::Decode`]); its conversation id equals the envelope's
-    /// AAD ([`SessionError::WrongConversation`]).
+    /// AAD ([`SessionError::WrongConversation`]); the sender is not the
+    /// receiving device ([`SessionError::OwnSession`]); its index is below
+    /// [`crate::session_limit::MAX_MESSAGES`] and its created-at at most the
+    /// envelope's timestamp plus [`crate::session_limit::MAX_CLOCK_SKEW_MS`]
+    /// ([`SessionError::SessionExpired`]).
     ///
     /// # Errors
     /// As above.
@@ -155,9 +164,16 @@ impl InboundSession {
     #[inline(never)]
     fn from_opened_inner(receiver: &DeviceKeyring, opened: &Opened) -> Result<Self, SessionError> {
         let d = Distribution::decode(opened.payload())?;
-        if d.conversation.as_slice() != opened.aad() {
-            return Err(SessionError::WrongConversation);
-        }
+        check_new_distribution(receiver, opened, &d)?;
+        Self::from_distribution(receiver, opened, &d)
+    }
+
+    /// The state a checked distribution gives.
+    pub(crate) fn from_distribution(
+        receiver: &DeviceKeyring,
+        opened: &Opened,
+        d: &Distribution,
+    ) -> Result<Self, SessionError> {
         let sender = opened.sender_certificate().clone();
         // `open` verified a signature under this key: it is valid.
         let sender_key = Ed25519Public::from_bytes(&sender.keys().ed25519)
@@ -224,6 +240,20 @@ impl InboundSession {
     #[inline(never)]
     fn check_distribution_inner(&self, opened: &Opened) -> Result<(), SessionError> {
         let d = Distribution::decode(opened.payload())?;
+        self.check_decoded(opened, &d)
+    }
+
+    /// A further distribution of this held session, in the receiving
+    /// store: checked as [`InboundSession::check_distribution`].
+    pub(crate) fn merge_distribution(
+        &mut self,
+        opened: &Opened,
+        d: &Distribution,
+    ) -> Result<(), SessionError> {
+        self.check_decoded(opened, d)
+    }
+
+    fn check_decoded(&self, opened: &Opened, d: &Distribution) -> Result<(), SessionError> {
         let cert = opened.sender_certificate();
         if cert.account() != self.sender.account()
             || cert.device_id() != self.sender.device_id()
@@ -275,8 +305,12 @@ impl InboundSession {
     /// In this order: [`SessionError::Decode`]; [`SessionError::UnknownSession`];
     /// [`SessionError::DuplicateIndex`] (below the next index and not a held
     /// skipped key); [`SessionError::TooFarAhead`]; [`SessionError::TooManySkipped`];
+    /// [`SessionError::SessionExpired`] (index at or above
+    /// [`crate::session_limit::MAX_MESSAGES`]);
     /// [`SessionError::Unauthenticated`] (commitment, AEAD, body, signature);
-    /// [`SessionError::SenderListUnavailable`]; [`SessionError::SenderNotOnTrustedList`].
+    /// [`SessionError::SessionExpired`] (the signed timestamp outside the
+    /// session's lifetime); [`SessionError::SenderListUnavailable`];
+    /// [`SessionError::SenderNotOnTrustedList`].
     pub fn decrypt<D: DeviceListLookup + ?Sized>(
         &mut self,
         bytes: &[u8],
@@ -296,6 +330,16 @@ impl InboundSession {
         now: u64,
     ) -> Result<SessionPlaintext, SessionError> {
         let msg = SessionMessage::from_bytes(bytes)?;
+        self.decrypt_message(&msg, directory, now)
+    }
+
+    /// [`InboundSession::decrypt`] after decoding.
+    pub(crate) fn decrypt_message<D: DeviceListLookup + ?Sized>(
+        &mut self,
+        msg: &SessionMessage,
+        directory: &D,
+        now: u64,
+    ) -> Result<SessionPlaintext, SessionError> {
         if msg.session_id != self.session_id {
             return Err(SessionError::UnknownSession);
         }
@@ -327,6 +371,12 @@ impl InboundSession {
             .verify(s::SIGNATURE, &digest, &body.signature)
             .map_err(|_| SessionError::Unauthenticated)?;
 
+        let lifetime = s::MAX_AGE_MS.saturating_add(s::MAX_CLOCK_SKEW_MS);
+        if body.timestamp > self.created_at.saturating_add(lifetime)
+            || body.timestamp.saturating_add(s::MAX_CLOCK_SKEW_MS) < self.created_at
+        {
+            return Err(SessionError::SessionExpired);
+        }
         let in_grace = self.check_sender(directory, body.timestamp, now)?;
         let out = SessionPlaintext {
             payload: body.payload.to_vec(),
@@ -364,6 +414,12 @@ impl InboundSession {
         let gap_len = usize::try_from(gap).unwrap_or(usize::MAX);
         if self.skipped.len().saturating_add(gap_len) > s::MAX_SKIPPED_KEYS {
             return Err(SessionError::TooManySkipped);
+        }
+        // No honest session reaches this index (policies stop at
+        // `MAX_MESSAGES`), so a receiver never follows a sender that does
+        // not rotate (spec-sessions §15.9 step 4).
+        if index >= s::MAX_MESSAGES {
+            return Err(SessionError::SessionExpired);
         }
         let mut ck = self.chain_key.clone();
         let mut skipped = Vec::with_capacity(gap_len);
@@ -444,4 +500,27 @@ fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
         payload,
         signature,
     })
+}
+
+/// The checks every new inbound session passes (spec-sessions §15.4
+/// "Receiving a distribution" steps 2–4), before any state is built.
+pub(crate) fn check_new_distribution(
+    receiver: &DeviceKeyring,
+    opened: &Opened,
+    d: &Distribution,
+) -> Result<(), SessionError> {
+    if d.conversation.as_slice() != opened.aad() {
+        return Err(SessionError::WrongConversation);
+    }
+    let owner = receiver.certificate();
+    let sender = opened.sender_certificate();
+    if sender.account() == owner.account() && sender.device_id() == owner.device_id() {
+        return Err(SessionError::OwnSession);
+    }
+    if d.index >= s::MAX_MESSAGES
+        || d.created_at > opened.timestamp().saturating_add(s::MAX_CLOCK_SKEW_MS)
+    {
+        return Err(SessionError::SessionExpired);
+    }
+    Ok(())
 }

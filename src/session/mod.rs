@@ -9,6 +9,7 @@
 //! * `distribution`: the distribution payload (type `0x09`);
 //! * `policy`, `outbound`: the sending side and its rotation rules;
 //! * `inbound`: the receiving side, skipped keys and ordering;
+//! * `store`: a receiving device's sessions: lookup, tombstones, caps;
 //! * `outbound_export`, `inbound_export`: persisted state (`0x23`, `0x24`).
 
 pub(crate) mod chain;
@@ -26,9 +27,11 @@ pub(crate) mod outbound;
 mod outbound_export;
 mod policy;
 pub(crate) mod schedule;
+mod store;
 
 pub use error::SessionError;
 pub use inbound::{InboundSession, SessionPlaintext};
 pub use message::{SessionId, SessionMessage};
 pub use outbound::{Membership, OutboundSession};
 pub use policy::RotationPolicy;
+pub use store::{DistributionReceived, InboundSessions};

@@ -1,0 +1,324 @@
+//! A receiving device's inbound sessions (spec-sessions §15.4 "The
+//! receiving store", §15.9): lookup by session id, tombstones of dropped
+//! sessions, and caps on how many sessions any sender can make it hold.
+//!
+//! Sessions are grouped in **slots**, one per (sender account, sender
+//! device id, SHA-256 of the conversation id). A slot holds at most
+//! [`s::MAX_SESSIONS_PER_SENDER_DEVICE`] sessions (the current and the
+//! previous) and a **floor**: the highest `created_at` of a session the slot
+//! dropped. A distribution at or below the floor, or of a dropped session,
+//! is a replay ([`SessionError::StaleDistribution`]): a relay that
+//! re-delivers an old distribution cannot rebuild a dropped session and
+//! have its messages accepted twice. A floor is forgotten once every
+//! distribution at or below it would be refused by age anyway
+//! (`floor + MAX_AGE_MS + MAX_CLOCK_SKEW_MS < now`).
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::consts::session as s;
+use crate::envelope::{DeviceListLookup, Opened};
+use crate::identity::{AccountPublicKey, DeviceCertificate, DeviceId, DeviceKeyring};
+use crate::primitives::Sha256Stream;
+use crate::session::distribution::Distribution;
+use crate::session::error::SessionError;
+use crate::session::inbound::{check_new_distribution, InboundSession, SessionPlaintext};
+use crate::session::message::{SessionId, SessionMessage};
+
+/// (sender account, sender device id, conversation digest).
+type SlotKey = ([u8; 32], [u8; 16], [u8; 32]);
+
+#[derive(Default)]
+struct Slot {
+    /// Highest `created_at` of a session this slot dropped.
+    floor: Option<u64>,
+    /// At most [`s::MAX_SESSIONS_PER_SENDER_DEVICE`], oldest first.
+    sessions: Vec<InboundSession>,
+}
+
+/// What [`InboundSessions::receive`] did with a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DistributionReceived {
+    /// A new inbound session was created.
+    New(SessionId),
+    /// The session was already held; the distribution was consistent
+    /// with it (and may have extended it to earlier indices).
+    Held(SessionId),
+}
+
+/// Every inbound session of one receiving device, with the tombstones and
+/// caps of spec-sessions §15.4. Holds chain keys: wiped on drop (each
+/// session is), never printed.
+///
+/// Bounds: at most [`s::MAX_INBOUND_SESSIONS`] sessions in total,
+/// [`s::MAX_SESSIONS_PER_ACCOUNT`] per sender account and
+/// [`s::MAX_SESSIONS_PER_SENDER_DEVICE`] per (sender device, conversation);
+/// at most [`s::MAX_SLOTS`] slots ([`s::MAX_SLOTS_PER_ACCOUNT`] per account).
+pub struct InboundSessions {
+    owner_account: AccountPublicKey,
+    owner_device: DeviceId,
+    slots: BTreeMap<SlotKey, Slot>,
+    /// Session id → its slot (session ids are unique in a store).
+    by_id: BTreeMap<SessionId, SlotKey>,
+}
+
+impl fmt::Debug for InboundSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboundSessions")
+            .field("sessions", &self.by_id.len())
+            .field("slots", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn conversation_digest(conversation: &[u8]) -> [u8; 32] {
+    let mut h = Sha256Stream::labeled(s::CONVERSATION_DIGEST);
+    h.update(conversation);
+    h.finish()
+}
+
+fn slot_key(sender: &DeviceCertificate, conversation: &[u8]) -> SlotKey {
+    (
+        *sender.account().as_bytes(),
+        sender.device_id().0,
+        conversation_digest(conversation),
+    )
+}
+
+/// `created_at + MAX_AGE_MS + MAX_CLOCK_SKEW_MS < now`: a distribution
+/// created at `created_at` is refused by age at `now`.
+fn aged_out(created_at: u64, now: u64) -> bool {
+    created_at
+        .saturating_add(s::MAX_AGE_MS)
+        .saturating_add(s::MAX_CLOCK_SKEW_MS)
+        < now
+}
+
+impl InboundSessions {
+    /// An empty store for the receiving device whose certificate is `owner`.
+    pub fn new(owner: &DeviceCertificate) -> Self {
+        InboundSessions {
+            owner_account: *owner.account(),
+            owner_device: owner.device_id(),
+            slots: BTreeMap::new(),
+            by_id: BTreeMap::new(),
+        }
+    }
+
+    /// Sessions held.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// The held session with this id.
+    pub fn get(&self, id: &SessionId) -> Option<&InboundSession> {
+        let key = self.by_id.get(id)?;
+        self.slots
+            .get(key)?
+            .sessions
+            .iter()
+            .find(|x| x.session_id == *id)
+    }
+
+    fn get_mut(&mut self, id: &SessionId) -> Option<&mut InboundSession> {
+        let key = self.by_id.get(id)?;
+        self.slots
+            .get_mut(key)?
+            .sessions
+            .iter_mut()
+            .find(|x| x.session_id == *id)
+    }
+
+    fn account_counts(&self, account: &[u8; 32]) -> (usize, usize) {
+        let lo = (*account, [0u8; 16], [0u8; 32]);
+        let hi = (*account, [0xffu8; 16], [0xffu8; 32]);
+        self.slots
+            .range(lo..=hi)
+            .fold((0, 0), |(slots, sessions), (_, v)| {
+                (slots + 1, sessions + v.sessions.len())
+            })
+    }
+
+    /// Takes a distribution (an envelope `receiver` opened, which SHOULD
+    /// have passed the replay guard's `check_opened` first: a distribution
+    /// is an envelope and its replay id is the envelope's message id).
+    ///
+    /// Checks, in order (spec-sessions §15.4): the payload decodes
+    /// ([`SessionError::Decode`]); [`SessionError::WrongConversation`];
+    /// [`SessionError::OwnSession`]; [`SessionError::SessionExpired`]
+    /// (index at or above `MAX_MESSAGES`, created after the envelope's
+    /// timestamp plus skew, or created more than `MAX_AGE_MS + skew` before
+    /// `now`); then, for a held session id: another sender device or
+    /// conversation holds it ([`SessionError::SessionIdInUse`]), else the
+    /// consistency check of [`InboundSession::check_distribution`] and
+    /// `Ok(DistributionReceived::Held)`. For a new id: [`SessionError::StaleDistribution`]
+    /// (at or below the slot's floor, or older than both held sessions of a
+    /// full slot); [`SessionError::TooManySessions`] (the account's or the
+    /// store's caps, after forgetting aged-out tombstones). Only then is the
+    /// oldest session of a full slot dropped (it becomes the floor) and the
+    /// new one stored. A refusal changes nothing.
+    pub fn receive(
+        &mut self,
+        receiver: &DeviceKeyring,
+        opened: &Opened,
+        now: u64,
+    ) -> Result<DistributionReceived, SessionError> {
+        let r = self.receive_inner(receiver, opened, now);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn receive_inner(
+        &mut self,
+        receiver: &DeviceKeyring,
+        opened: &Opened,
+        now: u64,
+    ) -> Result<DistributionReceived, SessionError> {
+        let owner = receiver.certificate();
+        if *owner.account() != self.owner_account || owner.device_id() != self.owner_device {
+            return Err(SessionError::WrongDevice);
+        }
+        let d = Distribution::decode(opened.payload())?;
+        check_new_distribution(receiver, opened, &d)?;
+        if aged_out(d.created_at, now) {
+            return Err(SessionError::SessionExpired);
+        }
+        let key = slot_key(opened.sender_certificate(), &d.conversation);
+        if let Some(held_key) = self.by_id.get(&d.session_id) {
+            if *held_key != key {
+                return Err(SessionError::SessionIdInUse);
+            }
+            let held = self.get_mut(&d.session_id).ok_or(SessionError::Internal)?;
+            held.merge_distribution(opened, &d)?;
+            return Ok(DistributionReceived::Held(d.session_id));
+        }
+        let order = (d.created_at, d.session_id);
+        let mut evict = false;
+        let is_new_slot = match self.slots.get(&key) {
+            Some(slot) => {
+                if slot.floor.is_some_and(|f| d.created_at <= f) {
+                    return Err(SessionError::StaleDistribution);
+                }
+                if slot.sessions.len() >= s::MAX_SESSIONS_PER_SENDER_DEVICE {
+                    let oldest = slot
+                        .sessions
+                        .first()
+                        .map(|x| (x.created_at, x.session_id))
+                        .ok_or(SessionError::Internal)?;
+                    if order < oldest {
+                        return Err(SessionError::StaleDistribution);
+                    }
+                    evict = true;
+                }
+                false
+            }
+            None => true,
+        };
+        if !evict {
+            self.forget_aged_tombstones(now);
+            let (slots, sessions) = self.account_counts(&key.0);
+            if sessions >= s::MAX_SESSIONS_PER_ACCOUNT
+                || self.by_id.len() >= s::MAX_INBOUND_SESSIONS
+                || (is_new_slot
+                    && (slots >= s::MAX_SLOTS_PER_ACCOUNT || self.slots.len() >= s::MAX_SLOTS))
+            {
+                return Err(SessionError::TooManySessions);
+            }
+        }
+        let session = InboundSession::from_distribution(receiver, opened, &d)?;
+        let slot = self.slots.entry(key).or_default();
+        if evict {
+            let dropped = slot.sessions.remove(0);
+            slot.floor = Some(
+                slot.floor
+                    .map_or(dropped.created_at, |f| f.max(dropped.created_at)),
+            );
+            self.by_id.remove(&dropped.session_id);
+        }
+        let at = slot
+            .sessions
+            .iter()
+            .position(|x| (x.created_at, x.session_id) > order)
+            .unwrap_or(slot.sessions.len());
+        slot.sessions.insert(at, session);
+        self.by_id.insert(d.session_id, key);
+        Ok(DistributionReceived::New(d.session_id))
+    }
+
+    /// Decrypts a session message with the held session its session id
+    /// names (spec-sessions §15.9), [`SessionError::UnknownSession`] when
+    /// none is held (never created, or dropped).
+    pub fn decrypt<D: DeviceListLookup + ?Sized>(
+        &mut self,
+        bytes: &[u8],
+        directory: &D,
+        now: u64,
+    ) -> Result<SessionPlaintext, SessionError> {
+        let msg = SessionMessage::from_bytes(bytes)?;
+        let r = match self.get_mut(&msg.session_id) {
+            Some(session) => session.decrypt_message(&msg, directory, now),
+            None => Err(SessionError::UnknownSession),
+        };
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    /// Drops a held session (its keys are wiped) and leaves a tombstone:
+    /// its slot's floor rises to its `created_at`, so no distribution of it
+    /// (or of an older session of that sender device and conversation) is
+    /// accepted again. Returns whether it was held.
+    pub fn drop_session(&mut self, id: &SessionId) -> bool {
+        let Some(key) = self.by_id.remove(id) else {
+            return false;
+        };
+        if let Some(slot) = self.slots.get_mut(&key) {
+            if let Some(at) = slot.sessions.iter().position(|x| x.session_id == *id) {
+                let dropped = slot.sessions.remove(at);
+                slot.floor = Some(
+                    slot.floor
+                        .map_or(dropped.created_at, |f| f.max(dropped.created_at)),
+                );
+            }
+        }
+        true
+    }
+
+    /// Drops every held session created more than `2 · MAX_AGE_MS` before
+    /// `now` (no message of it can be newer than `MAX_AGE_MS + skew` after
+    /// its creation; the rest is time for delivery), leaving tombstones,
+    /// and forgets the tombstones no distribution can pass any more.
+    pub fn prune(&mut self, now: u64) {
+        let old: Vec<SessionId> = self
+            .slots
+            .values()
+            .flat_map(|slot| slot.sessions.iter())
+            .filter(|x| x.created_at.saturating_add(2 * s::MAX_AGE_MS) < now)
+            .map(|x| x.session_id)
+            .collect();
+        for id in old {
+            self.drop_session(&id);
+        }
+        self.forget_aged_tombstones(now);
+    }
+
+    /// Removes slots that hold no session and whose floor has aged out.
+    fn forget_aged_tombstones(&mut self, now: u64) {
+        self.slots.retain(|_, slot| {
+            !(slot.sessions.is_empty() && slot.floor.is_none_or(|f| aged_out(f, now)))
+        });
+    }
+
+    /// The floor of the slot of (sender, conversation): the highest
+    /// `created_at` of a session dropped there, if any.
+    pub fn tombstone_floor(&self, sender: &DeviceCertificate, conversation: &[u8]) -> Option<u64> {
+        self.slots.get(&slot_key(sender, conversation))?.floor
+    }
+}
