@@ -213,6 +213,8 @@ pub mod session {
     pub(crate) const OUTBOUND_TYPE: u8 = 0x23;
     /// Object type of a persisted inbound session (spec-sessions §15.8).
     pub(crate) const INBOUND_TYPE: u8 = 0x24;
+    /// Object type of a persisted receiving store (spec-sessions §15.8).
+    pub(crate) const STORE_TYPE: u8 = 0x25;
 
     /// HKDF-Expand info: the next chain key (§15.2).
     pub(crate) const CHAIN_KEY: &[u8] = b"fanseal v2 session chain key";

@@ -1499,6 +1499,7 @@ proptest! {
         prop_assert!(ib.decrypt(&bytes, &g.directory, NOW).is_err());
         prop_assert_eq!(&*ib.export(), &*before);
         prop_assert!(InboundSession::import(&bytes, &bob.certificate).is_err());
+        prop_assert!(InboundSessions::import(&bytes, &bob.certificate).is_err());
         prop_assert!(OutboundSession::import(&bytes, &g.sender().secret.public_keys()).is_err());
         // With a valid header in front.
         let mut framed = vec![0x02, 0x08, 0x00, 0x01];
@@ -1642,6 +1643,31 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
         DistributionReceived::Held(s4.session_id())
     );
     assert_eq!(store.len(), 2);
+
+    // The tombstones survive a restart: the store's export carries them.
+    let bytes = store.export();
+    let mut restarted = InboundSessions::import(&bytes, &bob.certificate).unwrap();
+    assert_eq!(*restarted.export(), *bytes);
+    assert_eq!(restarted.len(), 2);
+    assert_eq!(
+        restarted.receive(&bob.keyring, &o2, NOW).unwrap_err(),
+        SessionError::StaleDistribution
+    );
+    let m4 = send(&mut s4, g.sender(), b"four", &mut r);
+    assert_eq!(
+        restarted.decrypt(&m4, &g.directory, NOW).unwrap().payload(),
+        b"four"
+    );
+    assert_eq!(
+        InboundSessions::import(&bytes, &g.bob.devices[1].certificate).unwrap_err(),
+        SessionError::WrongDevice
+    );
+    for cut in [0, 10, 60, bytes.len() / 2, bytes.len() - 1] {
+        assert!(InboundSessions::import(&bytes[..cut], &bob.certificate).is_err());
+    }
+    let mut flipped = bytes.to_vec();
+    flipped[100] ^= 1;
+    assert!(InboundSessions::import(&flipped, &bob.certificate).is_err());
 
     // The receiver's own age bound: a distribution created more than
     // MAX_AGE_MS + skew before `now` is refused, whatever its policy says.

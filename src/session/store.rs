@@ -17,14 +17,19 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::consts::session as s;
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, Writer};
+use crate::consts::{session as s, SUITE_X25519_SHA256_AES256GCM_ED25519};
 use crate::envelope::{DeviceListLookup, Opened};
+use crate::error::DecodeError;
 use crate::identity::{AccountPublicKey, DeviceCertificate, DeviceId, DeviceKeyring};
 use crate::primitives::Sha256Stream;
 use crate::session::distribution::Distribution;
 use crate::session::error::SessionError;
 use crate::session::inbound::{check_new_distribution, InboundSession, SessionPlaintext};
 use crate::session::message::{SessionId, SessionMessage};
+use crate::session::schedule;
 
 /// (sender account, sender device id, conversation digest).
 type SlotKey = ([u8; 32], [u8; 16], [u8; 32]);
@@ -322,3 +327,170 @@ impl InboundSessions {
         self.slots.get(&slot_key(sender, conversation))?.floor
     }
 }
+
+impl InboundSessions {
+    /// The store as versioned, canonical bytes (object type `0x25`,
+    /// spec-sessions §15.8), in a buffer wiped on drop: every held session
+    /// (its `0x24` export) and every tombstone. Export after every change
+    /// (an accepted distribution or message, a drop): an older copy brings
+    /// back deleted keys and forgets tombstones.
+    ///
+    /// ```text
+    /// 0x02 || 0x25 || u16 suite || 32 owner account || 16 owner device id
+    /// u16 slot count (0..=MAX_SLOTS), slots strictly ascending by key:
+    ///   32 sender account || 16 sender device id || 32 conversation digest
+    ///   u8 has floor (0 or 1) || u64 floor (0 without one)
+    ///   u8 sessions (0..=2; 0 only with a floor), ascending (created at, id):
+    ///     u32 length || inbound session export (0x24)
+    /// 32 state check
+    /// ```
+    pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let r = self.export_inner();
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn export_inner(&self) -> Zeroizing<Vec<u8>> {
+        // Every session's bytes first, so the output is allocated once at
+        // its exact size (a growing buffer would leave copies of chain keys
+        // in freed memory).
+        let parts: Vec<Zeroizing<Vec<u8>>> = self
+            .slots
+            .values()
+            .flat_map(|slot| slot.sessions.iter().map(InboundSession::export))
+            .collect();
+        let len = 2
+            + 2
+            + 32
+            + 16
+            + 2
+            + self.slots.len() * (32 + 16 + 32 + 1 + 8 + 1)
+            + parts.iter().map(|p| 4 + p.len()).sum::<usize>()
+            + 32;
+        let mut w = Writer::with_capacity(len);
+        w.object_prefix(s::STORE_TYPE);
+        w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
+        w.put(self.owner_account.as_bytes());
+        w.put(&self.owner_device.0);
+        w.len_u16(self.slots.len());
+        let mut parts = parts.iter();
+        for (key, slot) in &self.slots {
+            w.put(&key.0);
+            w.put(&key.1);
+            w.put(&key.2);
+            w.u8(u8::from(slot.floor.is_some()));
+            w.u64(slot.floor.unwrap_or(0));
+            w.u8(u8::try_from(slot.sessions.len()).unwrap_or(u8::MAX));
+            for _ in &slot.sessions {
+                if let Some(bytes) = parts.next() {
+                    w.bytes_u32(bytes);
+                }
+            }
+        }
+        let check = schedule::state_check(w.as_slice());
+        w.put(&check);
+        Zeroizing::new(w.into_vec())
+    }
+
+    /// Loads an export of the store of the device whose certificate is
+    /// `owner`; nothing is half-loaded.
+    ///
+    /// # Errors
+    /// [`SessionError::WrongDevice`] (another owner); [`SessionError::Decode`]:
+    /// `Truncated`, `OutOfRange` (slot count, session count, a session's
+    /// length), `NonCanonical("slots order")`, `NonCanonical("floor flag")`,
+    /// `NonCanonical("empty slot")`, a session's own import errors,
+    /// `Inconsistent("session slot")` (a session's sender or conversation
+    /// is not its slot's), `NonCanonical("sessions order")`,
+    /// `Inconsistent("duplicate session id")`, `Inconsistent("session
+    /// caps")`, `Inconsistent("state check")`, `TrailingBytes`.
+    pub fn import(bytes: &[u8], owner: &DeviceCertificate) -> Result<Self, SessionError> {
+        let r = Self::import_inner(bytes, owner);
+        crate::primitives::scrub_stack();
+        r
+    }
+
+    #[inline(never)]
+    fn import_inner(bytes: &[u8], owner: &DeviceCertificate) -> Result<Self, SessionError> {
+        let mut r = Reader::new(bytes);
+        r.object_prefix(s::STORE_TYPE)?;
+        r.suite()?;
+        let owner_account = AccountPublicKey(r.array("owner account")?);
+        let owner_device = DeviceId(r.array("owner device id")?);
+        if owner_account != *owner.account() || owner_device != owner.device_id() {
+            return Err(SessionError::WrongDevice);
+        }
+        let mut store = InboundSessions::new(owner);
+        let n = usize::from(r.u16("slot count")?);
+        let n = r.bounded(n, 0, s::MAX_SLOTS, "slot count")?;
+        let mut previous: Option<SlotKey> = None;
+        for _ in 0..n {
+            let key: SlotKey = (
+                r.array("sender account")?,
+                r.array("sender device id")?,
+                r.array("conversation digest")?,
+            );
+            if previous.is_some_and(|p| p >= key) {
+                return Err(DecodeError::NonCanonical("slots order").into());
+            }
+            previous = Some(key);
+            let has_floor = r.u8("floor flag")?;
+            let floor = r.u64("floor")?;
+            let floor = match (has_floor, floor) {
+                (0, 0) => None,
+                (1, f) => Some(f),
+                _ => return Err(DecodeError::NonCanonical("floor flag").into()),
+            };
+            let count = usize::from(r.u8("session count")?);
+            let count = r.bounded(count, 0, s::MAX_SESSIONS_PER_SENDER_DEVICE, "session count")?;
+            if count == 0 && floor.is_none() {
+                return Err(DecodeError::NonCanonical("empty slot").into());
+            }
+            let mut slot = Slot {
+                floor,
+                sessions: Vec::with_capacity(count),
+            };
+            for _ in 0..count {
+                let inner = r.bytes_u32(MAX_SESSION_EXPORT, "session")?;
+                let session = InboundSession::import(inner, owner)?;
+                if slot_key(&session.sender, &session.conversation) != key {
+                    return Err(DecodeError::Inconsistent("session slot").into());
+                }
+                let order = (session.created_at, session.session_id);
+                if slot
+                    .sessions
+                    .last()
+                    .is_some_and(|p| (p.created_at, p.session_id) >= order)
+                {
+                    return Err(DecodeError::NonCanonical("sessions order").into());
+                }
+                if store.by_id.insert(session.session_id, key).is_some() {
+                    return Err(DecodeError::Inconsistent("duplicate session id").into());
+                }
+                slot.sessions.push(session);
+            }
+            store.slots.insert(key, slot);
+        }
+        schedule::read_state_check(&mut r, bytes)?;
+        r.finish()?;
+        let mut per_account: BTreeMap<[u8; 32], (usize, usize)> = BTreeMap::new();
+        for (k, slot) in &store.slots {
+            let e = per_account.entry(k.0).or_default();
+            e.0 += 1;
+            e.1 += slot.sessions.len();
+        }
+        if store.by_id.len() > s::MAX_INBOUND_SESSIONS
+            || per_account.values().any(|&(slots, sessions)| {
+                slots > s::MAX_SLOTS_PER_ACCOUNT || sessions > s::MAX_SESSIONS_PER_ACCOUNT
+            })
+        {
+            return Err(DecodeError::Inconsistent("session caps").into());
+        }
+        Ok(store)
+    }
+}
+
+/// The largest inbound session export (bytes): §15.8's length with the
+/// largest conversation id and skipped store.
+const MAX_SESSION_EXPORT: usize = 354 + s::MAX_CONVERSATION_ID + 36 * s::MAX_SKIPPED_KEYS;
