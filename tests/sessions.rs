@@ -103,7 +103,7 @@ fn recheck(bytes: &mut [u8]) {
 }
 
 /// Offset of the next index in an inbound export (conversation id `CHAT`).
-const INBOUND_NEXT_INDEX: usize = 2 + 2 + 32 + 16 + 200 + 16 + 8 + 4 + CHAT.len();
+const INBOUND_NEXT_INDEX: usize = 2 + 2 + 32 + 16 + 200 + 16 + 8 + 4 + CHAT.len() + 4;
 
 // ------------------------------------------------------------ round trip
 
@@ -1200,7 +1200,7 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
     let owner = d.secret.public_keys();
     // The sizes spec-sessions §15.7–15.8 states: 5 recipients, 2 skipped keys.
     assert_eq!(out.len(), 147 + 16 * 5 + CHAT.len());
-    assert_eq!(inn.len(), 350 + CHAT.len() + 36 * 2);
+    assert_eq!(inn.len(), 354 + CHAT.len() + 36 * 2);
 
     for len in 0..out.len() {
         assert!(
@@ -1795,4 +1795,76 @@ fn a_device_never_takes_its_own_distribution() {
     );
     // Its other device takes it.
     receive(&g.alice.devices[1], &env, &g.directory);
+}
+
+/// M6: the relay delivers the re-distribution that adds a device (index 3)
+/// before the original distribution (index 0) to a device that was a
+/// recipient from the start. The store keeps the session it has and
+/// extends it down to index 0, so messages 0–2 are not lost; the same
+/// distribution delivered again adds nothing, and an accepted index stays
+/// a duplicate.
+#[test]
+fn a_redistribution_delivered_first_never_loses_earlier_indices() {
+    let (mut g, mut r) = group(47);
+    let (mut s, env0) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let early: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| send(&mut s, g.sender(), &[i], &mut r))
+        .collect();
+
+    let new_device = DeviceSecret::generate(&mut r);
+    let cert = g
+        .bob
+        .secret
+        .certify_device(&common::params(4, new_device.public_keys()))
+        .unwrap();
+    let mut certs = g.bob.list.certificates().to_vec();
+    certs.push(cert);
+    let v2 = g
+        .bob
+        .secret
+        .issue_device_list(Some(&g.directory[1]), NOW + 1, certs)
+        .unwrap();
+    g.directory[1] = g.directory[1].update(&[], &v2).unwrap();
+    let d = &g.alice.devices[0];
+    let env3 = s
+        .distribute(
+            &d.secret,
+            &d.certificate,
+            &g.lists(),
+            &[],
+            Padding::Padme,
+            NOW,
+            &mut r,
+        )
+        .unwrap()
+        .to_bytes();
+
+    let bob = &g.bob.devices[0];
+    let mut store = InboundSessions::new(&bob.certificate);
+    let o3 = open(&bob.keyring, &env3, &g.directory, NOW).unwrap();
+    store.receive(&bob.keyring, &o3, NOW).unwrap();
+    assert_eq!(store.get(&s.session_id()).unwrap().first_index(), 3);
+    let o0 = open(&bob.keyring, &env0, &g.directory, NOW).unwrap();
+    assert_eq!(
+        store.receive(&bob.keyring, &o0, NOW).unwrap(),
+        DistributionReceived::Held(s.session_id())
+    );
+    let held = store.get(&s.session_id()).unwrap();
+    assert_eq!((held.first_index(), held.skipped_count()), (0, 3));
+    for (i, m) in early.iter().enumerate() {
+        assert_eq!(
+            store.decrypt(m, &g.directory, NOW).unwrap().payload(),
+            &[i as u8]
+        );
+    }
+    // Again: nothing is added back, the accepted indices stay duplicates.
+    store.receive(&bob.keyring, &o0, NOW).unwrap();
+    assert_eq!(store.get(&s.session_id()).unwrap().skipped_count(), 0);
+    assert_eq!(
+        store.decrypt(&early[0], &g.directory, NOW).unwrap_err(),
+        SessionError::DuplicateIndex { index: 0 }
+    );
+    // The extension survives an export.
+    let copy = InboundSessions::import(&store.export(), &bob.certificate).unwrap();
+    assert_eq!(copy.get(&s.session_id()).unwrap().first_index(), 0);
 }

@@ -41,6 +41,10 @@ pub struct InboundSession {
     pub(crate) created_at: u64,
     pub(crate) conversation: Vec<u8>,
     pub(crate) binding: [u8; 32],
+    /// The lowest index this state could ever decrypt: every index below
+    /// it was never accepted here (M6 of the review: an earlier consistent
+    /// distribution lowers it and adds the keys in between).
+    pub(crate) first_index: u32,
     pub(crate) next_index: u32,
     pub(crate) chain_key: ChainKey,
     pub(crate) skipped: BTreeMap<u32, MessageKey>,
@@ -188,6 +192,7 @@ impl InboundSession {
             session_id: d.session_id,
             created_at: d.created_at,
             conversation: d.conversation.clone(),
+            first_index: d.index,
             next_index: d.index,
             chain_key: d.chain_key.clone(),
             skipped: BTreeMap::new(),
@@ -209,6 +214,11 @@ impl InboundSession {
     /// When the sender created the session (its clock, Unix ms).
     pub fn created_at(&self) -> u64 {
         self.created_at
+    }
+    /// The lowest index this state could ever decrypt (the lowest index
+    /// of a distribution it took).
+    pub fn first_index(&self) -> u32 {
+        self.first_index
     }
     /// The next index not yet reached.
     pub fn next_index(&self) -> u32 {
@@ -244,13 +254,37 @@ impl InboundSession {
     }
 
     /// A further distribution of this held session, in the receiving
-    /// store: checked as [`InboundSession::check_distribution`].
+    /// store: checked as [`InboundSession::check_distribution`]; one at an
+    /// index below [`InboundSession::first_index`] (the relay delivered a
+    /// re-distribution first) adds the message keys of the indices in
+    /// between as skipped keys, so the device loses none it was sent. No
+    /// index below `first_index` was ever accepted here, so this opens no
+    /// replay; delivering the same distribution again adds nothing.
+    ///
+    /// # Errors
+    /// As [`InboundSession::check_distribution`], then
+    /// [`SessionError::TooManySkipped`].
     pub(crate) fn merge_distribution(
         &mut self,
         opened: &Opened,
         d: &Distribution,
     ) -> Result<(), SessionError> {
-        self.check_decoded(opened, d)
+        self.check_decoded(opened, d)?;
+        if d.index >= self.first_index {
+            return Ok(());
+        }
+        let gap = usize::try_from(self.first_index - d.index).unwrap_or(usize::MAX);
+        if self.skipped.len().saturating_add(gap) > s::MAX_SKIPPED_KEYS {
+            return Err(SessionError::TooManySkipped);
+        }
+        let mut ck = d.chain_key.clone();
+        let mut keys = Vec::with_capacity(gap);
+        for i in d.index..self.first_index {
+            keys.push((i, ck.advance().map_err(|_| SessionError::Internal)?));
+        }
+        self.skipped.extend(keys);
+        self.first_index = d.index;
+        Ok(())
     }
 
     fn check_decoded(&self, opened: &Opened, d: &Distribution) -> Result<(), SessionError> {

@@ -8,9 +8,10 @@
 //! 200 sender certificate
 //! 16 session id || u64 created at
 //! u32 len (0..=MAX_CONVERSATION_ID) || conversation id
-//! u32 next index || 32 chain key
+//! u32 first index (≤ next index) || u32 next index || 32 chain key
 //! u16 k (0..=2000) || k × (u32 index || 32 message key), indices strictly
-//!                     ascending and below the next index
+//!                     ascending, at or above the first index and below
+//!                     the next index
 //! 32 state check = SHA-256(lp("fanseal v2 session state check") || every byte above)
 //! ```
 //!
@@ -38,7 +39,7 @@ use crate::session::message::SessionId;
 use crate::session::schedule;
 
 /// Fixed part of the export (bytes).
-const FIXED: usize = 2 + 2 + 32 + 16 + CERTIFICATE_LEN + 16 + 8 + 4 + 4 + 32 + 2 + 32;
+const FIXED: usize = 2 + 2 + 32 + 16 + CERTIFICATE_LEN + 16 + 8 + 4 + 4 + 4 + 32 + 2 + 32;
 /// One skipped key: index and message key (bytes).
 const SKIPPED: usize = 4 + 32;
 
@@ -48,7 +49,7 @@ impl InboundSession {
     /// keys. Export after every accepted message: an older copy brings back
     /// keys deleted since (see the module docs).
     ///
-    /// Size: `350 + len(conversation id) + 36·k` bytes.
+    /// Size: `354 + len(conversation id) + 36·k` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let r = self.export_inner();
         crate::primitives::scrub_stack();
@@ -67,6 +68,7 @@ impl InboundSession {
         w.put(&self.session_id.0);
         w.u64(self.created_at);
         w.bytes_u32(&self.conversation);
+        w.u32(self.first_index);
         w.u32(self.next_index);
         w.put(self.chain_key.as_bytes());
         w.len_u16(self.skipped.len());
@@ -120,7 +122,11 @@ impl InboundSession {
         let conversation = r
             .bytes_u32(s::MAX_CONVERSATION_ID, "conversation id")?
             .to_vec();
+        let first_index = r.u32("first index")?;
         let next_index = r.u32("next index")?;
+        if first_index > next_index {
+            return Err(DecodeError::Inconsistent("first index above next index").into());
+        }
         let chain_key = ChainKey::from_bytes(&Zeroizing::new(r.array("chain key")?));
         let k = usize::from(r.u16("skipped count")?);
         let k = r.bounded(k, 0, s::MAX_SKIPPED_KEYS, "skipped count")?;
@@ -132,6 +138,9 @@ impl InboundSession {
             let key = MessageKey(*Zeroizing::new(r.array("message key")?));
             if previous.is_some_and(|p| p >= index) {
                 return Err(DecodeError::NonCanonical("skipped keys order").into());
+            }
+            if index < first_index {
+                return Err(DecodeError::Inconsistent("skipped key below first index").into());
             }
             if index >= next_index {
                 return Err(DecodeError::Inconsistent("skipped key not below next index").into());
@@ -150,6 +159,7 @@ impl InboundSession {
             session_id,
             created_at,
             conversation,
+            first_index,
             next_index,
             chain_key,
             skipped,
