@@ -1868,3 +1868,57 @@ fn a_redistribution_delivered_first_never_loses_earlier_indices() {
     let copy = InboundSessions::import(&store.export(), &bob.certificate).unwrap();
     assert_eq!(copy.get(&s.session_id()).unwrap().first_index(), 0);
 }
+
+/// M4: the sender renews its certificate (same keys, a later expiry) and
+/// its account publishes the new list. Its sessions go on: a renewal is no
+/// change for the sender (§15.6), so receivers compare the listed device's
+/// keys, not the certificate's bytes, and apply the listed expiry.
+#[test]
+fn a_certificate_renewal_with_the_same_keys_keeps_sessions_working() {
+    let (mut g, mut r) = group(49);
+    let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let mut ib = receive(&g.bob.devices[0], &env, &g.directory);
+    let d = &g.alice.devices[0];
+    let renewed = g
+        .alice
+        .secret
+        .certify_device(&CertificateParams {
+            device_id: d.certificate.device_id(),
+            keys: d.secret.public_keys(),
+            created_at: NOW,
+            expires_at: Some(NOW + 5_000_000),
+            capabilities: d.certificate.params().capabilities,
+        })
+        .unwrap();
+    assert_ne!(renewed, d.certificate);
+    let mut certs = g.alice.list.certificates().to_vec();
+    certs[0] = renewed;
+    let v2 = g
+        .alice
+        .secret
+        .issue_device_list(Some(&g.directory[0]), NOW + 1, certs)
+        .unwrap();
+    g.directory[0] = g.directory[0].update(&[], &v2).unwrap();
+    assert_eq!(s.update_membership(&g.lists(), NOW), Membership::Unchanged);
+    let m = send(&mut s, &g.alice.devices[0], b"still here", &mut r);
+    assert_eq!(
+        ib.decrypt(&m, &g.directory, NOW).unwrap().payload(),
+        b"still here"
+    );
+    // After the old certificate's expiry, the renewed one still counts.
+    let m = s
+        .encrypt(
+            &g.alice.devices[0].secret,
+            &msg(b"later"),
+            NOW + 2_000_000,
+            &mut r,
+        )
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        ib.decrypt(&m, &g.directory, NOW + 2_000_000)
+            .unwrap()
+            .payload(),
+        b"later"
+    );
+}

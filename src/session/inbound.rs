@@ -496,11 +496,17 @@ impl InboundSession {
         let list = directory
             .verified_device_list(account)
             .ok_or(SessionError::SenderListUnavailable(*account))?;
+        // The device is listed with the same keys: a renewal (new expiry,
+        // same keys) is no change, and the listed certificate's expiry
+        // applies (M4 of the review). The list is the account's, so the
+        // account matches.
         let listed = list
             .device(self.sender.device_id())
             .map(|d| d.certificate());
-        if listed == Some(&self.sender) && !self.sender.is_expired(now) {
-            return Ok(false);
+        if let Some(current) = listed {
+            if current.keys() == self.sender.keys() && !current.is_expired(now) {
+                return Ok(false);
+            }
         }
         if directory.accepts_in_grace(&self.sender, timestamp, now) {
             return Ok(true);
