@@ -289,6 +289,9 @@ pub mod session {
     /// Digest of a conversation id in the receiving store's slot key (§15.4).
     pub(crate) const CONVERSATION_DIGEST: &[u8] = b"fanseal v2 session conversation";
 
+    /// Session id derivation from the sender and a random seed (§15.4).
+    pub(crate) const SESSION_ID_LABEL: &[u8] = b"fanseal v2 session id";
+
     /// HKDF-Expand info prefix: the hedged per-message random (§15.3).
     pub(crate) const RANDOM_LABEL: &[u8] = b"fanseal v2 session random";
     /// Hash of a message's content for the hedged random (§15.3).

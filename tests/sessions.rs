@@ -55,7 +55,7 @@ impl Group {
     /// envelope to every device of both accounts.
     fn start(&self, policy: RotationPolicy, r: &mut ChaCha20Rng) -> (OutboundSession, Vec<u8>) {
         let d = self.sender();
-        let mut s = OutboundSession::new(&d.secret.public_keys(), CHAT, policy, NOW, r).unwrap();
+        let mut s = OutboundSession::new(&d.certificate, CHAT, policy, NOW, r).unwrap();
         let e = s
             .distribute(
                 &d.secret,
@@ -609,8 +609,7 @@ fn the_schedule_forces_rotation_by_count_and_by_age() {
         },
     ] {
         assert_eq!(
-            OutboundSession::new(&g.sender().secret.public_keys(), CHAT, bad, NOW, &mut r)
-                .unwrap_err(),
+            OutboundSession::new(&g.sender().certificate, CHAT, bad, NOW, &mut r).unwrap_err(),
             SessionError::InvalidPolicy
         );
     }
@@ -1047,14 +1046,8 @@ fn distribution_from_a_device_not_on_the_senders_verified_list_is_refused() {
         .secret
         .certify_device(&common::params(9, ghost_secret.public_keys()))
         .unwrap();
-    let mut s = OutboundSession::new(
-        &ghost_secret.public_keys(),
-        CHAT,
-        RotationPolicy::DEFAULT,
-        NOW,
-        &mut r,
-    )
-    .unwrap();
+    let mut s =
+        OutboundSession::new(&ghost_cert, CHAT, RotationPolicy::DEFAULT, NOW, &mut r).unwrap();
     // The ghost's own list: the one it claims to be on.
     let mut certs = g.alice.list.certificates().to_vec();
     certs.push(ghost_cert.clone());
@@ -1096,7 +1089,7 @@ fn a_distribution_must_name_the_envelopes_conversation() {
     // An envelope whose payload is the session's distribution bytes but
     // whose AAD names another conversation: build it from the export.
     let mut s2 = OutboundSession::new(
-        &d.secret.public_keys(),
+        &d.certificate,
         b"other",
         RotationPolicy::DEFAULT,
         NOW,
@@ -1199,7 +1192,7 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
     let inn = ib.export();
     let owner = d.secret.public_keys();
     // The sizes spec-sessions §15.7–15.8 states: 5 recipients, 2 skipped keys.
-    assert_eq!(out.len(), 147 + 16 * 5 + CHAT.len());
+    assert_eq!(out.len(), 163 + 16 * 5 + CHAT.len());
     assert_eq!(inn.len(), 354 + CHAT.len() + 36 * 2);
 
     for len in 0..out.len() {
@@ -1389,14 +1382,8 @@ fn a_distribution_of_another_session_or_sender_is_not_compared() {
     );
     // Alice's other device distributes its own session: another sender.
     let d = &g.alice.devices[1];
-    let mut s = OutboundSession::new(
-        &d.secret.public_keys(),
-        CHAT,
-        RotationPolicy::DEFAULT,
-        NOW,
-        &mut r,
-    )
-    .unwrap();
+    let mut s =
+        OutboundSession::new(&d.certificate, CHAT, RotationPolicy::DEFAULT, NOW, &mut r).unwrap();
     let e = s
         .distribute(
             &d.secret,
@@ -1566,14 +1553,7 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
     // sender device; a third evicts the oldest, which leaves a tombstone.
     let later = |s: &mut OutboundSession, at: u64, r: &mut ChaCha20Rng| {
         let d = g.sender();
-        *s = OutboundSession::new(
-            &d.secret.public_keys(),
-            CHAT,
-            RotationPolicy::DEFAULT,
-            at,
-            r,
-        )
-        .unwrap();
+        *s = OutboundSession::new(&d.certificate, CHAT, RotationPolicy::DEFAULT, at, r).unwrap();
         s.distribute(
             &d.secret,
             &d.certificate,
@@ -1587,7 +1567,7 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
         .to_bytes()
     };
     let mut s2 = OutboundSession::new(
-        &g.sender().secret.public_keys(),
+        &g.sender().certificate,
         CHAT,
         RotationPolicy::DEFAULT,
         NOW,
@@ -1597,7 +1577,7 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
     let env2 = later(&mut s2, NOW + 10, &mut r);
     let m2 = send(&mut s2, g.sender(), b"two", &mut r);
     let mut s3 = OutboundSession::new(
-        &g.sender().secret.public_keys(),
+        &g.sender().certificate,
         CHAT,
         RotationPolicy::DEFAULT,
         NOW,
@@ -1606,7 +1586,7 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
     .unwrap();
     let env3 = later(&mut s3, NOW + 20, &mut r);
     let mut s4 = OutboundSession::new(
-        &g.sender().secret.public_keys(),
+        &g.sender().certificate,
         CHAT,
         RotationPolicy::DEFAULT,
         NOW,
@@ -1694,14 +1674,8 @@ fn distributions_per_sender_are_capped() {
     let d = g.sender();
     let mut store = InboundSessions::new(&bob.certificate);
     let dist = |conv: &[u8], at: u64, r: &mut ChaCha20Rng| {
-        let mut s = OutboundSession::new(
-            &d.secret.public_keys(),
-            conv,
-            RotationPolicy::DEFAULT,
-            at,
-            r,
-        )
-        .unwrap();
+        let mut s =
+            OutboundSession::new(&d.certificate, conv, RotationPolicy::DEFAULT, at, r).unwrap();
         let e = s
             .distribute(
                 &d.secret,
@@ -1752,7 +1726,7 @@ fn distributions_per_sender_are_capped() {
     assert_eq!(store.len(), per_account);
     // Another sender account is not affected by Alice's cap.
     let mut s = OutboundSession::new(
-        &g.bob.devices[1].secret.public_keys(),
+        &g.bob.devices[1].certificate,
         CHAT,
         RotationPolicy::DEFAULT,
         NOW,
@@ -1920,5 +1894,64 @@ fn a_certificate_renewal_with_the_same_keys_keeps_sessions_working() {
             .unwrap()
             .payload(),
         b"later"
+    );
+}
+
+/// M1: the session id commits to the sending device (account, device id,
+/// Ed25519 key) and the conversation. A member who copies another sender's
+/// seed into its own distribution gets another id, so it can neither
+/// front-run the honest sender's distribution (the receiver would have to
+/// refuse one of the two) nor have its messages routed to the honest
+/// session; the store holds both, each under its own id.
+#[test]
+fn two_senders_cannot_share_a_session_id() {
+    let (g, mut r) = group(51);
+    let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let mallory = &g.bob.devices[1];
+    // Mallory (a member: Bob's second device) copies Alice's state, seed
+    // included, into an outbound state of its own key.
+    let mut bytes = s.export().to_vec();
+    bytes[20..52].copy_from_slice(&mallory.secret.public_keys().ed25519);
+    recheck(&mut bytes);
+    let mut copy = hazmat::import_live(&bytes, &mallory.secret.public_keys()).unwrap();
+    let forged_env = copy
+        .distribute(
+            &mallory.secret,
+            &mallory.certificate,
+            &g.lists(),
+            &[],
+            Padding::Padme,
+            NOW,
+            &mut r,
+        )
+        .unwrap()
+        .to_bytes();
+
+    let victim = &g.bob.devices[0];
+    let mut store = InboundSessions::new(&victim.certificate);
+    // Mallory's distribution arrives first.
+    let o = open(&victim.keyring, &forged_env, &g.directory, NOW).unwrap();
+    let DistributionReceived::New(mallory_id) = store.receive(&victim.keyring, &o, NOW).unwrap()
+    else {
+        panic!("new session expected")
+    };
+    assert_ne!(mallory_id, s.session_id());
+    let o = open(&victim.keyring, &env, &g.directory, NOW).unwrap();
+    assert_eq!(
+        store.receive(&victim.keyring, &o, NOW).unwrap(),
+        DistributionReceived::New(s.session_id())
+    );
+    assert_eq!(store.len(), 2);
+    let m = send(&mut s, g.sender(), b"from alice", &mut r);
+    let got = store.decrypt(&m, &g.directory, NOW).unwrap();
+    assert_eq!(got.payload(), b"from alice");
+    assert_eq!(got.sender_certificate(), &g.sender().certificate);
+    // Mallory's messages (under the copied id) reach Alice's session and
+    // fail there.
+    send(&mut copy, mallory, b"index 0, already taken", &mut r);
+    let forged = send(&mut copy, mallory, b"from mallory", &mut r);
+    assert_eq!(
+        store.decrypt(&forged, &g.directory, NOW).unwrap_err(),
+        SessionError::Unauthenticated
     );
 }

@@ -35,8 +35,9 @@ pub(crate) const DISTRIBUTION_FIXED: usize = 2 + 2 + s::SESSION_ID + 4 + 32 + 8 
 /// A decoded distribution. Holds the chain key: wiped on drop, never printed.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct Distribution {
-    #[zeroize(skip)]
-    pub(crate) session_id: SessionId,
+    /// The 16 random bytes the session id derives from, with the sender
+    /// (§15.4): [`Distribution::session_id`].
+    pub(crate) seed: [u8; s::SESSION_ID],
     pub(crate) index: u32,
     pub(crate) chain_key: ChainKey,
     pub(crate) created_at: u64,
@@ -46,7 +47,7 @@ pub(crate) struct Distribution {
 impl fmt::Debug for Distribution {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Distribution")
-            .field("session_id", &self.session_id)
+            .field("seed", &self.seed)
             .field("index", &self.index)
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
@@ -56,7 +57,7 @@ impl fmt::Debug for Distribution {
 /// Encodes a distribution into a buffer wiped on drop (exactly sized, so it
 /// never reallocates and leaves no copy of the chain key behind).
 pub(crate) fn encode(
-    session_id: &SessionId,
+    seed: &[u8; s::SESSION_ID],
     index: u32,
     chain_key: &ChainKey,
     created_at: u64,
@@ -65,7 +66,7 @@ pub(crate) fn encode(
     let mut w = Writer::with_capacity(DISTRIBUTION_FIXED + conversation.len());
     w.object_prefix(s::DISTRIBUTION_TYPE);
     w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
-    w.put(&session_id.0);
+    w.put(seed);
     w.u32(index);
     w.put(chain_key.as_bytes());
     w.u64(created_at);
@@ -88,8 +89,13 @@ pub(crate) fn read_index(r: &mut Reader<'_>, field: &'static str) -> Result<u32,
 }
 
 impl Distribution {
+    /// The session id this distribution names when `sender` sent it.
+    pub(crate) fn session_id(&self, sender: &crate::identity::DeviceCertificate) -> SessionId {
+        crate::session::schedule::session_id(sender, &self.conversation, &self.seed)
+    }
+
     /// Decodes the one canonical encoding (spec-sessions §15.4): version,
-    /// type `0x09`, suite, session id, index (`OutOfRange` at `u32::MAX`),
+    /// type `0x09`, suite, session seed, index (`OutOfRange` at `u32::MAX`),
     /// chain key, created at, conversation id length (`OutOfRange` above
     /// [`s::MAX_CONVERSATION_ID`], before allocating), its bytes, no
     /// trailing bytes.
@@ -97,7 +103,7 @@ impl Distribution {
         let mut r = Reader::new(bytes);
         r.object_prefix(s::DISTRIBUTION_TYPE)?;
         r.suite()?;
-        let session_id = SessionId(r.array("session id")?);
+        let seed = r.array("session seed")?;
         let index = read_index(&mut r, "index")?;
         let chain_key = ChainKey::from_bytes(&Zeroizing::new(r.array("chain key")?));
         let created_at = r.u64("created at")?;
@@ -106,7 +112,7 @@ impl Distribution {
             .to_vec();
         r.finish()?;
         Ok(Distribution {
-            session_id,
+            seed,
             index,
             chain_key,
             created_at,

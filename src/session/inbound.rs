@@ -179,6 +179,7 @@ impl InboundSession {
         d: &Distribution,
     ) -> Result<Self, SessionError> {
         let sender = opened.sender_certificate().clone();
+        let session_id = d.session_id(&sender);
         // `open` verified a signature under this key: it is valid.
         let sender_key = Ed25519Public::from_bytes(&sender.keys().ed25519)
             .map_err(|_| SessionError::Internal)?;
@@ -187,9 +188,9 @@ impl InboundSession {
             sender_key,
             owner_account: *owner.account(),
             owner_device: owner.device_id(),
-            binding: schedule::binding(&sender.keys().ed25519, &d.session_id, &d.conversation),
+            binding: schedule::binding(&sender.keys().ed25519, &session_id, &d.conversation),
             sender,
-            session_id: d.session_id,
+            session_id,
             created_at: d.created_at,
             conversation: d.conversation.clone(),
             first_index: d.index,
@@ -292,7 +293,7 @@ impl InboundSession {
         if cert.account() != self.sender.account()
             || cert.device_id() != self.sender.device_id()
             || cert.keys().ed25519 != self.sender.keys().ed25519
-            || d.session_id != self.session_id
+            || d.session_id(cert) != self.session_id
         {
             return Err(SessionError::NotThisSession);
         }

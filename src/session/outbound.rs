@@ -15,9 +15,7 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::consts::{limit, session as s, size};
 use crate::envelope::{seal, Envelope, Message};
-use crate::identity::{
-    DeviceCertificate, DevicePublicKeys, DeviceSecret, KeyId, VerifiedDeviceList, VerifiedPrekey,
-};
+use crate::identity::{DeviceCertificate, DeviceSecret, KeyId, VerifiedDeviceList, VerifiedPrekey};
 use crate::session::chain::ChainKey;
 use crate::session::distribution;
 use crate::session::error::SessionError;
@@ -62,7 +60,7 @@ pub enum Membership {
 /// let (bob, bob_list) = mk(&mut rng);
 /// let directory = [alice_list.clone(), bob_list.clone()];
 /// let now = 1_000;
-/// let mut out = OutboundSession::new(&alice.secret().public_keys(), b"chat-1",
+/// let mut out = OutboundSession::new(alice.certificate(), b"chat-1",
 ///     RotationPolicy::DEFAULT, now, &mut rng)?;
 /// let envelope = out.distribute(alice.secret(), alice.certificate(), &[&bob_list, &alice_list],
 ///     &[], Padding::Padme, now, &mut rng)?;
@@ -76,6 +74,9 @@ pub enum Membership {
 /// ```
 pub struct OutboundSession {
     pub(crate) session_id: SessionId,
+    /// The random seed the session id derives from (spec-sessions §15.4),
+    /// carried in every distribution.
+    pub(crate) seed: [u8; s::SESSION_ID],
     /// The owning device's Ed25519 key: the only key that may sign.
     pub(crate) owner: [u8; 32],
     pub(crate) next_index: u32,
@@ -111,16 +112,17 @@ impl fmt::Debug for OutboundSession {
 }
 
 impl OutboundSession {
-    /// Starts a session for the device whose public keys are `owner`, for
+    /// Starts a session for the device whose certificate is `owner`, for
     /// the conversation `conversation_id` (the AAD of its distribution
     /// envelopes, at most [`crate::session_limit::MAX_CONVERSATION_ID`] bytes), at
-    /// `now` (Unix ms). Draws 16 bytes (session id) then 32 (chain key) from
-    /// `rng`, after every check.
+    /// `now` (Unix ms). Draws 16 bytes (the seed the session id derives
+    /// from, with the owner's account, device id and Ed25519 key and the
+    /// conversation) then 32 (chain key) from `rng`, after every check.
     ///
     /// # Errors
     /// [`SessionError::InvalidPolicy`], [`SessionError::ConversationIdTooLarge`].
     pub fn new<R: CryptoRng + ?Sized>(
-        owner: &DevicePublicKeys,
+        owner: &DeviceCertificate,
         conversation_id: &[u8],
         policy: RotationPolicy,
         now: u64,
@@ -132,13 +134,15 @@ impl OutboundSession {
         if conversation_id.len() > s::MAX_CONVERSATION_ID {
             return Err(SessionError::ConversationIdTooLarge);
         }
-        let mut id = [0u8; s::SESSION_ID];
-        rng.fill_bytes(&mut id);
+        let mut seed = [0u8; s::SESSION_ID];
+        rng.fill_bytes(&mut seed);
         let mut ck = Zeroizing::new([0u8; s::CHAIN_KEY_LEN]);
         rng.fill_bytes(ck.as_mut());
-        let session_id = SessionId(id);
+        let session_id = schedule::session_id(owner, conversation_id, &seed);
+        let owner = owner.keys();
         Ok(OutboundSession {
             session_id,
+            seed,
             owner: owner.ed25519,
             next_index: 0,
             chain_key: ChainKey::from_bytes(&ck),
@@ -244,7 +248,7 @@ impl OutboundSession {
             return Err(SessionError::RotationRequired);
         }
         let payload = distribution::encode(
-            &self.session_id,
+            &self.seed,
             self.next_index,
             &self.chain_key,
             self.created_at,
@@ -407,6 +411,7 @@ impl OutboundSession {
     pub(crate) fn snapshot(&self) -> OutboundSession {
         OutboundSession {
             session_id: self.session_id,
+            seed: self.seed,
             owner: self.owner,
             next_index: self.next_index,
             chain_key: self.chain_key.clone(),

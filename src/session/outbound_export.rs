@@ -9,6 +9,7 @@
 //! u32 max messages || u64 max age ms || u8 removed (0 or 1)
 //! u16 n (0..=1024) || n × 16-byte certificate key id, strictly ascending
 //! u32 len (0..=MAX_CONVERSATION_ID) || conversation id
+//! 16 session seed
 //! 32 state check = SHA-256(lp("fanseal v2 session state check") || every byte above)
 //! ```
 //!
@@ -40,7 +41,7 @@ use crate::session::policy::RotationPolicy;
 use crate::session::schedule;
 
 /// Fixed part of the export (bytes).
-const FIXED: usize = 2 + 2 + 16 + 32 + 4 + 32 + 8 + 4 + 8 + 1 + 2 + 4 + 32;
+const FIXED: usize = 2 + 2 + 16 + 32 + 4 + 32 + 8 + 4 + 8 + 1 + 2 + 4 + 16 + 32;
 
 impl OutboundSession {
     /// The session as versioned, canonical bytes (spec-sessions §15.7), in
@@ -50,7 +51,7 @@ impl OutboundSession {
     /// key/nonce pair, and every loaded copy must be rotated (see the
     /// module docs).
     ///
-    /// Size: `147 + 16·n + len(conversation id)` bytes.
+    /// Size: `163 + 16·n + len(conversation id)` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let r = self.export_inner();
         crate::primitives::scrub_stack();
@@ -76,6 +77,7 @@ impl OutboundSession {
             w.put(&k.0);
         }
         w.bytes_u32(&self.conversation);
+        w.put(&self.seed);
         let check = schedule::state_check(w.as_slice());
         w.put(&check);
         Zeroizing::new(w.into_vec())
@@ -142,11 +144,13 @@ impl OutboundSession {
         let conversation = r
             .bytes_u32(s::MAX_CONVERSATION_ID, "conversation id")?
             .to_vec();
+        let seed = r.array("session seed")?;
         schedule::read_state_check(&mut r, bytes)?;
         r.finish()?;
         Ok(OutboundSession {
             binding: schedule::binding(&owner_key, &session_id, &conversation),
             session_id,
+            seed,
             owner: owner_key,
             next_index,
             chain_key,

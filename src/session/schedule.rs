@@ -48,6 +48,33 @@ pub(crate) fn binding(
     h.finish()
 }
 
+/// The session id (spec-sessions §15.4): it commits to the sending device
+/// and the conversation, so two senders share an id only through a
+/// 128-bit collision, and receivers recompute it from the authenticated
+/// envelope:
+///
+/// ```text
+/// session_id = SHA-256(lp(L_id) || account || device id || sender Ed25519 key ||
+///                      u32 len(conversation id) || conversation id || seed)[0..16]
+/// ```
+pub(crate) fn session_id(
+    sender: &crate::identity::DeviceCertificate,
+    conversation: &[u8],
+    seed: &[u8; s::SESSION_ID],
+) -> SessionId {
+    let mut h = Sha256Stream::labeled(s::SESSION_ID_LABEL);
+    h.update(sender.account().as_bytes());
+    h.update(&sender.device_id().0);
+    h.update(&sender.keys().ed25519);
+    h.update(&len_u32(conversation.len()));
+    h.update(conversation);
+    h.update(seed);
+    let full = h.finish();
+    let mut id = [0u8; s::SESSION_ID];
+    id.copy_from_slice(&full[..s::SESSION_ID]);
+    SessionId(id)
+}
+
 /// The hedged per-message random (spec-sessions §15.3):
 ///
 /// ```text

@@ -197,15 +197,16 @@ impl InboundSessions {
             return Err(SessionError::SessionExpired);
         }
         let key = slot_key(opened.sender_certificate(), &d.conversation);
-        if let Some(held_key) = self.by_id.get(&d.session_id) {
+        let id = d.session_id(opened.sender_certificate());
+        if let Some(held_key) = self.by_id.get(&id) {
             if *held_key != key {
                 return Err(SessionError::SessionIdInUse);
             }
-            let held = self.get_mut(&d.session_id).ok_or(SessionError::Internal)?;
+            let held = self.get_mut(&id).ok_or(SessionError::Internal)?;
             held.merge_distribution(opened, &d)?;
-            return Ok(DistributionReceived::Held(d.session_id));
+            return Ok(DistributionReceived::Held(id));
         }
-        let order = (d.created_at, d.session_id);
+        let order = (d.created_at, id);
         let mut evict = false;
         let is_new_slot = match self.slots.get(&key) {
             Some(slot) => {
@@ -254,8 +255,8 @@ impl InboundSessions {
             .position(|x| (x.created_at, x.session_id) > order)
             .unwrap_or(slot.sessions.len());
         slot.sessions.insert(at, session);
-        self.by_id.insert(d.session_id, key);
-        Ok(DistributionReceived::New(d.session_id))
+        self.by_id.insert(id, key);
+        Ok(DistributionReceived::New(id))
     }
 
     /// Decrypts a session message with the held session its session id
