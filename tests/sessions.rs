@@ -1955,3 +1955,149 @@ fn two_senders_cannot_share_a_session_id() {
         SessionError::Unauthenticated
     );
 }
+
+/// M5: a session's chain key is as confidential as its weakest
+/// distribution envelope. A session that went out hybrid is never
+/// re-distributed classical (adding a device without the hybrid capability
+/// needs a new session), receivers remember the weakest suite they saw and
+/// every decrypted message says it.
+#[test]
+fn a_session_that_went_out_hybrid_is_never_redistributed_classical() {
+    const BOTH: u32 = CAPABILITY_PREKEYS | CAPABILITY_HYBRID;
+    let mut r = rng(53);
+    let mk = |r: &mut ChaCha20Rng, account: &AccountSecret, id: u8, caps: u32| {
+        let secret = DeviceSecret::generate(r);
+        let cert = account
+            .certify_device(&CertificateParams {
+                device_id: DeviceId::from_bytes([id; 16]),
+                keys: secret.public_keys(),
+                created_at: NOW - 1000,
+                expires_at: None,
+                capabilities: caps,
+            })
+            .unwrap();
+        DeviceKeyring::new(secret, cert).unwrap()
+    };
+    let alice = AccountSecret::generate(&mut r);
+    let bob = AccountSecret::generate(&mut r);
+    let mut a1 = mk(&mut r, &alice, 1, BOTH);
+    let mut b1 = mk(&mut r, &bob, 1, BOTH);
+    let mut b2 = mk(&mut r, &bob, 2, CAPABILITY_PREKEYS);
+    let list = |acc: &AccountSecret, ks: &[&DeviceKeyring]| {
+        acc.issue_device_list(
+            None,
+            NOW - 1000,
+            ks.iter().map(|k| k.certificate().clone()).collect(),
+        )
+        .unwrap()
+        .verify(&acc.public_key())
+        .unwrap()
+    };
+    let alice_list = list(&alice, &[&a1]);
+    let bob_one = list(&bob, &[&b1]);
+    let bob_two = list(&bob, &[&b1, &b2]);
+    let mut prekeys = Vec::new();
+    for (k, l) in [
+        (&mut a1, &alice_list),
+        (&mut b1, &bob_two),
+        (&mut b2, &bob_two),
+    ] {
+        let mut made = vec![k.rotate_prekey(NOW, &mut r).unwrap()];
+        if k.certificate().supports_hybrid() {
+            made.push(k.rotate_hybrid_prekey(NOW, &mut r).unwrap());
+        }
+        for p in made {
+            let fetched = SignedPrekey::from_bytes(&p.to_bytes()).unwrap();
+            prekeys.push(l.verify_prekey(&fetched, NOW).unwrap());
+        }
+    }
+    let pk: Vec<&VerifiedPrekey> = prekeys.iter().collect();
+
+    let mut s =
+        OutboundSession::new(a1.certificate(), CHAT, RotationPolicy::DEFAULT, NOW, &mut r).unwrap();
+    let env = s
+        .distribute(
+            a1.secret(),
+            a1.certificate(),
+            &[&bob_one, &alice_list],
+            &pk,
+            Padding::Padme,
+            NOW,
+            &mut r,
+        )
+        .unwrap();
+    assert_eq!(env.header().suite(), Suite::Hybrid);
+    assert_eq!(s.suite(), Some(Suite::Hybrid));
+    let dir1 = [alice_list.clone(), bob_one.clone()];
+    let opened = open(&b1, &env.to_bytes(), &dir1, NOW).unwrap();
+    let mut ib = InboundSession::from_opened(&b1, &opened).unwrap();
+    assert_eq!(ib.suite(), Suite::Hybrid);
+    let m = s
+        .encrypt(a1.secret(), &msg(b"pq"), NOW, &mut r)
+        .unwrap()
+        .to_bytes();
+    assert_eq!(ib.decrypt(&m, &dir1, NOW).unwrap().suite(), Suite::Hybrid);
+
+    // Bob adds a classical-only device: the session may not go out to it.
+    assert!(matches!(
+        s.update_membership(&[&bob_two, &alice_list], NOW),
+        Membership::Added(_)
+    ));
+    let refused = s
+        .distribute(
+            a1.secret(),
+            a1.certificate(),
+            &[&bob_two, &alice_list],
+            &pk,
+            Padding::Padme,
+            NOW,
+            &mut r,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            SessionError::Seal(SealError::HybridUnavailable { .. })
+        ),
+        "{refused:?}"
+    );
+    // The state survives an export with its suite.
+    let copy = hazmat::import_live(&s.export(), &a1.secret().public_keys()).unwrap();
+    assert_eq!(copy.suite(), Some(Suite::Hybrid));
+
+    // A sender that re-distributes classical anyway (edited state): the
+    // receiver keeps the weakest suite and says so.
+    let mut bytes = s.export().to_vec();
+    bytes[2..4].copy_from_slice(&1u16.to_be_bytes());
+    recheck(&mut bytes);
+    let mut downgraded = hazmat::import_live(&bytes, &a1.secret().public_keys()).unwrap();
+    let env2 = downgraded
+        .distribute(
+            a1.secret(),
+            a1.certificate(),
+            &[&bob_two, &alice_list],
+            &pk,
+            Padding::Padme,
+            NOW,
+            &mut r,
+        )
+        .unwrap();
+    assert_eq!(env2.header().suite(), Suite::Classical);
+    let dir2 = [alice_list.clone(), bob_two.clone()];
+    let opened2 = open(&b1, &env2.to_bytes(), &dir2, NOW).unwrap();
+    let mut store = InboundSessions::new(b1.certificate());
+    store.receive(&b1, &opened, NOW).unwrap();
+    store.receive(&b1, &opened2, NOW).unwrap();
+    assert_eq!(
+        store.get(&s.session_id()).unwrap().suite(),
+        Suite::Classical
+    );
+    let m2 = downgraded
+        .encrypt(a1.secret(), &msg(b"weaker"), NOW, &mut r)
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        store.decrypt(&m2, &dir2, NOW).unwrap().suite(),
+        Suite::Classical
+    );
+}

@@ -48,6 +48,9 @@ pub struct InboundSession {
     pub(crate) next_index: u32,
     pub(crate) chain_key: ChainKey,
     pub(crate) skipped: BTreeMap<u32, MessageKey>,
+    /// The weakest suite of the distribution envelopes this state took:
+    /// the session is as confidential as that one (M5 of the review).
+    pub(crate) suite: crate::Suite,
 }
 
 impl ZeroizeOnDrop for InboundSession {}
@@ -74,6 +77,8 @@ pub struct SessionPlaintext {
     session_id: SessionId,
     sender: DeviceCertificate,
     in_grace: bool,
+    conversation: Vec<u8>,
+    suite: crate::Suite,
 }
 
 impl fmt::Debug for SessionPlaintext {
@@ -126,6 +131,20 @@ impl SessionPlaintext {
     /// grace policy (SPEC.md §5.2 step 9).
     pub fn accepted_in_grace(&self) -> bool {
         self.in_grace
+    }
+    /// The conversation id the session is bound to (its distribution's
+    /// envelope AAD). The per-message [`SessionPlaintext::aad`] is the
+    /// sender's free choice and is **not** the conversation: check this one
+    /// against the conversation's current members (spec-sessions §15.9).
+    pub fn conversation_id(&self) -> &[u8] {
+        &self.conversation
+    }
+    /// The weakest suite of the distribution envelopes that carried this
+    /// session's chain to this device: the message is as confidential as
+    /// that envelope (a session message's own suite field only names its
+    /// format).
+    pub fn suite(&self) -> crate::Suite {
+        self.suite
     }
 }
 
@@ -197,6 +216,7 @@ impl InboundSession {
             next_index: d.index,
             chain_key: d.chain_key.clone(),
             skipped: BTreeMap::new(),
+            suite: opened.suite(),
         })
     }
 
@@ -224,6 +244,10 @@ impl InboundSession {
     /// The next index not yet reached.
     pub fn next_index(&self) -> u32 {
         self.next_index
+    }
+    /// The weakest suite of the distribution envelopes this state took.
+    pub fn suite(&self) -> crate::Suite {
+        self.suite
     }
     /// Skipped message keys held (at most [`crate::session_limit::MAX_SKIPPED_KEYS`]).
     pub fn skipped_count(&self) -> usize {
@@ -271,6 +295,7 @@ impl InboundSession {
         d: &Distribution,
     ) -> Result<(), SessionError> {
         self.check_decoded(opened, d)?;
+        self.suite = self.suite.min(opened.suite());
         if d.index >= self.first_index {
             return Ok(());
         }
@@ -421,6 +446,8 @@ impl InboundSession {
             session_id: msg.session_id,
             sender: self.sender.clone(),
             in_grace,
+            conversation: self.conversation.clone(),
+            suite: self.suite,
         };
         self.commit(msg.index, pending);
         Ok(out)

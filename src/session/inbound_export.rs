@@ -27,7 +27,7 @@ use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
-use crate::consts::{session as s, SUITE_X25519_SHA256_AES256GCM_ED25519};
+use crate::consts::session as s;
 use crate::error::DecodeError;
 use crate::identity::{AccountPublicKey, DeviceCertificate, DeviceId, CERTIFICATE_LEN};
 use crate::primitives::Ed25519Public;
@@ -61,7 +61,8 @@ impl InboundSession {
         let len = FIXED + self.conversation.len() + SKIPPED * self.skipped.len();
         let mut w = Writer::with_capacity(len);
         w.object_prefix(s::INBOUND_TYPE);
-        w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
+        // The suite field is the session's weakest distribution suite.
+        w.u16(self.suite.id());
         w.put(self.owner_account.as_bytes());
         w.put(&self.owner_device.0);
         self.sender.encode_into(&mut w);
@@ -105,7 +106,7 @@ impl InboundSession {
     fn import_inner(bytes: &[u8], owner: &DeviceCertificate) -> Result<Self, SessionError> {
         let mut r = Reader::new(bytes);
         r.object_prefix(s::INBOUND_TYPE)?;
-        r.suite()?;
+        let suite = r.any_suite()?;
         let owner_account = AccountPublicKey(r.array("owner account")?);
         let owner_device = DeviceId(r.array("owner device id")?);
         if owner_account != *owner.account() || owner_device != owner.device_id() {
@@ -163,6 +164,7 @@ impl InboundSession {
             next_index,
             chain_key,
             skipped,
+            suite,
         })
     }
 }

@@ -89,6 +89,11 @@ pub struct OutboundSession {
     pub(crate) recipients: BTreeSet<KeyId>,
     /// A device was removed: no more messages.
     pub(crate) removed: bool,
+    /// The suite of the session's distribution envelopes: the first one's,
+    /// and no later one may be weaker (M5 of the review: every device gets
+    /// the same chain key, so one classical re-distribution would expose a
+    /// session that went out hybrid). `None` before the first.
+    pub(crate) suite: Option<crate::Suite>,
     /// Loaded by [`OutboundSession::import`]: the copy cannot know whether
     /// it is the latest, so it never encrypts or distributes (H2 of the
     /// review; spec-sessions §15.7). Not persisted: every import sets it.
@@ -152,6 +157,7 @@ impl OutboundSession {
             policy,
             recipients: BTreeSet::new(),
             removed: false,
+            suite: None,
             restored: false,
         })
     }
@@ -180,6 +186,13 @@ impl OutboundSession {
     /// The rotation policy.
     pub fn policy(&self) -> &RotationPolicy {
         &self.policy
+    }
+
+    /// The suite of the session's distribution envelopes (`None` before
+    /// the first): a session that went out hybrid is re-distributed only
+    /// with the hybrid suite.
+    pub fn suite(&self) -> Option<crate::Suite> {
+        self.suite
     }
 
     /// True when the session may not encrypt at `now`: it encrypted
@@ -226,7 +239,10 @@ impl OutboundSession {
     /// owner); [`SessionError::MemberRemoved`] (a recorded device is not
     /// among the lists' unexpired devices: the session is marked for
     /// rotation); [`SessionError::RotationRequired`]; then
-    /// [`SessionError::Seal`] from [`crate::seal`].
+    /// [`SessionError::Seal`] from [`crate::seal`], which is
+    /// `HybridUnavailable` when the session went out hybrid and a listed
+    /// device lacks the hybrid capability (rotate: a new session may go out
+    /// classical, this one may not).
     #[allow(clippy::too_many_arguments)]
     pub fn distribute<R: CryptoRng + ?Sized>(
         &mut self,
@@ -254,14 +270,17 @@ impl OutboundSession {
             self.created_at,
             &self.conversation,
         );
-        // `..Message::default()`: the envelope's `Message` is gaining a
-        // field (the hybrid suite); a distribution takes its default.
-        #[allow(clippy::needless_update)]
+        // A session that went out hybrid is only ever re-distributed
+        // hybrid: a device without the capability needs a new session.
+        let suite = match self.suite {
+            Some(crate::Suite::Hybrid) => crate::SuitePolicy::RequireHybrid,
+            _ => crate::SuitePolicy::Auto,
+        };
         let message = Message {
             payload: &payload,
             aad: &self.conversation,
             padding,
-            ..Message::default()
+            suite,
         };
         let envelope = seal(
             sender,
@@ -273,6 +292,8 @@ impl OutboundSession {
             rng,
         )?;
         self.recipients.extend(active_key_ids(recipients, now));
+        let sealed = envelope.header().suite();
+        self.suite = Some(self.suite.map_or(sealed, |s| s.min(sealed)));
         Ok(envelope)
     }
 
@@ -421,6 +442,7 @@ impl OutboundSession {
             policy: self.policy,
             recipients: self.recipients.clone(),
             removed: self.removed,
+            suite: self.suite,
             restored: self.restored,
         }
     }

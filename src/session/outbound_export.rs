@@ -63,7 +63,12 @@ impl OutboundSession {
         let len = FIXED + size::KEY_ID * self.recipients.len() + self.conversation.len();
         let mut w = Writer::with_capacity(len);
         w.object_prefix(s::OUTBOUND_TYPE);
-        w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
+        // The suite field is the session's distribution suite (0x0001
+        // before the first distribution).
+        w.u16(
+            self.suite
+                .map_or(SUITE_X25519_SHA256_AES256GCM_ED25519, crate::Suite::id),
+        );
         w.put(&self.session_id.0);
         w.put(&self.owner);
         w.u32(self.next_index);
@@ -107,7 +112,7 @@ impl OutboundSession {
     fn import_inner(bytes: &[u8], owner: &DevicePublicKeys) -> Result<Self, SessionError> {
         let mut r = Reader::new(bytes);
         r.object_prefix(s::OUTBOUND_TYPE)?;
-        r.suite()?;
+        let suite = r.any_suite()?;
         let session_id = SessionId(r.array("session id")?);
         let owner_key: [u8; 32] = r.array("owner key")?;
         if owner_key != owner.ed25519 {
@@ -159,6 +164,7 @@ impl OutboundSession {
             policy,
             recipients,
             removed,
+            suite: Some(suite),
             restored: true,
         })
     }
