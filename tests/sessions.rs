@@ -483,6 +483,14 @@ fn a_rekeyed_sender_rotates_and_its_messages_in_flight_are_accepted_in_grace() {
     let got = ib.decrypt(&in_flight, &store, NOW + 2).unwrap();
     assert!(got.accepted_in_grace());
     assert_eq!(got.payload(), b"sent before the re-key");
+    // L5: the old distribution, opened in grace, starts no new session (a
+    // thief of the old keys could otherwise open sessions during grace).
+    let late = open(&g.bob.devices[1].keyring, &env, &store, NOW + 2).unwrap();
+    assert!(late.accepted_in_grace());
+    assert_eq!(
+        InboundSession::from_opened(&g.bob.devices[1].keyring, &late).unwrap_err(),
+        SessionError::SenderInGrace
+    );
 }
 
 /// P16: Bob adds a fourth device after Alice sent messages 0–2. Alice's

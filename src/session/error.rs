@@ -111,6 +111,11 @@ pub enum SessionError {
     /// never holds an inbound copy of its own session (it would keep the
     /// chain key the outbound state has already deleted).
     OwnSession,
+    /// The distribution's envelope was accepted only under the grace
+    /// policy (its sender was re-keyed or removed): messages of existing
+    /// sessions may still be accepted in grace, but no new session starts
+    /// from a sender that is no longer on its list.
+    SenderInGrace,
     /// A primitive failed where it cannot (a bug).
     Internal,
 }
@@ -160,6 +165,9 @@ impl fmt::Display for SessionError {
             SessionError::TooManySessions => f.write_str("too many inbound sessions"),
             SessionError::SessionIdInUse => f.write_str("session id held for another sender"),
             SessionError::OwnSession => f.write_str("distribution of this device's own session"),
+            SessionError::SenderInGrace => {
+                f.write_str("no new session from a sender accepted only in grace")
+            }
             SessionError::Internal => f.write_str("internal error"),
         }
     }

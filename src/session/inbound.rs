@@ -171,7 +171,8 @@ impl InboundSession {
     /// Checks, in order: the payload decodes as a distribution
     /// ([`SessionError::Decode`]); its conversation id equals the envelope's
     /// AAD ([`SessionError::WrongConversation`]); the sender is not the
-    /// receiving device ([`SessionError::OwnSession`]); its index is below
+    /// receiving device ([`SessionError::OwnSession`]); the envelope was not
+    /// accepted in grace ([`SessionError::SenderInGrace`]); its index is below
     /// [`crate::session_limit::MAX_MESSAGES`] and its created-at at most the
     /// envelope's timestamp plus [`crate::session_limit::MAX_CLOCK_SKEW_MS`]
     /// ([`SessionError::SessionExpired`]).
@@ -584,6 +585,9 @@ pub(crate) fn check_new_distribution(
     let sender = opened.sender_certificate();
     if sender.account() == owner.account() && sender.device_id() == owner.device_id() {
         return Err(SessionError::OwnSession);
+    }
+    if opened.accepted_in_grace() {
+        return Err(SessionError::SenderInGrace);
     }
     if d.index >= s::MAX_MESSAGES
         || d.created_at > opened.timestamp().saturating_add(s::MAX_CLOCK_SKEW_MS)

@@ -157,7 +157,8 @@ impl InboundSessions {
     ///
     /// Checks, in order (spec-sessions §15.4): the payload decodes
     /// ([`SessionError::Decode`]); [`SessionError::WrongConversation`];
-    /// [`SessionError::OwnSession`]; [`SessionError::SessionExpired`]
+    /// [`SessionError::OwnSession`]; [`SessionError::SenderInGrace`];
+    /// [`SessionError::SessionExpired`]
     /// (index at or above `MAX_MESSAGES`, created after the envelope's
     /// timestamp plus skew, or created more than `MAX_AGE_MS + skew` before
     /// `now`); then, for a held session id: another sender device or
