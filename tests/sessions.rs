@@ -548,7 +548,10 @@ fn added_device_cannot_read_history() {
     for (i, m) in history.iter().enumerate() {
         assert_eq!(
             added.decrypt(m, &g.directory, NOW).unwrap_err(),
-            SessionError::DuplicateIndex { index: i as u32 }
+            SessionError::BeforeDistribution {
+                index: i as u32,
+                first_index: 3
+            }
         );
     }
     let m3 = send(&mut s, g.sender(), b"welcome", &mut r);

@@ -30,6 +30,15 @@ pub enum SessionError {
         /// The message's index.
         index: u32,
     },
+    /// The index lies below the lowest index of any distribution this
+    /// device took: the message was sent before this device received the
+    /// session (history it may never read, P16), not a replay.
+    BeforeDistribution {
+        /// The message's index.
+        index: u32,
+        /// The session's first index on this device.
+        first_index: u32,
+    },
     /// The index is more than [`crate::session_limit::MAX_SKIP`] ahead of the next
     /// expected one; nothing was derived.
     TooFarAhead {
@@ -127,6 +136,12 @@ impl fmt::Display for SessionError {
             SessionError::UnknownSession => f.write_str("message of another session"),
             SessionError::DuplicateIndex { index } => {
                 write!(f, "index {index} already accepted or not held")
+            }
+            SessionError::BeforeDistribution { index, first_index } => {
+                write!(
+                    f,
+                    "index {index} precedes this device's first index {first_index}"
+                )
             }
             SessionError::TooFarAhead { index, next } => {
                 write!(f, "index {index} too far ahead of {next}")

@@ -364,6 +364,7 @@ impl InboundSession {
     ///
     /// # Errors
     /// In this order: [`SessionError::Decode`]; [`SessionError::UnknownSession`];
+    /// [`SessionError::BeforeDistribution`] (below the first index);
     /// [`SessionError::DuplicateIndex`] (below the next index and not a held
     /// skipped key); [`SessionError::TooFarAhead`]; [`SessionError::TooManySkipped`];
     /// [`SessionError::SessionExpired`] (index at or above
@@ -457,6 +458,12 @@ impl InboundSession {
     /// The message key of `index`, and what accepting it changes; no state
     /// is touched. The gap is checked before any key is derived.
     fn pending(&self, index: u32) -> Result<Pending, SessionError> {
+        if index < self.first_index {
+            return Err(SessionError::BeforeDistribution {
+                index,
+                first_index: self.first_index,
+            });
+        }
         if index < self.next_index {
             let key = self
                 .skipped
