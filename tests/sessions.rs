@@ -103,7 +103,7 @@ fn recheck(bytes: &mut [u8]) {
 }
 
 /// Offset of the next index in an inbound export (conversation id `CHAT`).
-const INBOUND_NEXT_INDEX: usize = 2 + 2 + 32 + 16 + 200 + 16 + 8 + 4 + CHAT.len() + 4;
+const INBOUND_NEXT_INDEX: usize = 2 + 2 + 32 + 16 + 200 + 16 + 8 + 12 + 4 + CHAT.len() + 4;
 
 // ------------------------------------------------------------ round trip
 
@@ -1159,6 +1159,8 @@ fn a_distribution_must_name_the_envelopes_conversation() {
     payload.extend_from_slice(&0u32.to_be_bytes());
     payload.extend_from_slice(&[1; 32]);
     payload.extend_from_slice(&NOW.to_be_bytes());
+    payload.extend_from_slice(&100u32.to_be_bytes());
+    payload.extend_from_slice(&session_limit::DEFAULT_MAX_AGE_MS.to_be_bytes());
     payload.extend_from_slice(&(CHAT.len() as u32).to_be_bytes());
     payload.extend_from_slice(CHAT);
     let env = seal(
@@ -1204,7 +1206,7 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
     let owner = d.secret.public_keys();
     // The sizes spec-sessions §15.7–15.8 states: 5 recipients, 2 skipped keys.
     assert_eq!(out.len(), 163 + 16 * 5 + CHAT.len());
-    assert_eq!(inn.len(), 354 + CHAT.len() + 36 * 2);
+    assert_eq!(inn.len(), 366 + CHAT.len() + 36 * 2);
 
     for len in 0..out.len() {
         assert!(
@@ -2110,5 +2112,83 @@ fn a_session_that_went_out_hybrid_is_never_redistributed_classical() {
     assert_eq!(
         store.decrypt(&m2, &dir2, NOW).unwrap().suite(),
         Suite::Classical
+    );
+}
+
+/// M8: the sender's rotation policy travels in the distribution and the
+/// receiver holds the session to it. A sender whose code ignores its own
+/// policy (here: an edited state) is read for `max_messages` messages and
+/// `max_age_ms` (+ skew) after the session's creation, no longer: healing
+/// (P13) no longer depends on the sender's code.
+#[test]
+fn receivers_hold_a_session_to_the_policy_it_was_distributed_with() {
+    let (g, mut r) = group(55);
+    let policy = RotationPolicy {
+        max_messages: 3,
+        max_age_ms: 60_000,
+    };
+    let (s, env) = g.start(policy, &mut r);
+    let mut ib = receive(&g.bob.devices[0], &env, &g.directory);
+    let mut late_ib = receive(&g.bob.devices[1], &env, &g.directory);
+    assert_eq!(
+        ib.next_index(),
+        0,
+        "the distribution went out at index 0 with the policy"
+    );
+    // The sender's code ignores the policy: its state says 1000 messages
+    // and 30 days.
+    let mut bytes = s.export().to_vec();
+    bytes[96..100].copy_from_slice(&1000u32.to_be_bytes());
+    bytes[100..108].copy_from_slice(&session_limit::MAX_AGE_MS.to_be_bytes());
+    recheck(&mut bytes);
+    let d = g.sender();
+    let mut rogue = hazmat::import_live(&bytes, &d.secret.public_keys()).unwrap();
+    let mut late = hazmat::import_live(&bytes, &d.secret.public_keys()).unwrap();
+    for i in 0..3u8 {
+        let m = send(&mut rogue, d, &[i], &mut r);
+        assert_eq!(ib.decrypt(&m, &g.directory, NOW).unwrap().payload(), &[i]);
+    }
+    let m3 = send(&mut rogue, d, b"past max_messages", &mut r);
+    assert_eq!(
+        ib.decrypt(&m3, &g.directory, NOW).unwrap_err(),
+        SessionError::SessionExpired
+    );
+    let when = NOW + 60_000 + session_limit::MAX_CLOCK_SKEW_MS + 1;
+    let old = late
+        .encrypt(&d.secret, &msg(b"past max_age"), when, &mut r)
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        late_ib.decrypt(&old, &g.directory, NOW).unwrap_err(),
+        SessionError::SessionExpired
+    );
+    // A distribution whose policy is out of bounds does not decode.
+    let opened = open(&g.bob.devices[2].keyring, &env, &g.directory, NOW).unwrap();
+    let mut payload = opened.payload().to_vec();
+    payload[64..68].copy_from_slice(&0u32.to_be_bytes());
+    let bad = seal(
+        &d.secret,
+        &d.certificate,
+        &g.lists(),
+        &[],
+        &Message {
+            payload: &payload,
+            aad: CHAT,
+            ..Message::default()
+        },
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    let o = open(
+        &g.bob.devices[2].keyring,
+        &bad.to_bytes(),
+        &g.directory,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        InboundSession::from_opened(&g.bob.devices[2].keyring, &o).unwrap_err(),
+        SessionError::Decode(DecodeError::Inconsistent("rotation policy"))
     );
 }

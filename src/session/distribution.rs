@@ -28,9 +28,10 @@ use crate::consts::{session as s, SUITE_X25519_SHA256_AES256GCM_ED25519};
 use crate::error::DecodeError;
 use crate::session::chain::ChainKey;
 use crate::session::message::SessionId;
+use crate::session::policy::RotationPolicy;
 
 /// Fixed part of a distribution (bytes).
-pub(crate) const DISTRIBUTION_FIXED: usize = 2 + 2 + s::SESSION_ID + 4 + 32 + 8 + 4;
+pub(crate) const DISTRIBUTION_FIXED: usize = 2 + 2 + s::SESSION_ID + 4 + 32 + 8 + 4 + 8 + 4;
 
 /// A decoded distribution. Holds the chain key: wiped on drop, never printed.
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -41,6 +42,10 @@ pub(crate) struct Distribution {
     pub(crate) index: u32,
     pub(crate) chain_key: ChainKey,
     pub(crate) created_at: u64,
+    /// The sender's rotation policy: receivers hold it to it (M8 of the
+    /// review).
+    #[zeroize(skip)]
+    pub(crate) policy: RotationPolicy,
     pub(crate) conversation: Vec<u8>,
 }
 
@@ -61,6 +66,7 @@ pub(crate) fn encode(
     index: u32,
     chain_key: &ChainKey,
     created_at: u64,
+    policy: &RotationPolicy,
     conversation: &[u8],
 ) -> Zeroizing<Vec<u8>> {
     let mut w = Writer::with_capacity(DISTRIBUTION_FIXED + conversation.len());
@@ -70,6 +76,8 @@ pub(crate) fn encode(
     w.u32(index);
     w.put(chain_key.as_bytes());
     w.u64(created_at);
+    w.u32(policy.max_messages);
+    w.u64(policy.max_age_ms);
     w.bytes_u32(conversation);
     Zeroizing::new(w.into_vec())
 }
@@ -107,6 +115,13 @@ impl Distribution {
         let index = read_index(&mut r, "index")?;
         let chain_key = ChainKey::from_bytes(&Zeroizing::new(r.array("chain key")?));
         let created_at = r.u64("created at")?;
+        let policy = RotationPolicy {
+            max_messages: r.u32("max messages")?,
+            max_age_ms: r.u64("max age")?,
+        };
+        if !policy.is_valid() {
+            return Err(DecodeError::Inconsistent("rotation policy"));
+        }
         let conversation = r
             .bytes_u32(s::MAX_CONVERSATION_ID, "conversation id")?
             .to_vec();
@@ -116,6 +131,7 @@ impl Distribution {
             index,
             chain_key,
             created_at,
+            policy,
             conversation,
         })
     }

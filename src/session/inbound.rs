@@ -39,6 +39,10 @@ pub struct InboundSession {
     pub(crate) sender_key: Ed25519Public,
     pub(crate) session_id: SessionId,
     pub(crate) created_at: u64,
+    /// The sender's rotation policy, from the distribution: indices at or
+    /// above `max_messages` and timestamps past `created_at + max_age_ms`
+    /// (plus skew) are refused (M8 of the review).
+    pub(crate) policy: crate::session::policy::RotationPolicy,
     pub(crate) conversation: Vec<u8>,
     pub(crate) binding: [u8; 32],
     /// The lowest index this state could ever decrypt: every index below
@@ -212,6 +216,7 @@ impl InboundSession {
             sender,
             session_id,
             created_at: d.created_at,
+            policy: d.policy,
             conversation: d.conversation.clone(),
             first_index: d.index,
             next_index: d.index,
@@ -344,7 +349,8 @@ impl InboundSession {
         }
         let same = ck.ct_equals(high)
             && d.conversation == self.conversation
-            && d.created_at == self.created_at;
+            && d.created_at == self.created_at
+            && d.policy == self.policy;
         if same {
             Ok(())
         } else {
@@ -433,7 +439,7 @@ impl InboundSession {
             .verify(s::SIGNATURE, &digest, &body.signature)
             .map_err(|_| SessionError::Unauthenticated)?;
 
-        let lifetime = s::MAX_AGE_MS.saturating_add(s::MAX_CLOCK_SKEW_MS);
+        let lifetime = self.policy.max_age_ms.saturating_add(s::MAX_CLOCK_SKEW_MS);
         if body.timestamp > self.created_at.saturating_add(lifetime)
             || body.timestamp.saturating_add(s::MAX_CLOCK_SKEW_MS) < self.created_at
         {
@@ -488,7 +494,7 @@ impl InboundSession {
         // No honest session reaches this index (policies stop at
         // `MAX_MESSAGES`), so a receiver never follows a sender that does
         // not rotate (spec-sessions §15.9 step 4).
-        if index >= s::MAX_MESSAGES {
+        if index >= self.policy.max_messages {
             return Err(SessionError::SessionExpired);
         }
         let mut ck = self.chain_key.clone();
@@ -596,7 +602,7 @@ pub(crate) fn check_new_distribution(
     if opened.accepted_in_grace() {
         return Err(SessionError::SenderInGrace);
     }
-    if d.index >= s::MAX_MESSAGES
+    if d.index >= d.policy.max_messages
         || d.created_at > opened.timestamp().saturating_add(s::MAX_CLOCK_SKEW_MS)
     {
         return Err(SessionError::SessionExpired);

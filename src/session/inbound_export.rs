@@ -6,7 +6,7 @@
 //! 0x02 || 0x24 || u16 suite
 //! 32 owner account || 16 owner device id
 //! 200 sender certificate
-//! 16 session id || u64 created at
+//! 16 session id || u64 created at || u32 max messages || u64 max age ms
 //! u32 len (0..=MAX_CONVERSATION_ID) || conversation id
 //! u32 first index (≤ next index) || u32 next index || 32 chain key
 //! u16 k (0..=2000) || k × (u32 index || 32 message key), indices strictly
@@ -39,7 +39,7 @@ use crate::session::message::SessionId;
 use crate::session::schedule;
 
 /// Fixed part of the export (bytes).
-const FIXED: usize = 2 + 2 + 32 + 16 + CERTIFICATE_LEN + 16 + 8 + 4 + 4 + 4 + 32 + 2 + 32;
+const FIXED: usize = 2 + 2 + 32 + 16 + CERTIFICATE_LEN + 16 + 8 + 4 + 8 + 4 + 4 + 4 + 32 + 2 + 32;
 /// One skipped key: index and message key (bytes).
 const SKIPPED: usize = 4 + 32;
 
@@ -49,7 +49,7 @@ impl InboundSession {
     /// keys. Export after every accepted message: an older copy brings back
     /// keys deleted since (see the module docs).
     ///
-    /// Size: `354 + len(conversation id) + 36·k` bytes.
+    /// Size: `366 + len(conversation id) + 36·k` bytes.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let r = self.export_inner();
         crate::primitives::scrub_stack();
@@ -68,6 +68,8 @@ impl InboundSession {
         self.sender.encode_into(&mut w);
         w.put(&self.session_id.0);
         w.u64(self.created_at);
+        w.u32(self.policy.max_messages);
+        w.u64(self.policy.max_age_ms);
         w.bytes_u32(&self.conversation);
         w.u32(self.first_index);
         w.u32(self.next_index);
@@ -120,6 +122,13 @@ impl InboundSession {
             .map_err(|_| DecodeError::Inconsistent("sender certificate"))?;
         let session_id = SessionId(r.array("session id")?);
         let created_at = r.u64("created at")?;
+        let policy = crate::session::policy::RotationPolicy {
+            max_messages: r.u32("max messages")?,
+            max_age_ms: r.u64("max age")?,
+        };
+        if !policy.is_valid() {
+            return Err(DecodeError::Inconsistent("rotation policy").into());
+        }
         let conversation = r
             .bytes_u32(s::MAX_CONVERSATION_ID, "conversation id")?
             .to_vec();
@@ -159,6 +168,7 @@ impl InboundSession {
             sender,
             session_id,
             created_at,
+            policy,
             conversation,
             first_index,
             next_index,

@@ -268,6 +268,7 @@ impl OutboundSession {
             self.next_index,
             &self.chain_key,
             self.created_at,
+            &self.policy,
             &self.conversation,
         );
         // A session that went out hybrid is only ever re-distributed

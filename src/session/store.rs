@@ -495,4 +495,4 @@ impl InboundSessions {
 
 /// The largest inbound session export (bytes): §15.8's length with the
 /// largest conversation id and skipped store.
-const MAX_SESSION_EXPORT: usize = 354 + s::MAX_CONVERSATION_ID + 36 * s::MAX_SKIPPED_KEYS;
+const MAX_SESSION_EXPORT: usize = 366 + s::MAX_CONVERSATION_ID + 36 * s::MAX_SKIPPED_KEYS;
