@@ -104,7 +104,8 @@ impl Distribution {
 
     /// Decodes the one canonical encoding (spec-sessions §15.4): version,
     /// type `0x09`, suite, session seed, index (`OutOfRange` at `u32::MAX`),
-    /// chain key, created at, conversation id length (`OutOfRange` above
+    /// chain key, created at, the rotation policy (`Inconsistent` out of
+    /// bounds), conversation id length (`OutOfRange` above
     /// [`s::MAX_CONVERSATION_ID`], before allocating), its bytes, no
     /// trailing bytes.
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
