@@ -816,6 +816,25 @@ fn inconsistent_distributions_are_detected_devices_never_accept_different_plaint
         .to_bytes();
     let o1b = open(&b1.keyring, &env1b, &g.directory, NOW).unwrap();
     in1.check_distribution(&o1b).unwrap();
+
+    // L6: the receiving store always runs the check, and a conflict drops
+    // the session (leaving a tombstone): the equivocating sender's session
+    // is read no further on this device, and the error names the sender.
+    let mut store = InboundSessions::new(&b1.certificate);
+    store.receive(&b1.keyring, &o1, NOW).unwrap();
+    assert_eq!(
+        store.receive(&b1.keyring, &o2, NOW).unwrap_err(),
+        SessionError::ConflictingDistribution
+    );
+    assert!(store.get(&s1.session_id()).is_none());
+    assert_eq!(
+        store.decrypt(&m1, &g.directory, NOW).unwrap_err(),
+        SessionError::UnknownSession
+    );
+    assert_eq!(
+        store.receive(&b1.keyring, &o1, NOW).unwrap_err(),
+        SessionError::StaleDistribution
+    );
 }
 
 // ------------------------------------------------------------ ordering

@@ -164,12 +164,14 @@ impl InboundSessions {
     /// `now`); then, for a held session id: another sender device or
     /// conversation holds it ([`SessionError::SessionIdInUse`]), else the
     /// consistency check of [`InboundSession::check_distribution`] and
-    /// `Ok(DistributionReceived::Held)`. For a new id: [`SessionError::StaleDistribution`]
+    /// `Ok(DistributionReceived::Held)`; a
+    /// [`SessionError::ConflictingDistribution`] **drops** the held session
+    /// (with a tombstone), the one refusal that changes the store. For a new id: [`SessionError::StaleDistribution`]
     /// (at or below the slot's floor, or older than both held sessions of a
     /// full slot); [`SessionError::TooManySessions`] (the account's or the
     /// store's caps, after forgetting aged-out tombstones). Only then is the
     /// oldest session of a full slot dropped (it becomes the floor) and the
-    /// new one stored. A refusal changes nothing.
+    /// new one stored. Any other refusal changes nothing.
     pub fn receive(
         &mut self,
         receiver: &DeviceKeyring,
@@ -204,8 +206,17 @@ impl InboundSessions {
                 return Err(SessionError::SessionIdInUse);
             }
             let held = self.get_mut(&id).ok_or(SessionError::Internal)?;
-            held.merge_distribution(opened, &d)?;
-            return Ok(DistributionReceived::Held(id));
+            return match held.merge_distribution(opened, &d) {
+                Ok(()) => Ok(DistributionReceived::Held(id)),
+                Err(SessionError::ConflictingDistribution) => {
+                    // The sender gave devices different chains: this
+                    // device reads the session no further (a tombstone
+                    // stops it coming back); the error names the sender.
+                    self.drop_session(&id);
+                    Err(SessionError::ConflictingDistribution)
+                }
+                Err(e) => Err(e),
+            };
         }
         let order = (d.created_at, id);
         let mut evict = false;
