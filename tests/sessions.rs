@@ -1380,6 +1380,12 @@ fn session_states_are_zeroize_on_drop() {
     assert_zod(&e);
     let e: zeroize::Zeroizing<Vec<u8>> = ib.export();
     assert_zod(&e);
+    let mut store = InboundSessions::new(&g.bob.devices[1].certificate);
+    let o = open(&g.bob.devices[1].keyring, &env, &g.directory, NOW).unwrap();
+    store.receive(&g.bob.devices[1].keyring, &o, NOW).unwrap();
+    assert_zod(&store);
+    let e: zeroize::Zeroizing<Vec<u8>> = store.export();
+    assert_zod(&e);
 }
 
 #[test]
@@ -1394,7 +1400,10 @@ fn secrets_are_not_printed() {
         .take(4)
         .map(|b| format!("{b:02x}"))
         .collect();
-    for text in [format!("{s:?}"), format!("{ib:?}")] {
+    let mut store = InboundSessions::new(&g.bob.devices[1].certificate);
+    let o = open(&g.bob.devices[1].keyring, &env, &g.directory, NOW).unwrap();
+    store.receive(&g.bob.devices[1].keyring, &o, NOW).unwrap();
+    for text in [format!("{s:?}"), format!("{ib:?}"), format!("{store:?}")] {
         assert!(!text.contains(&hex), "{text}");
         assert!(!text.contains(&format!("{:?}", &chain_key[..4])), "{text}");
     }
@@ -2210,4 +2219,99 @@ fn receivers_hold_a_session_to_the_policy_it_was_distributed_with() {
         InboundSession::from_opened(&g.bob.devices[2].keyring, &o).unwrap_err(),
         SessionError::Decode(DecodeError::Inconsistent("rotation policy"))
     );
+}
+
+#[derive(Debug, Clone)]
+enum StoreOp {
+    /// A new session of Alice's first device, created `at` ms after NOW.
+    New(u8),
+    /// The relay re-delivers the distribution made `n` steps ago.
+    Replay(u8),
+    /// The app drops the session made `n` steps ago.
+    Drop(u8),
+    /// Restart: export and import.
+    Restart,
+}
+
+fn store_op() -> impl Strategy<Value = StoreOp> {
+    prop_oneof![
+        any::<u8>().prop_map(StoreOp::New),
+        any::<u8>().prop_map(StoreOp::Replay),
+        any::<u8>().prop_map(StoreOp::Drop),
+        Just(StoreOp::Restart),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any sequence of distributions, re-deliveries, drops and restarts:
+    /// the store never holds more than two sessions of the sender device,
+    /// never takes back a session it dropped (or evicted), and its export
+    /// loads to the same bytes.
+    #[test]
+    fn the_store_never_takes_back_a_dropped_session(
+        ops in proptest::collection::vec(store_op(), 1..12),
+    ) {
+        let (g, mut r) = group(57);
+        let bob = &g.bob.devices[0];
+        let d = g.sender();
+        let mut store = InboundSessions::new(&bob.certificate);
+        let mut made: Vec<(SessionId, Vec<u8>)> = Vec::new();
+        let mut gone: Vec<SessionId> = Vec::new();
+        for op in ops {
+            match op {
+                StoreOp::New(at) => {
+                    let mut s = OutboundSession::new(
+                        &d.certificate, CHAT, RotationPolicy::DEFAULT, NOW + u64::from(at), &mut r,
+                    ).unwrap();
+                    let e = s
+                        .distribute(&d.secret, &d.certificate, &[&g.directory[1]], &[],
+                            Padding::None, NOW, &mut r)
+                        .unwrap()
+                        .to_bytes();
+                    made.push((s.session_id(), e));
+                    let o = open(&bob.keyring, &made.last().unwrap().1, &g.directory, NOW).unwrap();
+                    let before: Vec<SessionId> =
+                        made.iter().map(|m| m.0).filter(|id| store.get(id).is_some()).collect();
+                    match store.receive(&bob.keyring, &o, NOW) {
+                        Ok(_) => {
+                            for id in before {
+                                if store.get(&id).is_none() {
+                                    gone.push(id);
+                                }
+                            }
+                        }
+                        Err(e) => prop_assert_eq!(e, SessionError::StaleDistribution),
+                    }
+                }
+                StoreOp::Replay(n) if !made.is_empty() => {
+                    let (id, e) = &made[usize::from(n) % made.len()];
+                    let o = open(&bob.keyring, e, &g.directory, NOW).unwrap();
+                    let got = store.receive(&bob.keyring, &o, NOW);
+                    if gone.contains(id) {
+                        prop_assert_eq!(got.unwrap_err(), SessionError::StaleDistribution);
+                    } else if store.get(id).is_some() {
+                        prop_assert_eq!(got.unwrap(), DistributionReceived::Held(*id));
+                    }
+                }
+                StoreOp::Drop(n) if !made.is_empty() => {
+                    let id = made[usize::from(n) % made.len()].0;
+                    if store.drop_session(&id) {
+                        gone.push(id);
+                    }
+                }
+                StoreOp::Restart => {
+                    let bytes = store.export();
+                    store = InboundSessions::import(&bytes, &bob.certificate).unwrap();
+                    prop_assert_eq!(&*store.export(), &*bytes);
+                }
+                _ => {}
+            }
+            prop_assert!(store.len() <= session_limit::MAX_SESSIONS_PER_SENDER_DEVICE);
+            for id in &gone {
+                prop_assert!(store.get(id).is_none());
+            }
+        }
+    }
 }

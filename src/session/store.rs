@@ -69,6 +69,9 @@ pub struct InboundSessions {
     by_id: BTreeMap<SessionId, SlotKey>,
 }
 
+// Every held session wipes its keys on drop; the rest is public.
+impl zeroize::ZeroizeOnDrop for InboundSessions {}
+
 impl fmt::Debug for InboundSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InboundSessions")
