@@ -84,8 +84,14 @@ fn msg(payload: &[u8]) -> Message<'_> {
     }
 }
 
-fn send(s: &mut OutboundSession, d: &Device, payload: &[u8], r: &mut ChaCha20Rng) -> Vec<u8> {
-    s.encrypt(&d.secret, &msg(payload), NOW, r)
+fn send(
+    s: &mut OutboundSession,
+    d: &Device,
+    lists: &[&VerifiedDeviceList],
+    payload: &[u8],
+    r: &mut ChaCha20Rng,
+) -> Vec<u8> {
+    s.encrypt(&d.secret, lists, &msg(payload), NOW, r)
         .unwrap()
         .to_bytes()
 }
@@ -119,7 +125,7 @@ fn every_recipient_device_decrypts_including_the_senders_own_devices() {
         .map(|d| receive(d, &env, &g.directory))
         .collect();
     for i in 0..5u8 {
-        let m = send(&mut s, g.sender(), &[i; 40], &mut r);
+        let m = send(&mut s, g.sender(), &g.lists(), &[i; 40], &mut r);
         for ib in &mut inbound {
             let p = ib.decrypt(&m, &g.directory, NOW).unwrap();
             assert_eq!(p.payload(), &[i; 40]);
@@ -131,7 +137,7 @@ fn every_recipient_device_decrypts_including_the_senders_own_devices() {
     // One AEAD and one signature whatever the group size: the message
     // length does not depend on the number of devices.
     let m = s
-        .encrypt(&g.sender().secret, &msg(&[0; 40]), NOW, &mut r)
+        .encrypt(&g.sender().secret, &g.lists(), &msg(&[0; 40]), NOW, &mut r)
         .unwrap();
     assert_eq!(m.to_bytes().len(), 92 + padme(80 + 1 + 40) + 16);
 }
@@ -152,7 +158,7 @@ fn thief_of_a_receiving_devices_current_state_cannot_decrypt_messages_it_already
     let mut ib = receive(bob, &env, &g.directory);
     let before = ib.export();
     let sent: Vec<Vec<u8>> = (0..5u8)
-        .map(|i| send(&mut s, g.sender(), &[i], &mut r))
+        .map(|i| send(&mut s, g.sender(), &g.lists(), &[i], &mut r))
         .collect();
     // Out of order, so that 0–2 come out of the skipped-key store.
     for i in [4, 0, 2, 1] {
@@ -215,7 +221,7 @@ fn removed_device_cannot_read_after_the_rotation() {
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let removed = &g.bob.devices[2];
     let mut old = receive(removed, &env, &g.directory);
-    let m = send(&mut s, g.sender(), b"before", &mut r);
+    let m = send(&mut s, g.sender(), &g.lists(), b"before", &mut r);
     assert_eq!(
         old.decrypt(&m, &g.directory, NOW).unwrap().payload(),
         b"before"
@@ -237,7 +243,7 @@ fn removed_device_cannot_read_after_the_rotation() {
     );
     assert!(s.needs_rotation(NOW));
     assert_eq!(
-        s.encrypt(&g.sender().secret, &msg(b"x"), NOW, &mut r)
+        s.encrypt(&g.sender().secret, &g.lists(), &msg(b"x"), NOW, &mut r)
             .unwrap_err(),
         SessionError::RotationRequired
     );
@@ -253,7 +259,7 @@ fn removed_device_cannot_read_after_the_rotation() {
         OpenError::NotARecipient
     );
     let mut kept = receive(&g.bob.devices[0], &env2, &g.directory);
-    let m2 = send(&mut s2, g.sender(), b"after", &mut r);
+    let m2 = send(&mut s2, g.sender(), &g.lists(), b"after", &mut r);
     assert_eq!(
         kept.decrypt(&m2, &g.directory, NOW).unwrap().payload(),
         b"after"
@@ -267,7 +273,7 @@ fn removed_device_cannot_read_after_the_rotation() {
     let mut loaded = OutboundSession::import(&unaware, &d.secret.public_keys()).unwrap();
     assert_eq!(
         loaded
-            .encrypt(&d.secret, &msg(b"x"), NOW, &mut r)
+            .encrypt(&d.secret, &g.lists(), &msg(b"x"), NOW, &mut r)
             .unwrap_err(),
         SessionError::RotationRequired
     );
@@ -276,7 +282,9 @@ fn removed_device_cannot_read_after_the_rotation() {
     // reads it; the refusals above are what protect it. Distributing that
     // copy to the new lists is refused.
     let mut stale = hazmat::import_live(&unaware, &d.secret.public_keys()).unwrap();
-    let leak = send(&mut stale, d, b"leak", &mut r);
+    let leak = hazmat::encrypt_signed_by(&mut stale, &d.secret, &msg(b"leak"), NOW, &mut r)
+        .unwrap()
+        .to_bytes();
     assert_eq!(
         old.decrypt(&leak, &g.directory, NOW).unwrap().payload(),
         b"leak"
@@ -299,7 +307,7 @@ fn removed_device_cannot_read_after_the_rotation() {
     );
     assert_eq!(
         stale
-            .encrypt(&d.secret, &msg(b"x"), NOW, &mut r)
+            .encrypt(&d.secret, &g.lists(), &msg(b"x"), NOW, &mut r)
             .unwrap_err(),
         SessionError::RotationRequired
     );
@@ -372,7 +380,7 @@ fn a_restored_outbound_session_must_rotate_before_it_encrypts() {
         "the old copy cannot see the removal"
     );
     assert!(restored.needs_rotation(NOW));
-    let attempt = restored.encrypt(&d.secret, &msg(b"after removal"), NOW, &mut r);
+    let attempt = restored.encrypt(&d.secret, &g.lists(), &msg(b"after removal"), NOW, &mut r);
     if let Ok(m) = &attempt {
         // What the old code allowed: the removed device reads on.
         let _ = k3.decrypt(&m.to_bytes(), &g.directory, NOW);
@@ -399,7 +407,7 @@ fn a_restored_outbound_session_must_rotate_before_it_encrypts() {
     // The cost: one new session (one distribution) per conversation.
     let (mut fresh, _) = g.start(RotationPolicy::DEFAULT, &mut r);
     assert!(!fresh.needs_rotation(NOW));
-    send(&mut fresh, d, b"ok", &mut r);
+    send(&mut fresh, d, &g.lists(), b"ok", &mut r);
 }
 
 /// The removed device is refused at decryption too: the receiver checks the
@@ -410,7 +418,7 @@ fn a_sender_removed_from_its_list_is_refused_at_decryption() {
     let (mut g, mut r) = group(4);
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let mut ib = receive(&g.bob.devices[0], &env, &g.directory);
-    let m = send(&mut s, g.sender(), b"hi", &mut r);
+    let m = send(&mut s, g.sender(), &g.lists(), b"hi", &mut r);
     let alice = g.alice.public();
     let certs = g.alice.list.certificates()[1..].to_vec();
     let v2 = g
@@ -442,7 +450,13 @@ fn a_rekeyed_sender_rotates_and_its_messages_in_flight_are_accepted_in_grace() {
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let bob = &g.bob.devices[0];
     let mut ib = receive(bob, &env, &g.directory);
-    let in_flight = send(&mut s, g.sender(), b"sent before the re-key", &mut r);
+    let in_flight = send(
+        &mut s,
+        g.sender(),
+        &g.lists(),
+        b"sent before the re-key",
+        &mut r,
+    );
 
     let new_keys = DeviceSecret::generate(&mut r);
     let rekeyed = g
@@ -468,7 +482,7 @@ fn a_rekeyed_sender_rotates_and_its_messages_in_flight_are_accepted_in_grace() {
         .unwrap();
 
     assert_eq!(
-        s.encrypt(&new_keys, &msg(b"x"), NOW + 2, &mut r)
+        s.encrypt(&new_keys, &g.lists(), &msg(b"x"), NOW + 2, &mut r)
             .unwrap_err(),
         SessionError::WrongDevice
     );
@@ -503,7 +517,7 @@ fn added_device_cannot_read_history() {
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let present = receive(&g.bob.devices[0], &env, &g.directory);
     let history: Vec<Vec<u8>> = (0..3u8)
-        .map(|i| send(&mut s, g.sender(), &[i], &mut r))
+        .map(|i| send(&mut s, g.sender(), &g.lists(), &[i], &mut r))
         .collect();
 
     let new_device = DeviceSecret::generate(&mut r);
@@ -554,7 +568,7 @@ fn added_device_cannot_read_history() {
             }
         );
     }
-    let m3 = send(&mut s, g.sender(), b"welcome", &mut r);
+    let m3 = send(&mut s, g.sender(), &g.lists(), b"welcome", &mut r);
     assert_eq!(
         added.decrypt(&m3, &g.directory, NOW).unwrap().payload(),
         b"welcome"
@@ -578,12 +592,16 @@ fn the_schedule_forces_rotation_by_count_and_by_age() {
     let (mut s, env) = g.start(policy, &mut r);
     let mut ib = receive(&g.bob.devices[0], &env, &g.directory);
     for i in 0..3u8 {
-        ib.decrypt(&send(&mut s, g.sender(), &[i], &mut r), &g.directory, NOW)
-            .unwrap();
+        ib.decrypt(
+            &send(&mut s, g.sender(), &g.lists(), &[i], &mut r),
+            &g.directory,
+            NOW,
+        )
+        .unwrap();
     }
     assert!(s.needs_rotation(NOW));
     assert_eq!(
-        s.encrypt(&g.sender().secret, &msg(b"x"), NOW, &mut r)
+        s.encrypt(&g.sender().secret, &g.lists(), &msg(b"x"), NOW, &mut r)
             .unwrap_err(),
         SessionError::RotationRequired
     );
@@ -593,7 +611,7 @@ fn the_schedule_forces_rotation_by_count_and_by_age() {
     // A thief of the first session's state learns nothing of the second:
     // its messages name another session and use an independent chain.
     let (mut s3, _) = g.start(policy, &mut r);
-    let m = send(&mut s3, g.sender(), b"later", &mut r);
+    let m = send(&mut s3, g.sender(), &g.lists(), b"later", &mut r);
     assert_eq!(
         ib.decrypt(&m, &g.directory, NOW).unwrap_err(),
         SessionError::UnknownSession
@@ -643,12 +661,15 @@ fn restored_old_sender_state_reuses_no_key_nonce_pair() {
     let d = g.sender();
     let mut seen = receive(&g.bob.devices[0], &env, &g.directory);
     let mut fresh = receive(&g.bob.devices[1], &env, &g.directory);
-    send(&mut s, d, b"zero", &mut r);
+    send(&mut s, d, &g.lists(), b"zero", &mut r);
     let backup = s.export();
 
     let p1: Vec<[u8; 32]> = (0..4u8).map(|i| [i; 32]).collect();
     let p2: Vec<[u8; 32]> = (0..4u8).map(|i| [0x80 | i; 32]).collect();
-    let first: Vec<Vec<u8>> = p1.iter().map(|p| send(&mut s, d, p, &mut r)).collect();
+    let first: Vec<Vec<u8>> = p1
+        .iter()
+        .map(|p| send(&mut s, d, &g.lists(), p, &mut r))
+        .collect();
     // An honest import refuses to encrypt (H2); a copy that does encrypt
     // (hazmat: a live copy) reuses indices, never a key/nonce pair.
     let loaded = OutboundSession::import(&backup, &d.secret.public_keys()).unwrap();
@@ -657,7 +678,7 @@ fn restored_old_sender_state_reuses_no_key_nonce_pair() {
     assert_eq!(restored.next_index(), 1);
     let second: Vec<Vec<u8>> = p2
         .iter()
-        .map(|p| send(&mut restored, d, p, &mut r))
+        .map(|p| send(&mut restored, d, &g.lists(), p, &mut r))
         .collect();
 
     // Payload bytes sit after the 92-byte header, the timestamp, the AAD
@@ -696,8 +717,8 @@ fn restored_old_sender_state_reuses_no_key_nonce_pair() {
     let mut r2 = rng(99);
     let mut a = hazmat::snapshot(&s);
     let mut b = hazmat::snapshot(&s);
-    let ca = send(&mut a, d, &p1[0], &mut r1);
-    let cb = send(&mut b, d, &p2[0], &mut r2);
+    let ca = send(&mut a, d, &g.lists(), &p1[0], &mut r1);
+    let cb = send(&mut b, d, &g.lists(), &p2[0], &mut r2);
     assert_eq!(ca.len(), cb.len(), "equal padded lengths");
     assert_ne!(
         xor(&ca[at..at + 32], &cb[at..at + 32]),
@@ -709,7 +730,7 @@ fn restored_old_sender_state_reuses_no_key_nonce_pair() {
     let mut r3 = rng(99);
     let mut c = hazmat::snapshot(&s);
     let other_time = c
-        .encrypt(&d.secret, &msg(&p1[0]), NOW + 1, &mut r3)
+        .encrypt(&d.secret, &g.lists(), &msg(&p1[0]), NOW + 1, &mut r3)
         .unwrap()
         .to_bytes();
     assert_ne!(ca[24..88], other_time[24..88]);
@@ -717,7 +738,7 @@ fn restored_old_sender_state_reuses_no_key_nonce_pair() {
     // which receivers refuse as a duplicate: nothing leaks.
     let mut r4 = rng(99);
     let mut e = hazmat::snapshot(&s);
-    let again = send(&mut e, d, &p1[0], &mut r4);
+    let again = send(&mut e, d, &g.lists(), &p1[0], &mut r4);
     assert_eq!(ca, again);
 }
 
@@ -763,8 +784,8 @@ fn inconsistent_distributions_are_detected_devices_never_accept_different_plaint
     let in1 = receive(b1, &env1, &g.directory);
     let in2 = receive(b2, &env2, &g.directory);
 
-    let m1 = send(&mut s1, d, b"pay alice 10", &mut r);
-    let m2 = send(&mut s2, d, b"pay alice 99", &mut r);
+    let m1 = send(&mut s1, d, &g.lists(), b"pay alice 10", &mut r);
+    let m2 = send(&mut s2, d, &g.lists(), b"pay alice 99", &mut r);
     // Splices: m2 under m1's commitment and random, and the reverse.
     let mut splice_a = m2.clone();
     splice_a[24..88].copy_from_slice(&m1[24..88]);
@@ -854,7 +875,12 @@ fn reordering_within_the_window_works_and_beyond_it_is_refused() {
     let (mut s, env) = g.start(policy, &mut r);
     let mut ib = receive(&g.bob.devices[0], &env, &g.directory);
     let mut sent: Vec<(u32, Vec<u8>)> = (0..1000u32)
-        .map(|i| (i, send(&mut s, g.sender(), &i.to_be_bytes(), &mut r)))
+        .map(|i| {
+            (
+                i,
+                send(&mut s, g.sender(), &g.lists(), &i.to_be_bytes(), &mut r),
+            )
+        })
         .collect();
     let (last_i, last) = sent.pop().unwrap();
     assert_eq!(
@@ -924,7 +950,7 @@ fn the_skipped_key_store_is_bounded() {
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let bob = &g.bob.devices[0];
     let ib = receive(bob, &env, &g.directory);
-    let m0 = send(&mut s, g.sender(), b"x", &mut r);
+    let m0 = send(&mut s, g.sender(), &g.lists(), b"x", &mut r);
     // Build a state at next index 3000 holding 2000 skipped keys.
     let mut bytes = ib.export().to_vec();
     bytes.truncate(bytes.len() - 32);
@@ -973,7 +999,7 @@ fn unknown_session_is_refused() {
     let (_, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let (mut other, _) = g.start(RotationPolicy::DEFAULT, &mut r);
     let mut ib = receive(&g.bob.devices[0], &env, &g.directory);
-    let m = send(&mut other, g.sender(), b"x", &mut r);
+    let m = send(&mut other, g.sender(), &g.lists(), b"x", &mut r);
     assert_eq!(
         ib.decrypt(&m, &g.directory, NOW).unwrap_err(),
         SessionError::UnknownSession
@@ -985,7 +1011,7 @@ fn replayed_index_is_refused() {
     let (g, mut r) = group(12);
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let mut ib = receive(&g.bob.devices[0], &env, &g.directory);
-    let m = send(&mut s, g.sender(), b"x", &mut r);
+    let m = send(&mut s, g.sender(), &g.lists(), b"x", &mut r);
     ib.decrypt(&m, &g.directory, NOW).unwrap();
     assert_eq!(
         ib.decrypt(&m, &g.directory, NOW).unwrap_err(),
@@ -1047,7 +1073,7 @@ fn every_flipped_bit_is_refused() {
     let (g, mut r) = group(14);
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let ib = receive(&g.bob.devices[0], &env, &g.directory);
-    let m = send(&mut s, g.sender(), b"flip me", &mut r);
+    let m = send(&mut s, g.sender(), &g.lists(), b"flip me", &mut r);
     for byte in 0..m.len() {
         for bit in [0x01u8, 0x80] {
             let mut st =
@@ -1216,9 +1242,9 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
     let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
     let bob = &g.bob.devices[0];
     let mut ib = receive(bob, &env, &g.directory);
-    let m0 = send(&mut s, d, b"0", &mut r);
-    let _m1 = send(&mut s, d, b"1", &mut r);
-    let m2 = send(&mut s, d, b"2", &mut r);
+    let m0 = send(&mut s, d, &g.lists(), b"0", &mut r);
+    let _m1 = send(&mut s, d, &g.lists(), b"1", &mut r);
+    let m2 = send(&mut s, d, &g.lists(), b"2", &mut r);
     ib.decrypt(&m2, &g.directory, NOW).unwrap();
     let out = s.export();
     let inn = ib.export();
@@ -1275,8 +1301,14 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
         SessionError::WrongDevice
     );
     assert_eq!(
-        s.encrypt(&g.alice.devices[1].secret, &msg(b"x"), NOW, &mut r)
-            .unwrap_err(),
+        s.encrypt(
+            &g.alice.devices[1].secret,
+            &g.lists(),
+            &msg(b"x"),
+            NOW,
+            &mut r
+        )
+        .unwrap_err(),
         SessionError::WrongDevice
     );
     // Another object type.
@@ -1299,7 +1331,7 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
 fn message_decoding_is_canonical_and_bounded() {
     let (g, mut r) = group(18);
     let (mut s, _) = g.start(RotationPolicy::DEFAULT, &mut r);
-    let m = send(&mut s, g.sender(), b"x", &mut r);
+    let m = send(&mut s, g.sender(), &g.lists(), b"x", &mut r);
     assert!(SessionMessage::from_bytes(&m).is_ok());
     let mut b = m.clone();
     b.push(0);
@@ -1476,7 +1508,7 @@ proptest! {
         let mut pending: Vec<Vec<u8>> = Vec::new();
         for op in ops {
             match op {
-                Op::Send(b) => pending.push(send(&mut s, d, &[b; 3], &mut r)),
+                Op::Send(b) => pending.push(send(&mut s, d, &g.lists(), &[b; 3], &mut r)),
                 Op::Deliver(i) if !pending.is_empty() => {
                     let m = pending.remove(i % pending.len());
                     ib.decrypt(&m, &g.directory, NOW).unwrap();
@@ -1498,8 +1530,8 @@ proptest! {
         let mut ib2 = InboundSession::import(&inn, &bob.certificate).unwrap();
         prop_assert_eq!(&*ib2.export(), &*inn);
         let mut r2 = r.clone();
-        let a = send(&mut s, d, b"next", &mut r);
-        let b = send(&mut s2, d, b"next", &mut r2);
+        let a = send(&mut s, d, &g.lists(), b"next", &mut r);
+        let b = send(&mut s2, d, &g.lists(), b"next", &mut r2);
         prop_assert_eq!(&a, &b);
         prop_assert_eq!(&*s.export(), &*s2.export());
         for m in pending.iter().chain([&a]) {
@@ -1550,7 +1582,7 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
     let (g, mut r) = group(41);
     let bob = &g.bob.devices[0];
     let (mut s1, env1) = g.start(RotationPolicy::DEFAULT, &mut r);
-    let pay = send(&mut s1, g.sender(), b"pay 100 EUR", &mut r);
+    let pay = send(&mut s1, g.sender(), &g.lists(), b"pay 100 EUR", &mut r);
 
     let mut store = InboundSessions::new(&bob.certificate);
     let opened = open(&bob.keyring, &env1, &g.directory, NOW).unwrap();
@@ -1616,7 +1648,7 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
     )
     .unwrap();
     let env2 = later(&mut s2, NOW + 10, &mut r);
-    let m2 = send(&mut s2, g.sender(), b"two", &mut r);
+    let m2 = send(&mut s2, g.sender(), &g.lists(), b"two", &mut r);
     let mut s3 = OutboundSession::new(
         &g.sender().certificate,
         CHAT,
@@ -1674,7 +1706,7 @@ fn a_distribution_redelivered_after_the_session_was_dropped_is_refused() {
         restarted.receive(&bob.keyring, &o2, NOW).unwrap_err(),
         SessionError::StaleDistribution
     );
-    let m4 = send(&mut s4, g.sender(), b"four", &mut r);
+    let m4 = send(&mut s4, g.sender(), &g.lists(), b"four", &mut r);
     assert_eq!(
         restarted.decrypt(&m4, &g.directory, NOW).unwrap().payload(),
         b"four"
@@ -1823,7 +1855,7 @@ fn a_redistribution_delivered_first_never_loses_earlier_indices() {
     let (mut g, mut r) = group(47);
     let (mut s, env0) = g.start(RotationPolicy::DEFAULT, &mut r);
     let early: Vec<Vec<u8>> = (0..3u8)
-        .map(|i| send(&mut s, g.sender(), &[i], &mut r))
+        .map(|i| send(&mut s, g.sender(), &g.lists(), &[i], &mut r))
         .collect();
 
     let new_device = DeviceSecret::generate(&mut r);
@@ -1915,21 +1947,29 @@ fn a_certificate_renewal_with_the_same_keys_keeps_sessions_working() {
         .unwrap();
     g.directory[0] = g.directory[0].update(&[], &v2).unwrap();
     assert_eq!(s.update_membership(&g.lists(), NOW), Membership::Unchanged);
-    let m = send(&mut s, &g.alice.devices[0], b"still here", &mut r);
+    let m = send(
+        &mut s,
+        &g.alice.devices[0],
+        &g.lists(),
+        b"still here",
+        &mut r,
+    );
     assert_eq!(
         ib.decrypt(&m, &g.directory, NOW).unwrap().payload(),
         b"still here"
     );
     // After the old certificate's expiry, the renewed one still counts.
-    let m = s
-        .encrypt(
-            &g.alice.devices[0].secret,
-            &msg(b"later"),
-            NOW + 2_000_000,
-            &mut r,
-        )
-        .unwrap()
-        .to_bytes();
+    // (Bob's certificates expire then too, so the sender's own `encrypt`
+    // would refuse: the receiving side is the point here.)
+    let m = hazmat::encrypt_signed_by(
+        &mut s,
+        &g.alice.devices[0].secret,
+        &msg(b"later"),
+        NOW + 2_000_000,
+        &mut r,
+    )
+    .unwrap()
+    .to_bytes();
     assert_eq!(
         ib.decrypt(&m, &g.directory, NOW + 2_000_000)
             .unwrap()
@@ -1983,14 +2023,20 @@ fn two_senders_cannot_share_a_session_id() {
         DistributionReceived::New(s.session_id())
     );
     assert_eq!(store.len(), 2);
-    let m = send(&mut s, g.sender(), b"from alice", &mut r);
+    let m = send(&mut s, g.sender(), &g.lists(), b"from alice", &mut r);
     let got = store.decrypt(&m, &g.directory, NOW).unwrap();
     assert_eq!(got.payload(), b"from alice");
     assert_eq!(got.sender_certificate(), &g.sender().certificate);
     // Mallory's messages (under the copied id) reach Alice's session and
     // fail there.
-    send(&mut copy, mallory, b"index 0, already taken", &mut r);
-    let forged = send(&mut copy, mallory, b"from mallory", &mut r);
+    send(
+        &mut copy,
+        mallory,
+        &g.lists(),
+        b"index 0, already taken",
+        &mut r,
+    );
+    let forged = send(&mut copy, mallory, &g.lists(), b"from mallory", &mut r);
     assert_eq!(
         store.decrypt(&forged, &g.directory, NOW).unwrap_err(),
         SessionError::Unauthenticated
@@ -2074,7 +2120,13 @@ fn a_session_that_went_out_hybrid_is_never_redistributed_classical() {
     let mut ib = InboundSession::from_opened(&b1, &opened).unwrap();
     assert_eq!(ib.suite(), Suite::Hybrid);
     let m = s
-        .encrypt(a1.secret(), &msg(b"pq"), NOW, &mut r)
+        .encrypt(
+            a1.secret(),
+            &[&bob_one, &alice_list],
+            &msg(b"pq"),
+            NOW,
+            &mut r,
+        )
         .unwrap()
         .to_bytes();
     assert_eq!(ib.decrypt(&m, &dir1, NOW).unwrap().suite(), Suite::Hybrid);
@@ -2134,7 +2186,13 @@ fn a_session_that_went_out_hybrid_is_never_redistributed_classical() {
         Suite::Classical
     );
     let m2 = downgraded
-        .encrypt(a1.secret(), &msg(b"weaker"), NOW, &mut r)
+        .encrypt(
+            a1.secret(),
+            &[&bob_two, &alice_list],
+            &msg(b"weaker"),
+            NOW,
+            &mut r,
+        )
         .unwrap()
         .to_bytes();
     assert_eq!(
@@ -2173,17 +2231,18 @@ fn receivers_hold_a_session_to_the_policy_it_was_distributed_with() {
     let mut rogue = hazmat::import_live(&bytes, &d.secret.public_keys()).unwrap();
     let mut late = hazmat::import_live(&bytes, &d.secret.public_keys()).unwrap();
     for i in 0..3u8 {
-        let m = send(&mut rogue, d, &[i], &mut r);
+        let m = send(&mut rogue, d, &g.lists(), &[i], &mut r);
         assert_eq!(ib.decrypt(&m, &g.directory, NOW).unwrap().payload(), &[i]);
     }
-    let m3 = send(&mut rogue, d, b"past max_messages", &mut r);
+    let m3 = send(&mut rogue, d, &g.lists(), b"past max_messages", &mut r);
     assert_eq!(
         ib.decrypt(&m3, &g.directory, NOW).unwrap_err(),
         SessionError::SessionExpired
     );
     let when = NOW + 60_000 + session_limit::MAX_CLOCK_SKEW_MS + 1;
-    let old = late
-        .encrypt(&d.secret, &msg(b"past max_age"), when, &mut r)
+    // (Every certificate has expired by then, so `encrypt` itself would
+    // refuse; the rogue code signs directly.)
+    let old = hazmat::encrypt_signed_by(&mut late, &d.secret, &msg(b"past max_age"), when, &mut r)
         .unwrap()
         .to_bytes();
     assert_eq!(
@@ -2314,4 +2373,89 @@ proptest! {
             }
         }
     }
+}
+
+/// M3: `encrypt` sees the lists. The sender never calls
+/// `update_membership` after Bob removes a device (list updates arrive
+/// asynchronously and a caller can forget): the next `encrypt` compares the
+/// lists it is given with those of the distribution (one hash per
+/// account), finds the removal and refuses at once; an addition asks for a
+/// distribution first.
+#[test]
+fn encrypt_sees_a_membership_change_without_update_membership() {
+    let (mut g, mut r) = group(59);
+    let (mut s, env) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let mut old = receive(&g.bob.devices[2], &env, &g.directory);
+    let first = send(&mut s, &g.alice.devices[0], &g.lists(), b"before", &mut r);
+    old.decrypt(&first, &g.directory, NOW).unwrap();
+
+    // Addition: distribute first.
+    let new_device = DeviceSecret::generate(&mut r);
+    let cert = g
+        .bob
+        .secret
+        .certify_device(&common::params(4, new_device.public_keys()))
+        .unwrap();
+    let mut certs = g.bob.list.certificates().to_vec();
+    certs.push(cert.clone());
+    let v2 = g
+        .bob
+        .secret
+        .issue_device_list(Some(&g.directory[1]), NOW + 1, certs.clone())
+        .unwrap();
+    g.directory[1] = g.directory[1].update(&[], &v2).unwrap();
+    let d = &g.alice.devices[0];
+    assert_eq!(
+        s.encrypt(&d.secret, &g.lists(), &msg(b"x"), NOW, &mut r)
+            .unwrap_err(),
+        SessionError::MembershipChanged {
+            added: vec![cert.key_id()]
+        }
+    );
+    s.distribute(
+        &d.secret,
+        &d.certificate,
+        &g.lists(),
+        &[],
+        Padding::Padme,
+        NOW,
+        &mut r,
+    )
+    .unwrap();
+    send(&mut s, d, &g.lists(), b"to five devices", &mut r);
+
+    // Removal: refused at once, no update_membership call needed.
+    certs.remove(2);
+    let v3 = g
+        .bob
+        .secret
+        .issue_device_list(Some(&g.directory[1]), NOW + 2, certs)
+        .unwrap();
+    g.directory[1] = g.directory[1].update(&[], &v3).unwrap();
+    let d = &g.alice.devices[0];
+    assert_eq!(
+        s.encrypt(&d.secret, &g.lists(), &msg(b"secret"), NOW, &mut r)
+            .unwrap_err(),
+        SessionError::RotationRequired
+    );
+    assert!(s.needs_rotation(NOW));
+    // A list that changed without a membership change (a renewal) passes.
+    let (mut s2, _) = g.start(RotationPolicy::DEFAULT, &mut r);
+    let renewed = g
+        .bob
+        .secret
+        .issue_device_list(
+            Some(&g.directory[1]),
+            NOW + 3,
+            g.directory[1].list().certificates().to_vec(),
+        )
+        .unwrap();
+    g.directory[1] = g.directory[1].update(&[], &renewed).unwrap();
+    send(
+        &mut s2,
+        &g.alice.devices[0],
+        &g.lists(),
+        b"same devices",
+        &mut r,
+    );
 }

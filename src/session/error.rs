@@ -86,6 +86,13 @@ pub enum SessionError {
         /// Certificate key ids of the removed devices.
         removed: alloc::vec::Vec<KeyId>,
     },
+    /// `encrypt` was given lists on which devices were added since the last
+    /// distribution: distribute the current state to them first
+    /// ([`crate::OutboundSession::distribute`]), then encrypt.
+    MembershipChanged {
+        /// Certificate key ids of the added devices.
+        added: alloc::vec::Vec<KeyId>,
+    },
     /// Payload above [`crate::limit::MAX_PAYLOAD`].
     PayloadTooLarge,
     /// AAD above [`crate::limit::MAX_AAD`].
@@ -166,6 +173,13 @@ impl fmt::Display for SessionError {
             SessionError::WrongDevice => f.write_str("session belongs to another device"),
             SessionError::MemberRemoved { removed } => {
                 write!(f, "{} recipient devices removed: rotate", removed.len())
+            }
+            SessionError::MembershipChanged { added } => {
+                write!(
+                    f,
+                    "{} recipient devices added: distribute first",
+                    added.len()
+                )
             }
             SessionError::PayloadTooLarge => f.write_str("payload too large"),
             SessionError::AadTooLarge => f.write_str("AAD too large"),

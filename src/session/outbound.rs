@@ -67,7 +67,7 @@ pub enum Membership {
 /// let opened = open(&bob, &envelope.to_bytes(), &directory, now)?;
 /// let mut inbound = InboundSession::from_opened(&bob, &opened)?;
 /// let msg = Message { payload: b"hi", aad: b"", ..Message::default() };
-/// let sent = out.encrypt(alice.secret(), &msg, now, &mut rng)?;
+/// let sent = out.encrypt(alice.secret(), &[&bob_list, &alice_list], &msg, now, &mut rng)?;
 /// let got = inbound.decrypt(&sent.to_bytes(), &directory, now)?;
 /// assert_eq!(got.payload(), b"hi");
 /// # Ok::<(), Box<dyn core::error::Error>>(())
@@ -94,6 +94,16 @@ pub struct OutboundSession {
     /// the same chain key, so one classical re-distribution would expose a
     /// session that went out hybrid). `None` before the first.
     pub(crate) suite: Option<crate::Suite>,
+    /// (account, list hash) of every list the last distribution (or the
+    /// last `encrypt` that found no change) saw, sorted: `encrypt` compares
+    /// the lists it is given with these (M3 of the review: removal "at
+    /// once" no longer rests on the caller remembering
+    /// `update_membership`). Not persisted: a loaded session never
+    /// encrypts.
+    pub(crate) seen_lists: Vec<([u8; 32], [u8; 32])>,
+    /// The earliest expiry of a recorded recipient's certificate on those
+    /// lists: from then on `encrypt` rechecks membership.
+    pub(crate) first_expiry: Option<u64>,
     /// Loaded by [`OutboundSession::import`]: the copy cannot know whether
     /// it is the latest, so it never encrypts or distributes (H2 of the
     /// review; spec-sessions §15.7). Not persisted: every import sets it.
@@ -158,6 +168,8 @@ impl OutboundSession {
             recipients: BTreeSet::new(),
             removed: false,
             suite: None,
+            seen_lists: Vec::new(),
+            first_expiry: None,
             restored: false,
         })
     }
@@ -293,6 +305,7 @@ impl OutboundSession {
             rng,
         )?;
         self.recipients.extend(active_key_ids(recipients, now));
+        self.record_lists(recipients);
         let sealed = envelope.header().suite();
         self.suite = Some(self.suite.map_or(sealed, |s| s.min(sealed)));
         Ok(envelope)
@@ -300,7 +313,14 @@ impl OutboundSession {
 
     /// Encrypts `message` (payload, AAD, padding) as the next index: one
     /// AEAD and one Ed25519 signature by `device` (the owner), whatever the
-    /// number of recipients. Draws 32 bytes after every check, from which,
+    /// number of recipients. `lists` are the current verified lists of
+    /// every member account, as for [`OutboundSession::distribute`]: when
+    /// one differs from those of the last distribution (compared by list
+    /// hash: one comparison per account, not per device) or a recipient's
+    /// certificate may have expired, membership is rechecked first; a
+    /// removal refuses at once (`RotationRequired`, the session is marked),
+    /// an addition is [`SessionError::MembershipChanged`] (distribute
+    /// first). Draws 32 bytes after every check, from which,
     /// the message key and the content the message's random is derived
     /// (hedged: a restored RNG never repeats a key/nonce pair for different
     /// content, spec-sessions §15.3); the chain advances and the message key is wiped before
@@ -310,17 +330,19 @@ impl OutboundSession {
     ///
     /// # Errors
     /// In this order: [`SessionError::WrongDevice`],
-    /// [`SessionError::RotationRequired`] ([`OutboundSession::needs_rotation`]),
+    /// [`SessionError::RotationRequired`] ([`OutboundSession::needs_rotation`],
+    /// or a device removed from `lists`), [`SessionError::MembershipChanged`],
     /// [`SessionError::Exhausted`], [`SessionError::PayloadTooLarge`],
     /// [`SessionError::AadTooLarge`], [`SessionError::PaddedBodyTooLarge`].
     pub fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         device: &DeviceSecret,
+        lists: &[&VerifiedDeviceList],
         message: &Message<'_>,
         now: u64,
         rng: &mut R,
     ) -> Result<SessionMessage, SessionError> {
-        let r = self.encrypt_inner(device, message, now, rng);
+        let r = self.encrypt_inner(device, lists, message, now, rng);
         crate::primitives::scrub_stack();
         r
     }
@@ -329,6 +351,7 @@ impl OutboundSession {
     fn encrypt_inner<R: CryptoRng + ?Sized>(
         &mut self,
         device: &DeviceSecret,
+        lists: &[&VerifiedDeviceList],
         message: &Message<'_>,
         now: u64,
         rng: &mut R,
@@ -336,7 +359,51 @@ impl OutboundSession {
         if device.public_keys().ed25519 != self.owner {
             return Err(SessionError::WrongDevice);
         }
+        if self.needs_rotation(now) {
+            return Err(SessionError::RotationRequired);
+        }
+        if self.lists_changed(lists, now) {
+            match self.update_membership(lists, now) {
+                // The removed flag is set: refused below.
+                Membership::Removed(_) => {}
+                Membership::Added(added) => {
+                    return Err(SessionError::MembershipChanged { added });
+                }
+                Membership::Unchanged => self.record_lists(lists),
+            }
+        }
         self.encrypt_as(Signer::Device(device), message, now, rng)
+    }
+
+    /// True when `lists` are not (by account and list hash) those last
+    /// recorded, or a recorded recipient's certificate may have expired.
+    fn lists_changed(&self, lists: &[&VerifiedDeviceList], now: u64) -> bool {
+        if self.first_expiry.is_some_and(|e| now >= e) || lists.len() != self.seen_lists.len() {
+            return true;
+        }
+        let mut given: Vec<([u8; 32], [u8; 32])> = lists
+            .iter()
+            .map(|l| (*l.account().as_bytes(), *l.list().hash()))
+            .collect();
+        given.sort_unstable();
+        given != self.seen_lists
+    }
+
+    /// Records the lists' (account, hash) and the earliest expiry of a
+    /// recorded recipient on them.
+    fn record_lists(&mut self, lists: &[&VerifiedDeviceList]) {
+        let mut seen: Vec<([u8; 32], [u8; 32])> = lists
+            .iter()
+            .map(|l| (*l.account().as_bytes(), *l.list().hash()))
+            .collect();
+        seen.sort_unstable();
+        self.seen_lists = seen;
+        self.first_expiry = lists
+            .iter()
+            .flat_map(|l| l.devices())
+            .filter(|d| self.recipients.contains(&d.key_id()))
+            .filter_map(|d| d.certificate().params().expires_at)
+            .min();
     }
 
     /// [`OutboundSession::encrypt`] after the owner check, with the
@@ -444,6 +511,8 @@ impl OutboundSession {
             recipients: self.recipients.clone(),
             removed: self.removed,
             suite: self.suite,
+            seen_lists: self.seen_lists.clone(),
+            first_expiry: self.first_expiry,
             restored: self.restored,
         }
     }

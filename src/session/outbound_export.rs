@@ -165,6 +165,8 @@ impl OutboundSession {
             recipients,
             removed,
             suite: Some(suite),
+            seen_lists: Vec::new(),
+            first_expiry: None,
             restored: true,
         })
     }
