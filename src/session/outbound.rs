@@ -101,6 +101,9 @@ pub struct OutboundSession {
     /// `update_membership`). Not persisted: a loaded session never
     /// encrypts.
     pub(crate) seen_lists: Vec<([u8; 32], [u8; 32])>,
+    /// The same, in the order the lists were given (a comparison without
+    /// allocating or sorting when the caller passes them the same way).
+    pub(crate) seen_order: Vec<([u8; 32], [u8; 32])>,
     /// The earliest expiry of a recorded recipient's certificate on those
     /// lists: from then on `encrypt` rechecks membership.
     pub(crate) first_expiry: Option<u64>,
@@ -169,6 +172,7 @@ impl OutboundSession {
             removed: false,
             suite: None,
             seen_lists: Vec::new(),
+            seen_order: Vec::new(),
             first_expiry: None,
             restored: false,
         })
@@ -381,6 +385,14 @@ impl OutboundSession {
         if self.first_expiry.is_some_and(|e| now >= e) || lists.len() != self.seen_lists.len() {
             return true;
         }
+        // Fast path, no allocation: the lists in the order last recorded.
+        let same_order = lists
+            .iter()
+            .zip(&self.seen_order)
+            .all(|(l, (a, h))| l.account().as_bytes() == a && l.list().hash() == h);
+        if same_order {
+            return false;
+        }
         let mut given: Vec<([u8; 32], [u8; 32])> = lists
             .iter()
             .map(|l| (*l.account().as_bytes(), *l.list().hash()))
@@ -396,6 +408,7 @@ impl OutboundSession {
             .iter()
             .map(|l| (*l.account().as_bytes(), *l.list().hash()))
             .collect();
+        self.seen_order = seen.clone();
         seen.sort_unstable();
         self.seen_lists = seen;
         self.first_expiry = lists
@@ -512,6 +525,7 @@ impl OutboundSession {
             removed: self.removed,
             suite: self.suite,
             seen_lists: self.seen_lists.clone(),
+            seen_order: self.seen_order.clone(),
             first_expiry: self.first_expiry,
             restored: self.restored,
         }

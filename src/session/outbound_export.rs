@@ -166,6 +166,7 @@ impl OutboundSession {
             removed,
             suite: Some(suite),
             seen_lists: Vec::new(),
+            seen_order: Vec::new(),
             first_expiry: None,
             restored: true,
         })
