@@ -45,6 +45,7 @@ const TARGETS: &[&str] = &[
     "decode_signed_prekey",
     "keyring_import",
     "keyring_ops",
+    "open_hybrid",
 ];
 
 fn fixture() -> Fixture {
@@ -73,6 +74,7 @@ fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
         "decode_signed_prekey" => fuzzing::decode_signed_prekey(fx, data),
         "keyring_import" => fuzzing::keyring_import(data),
         "keyring_ops" => fuzzing::keyring_ops(fx, data),
+        "open_hybrid" => fuzzing::open_hybrid(fx, data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -194,6 +196,38 @@ fn open_oracles_hold_on_the_fixture() {
     data[0] = 0;
     *data.last_mut().unwrap() = 1;
     assert_eq!(fuzzing::open_body(&fx, &data), Ok(()));
+}
+
+/// The hybrid open oracle accepts the pristine envelope and deliveries for
+/// its recipients and every X25519 ciphertext substitution is refused; the
+/// hybrid seeds are the current fixture's.
+#[test]
+fn hybrid_open_oracle_holds_on_the_fixture() {
+    let fx = fixture();
+    for opener in 0..fuzzing::HYBRID_OPENERS {
+        assert_eq!(fuzzing::open_hybrid(&fx, &[opener]), Ok(()));
+        for wrap in 0..3u8 {
+            assert_eq!(fuzzing::open_hybrid(&fx, &[opener, 1 + 2 * wrap]), Ok(()));
+            for point in 0..12u8 {
+                let input = [opener, 0, fuzzing::hop::X25519_POINT, wrap, point];
+                assert_eq!(fuzzing::open_hybrid(&fx, &input), Ok(()));
+            }
+        }
+    }
+    // The oracle bites: a delivery of another device's wrap is not the
+    // message of this device, so claiming it "opened" would be a violation;
+    // the hybrid envelope really is hybrid and its deliveries decode.
+    let envelope = fanseal::Envelope::from_bytes(fx.hybrid_envelope_bytes()).unwrap();
+    assert_eq!(envelope.header().suite(), fanseal::Suite::Hybrid);
+    assert_eq!(fx.hybrid_delivery_bytes().len(), 3);
+    let seeds: BTreeSet<Vec<u8>> = files(&fuzz_dir().join("seeds").join("decode_envelope"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert!(
+        seeds.contains(fx.hybrid_envelope_bytes()),
+        "hybrid envelope seed is stale"
+    );
 }
 
 /// The raw open seeds are the fixture's current envelope and deliveries: if
@@ -340,10 +374,14 @@ fn generate_seeds() {
     let deliveries: Vec<Vec<u8>> = (0..fx.device_count())
         .filter_map(|i| fx.delivery_bytes(i))
         .collect();
-    let mut envelopes = vec![fx.envelope_bytes().to_vec()];
+    let mut envelopes = vec![
+        fx.envelope_bytes().to_vec(),
+        fx.hybrid_envelope_bytes().to_vec(),
+    ];
     envelopes.extend(of_type(0x03));
     write_seeds("decode_envelope", &envelopes);
     let mut dels = deliveries.clone();
+    dels.extend(fx.hybrid_delivery_bytes());
     dels.extend(of_type(0x04));
     write_seeds("decode_delivery", &dels);
 
@@ -385,6 +423,7 @@ fn generate_seeds() {
     let mut raw = vec![fx.envelope_bytes().to_vec()];
     raw.extend(deliveries);
     write_seeds("open_raw", &raw);
+    write_seeds("open_hybrid", &hybrid_programs());
 
     // arbitrary reads these as (recipient, mutation list): the empty list,
     // each recipient, and a few small mutation programs.
@@ -576,6 +615,84 @@ fn generate_seeds() {
         .collect();
     exports.extend(vectors_of(0x20));
     write_seeds("keyring_import", &exports);
+}
+
+/// `open_hybrid` programs: each opener on the pristine envelope, each
+/// delivery, and every kind of mutation (SPEC.md §2.7, §4.1–4.10, §5.2).
+fn hybrid_programs() -> Vec<Vec<u8>> {
+    use fuzzing::hop;
+    let mut programs: Vec<Vec<u8>> = (0..fuzzing::HYBRID_OPENERS).map(|o| vec![o]).collect();
+    for opener in 0..fuzzing::HYBRID_OPENERS {
+        for wrap in 0..3u8 {
+            programs.push(vec![opener, 1 + 2 * wrap]);
+        }
+    }
+    // Every low-order or non-canonical X25519 ciphertext in every wrap,
+    // opened by recipient 0 (one of them is its own wrap).
+    for wrap in 0..3u8 {
+        for point in 0..12u8 {
+            programs.push(vec![0, 0, hop::X25519_POINT, wrap, point]);
+        }
+        programs.push(vec![1, 2 * wrap + 1, hop::X25519_POINT, 0, 2]);
+    }
+    let m = |opener: u8, form: u8, ops: &[&[u8]]| {
+        let mut v = vec![opener, form];
+        for op in ops {
+            v.extend_from_slice(op);
+        }
+        v
+    };
+    for opener in 0..3u8 {
+        for wrap in 0..3u8 {
+            programs.push(m(opener, 0, &[&[hop::MLKEM_XOR, wrap, 0x01, 0x20, 0x80]]));
+            programs.push(m(opener, 0, &[&[hop::MLKEM_XOR, wrap, 0x04, 0x3f, 0x01]]));
+            programs.push(m(opener, 0, &[&[hop::X25519_XOR, wrap, 31, 0x80]]));
+            programs.push(m(opener, 0, &[&[hop::X25519_XOR, wrap, 0, 0x01]]));
+            programs.push(m(opener, 0, &[&[hop::AEAD_XOR, wrap, 47, 0x01]]));
+            programs.push(m(opener, 0, &[&[hop::AEAD_XOR, wrap, 0, 0x01]]));
+        }
+    }
+    programs.extend([
+        m(0, 0, &[&[hop::SUITE, 0, 1]]),
+        m(0, 1, &[&[hop::SUITE, 0, 1]]),
+        m(0, 0, &[&[hop::SUITE, 0, 3]]),
+        m(0, 0, &[&[hop::SUITE, 0, 1], &[hop::INSERT_ENC, 0]]),
+        m(0, 0, &[&[hop::SUITE, 0, 1], &[hop::INSERT_ENC, 5]]),
+        m(0, 0, &[&[hop::INSERT_ENC, 0]]),
+        m(1, 0, &[&[hop::REMOVE_WRAP, 1]]),
+        m(1, 0, &[&[hop::DUPLICATE_WRAP, 2]]),
+        m(
+            1,
+            0,
+            &[&[hop::REMOVE_WRAP, 1], &[hop::RECIPIENT_COUNT, 0, 2]],
+        ),
+        m(1, 0, &[&[hop::TRUNCATE_WRAP, 0, 0x04, 0x60]]),
+        m(1, 0, &[&[hop::TRUNCATE_WRAP, 0, 0, 48]]),
+        m(1, 0, &[&[hop::EXTEND_WRAP, 2, 48]]),
+        m(1, 3, &[&[hop::TRUNCATE_WRAP, 0, 0, 48]]),
+        m(2, 0, &[&[hop::RECIPIENT_COUNT, 0x04, 0x00]]),
+        m(2, 0, &[&[hop::RECIPIENT_COUNT, 0xff, 0xff]]),
+        m(2, 0, &[&[hop::RECIPIENT_COUNT, 0, 0]]),
+        m(2, 0, &[&[hop::KEY_ID_XOR, 0, 15, 1]]),
+        m(2, 0, &[&[hop::KEY_ID_XOR, 2, 0, 0x80]]),
+        m(2, 0, &[&[hop::MESSAGE_ID_XOR, 3, 1]]),
+        m(2, 0, &[&[hop::COMMITMENT_XOR, 31, 1]]),
+        m(2, 0, &[&[hop::BODY_LEN, 0, 0, 0, 0]]),
+        m(2, 0, &[&[hop::BODY_LEN, 0xff, 0xff, 0xff, 0xff]]),
+        m(2, 0, &[&[hop::BODY_LEN, 0, 0x10, 0, 1]]),
+        m(2, 0, &[&[hop::BODY_XOR, 0, 5, 1]]),
+        m(2, 0, &[&[hop::SWAP_KEM, 0, 1]]),
+        m(2, 0, &[&[hop::SWAP_WRAPS, 1, 2]]),
+        m(2, 0, &[&[hop::COPY_AEAD, 0, 1]]),
+        m(2, 0, &[&[hop::REMOVE_RECIPIENT, 0]]),
+        m(2, 0, &[&[hop::OBJECT_TYPE, 4]]),
+        m(2, 1, &[&[hop::OBJECT_TYPE, 3]]),
+        m(0, 0, &[&[hop::TRUNCATE, 0, 0, 0x10, 0]]),
+        m(0, 0, &[&[hop::XOR, 0, 0, 0, 2, 0x03]]),
+        m(4, 0, &[&[hop::SUITE, 0, 1], &[hop::INSERT_ENC, 0]]),
+        m(3, 0, &[&[hop::KEY_ID_XOR, 1, 3, 3]]),
+    ]);
+    programs
 }
 
 /// `keyring_ops` programs (SPEC.md §3.8): rotations over several periods,

@@ -29,8 +29,9 @@ use crate::identity::keyring::{PrekeySecret, Retired};
 use crate::identity::{
     AccountPublicKey, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
     DeviceSecret, KeyId, PrekeyPolicy, SignedPrekey, VerifiedDeviceCertificate, VerifiedDeviceList,
-    SIGNED_PREKEY_LEN,
+    HYBRID_SIGNED_PREKEY_LEN, SIGNED_PREKEY_LEN,
 };
+use crate::suite::Suite;
 
 use super::{ensure, Fixture, Outcome, Violation, NOW, OPEN_AT};
 
@@ -56,7 +57,9 @@ const EXPORT_MAX_LEN: usize = 2
     + 1
     + limit::MAX_KEYRING_RETIRED * (32 + crate::identity::CERTIFICATE_LEN + 8)
     + 1
-    + limit::MAX_KEYRING_PREKEYS * (32 + SIGNED_PREKEY_LEN);
+    + limit::MAX_KEYRING_PREKEYS * (32 + SIGNED_PREKEY_LEN)
+    + 1
+    + limit::MAX_KEYRING_PREKEYS * (32 + HYBRID_SIGNED_PREKEY_LEN);
 
 /// The largest single allocation `keyring_import` may make (the export
 /// buffer, or a vector of superseded key sets or prekeys at its limit):
@@ -698,13 +701,18 @@ fn policy_is_valid(p: &PrekeyPolicy) -> bool {
 
 /// The key id of a prekey (SPEC.md §3.7), computed here from the
 /// specification's formula rather than by the library:
-/// `SHA-256(lp("fanseal v2 prekey key id") || account || device id || x25519)[0..16]`.
+/// `SHA-256(lp("fanseal v2 prekey key id") || account || device id || x25519)[0..16]`
+/// for a classical prekey, with `"fanseal v2 hybrid prekey key id"` and the
+/// 1,216-byte X-Wing key for a hybrid one.
 fn spec_prekey_key_id(prekey: &SignedPrekey) -> [u8; 16] {
     use sha2::Digest;
-    const LABEL: &[u8] = b"fanseal v2 prekey key id";
+    let label: &[u8] = match prekey.suite() {
+        Suite::Hybrid => b"fanseal v2 hybrid prekey key id",
+        _ => b"fanseal v2 prekey key id",
+    };
     let mut h = sha2::Sha256::new();
-    h.update([LABEL.len() as u8]);
-    h.update(LABEL);
+    h.update([label.len() as u8]);
+    h.update(label);
     h.update(prekey.account().0);
     h.update(prekey.device_id().0);
     h.update(prekey.public_key());
@@ -723,14 +731,16 @@ fn is_clamped(secret: &[u8]) -> bool {
 }
 
 /// The export's layout (SPEC.md §3.9), read with offsets computed here:
-/// length `292 + 240·r + 228·p`, the policy, counts and public parts in
-/// their places, and every X25519 secret written clamped.
+/// length `293 + 240·r + 228·p + 1,412·h`, the policy, counts and public
+/// parts in their places, every X25519 secret written clamped, and each
+/// hybrid entry its X-Wing seed (as held) and its 1,380-byte prekey.
 fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
     const CERT: usize = crate::identity::CERTIFICATE_LEN;
-    let (r, p) = (k.retired.len(), k.prekeys.len());
+    const HYBRID: usize = 32 + HYBRID_SIGNED_PREKEY_LEN;
+    let (r, p, h) = (k.retired.len(), k.prekeys.len(), k.hybrid_prekeys.len());
     ensure(
-        bytes.len() == 292 + 240 * r + 228 * p,
-        "keyring export: not 292 + 240·r + 228·p bytes",
+        HYBRID == 1412 && bytes.len() == 293 + 240 * r + 228 * p + HYBRID * h,
+        "keyring export: not 293 + 240·r + 228·p + 1,412·h bytes",
     )?;
     let at = |from: usize, len: usize| bytes.get(from..from + len).unwrap_or(&[]);
     let policy = k.policy();
@@ -740,11 +750,13 @@ fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
         .chain(policy.lifetime_ms.to_be_bytes())
         .chain(policy.grace_ms.to_be_bytes())
         .collect();
+    let hybrid_at = 293 + 240 * r + 228 * p;
     ensure(
         at(0, 26) == header.as_slice()
             && at(26 + 64, CERT) == k.certificate().to_bytes().as_slice()
             && at(290, 1) == [r as u8]
-            && at(291 + 240 * r, 1) == [p as u8],
+            && at(291 + 240 * r, 1) == [p as u8]
+            && at(hybrid_at - 1, 1) == [h as u8],
         "keyring export: prefix, policy, certificate or counts out of place",
     )?;
     let mut clamped = is_clamped(at(26, 32));
@@ -761,8 +773,26 @@ fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
         let o = 292 + 240 * r + 228 * i;
         clamped &= is_clamped(at(o, 32));
         ensure(
-            at(o + 32, SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
-            "keyring export: a prekey entry is not secret ‖ signed prekey (228 bytes)",
+            entry.prekey.suite() == Suite::Classical
+                && at(o + 32, SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
+            "keyring export: a prekey entry is not secret ‖ classical signed prekey (228 bytes)",
+        )?;
+    }
+    for (i, entry) in k.hybrid_prekeys.iter().enumerate() {
+        let o = hybrid_at + HYBRID * i;
+        // The seed is written as held: it derives the prekey's X-Wing key.
+        let seed: Option<[u8; 32]> = at(o, 32).try_into().ok();
+        let derives = seed.is_some_and(|seed| {
+            crate::primitives::XWingSecret::from_seed(&seed)
+                .public()
+                .as_slice()
+                == entry.prekey.public_key()
+        });
+        ensure(
+            entry.prekey.suite() == Suite::Hybrid
+                && derives
+                && at(o + 32, HYBRID_SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
+            "keyring export: a hybrid entry is not seed ‖ hybrid signed prekey (1,412 bytes)",
         )?;
     }
     ensure(
@@ -784,6 +814,7 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
     // Limits: catches a count check missing or off by one.
     ensure(
         k.prekeys.len() <= limit::MAX_KEYRING_PREKEYS
+            && k.hybrid_prekeys.len() <= limit::MAX_KEYRING_PREKEYS
             && k.retired.len() <= limit::MAX_KEYRING_RETIRED,
         "keyring: more prekeys or superseded key sets than the limits",
     )?;
@@ -792,9 +823,9 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
         k.retired
             .windows(2)
             .all(|w| matches!(w, [a, b] if (a.retired_at, a.key_id) < (b.retired_at, b.key_id)))
-            && k.prekeys.windows(2).all(|w| {
+            && [&k.prekeys, &k.hybrid_prekeys].iter().all(|list| list.windows(2).all(|w| {
                 matches!(w, [a, b] if (a.prekey.created_at(), a.key_id) < (b.prekey.created_at(), b.key_id))
-            }),
+            })),
         "keyring: entries not strictly sorted",
     )?;
     let cert = k.certificate();
@@ -820,7 +851,17 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
             "keyring: a superseded key set that is not this device's, signed by its account",
         )?;
     }
-    for entry in &k.prekeys {
+    // Each section holds its own suite only (SPEC.md §3.9 steps 4–5).
+    ensure(
+        k.prekeys
+            .iter()
+            .all(|p| p.prekey.suite() == Suite::Classical)
+            && k.hybrid_prekeys
+                .iter()
+                .all(|p| p.prekey.suite() == Suite::Hybrid),
+        "keyring: a prekey in the other suite's section",
+    )?;
+    for entry in k.prekeys.iter().chain(&k.hybrid_prekeys) {
         let prekey = &entry.prekey;
         let signed = !signatures
             || crate::primitives::Ed25519Public::from_bytes(prekey.device_key())
@@ -843,6 +884,7 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
     let mut ids: Vec<KeyId> = certificates()
         .map(DeviceCertificate::key_id)
         .chain(k.prekeys.iter().map(|p| p.key_id))
+        .chain(k.hybrid_prekeys.iter().map(|p| p.key_id))
         .collect();
     let mut x: Vec<[u8; 32]> = certificates().map(|c| c.keys().x25519).collect();
     let mut ed: Vec<[u8; 32]> = certificates().map(|c| c.keys().ed25519).collect();
