@@ -267,18 +267,29 @@ fn keyring_seeds_load_and_prekey_seeds_decode() {
     let fx = fixture();
     let (ops, imports) = (seeds("keyring_ops"), seeds("keyring_import"));
     let mut held = BTreeSet::new();
+    let mut held_hybrid = BTreeSet::new();
     let mut retired = BTreeSet::new();
     for program in keyring_programs() {
         assert!(ops.contains(&program), "keyring_ops seeds are stale");
         let export = fx.keyring_export_after(&program).unwrap();
         assert!(imports.contains(&export), "keyring_import seeds are stale");
         let keyring = fanseal::DeviceKeyring::import(&export).unwrap();
-        held.insert(keyring.prekeys().count());
-        retired.insert((export.len() - 292 - 228 * keyring.prekeys().count()) / 240);
+        let hybrid = keyring
+            .prekeys()
+            .filter(|p| p.suite() == fanseal::Suite::Hybrid)
+            .count();
+        let classical = keyring.prekeys().count() - hybrid;
+        held.insert(classical);
+        held_hybrid.insert(hybrid);
+        // SPEC.md §3.9: 293 + 240·r + 228·p + 1,412·h bytes.
+        let rest = export.len() - 293 - 228 * classical - 1412 * hybrid;
+        assert_eq!(rest % 240, 0, "export length is not SPEC §3.9's");
+        retired.insert(rest / 240);
     }
-    // Empty, one prekey, several across a re-key, and the 32 limit; no
-    // superseded key set, one, and the 8 limit.
+    // Empty, one prekey, several across a re-key, and the 32 limit, for
+    // each suite; no superseded key set, one, and the 8 limit.
     assert!(held.contains(&0) && held.contains(&1) && held.contains(&32));
+    assert!(held_hybrid.contains(&0) && held_hybrid.contains(&1) && held_hybrid.contains(&32));
     assert!(retired.contains(&0) && retired.contains(&1) && retired.contains(&8));
     let prekeys = seeds("decode_signed_prekey");
     for prekey in fx.signed_prekeys() {
@@ -604,7 +615,12 @@ fn generate_seeds() {
         v
     };
     let mut prekeys = fx.signed_prekeys();
-    prekeys.extend(vectors_of(0x07).into_iter().filter(|b| b.len() <= 256));
+    prekeys.extend(fx.hybrid_fixture_prekeys());
+    prekeys.extend(
+        vectors_of(0x07)
+            .into_iter()
+            .filter(|b| b.len() <= 256 || (1300..=1400).contains(&b.len())),
+    );
     write_seeds("decode_signed_prekey", &prekeys);
 
     let programs = keyring_programs();
@@ -883,6 +899,110 @@ fn keyring_programs() -> Vec<Vec<u8>> {
         (op::RENEW, vec![5, 0]),
         (op::OPEN, one(4)),
         (op::OPEN, one(43)),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    programs.extend(hybrid_keyring_programs());
+    programs
+}
+
+/// `keyring_ops` programs for hybrid prekeys (SPEC.md §3.8 Rotate hybrid,
+/// §3.9 section `h`). Certificate variants: 0 none, 2 `CAPABILITY_PREKEYS`,
+/// 6 and 7 `CAPABILITY_PREKEYS | CAPABILITY_HYBRID`, 8 `CAPABILITY_HYBRID`.
+/// Opens 52.. are the hybrid pool's envelopes.
+fn hybrid_keyring_programs() -> Vec<Vec<u8>> {
+    use fuzzing::op;
+    let minutes = |m: u16| m.to_be_bytes().to_vec();
+    let day: u16 = 24 * 60;
+    let one = |b: u8| vec![b];
+    let clock = |t: u64| (op::SET_CLOCK, t.to_be_bytes().to_vec());
+    let mut programs = Vec::new();
+    // NotHybrid, then a re-key to a hybrid certificate: rotations of both
+    // kinds, a repeated seed (SameKeys), opens of held and missing hybrid
+    // keys, renewals keeping both bits or changing one (CapabilityChange),
+    // a re-key to a certificate without the bit (NotHybrid again, the
+    // hybrid secrets stay and open), deletion, reloads.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::ROTATE_HYBRID, one(0)),
+        (op::REKEY_WITH, vec![1, 6]),
+        (op::ROTATE, one(0)),
+        (op::ROTATE_HYBRID, one(0)),
+        (op::ROTATE_HYBRID, one(0)),
+        (op::OPEN, one(52)),
+        (op::OPEN, one(53)),
+        (op::OPEN, one(0)),
+        (op::ADVANCE, minutes(2 * day)),
+        (op::ROTATE_HYBRID, one(1)),
+        (op::ROTATE, one(1)),
+        (op::RENEW, vec![1, 7]),
+        (op::RENEW, vec![1, 2]),
+        (op::RENEW, vec![1, 8]),
+        (op::RENEW, vec![1, 0]),
+        (op::RENEW, vec![1, 6]),
+        (op::RELOAD, vec![]),
+        (op::REKEY_WITH, vec![2, 2]),
+        (op::ROTATE_HYBRID, one(5)),
+        (op::OPEN, one(52)),
+        (op::OPEN, one(53)),
+        (op::ADVANCE, minutes(10 * day)),
+        (op::DELETE, vec![]),
+        (op::OPEN, one(52)),
+        (op::OPEN, one(53)),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    // Hybrid and classical rotations interleaved, eight of each per minute,
+    // up to the 64-operation limit (both sections well filled); then 33
+    // hybrid rotations alone (the 33rd is Full, the export holds 32 hybrid
+    // prekeys), and the same cut short, opened, reloaded and deleted after
+    // the grace period (the hybrid section empties).
+    let mut ops: Vec<(u8, Vec<u8>)> = vec![(op::REKEY_WITH, vec![3, 6])];
+    for i in 0..33u8 {
+        ops.push((op::ROTATE_HYBRID, one(i)));
+        ops.push((op::ROTATE, one(i)));
+        if i % 8 == 7 {
+            ops.push((op::ADVANCE, minutes(1)));
+        }
+    }
+    programs.push(encode(&ops[..ops.len().min(64)]));
+    let mut full: Vec<(u8, Vec<u8>)> = vec![(op::REKEY_WITH, vec![3, 6])];
+    for i in 0..33u8 {
+        full.push((op::ROTATE_HYBRID, one(i)));
+        if i % 8 == 7 {
+            full.push((op::ADVANCE, minutes(1)));
+        }
+    }
+    programs.push(encode(&full));
+    full.truncate(30);
+    full.extend([
+        (op::OPEN, one(52 + 3)),
+        (op::RELOAD, vec![]),
+        (op::ADVANCE, minutes(u16::MAX)),
+        (op::DELETE, vec![]),
+        (op::OPEN, one(52 + 3)),
+        (op::ROTATE_HYBRID, one(3)),
+    ]);
+    programs.push(encode(&full));
+    // DeviceKeyring::new with a hybrid-only certificate: hybrid rotations
+    // (no classical prekey is required), a rotation at the end of time
+    // (InvalidPolicy), renewals, a re-key to a certificate without the bit.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::CREATE, vec![0, 0, 8]),
+        (op::ROTATE_HYBRID, one(3)),
+        (op::OPEN, one(55)),
+        (op::RENEW, vec![0, 6]),
+        (op::RENEW, vec![0, 8]),
+        (op::ADVANCE, minutes(3 * day)),
+        (op::ROTATE_HYBRID, one(4)),
+        clock(u64::MAX - 1000),
+        (op::ROTATE_HYBRID, one(9)),
+        clock(fuzzing::NOW + 3 * 24 * 3_600_000 + 1),
+        (op::REKEY, one(3)),
+        (op::ROTATE_HYBRID, one(6)),
+        (op::OPEN, one(55)),
+        (op::OPEN, one(56)),
+        (op::CREATE, vec![4, 4, 6]),
+        (op::ROTATE_HYBRID, one(7)),
         (op::RELOAD, vec![]),
     ];
     programs.push(encode(&ops));
