@@ -42,6 +42,18 @@ line_of() { # file, fixed string, offset
     fi
     echo $((n + ${3:-0}))
 }
+# The first line after the (unique) anchor line that is exactly the given text.
+line_after() { # file, anchor, fixed string
+    local a n
+    a=$(line_of "$1" "$2")
+    n=$(tail -n +"$a" "$1" | grep -nF -m1 -- "$3" | cut -d: -f1)
+    if [ -z "$n" ]; then
+        echo "ct: declassification point not found after '$2' in $1: $3" >&2
+        echo "ct: review the change and update ct/declassify.supp.in" >&2
+        exit 1
+    fi
+    echo $((a + n - 1))
+}
 aes_gcm_version=$(grep -A1 '^name = "aes-gcm"$' "$target/Cargo.lock.used" | sed -n 's/^version = "\(.*\)"$/\1/p')
 aes_gcm_src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/aes-gcm-"$aes_gcm_version"/src/lib.rs | head -n1)
 supp="$target/declassify.supp"
@@ -49,7 +61,24 @@ line_of "$aes_gcm_src" 'if expected_tag[..TagSize::to_usize()].ct_eq(tag).into()
 line_of src/envelope/open.rs 'ctx.open_in_place(0, key.binding, secret.as_mut(), &tag)' >/dev/null
 x25519_line=$(line_of src/primitives.rs 'if !shared.was_contributory() {')
 padding_line=$(line_of src/envelope/open.rs 'if nonzero != 0 {')
+# The hybrid unwrap's crates (ct/declassify.supp.in): x-wing, and the ml-kem
+# version x-wing depends on (the lock may hold another for other crates).
+xwing_version=$(grep -A1 '^name = "x-wing"$' "$target/Cargo.lock.used" | sed -n 's/^version = "\(.*\)"$/\1/p')
+xwing_src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/x-wing-"$xwing_version"/src/lib.rs | head -n1)
+mlkem_version=$(awk '/^name = "x-wing"$/,/^$/' "$target/Cargo.lock.used" | sed -n 's/^ "ml-kem \(.*\)",$/\1/p')
+if [ -z "$mlkem_version" ]; then # a single ml-kem in the lock: named without version
+    mlkem_version=$(grep -A1 '^name = "ml-kem"$' "$target/Cargo.lock.used" | sed -n 's/^version = "\(.*\)"$/\1/p')
+fi
+mlkem_src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ml-kem-"$mlkem_version"/src/algebra.rs | head -n1)
+xwing_line=$(line_of "$xwing_src" 'if !ss_x.was_contributory() {')
+rej_anchor='fn rej_uniform(coeffs: &mut [Elem; 256], mut n: usize, bytes: &[u8]) -> usize {'
+line_of "$mlkem_src" 'let mut n = rej_uniform(&mut coeffs, 0, &bytes);' >/dev/null
+line_of "$mlkem_src" 'pub(crate) fn matrix_sample_ntt<K: ArraySize>(rho: &B32, transpose: bool) -> NttMatrix<K> {' >/dev/null
+mlkem_d1_line=$(line_after "$mlkem_src" "$rej_anchor" 'if d1 < BaseField::Q {')
+mlkem_d2_line=$(line_after "$mlkem_src" "$rej_anchor" 'if d2 < BaseField::Q && n < coeffs.len() {')
 sed -e "s/@X25519_CONTRIBUTORY@/$x25519_line/" -e "s/@PADDING_ACCEPT@/$padding_line/" \
+    -e "s/@XWING_CONTRIBUTORY@/$xwing_line/" \
+    -e "s/@MLKEM_REJ_D1@/$mlkem_d1_line/" -e "s/@MLKEM_REJ_D2@/$mlkem_d2_line/" \
     ct/declassify.supp.in >"$supp"
 
 vg() {

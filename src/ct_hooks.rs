@@ -27,6 +27,21 @@ pub fn secret_regions(device: &DeviceSecret) -> [(usize, usize); 2] {
     [device.x25519().region(), device.ed25519().region()]
 }
 
+/// The memory regions of the X-Wing secret of every hybrid prekey `keyring`
+/// holds (SPEC.md §3.8: the seed, boxed with the key's public part; see
+/// `XWingSecret::region`), as `(address, length)`, so the harness can mark
+/// them undefined. Valid until `keyring` is dropped or changed.
+pub fn hybrid_secret_regions(keyring: &DeviceKeyring) -> Vec<(usize, usize)> {
+    keyring
+        .hybrid_prekeys
+        .iter()
+        .filter_map(|p| match &p.secret {
+            crate::identity::keyring::PrekeyKey::XWing(k) => Some(k.region()),
+            crate::identity::keyring::PrekeyKey::X25519(_) => None,
+        })
+        .collect()
+}
+
 /// Key id lookup: the index of `device`'s wrap in an envelope or delivery
 /// (`Header::position`, as `open` does it).
 pub fn key_id_lookup(device: &DeviceKeyring, bytes: &[u8]) -> Option<usize> {

@@ -446,6 +446,19 @@ impl XWingSecret {
         out
     }
 
+    /// `(address, length)` of the boxed key in memory (for `ct/` only): the
+    /// crate's key struct, i.e. its 32-byte seed and its cached public
+    /// encapsulation key (which decapsulation does not read: it expands the
+    /// seed again each time).
+    #[cfg(feature = "internals")]
+    pub(crate) fn region(&self) -> (usize, usize) {
+        let key: &DecapsulationKeyRejectNonContrib = &self.0;
+        (
+            core::ptr::from_ref(key) as usize,
+            core::mem::size_of_val(key),
+        )
+    }
+
     /// The encapsulation key `pk_M || pk_X`.
     pub(crate) fn public(&self) -> [u8; xwing_size::PUBLIC] {
         self.0.encapsulation_key().to_bytes().0

@@ -45,6 +45,7 @@ const TARGETS: &[&str] = &[
     "decode_signed_prekey",
     "keyring_import",
     "keyring_ops",
+    "open_hybrid",
 ];
 
 fn fixture() -> Fixture {
@@ -73,6 +74,7 @@ fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
         "decode_signed_prekey" => fuzzing::decode_signed_prekey(fx, data),
         "keyring_import" => fuzzing::keyring_import(data),
         "keyring_ops" => fuzzing::keyring_ops(fx, data),
+        "open_hybrid" => fuzzing::open_hybrid(fx, data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -196,6 +198,38 @@ fn open_oracles_hold_on_the_fixture() {
     assert_eq!(fuzzing::open_body(&fx, &data), Ok(()));
 }
 
+/// The hybrid open oracle accepts the pristine envelope and deliveries for
+/// its recipients and every X25519 ciphertext substitution is refused; the
+/// hybrid seeds are the current fixture's.
+#[test]
+fn hybrid_open_oracle_holds_on_the_fixture() {
+    let fx = fixture();
+    for opener in 0..fuzzing::HYBRID_OPENERS {
+        assert_eq!(fuzzing::open_hybrid(&fx, &[opener]), Ok(()));
+        for wrap in 0..3u8 {
+            assert_eq!(fuzzing::open_hybrid(&fx, &[opener, 1 + 2 * wrap]), Ok(()));
+            for point in 0..12u8 {
+                let input = [opener, 0, fuzzing::hop::X25519_POINT, wrap, point];
+                assert_eq!(fuzzing::open_hybrid(&fx, &input), Ok(()));
+            }
+        }
+    }
+    // The oracle bites: a delivery of another device's wrap is not the
+    // message of this device, so claiming it "opened" would be a violation;
+    // the hybrid envelope really is hybrid and its deliveries decode.
+    let envelope = fanseal::Envelope::from_bytes(fx.hybrid_envelope_bytes()).unwrap();
+    assert_eq!(envelope.header().suite(), fanseal::Suite::Hybrid);
+    assert_eq!(fx.hybrid_delivery_bytes().len(), 3);
+    let seeds: BTreeSet<Vec<u8>> = files(&fuzz_dir().join("seeds").join("decode_envelope"))
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert!(
+        seeds.contains(fx.hybrid_envelope_bytes()),
+        "hybrid envelope seed is stale"
+    );
+}
+
 /// The raw open seeds are the fixture's current envelope and deliveries: if
 /// the wire format or key schedule changes, seeds made by the old code no
 /// longer open and `open_raw` would only fuzz the early rejections.
@@ -233,18 +267,29 @@ fn keyring_seeds_load_and_prekey_seeds_decode() {
     let fx = fixture();
     let (ops, imports) = (seeds("keyring_ops"), seeds("keyring_import"));
     let mut held = BTreeSet::new();
+    let mut held_hybrid = BTreeSet::new();
     let mut retired = BTreeSet::new();
     for program in keyring_programs() {
         assert!(ops.contains(&program), "keyring_ops seeds are stale");
         let export = fx.keyring_export_after(&program).unwrap();
         assert!(imports.contains(&export), "keyring_import seeds are stale");
         let keyring = fanseal::DeviceKeyring::import(&export).unwrap();
-        held.insert(keyring.prekeys().count());
-        retired.insert((export.len() - 292 - 228 * keyring.prekeys().count()) / 240);
+        let hybrid = keyring
+            .prekeys()
+            .filter(|p| p.suite() == fanseal::Suite::Hybrid)
+            .count();
+        let classical = keyring.prekeys().count() - hybrid;
+        held.insert(classical);
+        held_hybrid.insert(hybrid);
+        // SPEC.md §3.9: 293 + 240·r + 228·p + 1,412·h bytes.
+        let rest = export.len() - 293 - 228 * classical - 1412 * hybrid;
+        assert_eq!(rest % 240, 0, "export length is not SPEC §3.9's");
+        retired.insert(rest / 240);
     }
-    // Empty, one prekey, several across a re-key, and the 32 limit; no
-    // superseded key set, one, and the 8 limit.
+    // Empty, one prekey, several across a re-key, and the 32 limit, for
+    // each suite; no superseded key set, one, and the 8 limit.
     assert!(held.contains(&0) && held.contains(&1) && held.contains(&32));
+    assert!(held_hybrid.contains(&0) && held_hybrid.contains(&1) && held_hybrid.contains(&32));
     assert!(retired.contains(&0) && retired.contains(&1) && retired.contains(&8));
     let prekeys = seeds("decode_signed_prekey");
     for prekey in fx.signed_prekeys() {
@@ -340,10 +385,14 @@ fn generate_seeds() {
     let deliveries: Vec<Vec<u8>> = (0..fx.device_count())
         .filter_map(|i| fx.delivery_bytes(i))
         .collect();
-    let mut envelopes = vec![fx.envelope_bytes().to_vec()];
+    let mut envelopes = vec![
+        fx.envelope_bytes().to_vec(),
+        fx.hybrid_envelope_bytes().to_vec(),
+    ];
     envelopes.extend(of_type(0x03));
     write_seeds("decode_envelope", &envelopes);
     let mut dels = deliveries.clone();
+    dels.extend(fx.hybrid_delivery_bytes());
     dels.extend(of_type(0x04));
     write_seeds("decode_delivery", &dels);
 
@@ -385,6 +434,7 @@ fn generate_seeds() {
     let mut raw = vec![fx.envelope_bytes().to_vec()];
     raw.extend(deliveries);
     write_seeds("open_raw", &raw);
+    write_seeds("open_hybrid", &hybrid_programs());
 
     // arbitrary reads these as (recipient, mutation list): the empty list,
     // each recipient, and a few small mutation programs.
@@ -565,7 +615,12 @@ fn generate_seeds() {
         v
     };
     let mut prekeys = fx.signed_prekeys();
-    prekeys.extend(vectors_of(0x07).into_iter().filter(|b| b.len() <= 256));
+    prekeys.extend(fx.hybrid_fixture_prekeys());
+    prekeys.extend(
+        vectors_of(0x07)
+            .into_iter()
+            .filter(|b| b.len() <= 256 || (1300..=1400).contains(&b.len())),
+    );
     write_seeds("decode_signed_prekey", &prekeys);
 
     let programs = keyring_programs();
@@ -576,6 +631,84 @@ fn generate_seeds() {
         .collect();
     exports.extend(vectors_of(0x20));
     write_seeds("keyring_import", &exports);
+}
+
+/// `open_hybrid` programs: each opener on the pristine envelope, each
+/// delivery, and every kind of mutation (SPEC.md §2.7, §4.1–4.10, §5.2).
+fn hybrid_programs() -> Vec<Vec<u8>> {
+    use fuzzing::hop;
+    let mut programs: Vec<Vec<u8>> = (0..fuzzing::HYBRID_OPENERS).map(|o| vec![o]).collect();
+    for opener in 0..fuzzing::HYBRID_OPENERS {
+        for wrap in 0..3u8 {
+            programs.push(vec![opener, 1 + 2 * wrap]);
+        }
+    }
+    // Every low-order or non-canonical X25519 ciphertext in every wrap,
+    // opened by recipient 0 (one of them is its own wrap).
+    for wrap in 0..3u8 {
+        for point in 0..12u8 {
+            programs.push(vec![0, 0, hop::X25519_POINT, wrap, point]);
+        }
+        programs.push(vec![1, 2 * wrap + 1, hop::X25519_POINT, 0, 2]);
+    }
+    let m = |opener: u8, form: u8, ops: &[&[u8]]| {
+        let mut v = vec![opener, form];
+        for op in ops {
+            v.extend_from_slice(op);
+        }
+        v
+    };
+    for opener in 0..3u8 {
+        for wrap in 0..3u8 {
+            programs.push(m(opener, 0, &[&[hop::MLKEM_XOR, wrap, 0x01, 0x20, 0x80]]));
+            programs.push(m(opener, 0, &[&[hop::MLKEM_XOR, wrap, 0x04, 0x3f, 0x01]]));
+            programs.push(m(opener, 0, &[&[hop::X25519_XOR, wrap, 31, 0x80]]));
+            programs.push(m(opener, 0, &[&[hop::X25519_XOR, wrap, 0, 0x01]]));
+            programs.push(m(opener, 0, &[&[hop::AEAD_XOR, wrap, 47, 0x01]]));
+            programs.push(m(opener, 0, &[&[hop::AEAD_XOR, wrap, 0, 0x01]]));
+        }
+    }
+    programs.extend([
+        m(0, 0, &[&[hop::SUITE, 0, 1]]),
+        m(0, 1, &[&[hop::SUITE, 0, 1]]),
+        m(0, 0, &[&[hop::SUITE, 0, 3]]),
+        m(0, 0, &[&[hop::SUITE, 0, 1], &[hop::INSERT_ENC, 0]]),
+        m(0, 0, &[&[hop::SUITE, 0, 1], &[hop::INSERT_ENC, 5]]),
+        m(0, 0, &[&[hop::INSERT_ENC, 0]]),
+        m(1, 0, &[&[hop::REMOVE_WRAP, 1]]),
+        m(1, 0, &[&[hop::DUPLICATE_WRAP, 2]]),
+        m(
+            1,
+            0,
+            &[&[hop::REMOVE_WRAP, 1], &[hop::RECIPIENT_COUNT, 0, 2]],
+        ),
+        m(1, 0, &[&[hop::TRUNCATE_WRAP, 0, 0x04, 0x60]]),
+        m(1, 0, &[&[hop::TRUNCATE_WRAP, 0, 0, 48]]),
+        m(1, 0, &[&[hop::EXTEND_WRAP, 2, 48]]),
+        m(1, 3, &[&[hop::TRUNCATE_WRAP, 0, 0, 48]]),
+        m(2, 0, &[&[hop::RECIPIENT_COUNT, 0x04, 0x00]]),
+        m(2, 0, &[&[hop::RECIPIENT_COUNT, 0xff, 0xff]]),
+        m(2, 0, &[&[hop::RECIPIENT_COUNT, 0, 0]]),
+        m(2, 0, &[&[hop::KEY_ID_XOR, 0, 15, 1]]),
+        m(2, 0, &[&[hop::KEY_ID_XOR, 2, 0, 0x80]]),
+        m(2, 0, &[&[hop::MESSAGE_ID_XOR, 3, 1]]),
+        m(2, 0, &[&[hop::COMMITMENT_XOR, 31, 1]]),
+        m(2, 0, &[&[hop::BODY_LEN, 0, 0, 0, 0]]),
+        m(2, 0, &[&[hop::BODY_LEN, 0xff, 0xff, 0xff, 0xff]]),
+        m(2, 0, &[&[hop::BODY_LEN, 0, 0x10, 0, 1]]),
+        m(2, 0, &[&[hop::BODY_XOR, 0, 5, 1]]),
+        m(2, 0, &[&[hop::SWAP_KEM, 0, 1]]),
+        m(2, 0, &[&[hop::SWAP_WRAPS, 1, 2]]),
+        m(2, 0, &[&[hop::COPY_AEAD, 0, 1]]),
+        m(2, 0, &[&[hop::REMOVE_RECIPIENT, 0]]),
+        m(2, 0, &[&[hop::OBJECT_TYPE, 4]]),
+        m(2, 1, &[&[hop::OBJECT_TYPE, 3]]),
+        m(0, 0, &[&[hop::TRUNCATE, 0, 0, 0x10, 0]]),
+        m(0, 0, &[&[hop::XOR, 0, 0, 0, 2, 0x03]]),
+        m(4, 0, &[&[hop::SUITE, 0, 1], &[hop::INSERT_ENC, 0]]),
+        m(3, 0, &[&[hop::KEY_ID_XOR, 1, 3, 3]]),
+    ]);
+    programs
 }
 
 /// `keyring_ops` programs (SPEC.md §3.8): rotations over several periods,
@@ -766,6 +899,110 @@ fn keyring_programs() -> Vec<Vec<u8>> {
         (op::RENEW, vec![5, 0]),
         (op::OPEN, one(4)),
         (op::OPEN, one(43)),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    programs.extend(hybrid_keyring_programs());
+    programs
+}
+
+/// `keyring_ops` programs for hybrid prekeys (SPEC.md §3.8 Rotate hybrid,
+/// §3.9 section `h`). Certificate variants: 0 none, 2 `CAPABILITY_PREKEYS`,
+/// 6 and 7 `CAPABILITY_PREKEYS | CAPABILITY_HYBRID`, 8 `CAPABILITY_HYBRID`.
+/// Opens 52.. are the hybrid pool's envelopes.
+fn hybrid_keyring_programs() -> Vec<Vec<u8>> {
+    use fuzzing::op;
+    let minutes = |m: u16| m.to_be_bytes().to_vec();
+    let day: u16 = 24 * 60;
+    let one = |b: u8| vec![b];
+    let clock = |t: u64| (op::SET_CLOCK, t.to_be_bytes().to_vec());
+    let mut programs = Vec::new();
+    // NotHybrid, then a re-key to a hybrid certificate: rotations of both
+    // kinds, a repeated seed (SameKeys), opens of held and missing hybrid
+    // keys, renewals keeping both bits or changing one (CapabilityChange),
+    // a re-key to a certificate without the bit (NotHybrid again, the
+    // hybrid secrets stay and open), deletion, reloads.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::ROTATE_HYBRID, one(0)),
+        (op::REKEY_WITH, vec![1, 6]),
+        (op::ROTATE, one(0)),
+        (op::ROTATE_HYBRID, one(0)),
+        (op::ROTATE_HYBRID, one(0)),
+        (op::OPEN, one(52)),
+        (op::OPEN, one(53)),
+        (op::OPEN, one(0)),
+        (op::ADVANCE, minutes(2 * day)),
+        (op::ROTATE_HYBRID, one(1)),
+        (op::ROTATE, one(1)),
+        (op::RENEW, vec![1, 7]),
+        (op::RENEW, vec![1, 2]),
+        (op::RENEW, vec![1, 8]),
+        (op::RENEW, vec![1, 0]),
+        (op::RENEW, vec![1, 6]),
+        (op::RELOAD, vec![]),
+        (op::REKEY_WITH, vec![2, 2]),
+        (op::ROTATE_HYBRID, one(5)),
+        (op::OPEN, one(52)),
+        (op::OPEN, one(53)),
+        (op::ADVANCE, minutes(10 * day)),
+        (op::DELETE, vec![]),
+        (op::OPEN, one(52)),
+        (op::OPEN, one(53)),
+        (op::RELOAD, vec![]),
+    ];
+    programs.push(encode(&ops));
+    // Hybrid and classical rotations interleaved, eight of each per minute,
+    // up to the 64-operation limit (both sections well filled); then 33
+    // hybrid rotations alone (the 33rd is Full, the export holds 32 hybrid
+    // prekeys), and the same cut short, opened, reloaded and deleted after
+    // the grace period (the hybrid section empties).
+    let mut ops: Vec<(u8, Vec<u8>)> = vec![(op::REKEY_WITH, vec![3, 6])];
+    for i in 0..33u8 {
+        ops.push((op::ROTATE_HYBRID, one(i)));
+        ops.push((op::ROTATE, one(i)));
+        if i % 8 == 7 {
+            ops.push((op::ADVANCE, minutes(1)));
+        }
+    }
+    programs.push(encode(&ops[..ops.len().min(64)]));
+    let mut full: Vec<(u8, Vec<u8>)> = vec![(op::REKEY_WITH, vec![3, 6])];
+    for i in 0..33u8 {
+        full.push((op::ROTATE_HYBRID, one(i)));
+        if i % 8 == 7 {
+            full.push((op::ADVANCE, minutes(1)));
+        }
+    }
+    programs.push(encode(&full));
+    full.truncate(30);
+    full.extend([
+        (op::OPEN, one(52 + 3)),
+        (op::RELOAD, vec![]),
+        (op::ADVANCE, minutes(u16::MAX)),
+        (op::DELETE, vec![]),
+        (op::OPEN, one(52 + 3)),
+        (op::ROTATE_HYBRID, one(3)),
+    ]);
+    programs.push(encode(&full));
+    // DeviceKeyring::new with a hybrid-only certificate: hybrid rotations
+    // (no classical prekey is required), a rotation at the end of time
+    // (InvalidPolicy), renewals, a re-key to a certificate without the bit.
+    let ops: Vec<(u8, Vec<u8>)> = vec![
+        (op::CREATE, vec![0, 0, 8]),
+        (op::ROTATE_HYBRID, one(3)),
+        (op::OPEN, one(55)),
+        (op::RENEW, vec![0, 6]),
+        (op::RENEW, vec![0, 8]),
+        (op::ADVANCE, minutes(3 * day)),
+        (op::ROTATE_HYBRID, one(4)),
+        clock(u64::MAX - 1000),
+        (op::ROTATE_HYBRID, one(9)),
+        clock(fuzzing::NOW + 3 * 24 * 3_600_000 + 1),
+        (op::REKEY, one(3)),
+        (op::ROTATE_HYBRID, one(6)),
+        (op::OPEN, one(55)),
+        (op::OPEN, one(56)),
+        (op::CREATE, vec![4, 4, 6]),
+        (op::ROTATE_HYBRID, one(7)),
         (op::RELOAD, vec![]),
     ];
     programs.push(encode(&ops));

@@ -38,7 +38,8 @@ use std::process::ExitCode;
 use fanseal::__ct;
 use fanseal::{
     open, seal, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
-    DeviceSecret, Envelope, Message, Padding, VerifiedDeviceList,
+    DeviceSecret, Envelope, Message, Padding, Suite, SuitePolicy, VerifiedDeviceList,
+    CAPABILITY_HYBRID, CAPABILITY_PREKEYS,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Infallible, Rng, SeedableRng, TryCryptoRng, TryRng};
@@ -270,6 +271,146 @@ fn flipped(bytes: &[u8], at: usize) -> Vec<u8> {
     v
 }
 
+/// Step 2b of [`library`]: the hybrid unwrap. Setup (public): another
+/// account with two devices with `CAPABILITY_PREKEYS | CAPABILITY_HYBRID`,
+/// each with one hybrid prekey, and a hybrid envelope the phone sealed to
+/// them. Then the receiving device's X-Wing secrets are marked undefined.
+fn hybrid_unwrap(
+    c: &mut Checks,
+    phone: &DeviceSecret,
+    phone_cert: &DeviceCertificate,
+    msg: &Message<'_>,
+) {
+    let mut rng = ChaCha20Rng::from_seed([0x48; 32]);
+    let account = AccountSecret::generate(&mut rng);
+    let mut keyrings = Vec::new();
+    let mut certs = Vec::new();
+    for _ in 0..2 {
+        let device = DeviceSecret::generate(&mut rng);
+        let cert = account
+            .certify_device(&CertificateParams {
+                device_id: DeviceId::random(&mut rng),
+                keys: device.public_keys(),
+                created_at: NOW,
+                expires_at: None,
+                capabilities: CAPABILITY_PREKEYS | CAPABILITY_HYBRID,
+            })
+            .unwrap();
+        certs.push(cert.clone());
+        keyrings.push(Box::new(DeviceKeyring::new(device, cert).unwrap()));
+    }
+    let list = account
+        .issue_device_list(None, NOW, certs)
+        .unwrap()
+        .verify(&account.public_key())
+        .unwrap();
+    let prekeys: Vec<_> = keyrings
+        .iter_mut()
+        .map(|k| {
+            let p = k.rotate_hybrid_prekey(NOW, &mut rng).unwrap();
+            list.verify_prekey(&p, NOW).unwrap()
+        })
+        .collect();
+    let refs: Vec<_> = prekeys.iter().collect();
+    let hybrid_msg = Message {
+        suite: SuitePolicy::RequireHybrid,
+        ..*msg
+    };
+    // seal draws: message id (16 bytes), message secret (32), then per wrap
+    // the X-Wing encapsulation randomness.
+    let mut replay = rng.clone();
+    let mut expected_secret = [0u8; 32];
+    replay.fill_bytes(&mut [0u8; 16]);
+    replay.fill_bytes(&mut expected_secret);
+    let envelope = seal(
+        phone,
+        phone_cert,
+        &[&list],
+        &refs,
+        &hybrid_msg,
+        NOW,
+        &mut rng,
+    )
+    .unwrap();
+    c.expect(
+        envelope.header().suite() == Suite::Hybrid,
+        "the hybrid envelope is sealed with suite 0x0002",
+    );
+    let bytes = envelope.to_bytes();
+    let device = &keyrings[0];
+    let key_id = prekeys[0].key_id();
+    let index = envelope
+        .header()
+        .recipients()
+        .iter()
+        .position(|k| *k == key_id)
+        .unwrap();
+    let n = envelope.header().recipients().len();
+    // Hybrid layout (SPEC.md §4.2): no shared enc; 1,168-byte wraps.
+    let wraps = 2 + 2 + 16 + 32 + 2 + 16 * n + 4;
+    let wrap = wraps + 1168 * index;
+
+    println!("secrets marked undefined: the receiving device's X-Wing secret (seed)");
+    let regions = __ct::hybrid_secret_regions(device);
+    c.expect(
+        regions.len() == 1
+            && regions.iter().all(|&(addr, len)| {
+                poison_raw(addr, len);
+                is_fully_undefined_raw(addr, len)
+            }),
+        "the X-Wing secret is undefined",
+    );
+    c.expect(
+        poison_device(device.secret()),
+        "its device keys are undefined too",
+    );
+    c.expect(
+        __ct::key_id_lookup(device, &bytes) == Some(index),
+        "hybrid key id lookup finds the wrap",
+    );
+    let secret = __ct::unwrap(device, &bytes);
+    c.expect(secret.is_some(), "hybrid unwrap accepts the genuine wrap");
+    if let Some(secret) = secret {
+        c.expect(
+            is_fully_undefined(&*secret),
+            "the hybrid message secret stays undefined",
+        );
+        let copy = *secret;
+        declassify(&copy);
+        c.expect(
+            copy == expected_secret,
+            "hybrid unwrap returns the sealed message secret",
+        );
+        let ok = __ct::commitment_check(&secret, &bytes);
+        declassify(&ok);
+        c.expect(ok == Some(true), "hybrid commitment check accepts");
+    }
+    // Failure paths: the ML-KEM ciphertext changed (implicit rejection, then
+    // the AEAD fails), the X25519 ciphertext changed, a low-order X25519
+    // ciphertext (all-zero DH: rejected), the AEAD part changed.
+    let mlkem = flipped(&bytes, wrap + 100);
+    c.expect(
+        __ct::unwrap(device, &mlkem).is_none(),
+        "hybrid unwrap rejects a changed ML-KEM ciphertext (implicit rejection)",
+    );
+    let x25519 = flipped(&bytes, wrap + 1088 + 3);
+    c.expect(
+        __ct::unwrap(device, &x25519).is_none(),
+        "hybrid unwrap rejects a changed X25519 ciphertext",
+    );
+    let mut low_order = bytes.clone();
+    low_order[wrap + 1088..wrap + 1120].fill(0);
+    c.expect(
+        __ct::unwrap(device, &low_order).is_none(),
+        "hybrid unwrap rejects a low-order X25519 ciphertext (all-zero DH)",
+    );
+    let aead = flipped(&bytes, wrap + 1120 + 5);
+    c.expect(
+        __ct::unwrap(device, &aead).is_none(),
+        "hybrid unwrap rejects a changed wrap",
+    );
+}
+
 fn library() -> bool {
     let mut c = Checks { failed: 0 };
     let mut rng = ChaCha20Rng::from_seed([0xc7; 32]);
@@ -359,6 +500,14 @@ fn library() -> bool {
         __ct::unwrap(&laptop, &low_order).is_none(),
         "unwrap rejects a low-order ephemeral key (all-zero DH)",
     );
+
+    // 2b. Hybrid unwrap (suite 0x0002, SPEC.md §4.5): X-Wing decapsulation
+    //     (SHAKE256 expansion of the seed into the ML-KEM-768 and X25519
+    //     keys, ML-KEM decapsulation with its re-encryption and implicit
+    //     rejection, X25519, the SHA3-256 combiner), the HPKE key schedule and
+    //     the AES-GCM open of the wrap, with the receiving device's X-Wing
+    //     seed undefined; the message secret must come out undefined.
+    hybrid_unwrap(&mut c, &phone, &certs[0], &msg);
 
     // 3. Key commitment check, with the message secret undefined. The
     //    accept bit is public by design (open branches on it): declassified.

@@ -1,5 +1,6 @@
-//! SignedPrekey::from_bytes with a round-trip oracle; what decodes is
-//! verified against every key set of the fixture's device (SPEC.md §3.7).
+//! SignedPrekey::from_bytes (classical and hybrid) with a round-trip oracle;
+//! what decodes is verified against every key set of the fixture's device
+//! (SPEC.md §3.7, both suites).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

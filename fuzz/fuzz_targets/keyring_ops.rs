@@ -1,5 +1,6 @@
-//! Sequences of keyring operations (rotate, delete, re-key, renew, set the
-//! policy, reload, open) against a model of SPEC.md §3.8.
+//! Sequences of keyring operations (rotate, rotate hybrid, delete, re-key,
+//! renew, create, set the policy, reload, open classical and hybrid
+//! envelopes) against a model of SPEC.md §3.8.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -13,6 +13,7 @@ use crate::identity::{
     DeviceSecret, VerifiedDeviceList,
 };
 
+use super::hybrid::HybridFixture;
 use super::keys::KeyFixture;
 use super::{ensure, Outcome, Violation, NOW, OPEN_AT};
 
@@ -43,6 +44,9 @@ pub struct Fixture {
     /// Carol's device for the prekey and keyring targets (built last, from
     /// the same RNG, so everything above is unchanged by it).
     pub(super) keys: KeyFixture,
+    /// Dave's hybrid devices and the hybrid envelope (built after `keys`,
+    /// from the same RNG, so everything above is unchanged by it).
+    pub(super) hybrid: HybridFixture,
 }
 
 impl core::fmt::Debug for Fixture {
@@ -164,6 +168,7 @@ impl Fixture {
             .map_err(|_| Violation("fixture: keyring"))?;
         let sender = devices.first().ok_or(Violation("fixture: device index"))?;
         let keys = KeyFixture::new(rng, sender.secret(), &sender_certificate)?;
+        let hybrid = HybridFixture::new(rng, sender)?;
         Ok(Fixture {
             devices,
             sender_certificate,
@@ -179,6 +184,7 @@ impl Fixture {
             body_ephemeral,
             body_message_id,
             keys,
+            hybrid,
         })
     }
 

@@ -14,7 +14,10 @@
 //! depend only on the account, the device id and the X25519 key (SPEC.md
 //! §3.7), so an envelope made for pool key `i` opens with any keyring that
 //! holds pool secret `i`, whichever key signed the prekey (held or already
-//! deleted) and whenever it was made.
+//! deleted) and whenever it was made. Hybrid prekeys (SPEC.md §3.7–3.9,
+//! suite `0x0002`) the same way: certificate variants with
+//! `CAPABILITY_HYBRID`, a pool of forty X-Wing seeds, and for each an honest
+//! hybrid envelope wrapped to it as a hybrid prekey of carol's device.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -23,14 +26,15 @@ use core::convert::Infallible;
 use rand_core::CryptoRng;
 
 use crate::consts::{capability, limit};
-use crate::envelope::{open, seal, Message, Padding};
+use crate::envelope::{open, seal, Message, Padding, SuitePolicy};
 use crate::error::{CertificateError, KeyringError, OpenError, PrekeyError};
 use crate::identity::keyring::{PrekeySecret, Retired};
 use crate::identity::{
     AccountPublicKey, AccountSecret, CertificateParams, DeviceCertificate, DeviceId, DeviceKeyring,
     DeviceSecret, KeyId, PrekeyPolicy, SignedPrekey, VerifiedDeviceCertificate, VerifiedDeviceList,
-    SIGNED_PREKEY_LEN,
+    HYBRID_SIGNED_PREKEY_LEN, SIGNED_PREKEY_LEN,
 };
+use crate::suite::Suite;
 
 use super::{ensure, Fixture, Outcome, Violation, NOW, OPEN_AT};
 
@@ -38,9 +42,11 @@ use super::{ensure, Fixture, Outcome, Violation, NOW, OPEN_AT};
 /// set 10 has set 1's X25519 key, set 11 its Ed25519 key).
 pub const KEY_SETS: usize = 12;
 /// Certificates of each key set ([`KeySet::certificate`]).
-pub const CERTIFICATES: u8 = 6;
+pub const CERTIFICATES: u8 = 9;
 /// Prekey secrets the `keyring_ops` rotations draw from.
 pub const PREKEY_POOL: usize = 40;
+/// X-Wing seeds the `keyring_ops` hybrid rotations draw from.
+pub(super) const HYBRID_POOL: usize = 40;
 /// Operations `keyring_ops` runs at most per input.
 pub const MAX_OPS: usize = 64;
 
@@ -56,7 +62,9 @@ const EXPORT_MAX_LEN: usize = 2
     + 1
     + limit::MAX_KEYRING_RETIRED * (32 + crate::identity::CERTIFICATE_LEN + 8)
     + 1
-    + limit::MAX_KEYRING_PREKEYS * (32 + SIGNED_PREKEY_LEN);
+    + limit::MAX_KEYRING_PREKEYS * (32 + SIGNED_PREKEY_LEN)
+    + 1
+    + limit::MAX_KEYRING_PREKEYS * (32 + HYBRID_SIGNED_PREKEY_LEN);
 
 /// The largest single allocation `keyring_import` may make (the export
 /// buffer, or a vector of superseded key sets or prekeys at its limit):
@@ -76,7 +84,9 @@ struct KeySet {
     /// starts with and `REKEY` installs); 1 its renewal (other expiry); 2
     /// `CAPABILITY_PREKEYS`; 3 its renewal (other expiry, an application
     /// bit); 4 the same keys for another device id of carol's account; 5
-    /// variant 0 with one signature bit flipped.
+    /// variant 0 with one signature bit flipped; 6 `CAPABILITY_PREKEYS |
+    /// CAPABILITY_HYBRID`; 7 its renewal (other expiry); 8
+    /// `CAPABILITY_HYBRID` alone.
     certificates: Vec<DeviceCertificate>,
     verified: VerifiedDeviceCertificate,
     key_id: KeyId,
@@ -92,9 +102,21 @@ impl KeySet {
     }
 }
 
-/// Whether certificate variant `v` of a key set has `CAPABILITY_PREKEYS`.
-fn variant_requires_prekeys(v: u8) -> bool {
-    matches!(v, 2 | 3)
+/// The key-bound capability bits (`CAPABILITY_PREKEYS`, bit 0, and
+/// `CAPABILITY_HYBRID`, bit 1) of certificate variant `v` of a key set.
+fn variant_bits(v: u8) -> u32 {
+    match v {
+        2 | 3 => capability::PREKEYS,
+        6 | 7 => capability::PREKEYS | capability::HYBRID,
+        8 => capability::HYBRID,
+        _ => 0,
+    }
+}
+
+/// Whether certificate variant `v` has `CAPABILITY_HYBRID` (SPEC.md §3.8
+/// Rotate hybrid: `NotHybrid` without it).
+fn variant_supports_hybrid(v: u8) -> bool {
+    variant_bits(v) & capability::HYBRID != 0
 }
 
 /// Certificate variant 4: the key set's keys for another device id.
@@ -108,6 +130,16 @@ struct PoolKey {
     public: [u8; 32],
     key_id: KeyId,
     /// An honest envelope wrapped to it as a prekey of carol's device.
+    envelope: Vec<u8>,
+}
+
+/// One X-Wing seed of the hybrid pool.
+struct HybridPoolKey {
+    seed: [u8; 32],
+    public: Vec<u8>,
+    key_id: KeyId,
+    /// An honest hybrid envelope wrapped to it as a hybrid prekey of
+    /// carol's device.
     envelope: Vec<u8>,
 }
 
@@ -125,6 +157,7 @@ pub struct KeyFixture {
     device_id: DeviceId,
     sets: Vec<KeySet>,
     pool: Vec<PoolKey>,
+    hybrid_pool: Vec<HybridPoolKey>,
     /// Carol's list with set 0's certificate.
     list: VerifiedDeviceList,
     known: Vec<KnownPrekey>,
@@ -236,6 +269,19 @@ impl KeyFixture {
                 )?,
                 certify(keys, other_id, 0, NOW + year)?,
                 forged,
+                certify(
+                    keys,
+                    device_id,
+                    capability::PREKEYS | capability::HYBRID,
+                    NOW + year,
+                )?,
+                certify(
+                    keys,
+                    device_id,
+                    capability::PREKEYS | capability::HYBRID,
+                    NOW + 2 * year,
+                )?,
+                certify(keys, device_id, capability::HYBRID, NOW + year)?,
             ];
             let verified = certificate
                 .verify(&account, NOW)
@@ -435,13 +481,241 @@ impl KeyFixture {
                     valid_key: *valid_key,
                 },
             )
-            .collect();
+            .collect::<Vec<_>>();
+        let mut known = known;
+
+        // The hybrid pool (SPEC.md §3.8 Rotate hybrid): X-Wing seeds, each
+        // with an honest hybrid envelope wrapped to it as a hybrid prekey of
+        // carol's device (on a list with set 0's hybrid certificate). Drawn
+        // after everything above, so the classical fixture is unchanged.
+        let hybrid_list = carol
+            .issue_device_list(None, NOW, vec![first.certificate(6)?.clone()])
+            .map_err(fail("key fixture: issue_device_list failed"))?
+            .verify(&account)
+            .map_err(fail("key fixture: carol's hybrid list does not verify"))?;
+        let hybrid_message = Message {
+            payload: PAYLOAD,
+            aad: AAD,
+            padding: Padding::Padme,
+            suite: SuitePolicy::RequireHybrid,
+        };
+        let xwing = |public: [u8; crate::consts::size::XWING_PUBLIC_KEY]| {
+            crate::identity::prekey::PrekeyPublic::XWing(alloc::boxed::Box::new(public))
+        };
+        let mut hybrid_pool = Vec::with_capacity(HYBRID_POOL);
+        for _ in 0..HYBRID_POOL {
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            let public = crate::primitives::XWingSecret::from_seed(&seed).public();
+            let prekey = SignedPrekey::sign(
+                first.secret.ed25519(),
+                account,
+                device_id,
+                xwing(public),
+                NOW,
+                NOW + lifetime,
+            );
+            let verified = hybrid_list
+                .verify_prekey(&prekey, NOW)
+                .map_err(fail("key fixture: hybrid pool prekey does not verify"))?;
+            let envelope = seal(
+                sender,
+                sender_certificate,
+                &[&hybrid_list],
+                &[&verified],
+                &hybrid_message,
+                NOW,
+                rng,
+            )
+            .map_err(fail("key fixture: seal to a hybrid prekey failed"))?
+            .to_bytes();
+            hybrid_pool.push(HybridPoolKey {
+                seed,
+                public: public.to_vec(),
+                key_id: prekey.key_id(),
+                envelope,
+            });
+        }
+
+        // Hybrid prekeys the device signed, for decode_signed_prekey: a
+        // valid one, one by the second key set, another device and account,
+        // the lifetime and clock boundaries, and X-Wing keys that fail §2.7
+        // (an ML-KEM coefficient ≥ q, a low-order or non-canonical X25519
+        // half): InvalidHybridKey.
+        let hybrid_public = |i: usize| {
+            let mut key = [0x11u8; crate::consts::size::XWING_PUBLIC_KEY];
+            if let Some(p) = hybrid_pool.get(i) {
+                key.copy_from_slice(&p.public);
+            }
+            key
+        };
+        let with_x25519 = |mut key: [u8; crate::consts::size::XWING_PUBLIC_KEY], x: [u8; 32]| {
+            if let Some(tail) = key.get_mut(1184..) {
+                tail.copy_from_slice(&x);
+            }
+            key
+        };
+        let mut big_coefficient = hybrid_public(20);
+        if let Some(head) = big_coefficient.get_mut(..3) {
+            // The first 12-bit coefficient 0xfff ≥ q = 3329.
+            head.copy_from_slice(&[0xff, 0x0f, 0x00]);
+        }
+        let mut p_x = [0xffu8; 32];
+        p_x[0] = 0xed;
+        p_x[31] = 0x7f;
+        let mut one_x = [0u8; 32];
+        one_x[0] = 1;
+        let hybrid_signed = [
+            (
+                first,
+                account,
+                device_id,
+                hybrid_public(0),
+                NOW,
+                NOW + lifetime,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                hybrid_public(1),
+                NOW - 1,
+                NOW + 1,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                hybrid_public(2),
+                NOW - max,
+                NOW,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                hybrid_public(3),
+                NOW,
+                NOW + max + 1,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                hybrid_public(4),
+                NOW + HOUR_MS + 1,
+                NOW + HOUR_MS + 1 + lifetime,
+                true,
+            ),
+            (
+                first,
+                account,
+                other_id,
+                hybrid_public(5),
+                NOW,
+                NOW + lifetime,
+                true,
+            ),
+            (
+                first,
+                *sender_certificate.account(),
+                device_id,
+                hybrid_public(6),
+                NOW,
+                NOW + 5,
+                true,
+            ),
+            (
+                second,
+                account,
+                device_id,
+                hybrid_public(7),
+                NOW,
+                NOW + lifetime,
+                true,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                big_coefficient,
+                NOW,
+                NOW + lifetime,
+                false,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                with_x25519(hybrid_public(21), [0; 32]),
+                NOW,
+                NOW + lifetime,
+                false,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                with_x25519(hybrid_public(22), one_x),
+                NOW,
+                NOW + lifetime,
+                false,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                with_x25519(hybrid_public(23), p_x),
+                NOW,
+                NOW + lifetime,
+                false,
+            ),
+            (
+                first,
+                account,
+                device_id,
+                [0xff; crate::consts::size::XWING_PUBLIC_KEY],
+                NOW,
+                NOW + lifetime,
+                false,
+            ),
+            // An X-Wing key whose X25519 half is a classical pool key's
+            // (valid): a hybrid key id is never a classical one.
+            (
+                first,
+                account,
+                device_id,
+                with_x25519(hybrid_public(24), public(0)),
+                NOW,
+                NOW + lifetime,
+                true,
+            ),
+        ];
+        for (set, account, id, key, created, expires, valid_key) in hybrid_signed {
+            known.push(KnownPrekey {
+                bytes: SignedPrekey::sign(
+                    set.secret.ed25519(),
+                    account,
+                    id,
+                    xwing(key),
+                    created,
+                    expires,
+                )
+                .to_bytes(),
+                valid_key,
+            });
+        }
 
         Ok(KeyFixture {
             account,
             device_id,
             sets,
             pool,
+            hybrid_pool,
             list,
             known,
         })
@@ -469,6 +743,12 @@ impl KeyFixture {
 
     fn pool_key(&self, i: usize) -> Result<&PoolKey, Violation> {
         self.pool.get(i).ok_or(Violation("key fixture: pool index"))
+    }
+
+    fn hybrid_pool_key(&self, i: usize) -> Result<&HybridPoolKey, Violation> {
+        self.hybrid_pool
+            .get(i)
+            .ok_or(Violation("key fixture: hybrid pool index"))
     }
 
     /// A keyring with key set 0 and no prekeys (the default policy).
@@ -501,12 +781,16 @@ impl Fixture {
 // decode_signed_prekey
 // ---------------------------------------------------------------------------
 
-/// `SignedPrekey::from_bytes`: the input is re-encoded exactly (196 bytes),
-/// its key id is SPEC.md §3.7's formula (it names the device), and
+/// `SignedPrekey::from_bytes`: the input is re-encoded exactly (196 bytes
+/// classical, 1,380 hybrid), its key id is SPEC.md §3.7's formula of its
+/// suite (it names the device), a verified prekey's recipient binding is
+/// SPEC.md §4.5's of its suite, and
 /// verification against each of carol's key sets agrees with a model of
 /// SPEC.md §3.7: steps 1–3 compare bytes; a prekey the device signed (a
 /// fixture prekey) then fails exactly the first of steps 4, 6, 7
-/// (`NotYetValid`), 8 (`Expired`) its fields fail, and verifies otherwise;
+/// (`NotYetValid`), 8 (`Expired`) its fields fail (step 4 is
+/// `InvalidX25519Key` or, for an X-Wing key failing either half's check,
+/// `InvalidHybridKey`), and verifies otherwise;
 /// any other prekey naming the device and its key must fail at step 4 or 5
 /// (an Ok there is a forgery accepted). A verified prekey is valid from
 /// exactly `created_at − 1 h` until exactly `expires_at`.
@@ -519,9 +803,13 @@ pub fn decode_signed_prekey(fx: &Fixture, data: &[u8]) -> Outcome {
         prekey.to_bytes() == data,
         "signed prekey: re-encoding differs from the input",
     )?;
+    let expected_len = match prekey.suite() {
+        Suite::Hybrid => HYBRID_SIGNED_PREKEY_LEN,
+        _ => SIGNED_PREKEY_LEN,
+    };
     ensure(
-        data.len() == SIGNED_PREKEY_LEN,
-        "signed prekey: decoded from an input that is not 196 bytes",
+        data.len() == expected_len && prekey.public_key().len() + 164 == expected_len,
+        "signed prekey: decoded from an input that is not 196 (classical) or 1,380 (hybrid) bytes",
     )?;
     ensure(
         prekey.key_id().0 == spec_prekey_key_id(&prekey),
@@ -548,8 +836,11 @@ pub fn decode_signed_prekey(fx: &Fixture, data: &[u8]) -> Outcome {
         }
         if let Ok(verified) = got {
             ensure(
-                verified.prekey() == &prekey && verified.key_id() == prekey.key_id(),
-                "signed prekey: the verified prekey differs from the decoded one",
+                verified.prekey() == &prekey
+                    && verified.key_id() == prekey.key_id()
+                    && verified.suite() == prekey.suite()
+                    && *verified.recipient_binding() == spec_binding(&prekey),
+                "signed prekey: the verified prekey differs from the decoded one, or its binding from SPEC §4.5",
             )?;
             // Expiry boundary (step 8): still valid a millisecond before
             // expires_at, expired at it.
@@ -612,7 +903,10 @@ fn expected_verify(
     };
     let (created_at, expires_at) = (prekey.created_at(), prekey.expires_at());
     if !known.valid_key {
-        Expected::Err(PrekeyError::InvalidX25519Key)
+        Expected::Err(match prekey.suite() {
+            Suite::Hybrid => PrekeyError::InvalidHybridKey,
+            _ => PrekeyError::InvalidX25519Key,
+        })
     } else if expires_at <= created_at || expires_at - created_at > limit::MAX_PREKEY_LIFETIME_MS {
         Expected::Err(PrekeyError::InvalidLifetime {
             created_at,
@@ -636,9 +930,14 @@ fn check_verify<T>(got: &Result<T, PrekeyError>, expected: Expected) -> Outcome 
         (Ok(_), Expected::Err(_)) => Err(Violation(
             "signed prekey: verified where a step of SPEC §3.7 must fail",
         )),
-        (Err(PrekeyError::InvalidX25519Key | PrekeyError::BadSignature), Expected::NotSigned) => {
-            Ok(())
-        }
+        (
+            Err(
+                PrekeyError::InvalidX25519Key
+                | PrekeyError::InvalidHybridKey
+                | PrekeyError::BadSignature,
+            ),
+            Expected::NotSigned,
+        ) => Ok(()),
         (Err(_), Expected::NotSigned) => Err(Violation(
             "signed prekey: an unsigned prekey failed after the signature step",
         )),
@@ -698,13 +997,18 @@ fn policy_is_valid(p: &PrekeyPolicy) -> bool {
 
 /// The key id of a prekey (SPEC.md §3.7), computed here from the
 /// specification's formula rather than by the library:
-/// `SHA-256(lp("fanseal v2 prekey key id") || account || device id || x25519)[0..16]`.
+/// `SHA-256(lp("fanseal v2 prekey key id") || account || device id || x25519)[0..16]`
+/// for a classical prekey, with `"fanseal v2 hybrid prekey key id"` and the
+/// 1,216-byte X-Wing key for a hybrid one.
 fn spec_prekey_key_id(prekey: &SignedPrekey) -> [u8; 16] {
     use sha2::Digest;
-    const LABEL: &[u8] = b"fanseal v2 prekey key id";
+    let label: &[u8] = match prekey.suite() {
+        Suite::Hybrid => b"fanseal v2 hybrid prekey key id",
+        _ => b"fanseal v2 prekey key id",
+    };
     let mut h = sha2::Sha256::new();
-    h.update([LABEL.len() as u8]);
-    h.update(LABEL);
+    h.update([label.len() as u8]);
+    h.update(label);
     h.update(prekey.account().0);
     h.update(prekey.device_id().0);
     h.update(prekey.public_key());
@@ -716,6 +1020,25 @@ fn spec_prekey_key_id(prekey: &SignedPrekey) -> [u8; 16] {
     id
 }
 
+/// The recipient binding of wraps made to a prekey (SPEC.md §3.7, §4.5),
+/// from the formula: `SHA-256(lp(label) || account || device id || key)`
+/// with `"fanseal v2 recipient binding"` (classical) or `"fanseal v2 hybrid
+/// recipient binding"` (hybrid).
+fn spec_binding(prekey: &SignedPrekey) -> [u8; 32] {
+    use sha2::Digest;
+    let label: &[u8] = match prekey.suite() {
+        Suite::Hybrid => b"fanseal v2 hybrid recipient binding",
+        _ => b"fanseal v2 recipient binding",
+    };
+    let mut h = sha2::Sha256::new();
+    h.update([label.len() as u8]);
+    h.update(label);
+    h.update(prekey.account().0);
+    h.update(prekey.device_id().0);
+    h.update(prekey.public_key());
+    h.finalize().into()
+}
+
 /// RFC 7748 §5: bits 0–2 of the first byte clear, bit 7 of the last clear,
 /// bit 6 set.
 fn is_clamped(secret: &[u8]) -> bool {
@@ -723,14 +1046,17 @@ fn is_clamped(secret: &[u8]) -> bool {
 }
 
 /// The export's layout (SPEC.md §3.9), read with offsets computed here:
-/// length `292 + 240·r + 228·p`, the policy, counts and public parts in
-/// their places, and every X25519 secret written clamped.
-fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
+/// length `293 + 240·r + 228·p + 1,412·h`, the policy, counts and public
+/// parts in their places, every X25519 secret written clamped, and each
+/// hybrid entry its X-Wing seed and its 1,380-byte prekey (with `derive`:
+/// the seed derives the prekey's X-Wing key, by X-Wing `DeriveKeyPair`).
+fn check_export(k: &DeviceKeyring, bytes: &[u8], derive: bool) -> Outcome {
     const CERT: usize = crate::identity::CERTIFICATE_LEN;
-    let (r, p) = (k.retired.len(), k.prekeys.len());
+    const HYBRID: usize = 32 + HYBRID_SIGNED_PREKEY_LEN;
+    let (r, p, h) = (k.retired.len(), k.prekeys.len(), k.hybrid_prekeys.len());
     ensure(
-        bytes.len() == 292 + 240 * r + 228 * p,
-        "keyring export: not 292 + 240·r + 228·p bytes",
+        HYBRID == 1412 && bytes.len() == 293 + 240 * r + 228 * p + HYBRID * h,
+        "keyring export: not 293 + 240·r + 228·p + 1,412·h bytes",
     )?;
     let at = |from: usize, len: usize| bytes.get(from..from + len).unwrap_or(&[]);
     let policy = k.policy();
@@ -740,11 +1066,13 @@ fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
         .chain(policy.lifetime_ms.to_be_bytes())
         .chain(policy.grace_ms.to_be_bytes())
         .collect();
+    let hybrid_at = 293 + 240 * r + 228 * p;
     ensure(
         at(0, 26) == header.as_slice()
             && at(26 + 64, CERT) == k.certificate().to_bytes().as_slice()
             && at(290, 1) == [r as u8]
-            && at(291 + 240 * r, 1) == [p as u8],
+            && at(291 + 240 * r, 1) == [p as u8]
+            && at(hybrid_at - 1, 1) == [h as u8],
         "keyring export: prefix, policy, certificate or counts out of place",
     )?;
     let mut clamped = is_clamped(at(26, 32));
@@ -761,8 +1089,27 @@ fn check_export(k: &DeviceKeyring, bytes: &[u8]) -> Outcome {
         let o = 292 + 240 * r + 228 * i;
         clamped &= is_clamped(at(o, 32));
         ensure(
-            at(o + 32, SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
-            "keyring export: a prekey entry is not secret ‖ signed prekey (228 bytes)",
+            entry.prekey.suite() == Suite::Classical
+                && at(o + 32, SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
+            "keyring export: a prekey entry is not secret ‖ classical signed prekey (228 bytes)",
+        )?;
+    }
+    for (i, entry) in k.hybrid_prekeys.iter().enumerate() {
+        let o = hybrid_at + HYBRID * i;
+        // The seed is written as held: it derives the prekey's X-Wing key.
+        let seed: Option<[u8; 32]> = at(o, 32).try_into().ok();
+        let derives = seed.is_some_and(|seed| {
+            !derive
+                || crate::primitives::XWingSecret::from_seed(&seed)
+                    .public()
+                    .as_slice()
+                    == entry.prekey.public_key()
+        });
+        ensure(
+            entry.prekey.suite() == Suite::Hybrid
+                && derives
+                && at(o + 32, HYBRID_SIGNED_PREKEY_LEN) == entry.prekey.to_bytes().as_slice(),
+            "keyring export: a hybrid entry is not seed ‖ hybrid signed prekey (1,412 bytes)",
         )?;
     }
     ensure(
@@ -784,6 +1131,7 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
     // Limits: catches a count check missing or off by one.
     ensure(
         k.prekeys.len() <= limit::MAX_KEYRING_PREKEYS
+            && k.hybrid_prekeys.len() <= limit::MAX_KEYRING_PREKEYS
             && k.retired.len() <= limit::MAX_KEYRING_RETIRED,
         "keyring: more prekeys or superseded key sets than the limits",
     )?;
@@ -792,9 +1140,9 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
         k.retired
             .windows(2)
             .all(|w| matches!(w, [a, b] if (a.retired_at, a.key_id) < (b.retired_at, b.key_id)))
-            && k.prekeys.windows(2).all(|w| {
+            && [&k.prekeys, &k.hybrid_prekeys].iter().all(|list| list.windows(2).all(|w| {
                 matches!(w, [a, b] if (a.prekey.created_at(), a.key_id) < (b.prekey.created_at(), b.key_id))
-            }),
+            })),
         "keyring: entries not strictly sorted",
     )?;
     let cert = k.certificate();
@@ -820,7 +1168,17 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
             "keyring: a superseded key set that is not this device's, signed by its account",
         )?;
     }
-    for entry in &k.prekeys {
+    // Each section holds its own suite only (SPEC.md §3.9 steps 4–5).
+    ensure(
+        k.prekeys
+            .iter()
+            .all(|p| p.prekey.suite() == Suite::Classical)
+            && k.hybrid_prekeys
+                .iter()
+                .all(|p| p.prekey.suite() == Suite::Hybrid),
+        "keyring: a prekey in the other suite's section",
+    )?;
+    for entry in k.prekeys.iter().chain(&k.hybrid_prekeys) {
         let prekey = &entry.prekey;
         let signed = !signatures
             || crate::primitives::Ed25519Public::from_bytes(prekey.device_key())
@@ -843,6 +1201,7 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
     let mut ids: Vec<KeyId> = certificates()
         .map(DeviceCertificate::key_id)
         .chain(k.prekeys.iter().map(|p| p.key_id))
+        .chain(k.hybrid_prekeys.iter().map(|p| p.key_id))
         .collect();
     let mut x: Vec<[u8; 32]> = certificates().map(|c| c.keys().x25519).collect();
     let mut ed: Vec<[u8; 32]> = certificates().map(|c| c.keys().ed25519).collect();
@@ -857,7 +1216,7 @@ fn check_invariants(k: &DeviceKeyring, signatures: bool) -> Outcome {
         ids.len() == held.0 && x.len() == held.1 && ed.len() == held.1,
         "keyring: a key held twice",
     )?;
-    check_export(k, &k.export())
+    check_export(k, &k.export(), signatures)
 }
 
 // ---------------------------------------------------------------------------
@@ -880,12 +1239,14 @@ pub mod op {
     /// certificate (variant 0).
     pub const REKEY_MISMATCHED: u8 = 4;
     /// `u8 set, u8 variant`: re-key to the set with its certificate
-    /// `variant % 6` (0, 1 capabilities 0; 2, 3 `CAPABILITY_PREKEYS`; 4
-    /// another device id; 5 a forged signature).
+    /// `variant % 9` (0, 1 capabilities 0; 2, 3 `CAPABILITY_PREKEYS`; 4
+    /// another device id; 5 a forged signature; 6, 7 `CAPABILITY_PREKEYS |
+    /// CAPABILITY_HYBRID`; 8 `CAPABILITY_HYBRID`).
     pub const REKEY_WITH: u8 = 5;
-    /// `u8 set, u8 variant`: renew with the set's certificate `variant % 6`.
+    /// `u8 set, u8 variant`: renew with the set's certificate `variant % 9`.
     pub const RENEW: u8 = 6;
-    /// `u8 key`: open the envelope to pool key `key % 52` (40..52: key sets).
+    /// `u8 key`: open the envelope to pool key `key % 92` (40..52: key sets;
+    /// 52..92: hybrid pool keys, hybrid envelopes).
     pub const OPEN: u8 = 7;
     /// `u16 r, u16 l, u16 g`: set the policy, in hours.
     pub const SET_POLICY: u8 = 8;
@@ -894,11 +1255,14 @@ pub mod op {
     /// Replace the keyring by the import of its export.
     pub const RELOAD: u8 = 10;
     /// `u8 secret, u8 cert, u8 variant`: `DeviceKeyring::new` with one
-    /// set's secret and another's certificate `variant % 6`; if it is made
+    /// set's secret and another's certificate `variant % 9`; if it is made
     /// for carol's device it replaces the keyring.
     pub const CREATE: u8 = 11;
+    /// `u8 pool`: rotate a hybrid prekey at the clock, drawing X-Wing seed
+    /// `pool % 40` of the hybrid pool.
+    pub const ROTATE_HYBRID: u8 = 12;
     /// Number of opcodes.
-    pub const COUNT: u8 = 12;
+    pub const COUNT: u8 = 13;
 }
 
 /// The model's view of a held prekey.
@@ -915,10 +1279,13 @@ struct HeldPrekey {
 struct Model {
     policy: PrekeyPolicy,
     current: usize,
-    /// Which certificate variant of the current set is installed (0..=3).
+    /// Which certificate variant of the current set is installed (0..=3,
+    /// 6..=8).
     certificate: u8,
     retired: Vec<(usize, u64)>,
     prekeys: Vec<HeldPrekey>,
+    /// Hybrid prekeys (`pool` indexes the hybrid pool).
+    hybrid: Vec<HeldPrekey>,
 }
 
 struct Run<'a> {
@@ -979,6 +1346,14 @@ impl Cursor<'_> {
 ///   holds that key (then with that key and the sealed payload), and is
 ///   `NotARecipient` otherwise, never `Unauthenticated`;
 /// * a rotated prekey verifies for the device's current certificate;
+/// * hybrid prekeys (SPEC.md §3.8 Rotate hybrid): `NotHybrid` exactly
+///   without `CAPABILITY_HYBRID`, then `Full`, `InvalidPolicy`, `SameKeys`
+///   as for Rotate among the hybrid ones; the rotated prekey is the hybrid
+///   pool key (suite `0x0002`, 1,380 bytes); held hybrid prekeys, the
+///   current hybrid prekey and hybrid due-ness (never for a certificate
+///   without the bit) are the model's; renewal refuses a change of bit 1;
+///   deletion removes them on the same rule; an honest hybrid envelope
+///   opens (suite `Hybrid`) exactly while its seed is held;
 /// * a keyring `DeviceKeyring::new` makes is its certificate's, empty, with
 ///   the default policy and a rotation due.
 pub fn keyring_ops(fx: &Fixture, data: &[u8]) -> Outcome {
@@ -999,6 +1374,7 @@ impl<'a> Run<'a> {
                 certificate: 0,
                 retired: Vec::new(),
                 prekeys: Vec::new(),
+                hybrid: Vec::new(),
             },
             clock: NOW,
             checked,
@@ -1052,7 +1428,13 @@ impl<'a> Run<'a> {
                     _ => return Ok(()),
                 },
                 op::OPEN => match input.u8() {
-                    Some(i) => self.open(usize::from(i) % (PREKEY_POOL + KEY_SETS))?,
+                    Some(i) => {
+                        self.open(usize::from(i) % (PREKEY_POOL + KEY_SETS + HYBRID_POOL))?
+                    }
+                    None => return Ok(()),
+                },
+                op::ROTATE_HYBRID => match input.u8() {
+                    Some(i) => self.rotate_hybrid(usize::from(i) % HYBRID_POOL)?,
                     None => return Ok(()),
                 },
                 op::SET_POLICY => match (input.u16(), input.u16(), input.u16()) {
@@ -1116,6 +1498,10 @@ impl<'a> Run<'a> {
         self.model.prekeys.iter().any(|p| p.pool == pool)
     }
 
+    fn holds_hybrid_pool(&self, pool: usize) -> bool {
+        self.model.hybrid.iter().any(|p| p.pool == pool)
+    }
+
     /// The key sets held, current first.
     fn held_sets(&self) -> impl Iterator<Item = usize> + '_ {
         core::iter::once(self.model.current).chain(self.model.retired.iter().map(|(s, _)| *s))
@@ -1177,17 +1563,73 @@ impl<'a> Run<'a> {
         Ok(refused)
     }
 
+    /// SPEC.md §3.8 Rotate hybrid: `NotHybrid` without `CAPABILITY_HYBRID`,
+    /// then as Rotate among the hybrid prekeys (`Full`, `InvalidPolicy`,
+    /// `SameKeys`).
+    fn rotate_hybrid(&mut self, pool: usize) -> Result<bool, Violation> {
+        let keys = &self.fx.keys;
+        let key = keys.hybrid_pool_key(pool)?;
+        let expires_at = self
+            .clock
+            .checked_add(self.model.policy.lifetime_ms)
+            .filter(|t| *t != u64::MAX);
+        let expected = if !variant_supports_hybrid(self.model.certificate) {
+            Some(KeyringError::NotHybrid)
+        } else if self.model.hybrid.len() >= limit::MAX_KEYRING_PREKEYS {
+            Some(KeyringError::Full)
+        } else if expires_at.is_none() {
+            Some(KeyringError::InvalidPolicy)
+        } else if self.holds_hybrid_pool(pool) {
+            Some(KeyringError::SameKeys)
+        } else {
+            None
+        };
+        let result = self
+            .keyring
+            .rotate_hybrid_prekey(self.clock, &mut FixedRng(key.seed));
+        let refused =
+            Self::as_predicted(result.as_ref().map(|_| ()).map_err(Clone::clone), expected)?;
+        if let (Ok(prekey), Some(expires_at)) = (result, expires_at) {
+            let set = keys.set(self.model.current)?;
+            // The published prekey is the hybrid pool key (suite 0x0002,
+            // 1,380 bytes), signed now by the current key for this device,
+            // and verifies for it.
+            ensure(
+                prekey.suite() == Suite::Hybrid
+                    && prekey.to_bytes().len() == HYBRID_SIGNED_PREKEY_LEN
+                    && prekey.public_key() == key.public.as_slice()
+                    && prekey.key_id() == key.key_id
+                    && prekey.created_at() == self.clock
+                    && prekey.expires_at() == expires_at
+                    && *prekey.device_key() == set.secret.public_keys().ed25519
+                    && prekey.verify(&set.verified, self.clock).is_ok(),
+                "keyring ops: the rotated hybrid prekey is not the device's for now",
+            )?;
+            self.model.hybrid.push(HeldPrekey {
+                pool,
+                created_at: self.clock,
+                expires_at,
+                signer: self.model.current,
+            });
+        }
+        Ok(refused)
+    }
+
     fn delete(&mut self) -> Result<bool, Violation> {
         let now = self.clock;
         let grace = self.model.policy.grace_ms;
-        let before = self.model.prekeys.len() + self.model.retired.len();
+        let before = self.model.prekeys.len() + self.model.hybrid.len() + self.model.retired.len();
         self.model
             .prekeys
             .retain(|p| p.expires_at.saturating_add(grace) > now);
         self.model
+            .hybrid
+            .retain(|p| p.expires_at.saturating_add(grace) > now);
+        self.model
             .retired
             .retain(|(_, at)| at.saturating_add(grace) > now);
-        let removed = before - self.model.prekeys.len() - self.model.retired.len();
+        let removed =
+            before - self.model.prekeys.len() - self.model.hybrid.len() - self.model.retired.len();
         let deleted = self.keyring.delete_expired(now);
         ensure(
             deleted == removed,
@@ -1241,8 +1683,8 @@ impl<'a> Run<'a> {
     }
 
     /// Renew with certificate `variant` of set `set`. SPEC.md §3.8 order:
-    /// WrongDevice, KeyMismatch, CapabilityChange (bit 0 differs from the
-    /// installed certificate's), Certificate.
+    /// WrongDevice, KeyMismatch, CapabilityChange (bit 0 or bit 1 differs
+    /// from the installed certificate's), Certificate.
     fn renew(&mut self, set: usize, variant: u8) -> Result<bool, Violation> {
         let keys = &self.fx.keys;
         let s = keys.set(set)?;
@@ -1252,9 +1694,7 @@ impl<'a> Run<'a> {
             Some(KeyringError::WrongDevice)
         } else if s.secret.public_keys() != current.secret.public_keys() {
             Some(KeyringError::KeyMismatch)
-        } else if variant_requires_prekeys(variant)
-            != variant_requires_prekeys(self.model.certificate)
-        {
+        } else if variant_bits(variant) != variant_bits(self.model.certificate) {
             Some(KeyringError::CapabilityChange)
         } else if variant == FORGED {
             Some(KeyringError::Certificate(CertificateError::BadSignature))
@@ -1312,6 +1752,7 @@ impl<'a> Run<'a> {
                         certificate: variant,
                         retired: Vec::new(),
                         prekeys: Vec::new(),
+                        hybrid: Vec::new(),
                     };
                 }
                 Ok(false)
@@ -1340,15 +1781,25 @@ impl<'a> Run<'a> {
 
     fn open(&mut self, which: usize) -> Result<bool, Violation> {
         let keys = &self.fx.keys;
-        let (envelope, key_id, held) = match which.checked_sub(PREKEY_POOL) {
-            None => {
+        let hybrid = which.checked_sub(PREKEY_POOL + KEY_SETS);
+        let (envelope, key_id, held) = match (which.checked_sub(PREKEY_POOL), hybrid) {
+            (None, _) => {
                 let k = keys.pool_key(which)?;
                 (&k.envelope, k.key_id, self.holds_pool(which))
             }
-            Some(set) => {
+            (Some(set), None) => {
                 let s = keys.set(set)?;
                 (&s.envelope, s.key_id, self.holds_x25519_of(set)?)
             }
+            (_, Some(h)) => {
+                let k = keys.hybrid_pool_key(h)?;
+                (&k.envelope, k.key_id, self.holds_hybrid_pool(h))
+            }
+        };
+        let suite = if hybrid.is_some() {
+            Suite::Hybrid
+        } else {
+            Suite::Classical
         };
         match open(&self.keyring, envelope, &self.fx.directory, OPEN_AT) {
             Ok(opened) => {
@@ -1358,9 +1809,10 @@ impl<'a> Run<'a> {
                 )?;
                 ensure(
                     opened.opened_with() == key_id
+                        && opened.suite() == suite
                         && opened.payload() == PAYLOAD
                         && opened.aad() == AAD,
-                    "keyring ops: opened with another key, or another message",
+                    "keyring ops: opened with another key or suite, or another message",
                 )?;
             }
             Err(OpenError::NotARecipient) => ensure(
@@ -1403,11 +1855,34 @@ impl<'a> Run<'a> {
             expected_prekeys.push((p.created_at, key_id, p.expires_at, signer));
         }
         expected_prekeys.sort_unstable_by_key(|(c, id, _, _)| (*c, *id));
-        ensure(
-            k.prekeys()
+        let mut expected_hybrid = Vec::with_capacity(m.hybrid.len());
+        for p in &m.hybrid {
+            let key_id = keys.hybrid_pool_key(p.pool)?.key_id;
+            let signer = keys.set(p.signer)?.secret.public_keys().ed25519;
+            expected_hybrid.push((p.created_at, key_id, p.expires_at, signer));
+        }
+        expected_hybrid.sort_unstable_by_key(|(c, id, _, _)| (*c, *id));
+        let held = |list: &[PrekeySecret]| -> Vec<(u64, KeyId, u64, [u8; 32])> {
+            list.iter()
+                .map(|p| &p.prekey)
                 .map(|p| (p.created_at(), p.key_id(), p.expires_at(), *p.device_key()))
-                .eq(expected_prekeys.iter().copied()),
+                .collect()
+        };
+        ensure(
+            held(&k.prekeys) == expected_prekeys,
             "keyring ops: held prekeys differ from the model",
+        )?;
+        ensure(
+            held(&k.hybrid_prekeys) == expected_hybrid,
+            "keyring ops: held hybrid prekeys differ from the model",
+        )?;
+        // The public list: classical oldest first, then hybrid oldest first.
+        ensure(
+            k.prekeys().map(|p| p.key_id()).eq(expected_prekeys
+                .iter()
+                .chain(&expected_hybrid)
+                .map(|(_, id, _, _)| *id)),
+            "keyring ops: prekeys() is not the classical then the hybrid prekeys",
         )?;
         let mut expected_retired = Vec::with_capacity(m.retired.len());
         for (s, at) in &m.retired {
@@ -1442,6 +1917,24 @@ impl<'a> Run<'a> {
         ensure(
             k.needs_rotation(now) == due,
             "keyring ops: needs_rotation differs from SPEC §3.8",
+        )?;
+        // The same among the hybrid prekeys; a hybrid rotation is never due
+        // for a certificate without CAPABILITY_HYBRID (SPEC.md §3.8).
+        let current_hybrid = expected_hybrid
+            .iter()
+            .filter(|(c, _, expires_at, s)| *s == signer && *c <= now && *expires_at > now)
+            .max_by_key(|(c, id, _, _)| (*c, *id));
+        ensure(
+            k.current_hybrid_prekey(now).map(|p| p.key_id())
+                == current_hybrid.map(|(_, id, _, _)| *id),
+            "keyring ops: current_hybrid_prekey differs from SPEC §3.8",
+        )?;
+        let hybrid_due = variant_supports_hybrid(m.certificate)
+            && current_hybrid
+                .is_none_or(|(c, _, _, _)| now >= c.saturating_add(m.policy.rotation_period_ms));
+        ensure(
+            k.needs_hybrid_rotation(now) == hybrid_due,
+            "keyring ops: needs_hybrid_rotation differs from SPEC §3.8",
         )?;
 
         let bytes = k.export();

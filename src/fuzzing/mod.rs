@@ -20,12 +20,14 @@
 //! | `arith.rs` | Padmé arithmetic |
 //! | `replay.rs` | the replay guard against isolated guards; its state loader |
 //! | `state.rs` | the trust store loader |
+//! | `hybrid.rs` | `open` of structured mutations of a hybrid (X-Wing) envelope |
 //! | `keys.rs` | signed prekeys, the keyring loader, keyring operations against a model |
 
 mod arith;
 mod body;
 mod decode;
 mod fixture;
+mod hybrid;
 mod keys;
 mod lists;
 mod open;
@@ -39,6 +41,7 @@ pub use decode::{
     decode_fork_evidence, decode_safety_number,
 };
 pub use fixture::Fixture;
+pub use hybrid::{check_hybrid_open, hop, hybrid_input, open_hybrid, HYBRID_OPENERS};
 pub use keys::{
     decode_signed_prekey, encode_ops, keyring_import, keyring_import_allocation_limit, keyring_ops,
     op, KeyFixture, CERTIFICATES, KEY_SETS, MAX_OPS, PREKEY_POOL,

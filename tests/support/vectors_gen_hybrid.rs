@@ -203,7 +203,11 @@ const KEYRINGS: [(&str, &str, &[&str]); 5] = [
         &["alice-phone-c", "alice-phone-h"],
     ),
     ("bob-phone", "bob-phone", &["bob-phone-c", "bob-phone-h"]),
-    ("bob-laptop", "bob-laptop", &["bob-laptop-c", "bob-laptop-h"]),
+    (
+        "bob-laptop",
+        "bob-laptop",
+        &["bob-laptop-c", "bob-laptop-h"],
+    ),
     ("carol-phone", "carol-phone", &["carol-phone-c"]),
     ("carol-server", "carol-server", &[]),
 ];
