@@ -215,26 +215,31 @@ pub(crate) fn seal_inner<R: CryptoRng + ?Sized>(
     // Per-device wraps (§4.5): classical, one X25519 each with the shared
     // ephemeral key; hybrid, one X-Wing encapsulation each. One key-schedule
     // context per envelope; each wrap's AEAD binds the recipient binding.
+    // Only the envelope's suite's key-schedule context is computed.
     let info = wrap_info(&header_hash);
-    let ksc = ScheduleContext::new(&info);
-    let xksc = XWingScheduleContext::new(&info);
+    let classical = ephemeral
+        .as_ref()
+        .map(|ephemeral| (ephemeral, ScheduleContext::new(&info)));
+    let hybrid = classical
+        .is_none()
+        .then(|| XWingScheduleContext::new(&info));
     let mut wraps: Vec<Wrap> = Vec::with_capacity(targets.len());
     let mut kem_ciphertexts: Vec<KemCiphertext> = Vec::new();
     if suite == Suite::Hybrid {
         kem_ciphertexts.reserve_exact(targets.len());
     }
     for target in &targets {
-        let ctx = match (target.kem, &ephemeral) {
-            (TargetKem::X25519(public), Some(ephemeral)) => {
+        let ctx = match (target.kem, &classical, &hybrid) {
+            (TargetKem::X25519(public), Some((ephemeral, ksc)), _) => {
                 let shared = hpke::encap(ephemeral, &header.ephemeral, public)
                     .map_err(|_| SealError::Internal)?;
-                hpke::Context::new(&shared, &ksc)
+                hpke::Context::new(&shared, ksc)
             }
-            (TargetKem::XWing(public), None) => {
+            (TargetKem::XWing(public), _, Some(xksc)) => {
                 let mut randomness = Zeroizing::new([0u8; 64]);
                 rng.fill_bytes(randomness.as_mut());
                 let (ciphertext, ctx) =
-                    xwing_encap(public, &randomness, &xksc).map_err(|_| SealError::Internal)?;
+                    xwing_encap(public, &randomness, xksc).map_err(|_| SealError::Internal)?;
                 kem_ciphertexts.push(ciphertext);
                 Ok(ctx)
             }
