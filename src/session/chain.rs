@@ -16,7 +16,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::codec::label_prefix;
 use crate::consts::session as s;
-use crate::primitives::{ct_eq, hkdf_expand, Rejected};
+use crate::primitives::{ct_eq, hkdf_expand, Prk, Rejected};
 
 /// A 32-byte chain key, wiped on drop; its `Debug` prints nothing secret.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -54,6 +54,7 @@ impl ChainKey {
     }
 
     /// The message key of this chain key's index.
+    #[cfg(test)]
     pub(crate) fn message_key(&self) -> Result<MessageKey, Rejected> {
         let k = expand(&self.0, s::MESSAGE_KEY)?;
         Ok(MessageKey(*k))
@@ -67,11 +68,14 @@ impl ChainKey {
     }
 
     /// Replaces `self` by the next chain key and returns the message key of
-    /// the index it had: the old chain key is wiped.
+    /// the index it had: the old chain key is overwritten in place. Both come
+    /// from one keyed PRK, with the same outputs as [`ChainKey::message_key`]
+    /// and [`ChainKey::next`].
     pub(crate) fn advance(&mut self) -> Result<MessageKey, Rejected> {
-        let mk = self.message_key()?;
-        let next = self.next()?;
-        *self = next;
+        let prk = Prk::new(&self.0)?;
+        let mut mk = MessageKey([0u8; s::CHAIN_KEY_LEN]);
+        prk.expand(&[&label_prefix(s::MESSAGE_KEY), s::MESSAGE_KEY], &mut mk.0)?;
+        prk.expand(&[&label_prefix(s::CHAIN_KEY), s::CHAIN_KEY], &mut self.0)?;
         Ok(mk)
     }
 

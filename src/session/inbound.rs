@@ -434,9 +434,11 @@ impl InboundSession {
         keys.open(&header_hash, &mut plain, &tag)
             .map_err(|_| SessionError::Unauthenticated)?;
         let body = parse_body(&plain).ok_or(SessionError::Unauthenticated)?;
-        let digest = schedule::transcript(&header_hash, body.timestamp, body.aad, body.payload);
+        let content =
+            schedule::content(body.timestamp, body.aad, body.payload, msg.ciphertext.len());
+        let transcript = schedule::transcript(&header_hash, &content);
         self.sender_key
-            .verify(s::SIGNATURE, &digest, &body.signature)
+            .verify(s::SIGNATURE, &transcript, &body.signature)
             .map_err(|_| SessionError::Unauthenticated)?;
 
         let lifetime = self.policy.max_age_ms.saturating_add(s::MAX_CLOCK_SKEW_MS);

@@ -456,15 +456,9 @@ impl OutboundSession {
             .advance()
             .map_err(|_| SessionError::Internal)?;
         self.next_index += 1;
-        let random = schedule::hedged_random(
-            &rng32,
-            &mk,
-            now,
-            message.aad,
-            message.payload,
-            padded + size::TAG,
-        )
-        .map_err(|_| SessionError::Internal)?;
+        let content = schedule::content(now, message.aad, message.payload, padded + size::TAG);
+        let random =
+            schedule::hedged_random(&rng32, &mk, &content).map_err(|_| SessionError::Internal)?;
 
         let context = Context {
             session_id: &self.session_id,
@@ -476,11 +470,13 @@ impl OutboundSession {
         .hash();
         let keys = BodyKeys::derive(&mk, &context).map_err(|_| SessionError::Internal)?;
         let header_hash = schedule::header_hash(&context, &keys.commitment);
-        let digest = schedule::transcript(&header_hash, now, message.aad, message.payload);
+        let transcript = schedule::transcript(&header_hash, &content);
         let mut body = Zeroizing::new(Vec::with_capacity(padded + size::TAG));
         match signer {
             Signer::Device(device) => {
-                let signature = device.ed25519().sign(s::SIGNATURE, &digest);
+                let signature = device
+                    .ed25519()
+                    .sign_in_scrubbed_call(s::SIGNATURE, &transcript);
                 schedule::write_body(&mut body, now, message.aad, message.payload, &signature);
             }
             #[cfg(feature = "internals")]

@@ -11,8 +11,13 @@
 //! body key     = HKDF-Expand(prk, lp(L_key)    || context_hash, 32)
 //! body nonce   = HKDF-Expand(prk, lp(L_nonce)  || context_hash, 12)
 //! header_hash  = SHA-256(lp(L_header) || context_hash || commitment)
-//! transcript   = SHA-256(header_hash || u64 timestamp || u32 len || aad || u32 len || payload)
+//! content      = SHA-256(lp(L_content) || u64 timestamp || u32 len || aad ||
+//!                        u32 len || payload || u32 ciphertext length)
+//! signed       = lp(L_signature) || header_hash || content
 //! ```
+//!
+//! The payload is hashed once per message, into `content`, which both the
+//! hedged random and the signature use.
 //!
 //! The per-message `random` is in the context hash, so one message key with
 //! two randoms gives two unrelated (key, nonce) pairs. It is hedged
@@ -28,7 +33,7 @@ use zeroize::Zeroizing;
 use crate::codec::label_prefix;
 use crate::consts::{session as s, SUITE_X25519_SHA256_AES256GCM_ED25519, WIRE_VERSION};
 use crate::primitives::{
-    ct_eq, hkdf_expand, hkdf_extract, AeadKey, Rejected, Secret32, Sha256Stream,
+    ct_eq, hkdf_expand, hkdf_extract, AeadKey, Prk, Rejected, Secret32, Sha256Stream,
 };
 use crate::session::chain::MessageKey;
 use crate::session::message::SessionId;
@@ -75,11 +80,32 @@ pub(crate) fn session_id(
     SessionId(id)
 }
 
-/// The hedged per-message random (spec-sessions §15.3):
+/// The content hash (spec-sessions §15.3): what the sender says, and the
+/// length it is padded to.
 ///
 /// ```text
 /// content = SHA-256(lp(L_content) || u64 timestamp || u32 len || aad ||
 ///                   u32 len || payload || u32 ciphertext length)
+/// ```
+pub(crate) fn content(
+    timestamp: u64,
+    aad: &[u8],
+    payload: &[u8],
+    ciphertext_len: usize,
+) -> [u8; 32] {
+    let mut h = Sha256Stream::labeled(s::CONTENT);
+    h.update(&timestamp.to_be_bytes());
+    h.update(&len_u32(aad.len()));
+    h.update(aad);
+    h.update(&len_u32(payload.len()));
+    h.update(payload);
+    h.update(&len_u32(ciphertext_len));
+    h.finish()
+}
+
+/// The hedged per-message random (spec-sessions §15.3):
+///
+/// ```text
 /// prk_r   = HKDF-Extract(salt = rng32, ikm = message key)
 /// random  = HKDF-Expand(prk_r, lp(L_random) || content, 32)
 /// ```
@@ -92,28 +118,29 @@ pub(crate) fn session_id(
 pub(crate) fn hedged_random(
     rng32: &[u8; s::RANDOM],
     mk: &MessageKey,
-    timestamp: u64,
-    aad: &[u8],
-    payload: &[u8],
-    ciphertext_len: usize,
+    content: &[u8; 32],
 ) -> Result<[u8; s::RANDOM], Rejected> {
-    let mut h = Sha256Stream::labeled(s::CONTENT);
-    h.update(&timestamp.to_be_bytes());
-    h.update(&len_u32(aad.len()));
-    h.update(aad);
-    h.update(&len_u32(payload.len()));
-    h.update(payload);
-    h.update(&len_u32(ciphertext_len));
-    let content = h.finish();
     let prk = hkdf_extract(rng32, &[&mk.0]);
     let mut random = [0u8; s::RANDOM];
     hkdf_expand(
         &prk,
-        &[&label_prefix(s::RANDOM_LABEL), s::RANDOM_LABEL, &content],
+        &[&label_prefix(s::RANDOM_LABEL), s::RANDOM_LABEL, content],
         &mut random,
     )?;
     Ok(random)
 }
+
+/// `lp(L_secret)`, the salt of the per-message extract.
+const SECRET_SALT: [u8; 1 + s::SECRET.len()] = {
+    let mut salt = [0u8; 1 + s::SECRET.len()];
+    salt[0] = s::SECRET.len() as u8;
+    let mut i = 0;
+    while i < s::SECRET.len() {
+        salt[1 + i] = s::SECRET[i];
+        i += 1;
+    }
+    salt
+};
 
 /// The public fields of a message that the key schedule binds.
 pub(crate) struct Context<'a> {
@@ -155,12 +182,9 @@ pub(crate) struct BodyKeys {
 
 impl BodyKeys {
     pub(crate) fn derive(mk: &MessageKey, context_hash: &[u8; 32]) -> Result<Self, Rejected> {
-        let mut salt = Vec::with_capacity(1 + s::SECRET.len());
-        salt.extend_from_slice(&label_prefix(s::SECRET));
-        salt.extend_from_slice(s::SECRET);
-        let prk = hkdf_extract(&salt, &[&mk.0]);
+        let prk = Prk::new(&hkdf_extract(&SECRET_SALT, &[&mk.0]))?;
         let expand =
-            |l: &[u8], out: &mut [u8]| hkdf_expand(&prk, &[&label_prefix(l), l, context_hash], out);
+            |l: &[u8], out: &mut [u8]| prk.expand(&[&label_prefix(l), l, context_hash], out);
         let mut commitment = [0u8; 32];
         let mut key = Zeroizing::new([0u8; 32]);
         let mut nonce = Zeroizing::new([0u8; 12]);
@@ -196,21 +220,13 @@ impl BodyKeys {
     }
 }
 
-/// The digest the sending device signs.
-pub(crate) fn transcript(
-    header_hash: &[u8; 32],
-    timestamp: u64,
-    aad: &[u8],
-    payload: &[u8],
-) -> [u8; 32] {
-    let mut h = Sha256Stream::new();
-    h.update(header_hash);
-    h.update(&timestamp.to_be_bytes());
-    h.update(&len_u32(aad.len()));
-    h.update(aad);
-    h.update(&len_u32(payload.len()));
-    h.update(payload);
-    h.finish()
+/// The bytes the sending device signs after the label (spec-sessions
+/// §15.3): `header_hash || content`.
+pub(crate) fn transcript(header_hash: &[u8; 32], content: &[u8; 32]) -> [u8; 64] {
+    let mut t = [0u8; 64];
+    t[..32].copy_from_slice(header_hash);
+    t[32..].copy_from_slice(content);
+    t
 }
 
 pub(crate) fn len_u32(len: usize) -> [u8; 4] {
