@@ -201,19 +201,19 @@ pub(crate) mod attachment {
     pub const MAX_BINDING: usize = 1024;
 }
 
-/// Sender-key sessions (docs/spec-sessions.md, to become SPEC.md §15): object
+/// Sender-key sessions (SPEC.md §15): object
 /// types, labels and limits, kept in one block at the end of this file.
 pub mod session {
-    /// Object type of a session message (spec-sessions §15.3).
+    /// Object type of a session message (SPEC.md §15.3).
     pub(crate) const MESSAGE_TYPE: u8 = 0x08;
     /// Object type of a session distribution, the payload of an envelope
-    /// (spec-sessions §15.4).
+    /// (SPEC.md §15.4).
     pub(crate) const DISTRIBUTION_TYPE: u8 = 0x09;
-    /// Object type of a persisted outbound session (spec-sessions §15.7).
+    /// Object type of a persisted outbound session (SPEC.md §15.7).
     pub(crate) const OUTBOUND_TYPE: u8 = 0x23;
-    /// Object type of a persisted inbound session (spec-sessions §15.8).
+    /// Object type of a persisted inbound session (SPEC.md §15.8).
     pub(crate) const INBOUND_TYPE: u8 = 0x24;
-    /// Object type of a persisted receiving store (spec-sessions §15.8).
+    /// Object type of a persisted receiving store (SPEC.md §15.8).
     pub(crate) const STORE_TYPE: u8 = 0x25;
 
     /// HKDF-Expand info: the next chain key (§15.2).

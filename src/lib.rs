@@ -46,7 +46,7 @@ mod suite;
 #[path = "ct_hooks.rs"]
 pub mod __ct;
 
-/// Sender-key session limits and defaults (docs/spec-sessions.md).
+/// Sender-key session limits and defaults (SPEC.md §15).
 pub use consts::session as session_limit;
 pub use consts::{
     capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519,

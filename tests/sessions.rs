@@ -1,4 +1,4 @@
-//! Sender-key sessions (issue 14; docs/spec-sessions.md; properties P1–P4,
+//! Sender-key sessions (issue 14; SPEC.md §15; properties P1–P4,
 //! P12, P13, P16, P17 for sessions): each attack named in the issue, written
 //! as the attacker would do it, every refusal with its error, and the state
 //! exports.
@@ -1249,7 +1249,7 @@ fn state_exports_truncated_corrupted_or_of_another_device_are_refused() {
     let out = s.export();
     let inn = ib.export();
     let owner = d.secret.public_keys();
-    // The sizes spec-sessions §15.7–15.8 states: 5 recipients, 2 skipped keys.
+    // The sizes SPEC.md §15.7–15.8 states: 5 recipients, 2 skipped keys.
     assert_eq!(out.len(), 163 + 16 * 5 + CHAT.len());
     assert_eq!(inn.len(), 366 + CHAT.len() + 36 * 2);
 

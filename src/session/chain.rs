@@ -1,4 +1,4 @@
-//! The symmetric chain ratchet of a sender-key session (spec-sessions §15.2).
+//! The symmetric chain ratchet of a sender-key session (SPEC.md §15.2).
 //!
 //! ```text
 //! chain_key[i+1] = HKDF-Expand(prk = chain_key[i], lp("fanseal v2 session chain key"),   32)

@@ -1,4 +1,4 @@
-//! The session distribution (object type `0x09`, spec-sessions §15.4): the
+//! The session distribution (object type `0x09`, SPEC.md §15.4): the
 //! payload of one ordinary envelope that hands a session's current chain
 //! state to every recipient device.
 //!
@@ -102,7 +102,7 @@ impl Distribution {
         crate::session::schedule::session_id(sender, &self.conversation, &self.seed)
     }
 
-    /// Decodes the one canonical encoding (spec-sessions §15.4): version,
+    /// Decodes the one canonical encoding (SPEC.md §15.4): version,
     /// type `0x09`, suite, session seed, index (`OutOfRange` at `u32::MAX`),
     /// chain key, created at, the rotation policy (`Inconsistent` out of
     /// bounds), conversation id length (`OutOfRange` above

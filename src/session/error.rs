@@ -1,4 +1,4 @@
-//! Session errors (spec-sessions §15.10), split by whose fault they are:
+//! Session errors (SPEC.md §15.10), split by whose fault they are:
 //! malformed bytes ([`SessionError::Decode`]), the public routing and
 //! ordering facts of a message (unknown session, duplicate or far index:
 //! they depend only on public header fields and on which indices this
@@ -12,7 +12,7 @@ use core::fmt;
 use crate::error::{DecodeError, SealError};
 use crate::identity::{AccountPublicKey, KeyId};
 
-/// Why a session operation was refused (spec-sessions §15.10).
+/// Why a session operation was refused (SPEC.md §15.10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -101,7 +101,7 @@ pub enum SessionError {
     ConversationIdTooLarge,
     /// The padded body would exceed [`crate::limit::MAX_BODY`].
     PaddedBodyTooLarge,
-    /// A rotation policy outside its bounds (spec-sessions §15.6).
+    /// A rotation policy outside its bounds (SPEC.md §15.6).
     InvalidPolicy,
     /// Sealing the distribution failed.
     Seal(SealError),

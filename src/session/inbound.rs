@@ -1,4 +1,4 @@
-//! The receiving side of a sender-key session (spec-sessions §15.5, §15.9).
+//! The receiving side of a sender-key session (SPEC.md §15.5, §15.9).
 //!
 //! One inbound session per (sender device, session id): the chain key of
 //! the next expected index, and the message keys of indices skipped on the
@@ -139,7 +139,7 @@ impl SessionPlaintext {
     /// The conversation id the session is bound to (its distribution's
     /// envelope AAD). The per-message [`SessionPlaintext::aad`] is the
     /// sender's free choice and is **not** the conversation: check this one
-    /// against the conversation's current members (spec-sessions §15.9).
+    /// against the conversation's current members (SPEC.md §15.9).
     pub fn conversation_id(&self) -> &[u8] {
         &self.conversation
     }
@@ -162,7 +162,7 @@ struct Pending {
 
 impl InboundSession {
     /// Creates the inbound session from an opened envelope whose payload is
-    /// a distribution (spec-sessions §15.4). `receiver` is the keyring that
+    /// a distribution (SPEC.md §15.4). `receiver` is the keyring that
     /// opened it (the state's owner). `open` already authenticated the
     /// sending device against its account's verified list (a device not on
     /// that list never yields an [`Opened`]).
@@ -170,7 +170,7 @@ impl InboundSession {
     /// This builds one session and keeps no record of sessions dropped
     /// since: receivers use [`crate::InboundSessions::receive`], which adds
     /// the tombstones, caps and age check that stop a replayed distribution
-    /// from rebuilding a dropped session (spec-sessions §15.4).
+    /// from rebuilding a dropped session (SPEC.md §15.4).
     ///
     /// Checks, in order: the payload decodes as a distribution
     /// ([`SessionError::Decode`]); its conversation id equals the envelope's
@@ -358,7 +358,7 @@ impl InboundSession {
         }
     }
 
-    /// Decrypts and authenticates a session message (spec-sessions §15.9),
+    /// Decrypts and authenticates a session message (SPEC.md §15.9),
     /// then checks the sender device against `directory` at `now` like
     /// [`crate::open`] (on its account's list and unexpired, or accepted by
     /// the caller's grace policy). Only then is the state changed: the
@@ -495,7 +495,7 @@ impl InboundSession {
         }
         // No honest session reaches this index (policies stop at
         // `MAX_MESSAGES`), so a receiver never follows a sender that does
-        // not rotate (spec-sessions §15.9 step 4).
+        // not rotate (SPEC.md §15.9 step 4).
         if index >= self.policy.max_messages {
             return Err(SessionError::SessionExpired);
         }
@@ -566,7 +566,7 @@ struct Body<'a> {
     signature: [u8; 64],
 }
 
-/// Parses the decrypted body (spec-sessions §15.3) with the sender's
+/// Parses the decrypted body (SPEC.md §15.3) with the sender's
 /// limits; every padding byte must be zero (checked without early exit).
 fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
     let mut r = Reader::new(plain);
@@ -586,7 +586,7 @@ fn parse_body(plain: &[u8]) -> Option<Body<'_>> {
     })
 }
 
-/// The checks every new inbound session passes (spec-sessions §15.4
+/// The checks every new inbound session passes (SPEC.md §15.4
 /// "Receiving a distribution" steps 2–4), before any state is built.
 pub(crate) fn check_new_distribution(
     receiver: &DeviceKeyring,

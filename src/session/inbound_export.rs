@@ -1,5 +1,5 @@
 //! The inbound session's persisted form (object type `0x24`,
-//! spec-sessions §15.8): versioned, canonical, zeroizing, loaded
+//! SPEC.md §15.8): versioned, canonical, zeroizing, loaded
 //! all-or-nothing.
 //!
 //! ```text
@@ -44,7 +44,7 @@ const FIXED: usize = 2 + 2 + 32 + 16 + CERTIFICATE_LEN + 16 + 8 + 4 + 8 + 4 + 4 
 const SKIPPED: usize = 4 + 32;
 
 impl InboundSession {
-    /// The session as versioned, canonical bytes (spec-sessions §15.8), in
+    /// The session as versioned, canonical bytes (SPEC.md §15.8), in
     /// a buffer wiped on drop. They hold the chain key and skipped message
     /// keys. Export after every accepted message: an older copy brings back
     /// keys deleted since (see the module docs).
@@ -86,7 +86,7 @@ impl InboundSession {
 
     /// Loads an export made by the device whose certificate is `owner`
     /// (same account and device id: the state survives a re-key), checking
-    /// in the order of spec-sessions §15.8; nothing is half-loaded.
+    /// in the order of SPEC.md §15.8; nothing is half-loaded.
     ///
     /// # Errors
     /// [`SessionError::WrongDevice`] when the export's owner is another

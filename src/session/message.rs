@@ -1,4 +1,4 @@
-//! The session message (object type `0x08`, spec-sessions §15.3).
+//! The session message (object type `0x08`, SPEC.md §15.3).
 //!
 //! ```text
 //! offset size  field
@@ -55,7 +55,7 @@ pub(crate) const MIN_CIPHERTEXT: usize = s::MIN_BODY + size::TAG;
 /// Largest ciphertext: the envelope's body limit plus the tag (bytes).
 pub(crate) const MAX_CIPHERTEXT: usize = limit::MAX_BODY + size::TAG;
 
-/// A session message as sent (spec-sessions §15.3): public routing fields
+/// A session message as sent (SPEC.md §15.3): public routing fields
 /// and the ciphertext. Decoding checks only the structure; authenticity is
 /// checked by [`crate::InboundSession::decrypt`].
 ///
@@ -111,7 +111,7 @@ impl SessionMessage {
         w.into_vec()
     }
 
-    /// Decodes the one canonical encoding (spec-sessions §15.3), checking,
+    /// Decodes the one canonical encoding (SPEC.md §15.3), checking,
     /// in order: version, type `0x08`, suite, session id, index (`u32::MAX`
     /// is `OutOfRange{field: "index"}`), random, commitment, ciphertext
     /// length (`OutOfRange{field: "ciphertext"}` outside `96 ..= MAX_BODY +

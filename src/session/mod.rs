@@ -1,4 +1,4 @@
-//! Sender-key sessions (docs/spec-sessions.md, to become SPEC.md §15): per
+//! Sender-key sessions (SPEC.md §15): per
 //! conversation and sending device a symmetric chain ratchet, distributed
 //! once inside an ordinary envelope; each message then costs one AEAD and
 //! one Ed25519 signature whatever the number of recipient devices.

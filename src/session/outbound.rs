@@ -1,4 +1,4 @@
-//! The sending side of a sender-key session (spec-sessions §15.5–15.6).
+//! The sending side of a sender-key session (SPEC.md §15.5–15.6).
 //!
 //! One outbound session per (conversation, sending device): a random chain
 //! key and session id, advanced once per message; the current state is
@@ -74,7 +74,7 @@ pub enum Membership {
 /// ```
 pub struct OutboundSession {
     pub(crate) session_id: SessionId,
-    /// The random seed the session id derives from (spec-sessions §15.4),
+    /// The random seed the session id derives from (SPEC.md §15.4),
     /// carried in every distribution.
     pub(crate) seed: [u8; s::SESSION_ID],
     /// The owning device's Ed25519 key: the only key that may sign.
@@ -109,7 +109,7 @@ pub struct OutboundSession {
     pub(crate) first_expiry: Option<u64>,
     /// Loaded by [`OutboundSession::import`]: the copy cannot know whether
     /// it is the latest, so it never encrypts or distributes (H2 of the
-    /// review; spec-sessions §15.7). Not persisted: every import sets it.
+    /// review; SPEC.md §15.7). Not persisted: every import sets it.
     pub(crate) restored: bool,
 }
 
@@ -214,7 +214,7 @@ impl OutboundSession {
     /// True when the session may not encrypt at `now`: it encrypted
     /// `max_messages` messages, `now ≥ created_at + max_age_ms`
     /// (saturating), a recipient device was removed, or it was loaded by
-    /// [`OutboundSession::import`] (spec-sessions §15.6–15.7).
+    /// [`OutboundSession::import`] (SPEC.md §15.6–15.7).
     pub fn needs_rotation(&self, now: u64) -> bool {
         self.removed
             || self.restored
@@ -327,7 +327,7 @@ impl OutboundSession {
     /// first). Draws 32 bytes after every check, from which,
     /// the message key and the content the message's random is derived
     /// (hedged: a restored RNG never repeats a key/nonce pair for different
-    /// content, spec-sessions §15.3); the chain advances and the message key is wiped before
+    /// content, SPEC.md §15.3); the chain advances and the message key is wiped before
     /// this returns.
     ///
     /// Output size: `92 + padded(80 + aad + payload) + 16` bytes.

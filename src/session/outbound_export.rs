@@ -1,5 +1,5 @@
 //! The outbound session's persisted form (object type `0x23`,
-//! spec-sessions §15.7): versioned, canonical, zeroizing, loaded
+//! SPEC.md §15.7): versioned, canonical, zeroizing, loaded
 //! all-or-nothing.
 //!
 //! ```text
@@ -44,7 +44,7 @@ use crate::session::schedule;
 const FIXED: usize = 2 + 2 + 16 + 32 + 4 + 32 + 8 + 4 + 8 + 1 + 2 + 4 + 16 + 32;
 
 impl OutboundSession {
-    /// The session as versioned, canonical bytes (spec-sessions §15.7), in
+    /// The session as versioned, canonical bytes (SPEC.md §15.7), in
     /// a buffer wiped on drop. They hold the chain key: whoever has them
     /// can read every later message of the session. Export after every
     /// [`OutboundSession::encrypt`]; a restored older copy never reuses a
@@ -89,7 +89,7 @@ impl OutboundSession {
     }
 
     /// Loads an export of the session of the device whose public keys are
-    /// `owner`, checking in the order of spec-sessions §15.7; nothing is
+    /// `owner`, checking in the order of SPEC.md §15.7; nothing is
     /// half-loaded. The loaded session **needs rotation**
     /// ([`OutboundSession::needs_rotation`]): it never encrypts or
     /// distributes again, since no copy can know it is the latest; start a

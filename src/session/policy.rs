@@ -1,4 +1,4 @@
-//! When an outbound session must be replaced (spec-sessions §15.6).
+//! When an outbound session must be replaced (SPEC.md §15.6).
 
 use crate::consts::session as s;
 

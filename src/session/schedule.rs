@@ -1,5 +1,5 @@
 //! From a message key to the commitment, body key and nonce of one session
-//! message, and the transcript its sender signs (spec-sessions §15.3).
+//! message, and the transcript its sender signs (SPEC.md §15.3).
 //!
 //! ```text
 //! binding      = SHA-256(lp(L_binding) || sender Ed25519 key || session id ||
@@ -38,7 +38,7 @@ use crate::primitives::{
 use crate::session::chain::MessageKey;
 use crate::session::message::SessionId;
 
-/// The session binding (spec-sessions §15.3): which device's chain, which
+/// The session binding (SPEC.md §15.3): which device's chain, which
 /// session, which conversation. Computed once per session.
 pub(crate) fn binding(
     sender_ed25519: &[u8; 32],
@@ -53,7 +53,7 @@ pub(crate) fn binding(
     h.finish()
 }
 
-/// The session id (spec-sessions §15.4): it commits to the sending device
+/// The session id (SPEC.md §15.4): it commits to the sending device
 /// and the conversation, so two senders share an id only through a
 /// 128-bit collision, and receivers recompute it from the authenticated
 /// envelope:
@@ -80,7 +80,7 @@ pub(crate) fn session_id(
     SessionId(id)
 }
 
-/// The content hash (spec-sessions §15.3): what the sender says, and the
+/// The content hash (SPEC.md §15.3): what the sender says, and the
 /// length it is padded to.
 ///
 /// ```text
@@ -103,7 +103,7 @@ pub(crate) fn content(
     h.finish()
 }
 
-/// The hedged per-message random (spec-sessions §15.3):
+/// The hedged per-message random (SPEC.md §15.3):
 ///
 /// ```text
 /// prk_r   = HKDF-Extract(salt = rng32, ikm = message key)
@@ -220,7 +220,7 @@ impl BodyKeys {
     }
 }
 
-/// The bytes the sending device signs after the label (spec-sessions
+/// The bytes the sending device signs after the label (SPEC.md
 /// §15.3): `header_hash || content`.
 pub(crate) fn transcript(header_hash: &[u8; 32], content: &[u8; 32]) -> [u8; 64] {
     let mut t = [0u8; 64];
@@ -254,7 +254,7 @@ pub(crate) fn write_body(
     out.extend_from_slice(sig);
 }
 
-/// The check value that ends a persisted session (spec-sessions §15.7–15.8):
+/// The check value that ends a persisted session (SPEC.md §15.7–15.8):
 /// `SHA-256(lp("fanseal v2 session state check") || every preceding byte)`.
 /// The chain key and message keys have no public counterpart to check them
 /// against, so a corrupted byte would otherwise load and fail every later

@@ -1,4 +1,4 @@
-//! A receiving device's inbound sessions (spec-sessions §15.4 "The
+//! A receiving device's inbound sessions (SPEC.md §15.4 "The
 //! receiving store", §15.9): lookup by session id, tombstones of dropped
 //! sessions, and caps on how many sessions any sender can make it hold.
 //!
@@ -54,7 +54,7 @@ pub enum DistributionReceived {
 }
 
 /// Every inbound session of one receiving device, with the tombstones and
-/// caps of spec-sessions §15.4. Holds chain keys: wiped on drop (each
+/// caps of SPEC.md §15.4. Holds chain keys: wiped on drop (each
 /// session is), never printed.
 ///
 /// Bounds: at most [`s::MAX_INBOUND_SESSIONS`] sessions in total,
@@ -158,7 +158,7 @@ impl InboundSessions {
     /// have passed the replay guard's `check_opened` first: a distribution
     /// is an envelope and its replay id is the envelope's message id).
     ///
-    /// Checks, in order (spec-sessions §15.4): the payload decodes
+    /// Checks, in order (SPEC.md §15.4): the payload decodes
     /// ([`SessionError::Decode`]); [`SessionError::WrongConversation`];
     /// [`SessionError::OwnSession`]; [`SessionError::SenderInGrace`];
     /// [`SessionError::SessionExpired`]
@@ -275,7 +275,7 @@ impl InboundSessions {
     }
 
     /// Decrypts a session message with the held session its session id
-    /// names (spec-sessions §15.9), [`SessionError::UnknownSession`] when
+    /// names (SPEC.md §15.9), [`SessionError::UnknownSession`] when
     /// none is held (never created, or dropped).
     pub fn decrypt<D: DeviceListLookup + ?Sized>(
         &mut self,
@@ -346,7 +346,7 @@ impl InboundSessions {
 
 impl InboundSessions {
     /// The store as versioned, canonical bytes (object type `0x25`,
-    /// spec-sessions §15.8), in a buffer wiped on drop: every held session
+    /// SPEC.md §15.8), in a buffer wiped on drop: every held session
     /// (its `0x24` export) and every tombstone. Export after every change
     /// (an accepted distribution or message, a drop): an older copy brings
     /// back deleted keys and forgets tombstones.
