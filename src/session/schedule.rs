@@ -130,17 +130,10 @@ pub(crate) fn hedged_random(
     Ok(random)
 }
 
-/// `lp(L_secret)`, the salt of the per-message extract.
-const SECRET_SALT: [u8; 1 + s::SECRET.len()] = {
-    let mut salt = [0u8; 1 + s::SECRET.len()];
-    salt[0] = s::SECRET.len() as u8;
-    let mut i = 0;
-    while i < s::SECRET.len() {
-        salt[1 + i] = s::SECRET[i];
-        i += 1;
-    }
-    salt
-};
+/// `lp(L_secret) || L_secret`, the salt of the per-message extract, spelled
+/// out so no call allocates it (a unit test checks it against the label).
+const SECRET_SALT: &[u8] = b"\x21fanseal v2 session message secret";
+const _: () = assert!(SECRET_SALT.len() == 1 + s::SECRET.len());
 
 /// The public fields of a message that the key schedule binds.
 pub(crate) struct Context<'a> {
@@ -182,7 +175,7 @@ pub(crate) struct BodyKeys {
 
 impl BodyKeys {
     pub(crate) fn derive(mk: &MessageKey, context_hash: &[u8; 32]) -> Result<Self, Rejected> {
-        let prk = Prk::new(&hkdf_extract(&SECRET_SALT, &[&mk.0]))?;
+        let prk = Prk::new(&hkdf_extract(SECRET_SALT, &[&mk.0]))?;
         let expand =
             |l: &[u8], out: &mut [u8]| prk.expand(&[&label_prefix(l), l, context_hash], out);
         let mut commitment = [0u8; 32];
@@ -279,4 +272,16 @@ pub(crate) fn read_state_check(
         return Err(crate::error::DecodeError::Inconsistent("state check"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spelled_out_salt_is_the_framed_label() {
+        let mut framed = label_prefix(s::SECRET).to_vec();
+        framed.extend_from_slice(s::SECRET);
+        assert_eq!(SECRET_SALT, framed.as_slice());
+    }
 }

@@ -5,6 +5,8 @@ use fanseal::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+pub mod keyed;
+
 pub const NOW: u64 = 1_764_300_000_000;
 
 pub fn rng(seed: u8) -> ChaCha20Rng {
