@@ -112,6 +112,10 @@ pub enum SessionError {
     /// `MAX_AGE_MS + skew` before `now` (or after its envelope's timestamp
     /// plus skew). [`crate::session_limit::MAX_CLOCK_SKEW_MS`] is the skew.
     SessionExpired,
+    /// A distribution created more than
+    /// [`crate::session_limit::MAX_CLOCK_SKEW_MS`] after the receiver's
+    /// `now`: a session from the future would never age out of the store.
+    FromTheFuture,
     /// A distribution of a session this store dropped (a tombstone), or no
     /// newer than the sessions it holds or dropped for that sender device
     /// and conversation: a replay, or a very late delivery.
@@ -188,6 +192,7 @@ impl fmt::Display for SessionError {
             SessionError::InvalidPolicy => f.write_str("rotation policy out of bounds"),
             SessionError::Seal(e) => write!(f, "sealing the distribution: {e}"),
             SessionError::SessionExpired => f.write_str("outside the session's bounds"),
+            SessionError::FromTheFuture => f.write_str("session created in the future"),
             SessionError::StaleDistribution => {
                 f.write_str("distribution of a dropped or older session")
             }

@@ -67,6 +67,10 @@ pub struct InboundSessions {
     slots: BTreeMap<SlotKey, Slot>,
     /// Session id → its slot (session ids are unique in a store).
     by_id: BTreeMap<SessionId, SlotKey>,
+    /// The highest floor of a tombstone this store forgot (aged out): a
+    /// distribution created at or before it is stale whatever the clock
+    /// does later (§15.4 step 8).
+    forgotten_floor: Option<u64>,
 }
 
 // Every held session wipes its keys on drop; the rest is public.
@@ -112,6 +116,7 @@ impl InboundSessions {
             owner_device: owner.device_id(),
             slots: BTreeMap::new(),
             by_id: BTreeMap::new(),
+            forgotten_floor: None,
         }
     }
 
@@ -202,6 +207,9 @@ impl InboundSessions {
         if aged_out(d.created_at, now) {
             return Err(SessionError::SessionExpired);
         }
+        if d.created_at > now.saturating_add(s::MAX_CLOCK_SKEW_MS) {
+            return Err(SessionError::FromTheFuture);
+        }
         let key = slot_key(opened.sender_certificate(), &d.conversation);
         let id = d.session_id(opened.sender_certificate());
         if let Some(held_key) = self.by_id.get(&id) {
@@ -223,6 +231,9 @@ impl InboundSessions {
         }
         let order = (d.created_at, id);
         let mut evict = false;
+        if self.forgotten_floor.is_some_and(|f| d.created_at <= f) {
+            return Err(SessionError::StaleDistribution);
+        }
         let is_new_slot = match self.slots.get(&key) {
             Some(slot) => {
                 if slot.floor.is_some_and(|f| d.created_at <= f) {
@@ -243,18 +254,27 @@ impl InboundSessions {
             }
             None => true,
         };
+        let mut fair_share_victim = None;
         if !evict {
             self.forget_aged_tombstones(now);
             let (slots, sessions) = self.account_counts(&key.0);
             if sessions >= s::MAX_SESSIONS_PER_ACCOUNT
-                || self.by_id.len() >= s::MAX_INBOUND_SESSIONS
                 || (is_new_slot
                     && (slots >= s::MAX_SLOTS_PER_ACCOUNT || self.slots.len() >= s::MAX_SLOTS))
             {
                 return Err(SessionError::TooManySessions);
             }
+            if self.by_id.len() >= s::MAX_INBOUND_SESSIONS {
+                fair_share_victim = Some(
+                    self.fair_share_victim(sessions)
+                        .ok_or(SessionError::TooManySessions)?,
+                );
+            }
         }
         let session = InboundSession::from_distribution(receiver, opened, &d)?;
+        if let Some(victim) = fair_share_victim {
+            self.drop_session(&victim);
+        }
         let slot = self.slots.entry(key).or_default();
         if evict {
             let dropped = slot.sessions.remove(0);
@@ -330,11 +350,45 @@ impl InboundSessions {
         self.forget_aged_tombstones(now);
     }
 
-    /// Removes slots that hold no session and whose floor has aged out.
+    /// Removes slots that hold no session and whose floor has aged out;
+    /// the store's forgotten floor rises to the highest floor removed.
     fn forget_aged_tombstones(&mut self, now: u64) {
+        let mut forgotten = self.forgotten_floor;
         self.slots.retain(|_, slot| {
-            !(slot.sessions.is_empty() && slot.floor.is_none_or(|f| aged_out(f, now)))
+            let forget = slot.sessions.is_empty() && slot.floor.is_none_or(|f| aged_out(f, now));
+            if forget {
+                forgotten = forgotten.max(slot.floor);
+            }
+            !forget
         });
+        self.forgotten_floor = forgotten;
+    }
+
+    /// The session a full store evicts for a new one whose account holds
+    /// `incoming` sessions (§15.4 step 10): the oldest `(created at,
+    /// session id)` of the account holding the most sessions (among
+    /// equals, the greatest account key), if that account holds at least
+    /// `incoming + 2`; else none (the new session is refused). An account
+    /// at or below its fair share is never evicted for another's.
+    fn fair_share_victim(&self, incoming: usize) -> Option<SessionId> {
+        let mut counts: BTreeMap<&[u8; 32], usize> = BTreeMap::new();
+        for (key, slot) in &self.slots {
+            *counts.entry(&key.0).or_default() += slot.sessions.len();
+        }
+        let (account, count) = counts
+            .into_iter()
+            .max_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)))?;
+        if count < incoming.saturating_add(2) {
+            return None;
+        }
+        let lo = (*account, [0u8; 16], [0u8; 32]);
+        let hi = (*account, [0xffu8; 16], [0xffu8; 32]);
+        self.slots
+            .range(lo..=hi)
+            .flat_map(|(_, slot)| slot.sessions.iter())
+            .map(|x| (x.created_at, x.session_id))
+            .min()
+            .map(|(_, id)| id)
     }
 
     /// The floor of the slot of (sender, conversation): the highest
@@ -353,6 +407,7 @@ impl InboundSessions {
     ///
     /// ```text
     /// 0x02 || 0x25 || u16 suite || 32 owner account || 16 owner device id
+    /// u8 has forgotten floor (0 or 1) || u64 forgotten floor (0 without one)
     /// u16 slot count (0..=MAX_SLOTS), slots strictly ascending by key:
     ///   32 sender account || 16 sender device id || 32 conversation digest
     ///   u8 has floor (0 or 1) || u64 floor (0 without one)
@@ -380,6 +435,8 @@ impl InboundSessions {
             + 2
             + 32
             + 16
+            + 1
+            + 8
             + 2
             + self.slots.len() * (32 + 16 + 32 + 1 + 8 + 1)
             + parts.iter().map(|p| 4 + p.len()).sum::<usize>()
@@ -389,6 +446,8 @@ impl InboundSessions {
         w.u16(SUITE_X25519_SHA256_AES256GCM_ED25519);
         w.put(self.owner_account.as_bytes());
         w.put(&self.owner_device.0);
+        w.u8(u8::from(self.forgotten_floor.is_some()));
+        w.u64(self.forgotten_floor.unwrap_or(0));
         w.len_u16(self.slots.len());
         let mut parts = parts.iter();
         for (key, slot) in &self.slots {
@@ -415,12 +474,14 @@ impl InboundSessions {
     /// # Errors
     /// [`SessionError::WrongDevice`] (another owner); [`SessionError::Decode`]:
     /// `Truncated`, `OutOfRange` (slot count, session count, a session's
-    /// length), `NonCanonical("slots order")`, `NonCanonical("floor flag")`,
-    /// `NonCanonical("empty slot")`, a session's own import errors,
+    /// length), `NonCanonical("forgotten floor flag")`,
+    /// `NonCanonical("slots order")`, `NonCanonical("floor flag")`,
+    /// `NonCanonical("empty slot")`, `Inconsistent("session caps")` (as
+    /// soon as a slot would exceed a cap), a session's own import errors,
     /// `Inconsistent("session slot")` (a session's sender or conversation
     /// is not its slot's), `NonCanonical("sessions order")`,
-    /// `Inconsistent("duplicate session id")`, `Inconsistent("session
-    /// caps")`, `Inconsistent("state check")`, `TrailingBytes`.
+    /// `Inconsistent("duplicate session id")`, `Inconsistent("state
+    /// check")`, `TrailingBytes`.
     pub fn import(bytes: &[u8], owner: &DeviceCertificate) -> Result<Self, SessionError> {
         let r = Self::import_inner(bytes, owner);
         crate::primitives::scrub_stack();
@@ -438,9 +499,14 @@ impl InboundSessions {
             return Err(SessionError::WrongDevice);
         }
         let mut store = InboundSessions::new(owner);
+        store.forgotten_floor = read_floor(&mut r, "forgotten floor flag", "forgotten floor")?;
         let n = usize::from(r.u16("slot count")?);
         let n = r.bounded(n, 0, s::MAX_SLOTS, "slot count")?;
         let mut previous: Option<SlotKey> = None;
+        // The caps are checked as the slots load (they are sorted by
+        // account), so a crafted export costs at most what a full store
+        // holds, never more (§15.8).
+        let (mut account_slots, mut account_sessions) = (0usize, 0usize);
         for _ in 0..n {
             let key: SlotKey = (
                 r.array("sender account")?,
@@ -450,18 +516,23 @@ impl InboundSessions {
             if previous.is_some_and(|p| p >= key) {
                 return Err(DecodeError::NonCanonical("slots order").into());
             }
+            if previous.is_none_or(|p| p.0 != key.0) {
+                (account_slots, account_sessions) = (0, 0);
+            }
             previous = Some(key);
-            let has_floor = r.u8("floor flag")?;
-            let floor = r.u64("floor")?;
-            let floor = match (has_floor, floor) {
-                (0, 0) => None,
-                (1, f) => Some(f),
-                _ => return Err(DecodeError::NonCanonical("floor flag").into()),
-            };
+            let floor = read_floor(&mut r, "floor flag", "floor")?;
             let count = usize::from(r.u8("session count")?);
             let count = r.bounded(count, 0, s::MAX_SESSIONS_PER_SENDER_DEVICE, "session count")?;
             if count == 0 && floor.is_none() {
                 return Err(DecodeError::NonCanonical("empty slot").into());
+            }
+            account_slots += 1;
+            account_sessions += count;
+            if account_slots > s::MAX_SLOTS_PER_ACCOUNT
+                || account_sessions > s::MAX_SESSIONS_PER_ACCOUNT
+                || store.by_id.len() + count > s::MAX_INBOUND_SESSIONS
+            {
+                return Err(DecodeError::Inconsistent("session caps").into());
             }
             let mut slot = Slot {
                 floor,
@@ -490,20 +561,23 @@ impl InboundSessions {
         }
         schedule::read_state_check(&mut r, bytes)?;
         r.finish()?;
-        let mut per_account: BTreeMap<[u8; 32], (usize, usize)> = BTreeMap::new();
-        for (k, slot) in &store.slots {
-            let e = per_account.entry(k.0).or_default();
-            e.0 += 1;
-            e.1 += slot.sessions.len();
-        }
-        if store.by_id.len() > s::MAX_INBOUND_SESSIONS
-            || per_account.values().any(|&(slots, sessions)| {
-                slots > s::MAX_SLOTS_PER_ACCOUNT || sessions > s::MAX_SESSIONS_PER_ACCOUNT
-            })
-        {
-            return Err(DecodeError::Inconsistent("session caps").into());
-        }
         Ok(store)
+    }
+}
+
+/// `u8 flag || u64 value`: flag 0 with value 0 is none, flag 1 is
+/// `Some(value)`; anything else is `NonCanonical(flag_name)`.
+fn read_floor(
+    r: &mut Reader<'_>,
+    flag_name: &'static str,
+    name: &'static str,
+) -> Result<Option<u64>, DecodeError> {
+    let flag = r.u8(flag_name)?;
+    let value = r.u64(name)?;
+    match (flag, value) {
+        (0, 0) => Ok(None),
+        (1, f) => Ok(Some(f)),
+        _ => Err(DecodeError::NonCanonical(flag_name)),
     }
 }
 

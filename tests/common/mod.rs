@@ -53,6 +53,12 @@ pub fn params(id: u8, keys: DevicePublicKeys) -> CertificateParams {
 }
 
 pub fn account(rng: &mut ChaCha20Rng, devices: usize) -> Account {
+    account_expiring(rng, devices, Some(NOW + 1_000_000))
+}
+
+/// [`account`] with every certificate expiring at `expires_at` (`None`:
+/// never).
+pub fn account_expiring(rng: &mut ChaCha20Rng, devices: usize, expires_at: Option<u64>) -> Account {
     let secret = AccountSecret::generate(rng);
     let devices: Vec<Device> = (0..devices)
         .map(|i| {
@@ -61,6 +67,7 @@ pub fn account(rng: &mut ChaCha20Rng, devices: usize) -> Account {
             id[..2].copy_from_slice(&(i as u16 + 1).to_be_bytes());
             let p = CertificateParams {
                 device_id: DeviceId::from_bytes(id),
+                expires_at,
                 ..params(0, dev.public_keys())
             };
             let certificate = secret.certify_device(&p).unwrap();

@@ -1,0 +1,267 @@
+//! The receiving store's bounds under attack (SPEC.md §15.4; review of
+//! session 5, H1, M3, M4): a full store evicts by fair share, a session
+//! from the future is refused, and a forgotten tombstone stays a floor
+//! whatever the clock does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{account_expiring, rng, Account, Device, NOW};
+use fanseal::*;
+use rand_chacha::ChaCha20Rng;
+
+const DAY: u64 = 24 * 60 * 60 * 1000;
+
+/// An account of one device whose certificate never expires (the tests
+/// move clocks by days).
+fn account(r: &mut ChaCha20Rng, devices: usize) -> Account {
+    account_expiring(r, devices, None)
+}
+
+/// A distribution of a new session of `d` in `conversation`, created at
+/// `at`, sealed at `at` to `to` (the receiver's list), opened by `receiver`.
+fn distribution(
+    d: &Device,
+    conversation: &[u8],
+    at: u64,
+    to: &VerifiedDeviceList,
+    receiver: &Device,
+    directory: &[VerifiedDeviceList],
+    r: &mut ChaCha20Rng,
+) -> (OutboundSession, Opened) {
+    let mut s =
+        OutboundSession::new(&d.certificate, conversation, RotationPolicy::DEFAULT, at, r).unwrap();
+    let e = s
+        .distribute(&d.secret, &d.certificate, &[to], &[], Padding::None, at, r)
+        .unwrap()
+        .to_bytes();
+    let opened = open(&receiver.keyring, &e, directory, at).unwrap();
+    (s, opened)
+}
+
+fn text(payload: &[u8]) -> Message<'_> {
+    Message {
+        payload,
+        ..Message::default()
+    }
+}
+
+/// H1: eight accounts the receiver trusts, each at its own cap of 256
+/// sessions, fill the store's 2,048. An honest sender's first session and
+/// its rotation still get in: each evicts the oldest session of the
+/// account holding the most. The attackers cannot do the same to the
+/// honest sender (an account is evicted only for one holding at least two
+/// fewer), nor grow past their own caps; an evicted session is
+/// tombstoned (its distribution again is stale).
+#[test]
+fn a_full_store_evicts_by_fair_share_and_never_refuses_an_honest_sender() {
+    let mut r = rng(90);
+    let bob = account(&mut r, 1);
+    let attackers: Vec<Account> = (0..8).map(|_| account(&mut r, 1)).collect();
+    let honest = account(&mut r, 1);
+    let mut directory = vec![bob.verified(), honest.verified()];
+    directory.extend(attackers.iter().map(Account::verified));
+    let to = bob.verified();
+    let receiver = &bob.devices[0];
+    let mut store = InboundSessions::new(&receiver.certificate);
+
+    let per_account = session_limit::MAX_SESSIONS_PER_ACCOUNT;
+    let conversations = per_account / 2;
+    let mut first_of_each = Vec::new();
+    for a in &attackers {
+        for c in 0..conversations {
+            let conv = format!("filler {c}");
+            for k in 0..2u64 {
+                let at = NOW + 2 * c as u64 + k;
+                let (s, o) = distribution(
+                    &a.devices[0],
+                    conv.as_bytes(),
+                    at,
+                    &to,
+                    receiver,
+                    &directory,
+                    &mut r,
+                );
+                store.receive(&receiver.keyring, &o, NOW + DAY).unwrap();
+                if c == 0 && k == 0 {
+                    first_of_each.push((s.session_id(), o));
+                }
+            }
+        }
+    }
+    assert_eq!(store.len(), session_limit::MAX_INBOUND_SESSIONS);
+
+    // The honest sender's first session gets in and decrypts.
+    let h = &honest.devices[0];
+    let (mut s1, o1) = distribution(h, b"chat", NOW + 10, &to, receiver, &directory, &mut r);
+    assert_eq!(
+        store.receive(&receiver.keyring, &o1, NOW + DAY).unwrap(),
+        DistributionReceived::New(s1.session_id())
+    );
+    assert_eq!(store.len(), session_limit::MAX_INBOUND_SESSIONS);
+    let m = s1
+        .encrypt(&h.secret, &[&to], &text(b"hi"), NOW + 10, &mut r)
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        store.decrypt(&m, &directory, NOW + DAY).unwrap().payload(),
+        b"hi"
+    );
+    // The evicted session was the oldest of the account with the most
+    // sessions (all equal: the greatest account key); it is tombstoned.
+    let greatest = (0..attackers.len())
+        .max_by_key(|&i| *attackers[i].public().as_bytes())
+        .unwrap();
+    let (evicted, evicted_dist) = &first_of_each[greatest];
+    assert!(store.get(evicted).is_none());
+    assert_eq!(
+        store
+            .receive(&receiver.keyring, evicted_dist, NOW + DAY)
+            .unwrap_err(),
+        SessionError::StaleDistribution
+    );
+
+    // Its rotation gets in too (a second session in its slot).
+    let (s2, o2) = distribution(h, b"chat", NOW + 20, &to, receiver, &directory, &mut r);
+    assert_eq!(
+        store.receive(&receiver.keyring, &o2, NOW + DAY).unwrap(),
+        DistributionReceived::New(s2.session_id())
+    );
+    assert!(store.get(&s1.session_id()).is_some());
+
+    // An attacker at 256 is at its own cap; one at 255 holds no more than
+    // two above anyone else it could evict: both refused, the honest
+    // sessions stay.
+    for a in &attackers {
+        let (_, o) = distribution(
+            &a.devices[0],
+            b"one more",
+            NOW + 30,
+            &to,
+            receiver,
+            &directory,
+            &mut r,
+        );
+        assert_eq!(
+            store.receive(&receiver.keyring, &o, NOW + DAY).unwrap_err(),
+            SessionError::TooManySessions
+        );
+    }
+    assert!(store.get(&s1.session_id()).is_some() && store.get(&s2.session_id()).is_some());
+    assert_eq!(store.len(), session_limit::MAX_INBOUND_SESSIONS);
+
+    // The store's export keeps all of it.
+    let reloaded = InboundSessions::import(&store.export(), &receiver.certificate).unwrap();
+    assert_eq!(*reloaded.export(), *store.export());
+}
+
+/// M4: a distribution created more than the clock skew after the
+/// receiver's `now` is refused; were it taken, it would never age out of
+/// the store and would hold its slot's floor above every honest session.
+#[test]
+fn a_session_from_the_future_is_refused() {
+    let mut r = rng(91);
+    let alice = account(&mut r, 1);
+    let bob = account(&mut r, 1);
+    let directory = vec![alice.verified(), bob.verified()];
+    let receiver = &bob.devices[0];
+    let mut store = InboundSessions::new(&receiver.certificate);
+    let skew = session_limit::MAX_CLOCK_SKEW_MS;
+    let (_, future) = distribution(
+        &alice.devices[0],
+        b"chat",
+        NOW + skew + 1,
+        &directory[1],
+        receiver,
+        &directory,
+        &mut r,
+    );
+    assert_eq!(
+        store.receive(&receiver.keyring, &future, NOW).unwrap_err(),
+        SessionError::FromTheFuture
+    );
+    assert!(store.is_empty());
+    // At the bound it is taken.
+    let (s, edge) = distribution(
+        &alice.devices[0],
+        b"chat",
+        NOW + skew,
+        &directory[1],
+        receiver,
+        &directory,
+        &mut r,
+    );
+    assert_eq!(
+        store.receive(&receiver.keyring, &edge, NOW).unwrap(),
+        DistributionReceived::New(s.session_id())
+    );
+}
+
+/// M3: a receiver whose clock ran ahead prunes and forgets a tombstone;
+/// when the clock comes back, a relay re-delivers the dropped session's
+/// distribution. The store's forgotten floor refuses it (without it the
+/// session would be rebuilt and its messages accepted a second time), and
+/// the floor survives export and import.
+#[test]
+fn a_forgotten_tombstone_stays_a_floor_when_the_clock_comes_back() {
+    let mut r = rng(92);
+    let alice = account(&mut r, 1);
+    let bob = account(&mut r, 1);
+    let directory = vec![alice.verified(), bob.verified()];
+    let receiver = &bob.devices[0];
+    let a = &alice.devices[0];
+    let mut store = InboundSessions::new(&receiver.certificate);
+    let (mut s, o) = distribution(a, b"chat", NOW, &directory[1], receiver, &directory, &mut r);
+    store.receive(&receiver.keyring, &o, NOW).unwrap();
+    let m = s
+        .encrypt(
+            &a.secret,
+            &[&directory[1]],
+            &text(b"pay 100 EUR"),
+            NOW,
+            &mut r,
+        )
+        .unwrap()
+        .to_bytes();
+    assert_eq!(
+        store.decrypt(&m, &directory, NOW).unwrap().payload(),
+        b"pay 100 EUR"
+    );
+    assert!(store.drop_session(&s.session_id()));
+
+    // The clock jumps 90 days ahead: prune forgets the tombstone's slot.
+    store.prune(NOW + 90 * DAY);
+    assert_eq!(store.tombstone_floor(&a.certificate, b"chat"), None);
+    let store_bytes = store.export();
+    let mut store = InboundSessions::import(&store_bytes, &receiver.certificate).unwrap();
+
+    // Back to the right time: the replayed distribution is stale, and the
+    // message cannot be accepted again.
+    assert_eq!(
+        store.receive(&receiver.keyring, &o, NOW + 1).unwrap_err(),
+        SessionError::StaleDistribution
+    );
+    assert_eq!(
+        store.decrypt(&m, &directory, NOW + 1).unwrap_err(),
+        SessionError::UnknownSession
+    );
+    // A newer session of the same sender is not affected.
+    let (s2, o2) = distribution(
+        a,
+        b"chat",
+        NOW + 5,
+        &directory[1],
+        receiver,
+        &directory,
+        &mut r,
+    );
+    assert_eq!(
+        store.receive(&receiver.keyring, &o2, NOW + 5).unwrap(),
+        DistributionReceived::New(s2.session_id())
+    );
+}
