@@ -608,6 +608,12 @@ fn the_schedule_forces_rotation_by_count_and_by_age() {
     let (s2, _) = g.start(policy, &mut r);
     assert!(!s2.needs_rotation(NOW + 999));
     assert!(s2.needs_rotation(NOW + 1000));
+    // A clock that went back more than the skew before the session's
+    // creation: receivers would refuse every message, so the sender must
+    // rotate (review L2).
+    let skew = session_limit::MAX_CLOCK_SKEW_MS;
+    assert!(!s2.needs_rotation(NOW - skew));
+    assert!(s2.needs_rotation(NOW - skew - 1));
     // A thief of the first session's state learns nothing of the second:
     // its messages name another session and use an independent chain.
     let (mut s3, _) = g.start(policy, &mut r);

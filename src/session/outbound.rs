@@ -213,13 +213,17 @@ impl OutboundSession {
 
     /// True when the session may not encrypt at `now`: it encrypted
     /// `max_messages` messages, `now ≥ created_at + max_age_ms`
-    /// (saturating), a recipient device was removed, or it was loaded by
+    /// (saturating), the clock went back more than
+    /// [`crate::session_limit::MAX_CLOCK_SKEW_MS`] before `created_at`
+    /// (receivers would refuse every message), a recipient device was
+    /// removed, or it was loaded by
     /// [`OutboundSession::import`] (SPEC.md §15.6–15.7).
     pub fn needs_rotation(&self, now: u64) -> bool {
         self.removed
             || self.restored
             || self.next_index >= self.policy.max_messages
             || now >= self.created_at.saturating_add(self.policy.max_age_ms)
+            || now.saturating_add(s::MAX_CLOCK_SKEW_MS) < self.created_at
     }
 
     /// Compares the devices of `lists` (unexpired at `now`) with those the
