@@ -265,3 +265,36 @@ fn a_forgotten_tombstone_stays_a_floor_when_the_clock_comes_back() {
         DistributionReceived::New(s2.session_id())
     );
 }
+
+/// `session::is_distribution` tells a distribution from an ordinary
+/// message of the same conversation (whose payload the store would refuse
+/// as a malformed distribution).
+#[test]
+fn distributions_are_told_apart_from_ordinary_messages() {
+    let mut r = rng(93);
+    let alice = account(&mut r, 1);
+    let bob = account(&mut r, 1);
+    let directory = vec![alice.verified(), bob.verified()];
+    let receiver = &bob.devices[0];
+    let a = &alice.devices[0];
+    let (_, dist) = distribution(a, b"chat", NOW, &directory[1], receiver, &directory, &mut r);
+    assert!(session::is_distribution(&dist));
+    for payload in [&b"hello"[..], &[0x02, 0x08, 0, 1][..], &[0x02][..], &[][..]] {
+        let e = seal(
+            &a.secret,
+            &a.certificate,
+            &[&directory[1]],
+            &[],
+            &Message {
+                payload,
+                aad: b"chat",
+                ..Message::default()
+            },
+            NOW,
+            &mut r,
+        )
+        .unwrap();
+        let o = open(&receiver.keyring, &e.to_bytes(), &directory, NOW).unwrap();
+        assert!(!session::is_distribution(&o), "{payload:?}");
+    }
+}

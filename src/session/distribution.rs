@@ -7,12 +7,14 @@
 //!      0    1  wire version           0x02
 //!      1    1  object type            0x09 (session distribution)
 //!      2    2  suite                  0x0001
-//!      4   16  session id
+//!      4   16  session seed           the session id derives from it and the sender
 //!     20    4  index                  u32, the next index the sender will use, 0 ..= 2^32 - 2
 //!     24   32  chain key              the chain key of that index
 //!     56    8  created at             u64 ms, the sender's clock when the session began
-//!     64    4  conversation id length u32, 0 ..= MAX_CONVERSATION_ID
-//!     68    n  conversation id        equal to the envelope's AAD
+//!     64    4  max_messages           u32, of the sender's rotation policy
+//!     68    8  max_age_ms             u64, of the sender's rotation policy
+//!     76    4  conversation id length u32, 0 ..= MAX_CONVERSATION_ID
+//!     80    n  conversation id        equal to the envelope's AAD
 //! ```
 //!
 //! The sending device is not named here: the envelope authenticates it
@@ -136,4 +138,54 @@ impl Distribution {
             conversation,
         })
     }
+}
+
+/// True when an opened envelope's payload is a session distribution (it
+/// starts with the prefix `0x02 0x09`, SPEC.md §15.4): pass it to
+/// [`crate::InboundSessions::receive`]; otherwise it is an ordinary
+/// message. The payload is authenticated, so only the sender chooses;
+/// an application whose ordinary payloads may themselves start with these
+/// two bytes must frame its payloads so that they cannot (for example
+/// with a type byte of its own), or tell distributions apart by the
+/// envelope's AAD.
+///
+/// # Example
+/// ```
+/// use fanseal::*;
+/// use rand_core::SeedableRng;
+/// let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+/// let now = 1_764_300_000_000;
+/// let account = AccountSecret::generate(&mut rng);
+/// let (phone, laptop) = (DeviceSecret::generate(&mut rng), DeviceSecret::generate(&mut rng));
+/// let certify = |id: u8, keys| {
+///     account.certify_device(&CertificateParams {
+///         device_id: DeviceId::from_bytes([id; 16]),
+///         keys,
+///         created_at: now,
+///         expires_at: None,
+///         capabilities: 0,
+///     })
+/// };
+/// let phone_cert = certify(1, phone.public_keys()).unwrap();
+/// let laptop_cert = certify(2, laptop.public_keys()).unwrap();
+/// let list = account
+///     .issue_device_list(None, now, vec![phone_cert.clone(), laptop_cert.clone()])
+///     .unwrap()
+///     .verify(&account.public_key())
+///     .unwrap();
+///
+/// // The phone starts a session and distributes it to the laptop.
+/// let mut session =
+///     OutboundSession::new(&phone_cert, b"chat", RotationPolicy::DEFAULT, now, &mut rng).unwrap();
+/// let envelope = session
+///     .distribute(&phone, &phone_cert, &[&list], &[], Padding::Padme, now, &mut rng)
+///     .unwrap();
+/// let laptop = DeviceKeyring::new(laptop, laptop_cert).unwrap();
+/// let opened = open(&laptop, &envelope.to_bytes(), &[list], now).unwrap();
+/// assert!(session::is_distribution(&opened));
+/// ```
+pub fn is_distribution(opened: &crate::Opened) -> bool {
+    opened
+        .payload()
+        .starts_with(&[crate::consts::WIRE_VERSION, s::DISTRIBUTION_TYPE])
 }

@@ -29,6 +29,7 @@ mod policy;
 pub(crate) mod schedule;
 mod store;
 
+pub use distribution::is_distribution;
 pub use error::SessionError;
 pub use inbound::{InboundSession, SessionPlaintext};
 pub use message::{SessionId, SessionMessage};
