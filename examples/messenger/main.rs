@@ -16,7 +16,8 @@
 //! Randomness comes from a seeded `ChaCha20Rng` (reproducible); time is a
 //! Unix-ms counter the story advances explicitly.
 //!
-//! Run with `cargo run --example messenger`.
+//! Run with `cargo run --example messenger` (this file is
+//! `examples/messenger/main.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
