@@ -1,4 +1,4 @@
-//! The group chat on sender-key sessions (docs/spec-sessions.md, issue 14):
+//! The group chat on sender-key sessions (SPEC.md §15, issue 14):
 //! the part of a client that sends with one `OutboundSession` per
 //! conversation and reads with its `InboundSessions` store.
 //!
@@ -11,12 +11,14 @@
 //!   to the added devices) or `RotationRequired` (schedule, removal, or a
 //!   session loaded after a restart: start a new one).
 //! * Receiving: a distribution is an envelope: it is opened against the
-//!   trust store, passes the replay guard and the recipient audit, then
-//!   goes into the store (`InboundSessions::receive`); a session message is
-//!   decrypted by the store (`InboundSessions::decrypt`).
+//!   trust store, recognised by `session::is_distribution`, audited, then
+//!   goes into the store (`InboundSessions::receive`), which is the replay
+//!   authority for distributions (SPEC.md §15.4: a replay of a held
+//!   session is `Held`, of a dropped one `StaleDistribution`); a session
+//!   message is decrypted by the store (`InboundSessions::decrypt`).
 //! * Restart: every outbound session and the store are exported with the
 //!   rest of the client's state. A loaded outbound session never encrypts
-//!   again (spec-sessions §15.7): the first message after a restart rotates.
+//!   again (SPEC.md §15.7): the first message after a restart rotates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,9 +33,9 @@ use zeroize::Zeroizing;
 use super::{audit, fetch_prekeys, Client, Directory, Mailbox, Net, SendError, DAY};
 
 /// The friends' group chat (Alice, Bob and Carol). In this app a group
-/// conversation id starts with `group:`, and only a distribution carries
-/// one as its envelope AAD (direct messages use `conversation:…`): that is
-/// how a client tells a distribution from a direct message after `open`.
+/// conversation id starts with `group:` (direct messages use
+/// `conversation:…`); a client tells a distribution from a direct message
+/// after `open` with `session::is_distribution`.
 pub(super) const FRIENDS: &[u8] = b"group:friends";
 
 /// The friends' rotation policy: a session encrypts at most 8 messages and
@@ -54,7 +56,7 @@ pub(super) struct Sessions {
     /// Ids of this device's own sessions (started here, or loaded with the
     /// outbound sessions): the relay hands the sender its own session
     /// messages too (every device of a session fetches every message,
-    /// spec-sessions §15.11 L8), and the sender discards them.
+    /// SPEC.md §15.11 L8), and the sender discards them.
     pub(super) own: BTreeSet<SessionId>,
 }
 
@@ -76,7 +78,7 @@ impl Sessions {
     }
 
     /// Every outbound session and the receiving store as canonical bytes
-    /// (spec-sessions §15.7, §15.8). An app writes them after every change.
+    /// (SPEC.md §15.7, §15.8). An app writes them after every change.
     pub(super) fn save(&self) -> SavedSessions {
         SavedSessions {
             outbound: self.outbound.values().map(|s| s.export()).collect(),
@@ -136,7 +138,7 @@ pub(super) struct GroupSent {
 pub(super) enum GroupEvent {
     /// A distribution (an envelope that opened and passed the replay
     /// guard), given to the store; `audit` maps every recipient key id of
-    /// its signed header to a trusted device (spec-sessions §15.11 P4).
+    /// its signed header to a trusted device (SPEC.md §15.11 P4).
     Session {
         result: Result<DistributionReceived, SessionError>,
         audit: Vec<(KeyId, Option<Mailbox>)>,
@@ -170,7 +172,7 @@ pub(super) fn group_outcome(r: &GroupReceived) -> String {
 
 /// The trusted lists of `members` (the own account included): what
 /// `distribute` and every `encrypt` are given, from the trust store at each
-/// call (spec-sessions §15.5).
+/// call (SPEC.md §15.5).
 fn member_lists<'a>(
     trust: &'a TrustStore,
     members: &[AccountPublicKey],
@@ -258,7 +260,7 @@ impl Client {
         Err(SendError::Session(SessionError::Internal))
     }
 
-    /// A distribution that opened (and passed the replay guard): audited,
+    /// A distribution that opened: audited,
     /// then given to the store. The device's own distribution (it is a
     /// recipient of its envelope, sealed sender) is refused by the store as
     /// `OwnSession` and discarded.
@@ -274,7 +276,7 @@ impl Client {
     }
 
     /// A session message: the store finds the session by its id and
-    /// checks the sender against the trust store (spec-sessions §15.9).
+    /// checks the sender against the trust store (SPEC.md §15.9).
     pub(super) fn read_group(&mut self, bytes: &[u8], now: u64) -> GroupEvent {
         let own = SessionMessage::from_bytes(bytes)
             .is_ok_and(|m| self.sessions.own.contains(&m.session_id()));

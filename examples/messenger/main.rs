@@ -13,7 +13,7 @@
 //!   `DeviceKeyring`, a `TrustStore` and a `ReplayGuard` (SPEC.md §14). A
 //!   restart exports the three to bytes and imports them.
 //! * The friends' **group chat** runs on sender-key sessions (`group.rs`,
-//!   docs/spec-sessions.md): each sending device distributes one session per
+//!   SPEC.md §15): each sending device distributes one session per
 //!   conversation in one envelope, then sends session messages the relay
 //!   routes by session id; the sessions are part of the client's saved state.
 //!
@@ -32,9 +32,10 @@ use std::fmt;
 use fanseal::{
     open, seal, AccountPublicKey, AccountSecret, CertificateParams, DecodeError, DeviceCertificate,
     DeviceId, DeviceKeyring, DeviceList, DeviceListError, DeviceListLookup, DevicePublicKeys,
-    DeviceSecret, Envelope, KeyId, Membership, Message, OpenError, Opened, Padding, RelaySplit,
-    ReplayError, ReplayGuard, SafetyNumber, SealError, SessionError, SessionId, SessionMessage,
-    SignedPrekey, TrustError, TrustStore, VerifiedDeviceList, VerifiedPrekey, CAPABILITY_PREKEYS,
+    DeviceSecret, DistributionReceived, Envelope, KeyId, Membership, Message, OpenError, Opened,
+    Padding, RelaySplit, ReplayError, ReplayGuard, SafetyNumber, SealError, SessionError,
+    SessionId, SessionMessage, SignedPrekey, TrustError, TrustStore, VerifiedDeviceList,
+    VerifiedPrekey, CAPABILITY_PREKEYS,
 };
 use group::{
     group_outcome, Before, GroupEvent, GroupReceived, SavedSessions, Sessions, FRIENDS,
@@ -234,7 +235,7 @@ impl Relay {
 
     /// Stores a session message once and files it for every device of its
     /// session (read from the message's public header), the sender's own
-    /// included: every device fetches every message (spec-sessions §15.11).
+    /// included: every device fetches every message (SPEC.md §15.11).
     fn upload_session(&mut self, message: Vec<u8>) -> Result<usize, DecodeError> {
         let session = SessionMessage::from_bytes(&message)?.session_id();
         let index = self.session_messages.len();
@@ -538,10 +539,25 @@ impl Client {
         Ok(envelope)
     }
 
+    /// Opens a delivery against the trust store, then the replay guard
+    /// decides (SPEC.md §6).
+    fn accept(
+        &mut self,
+        delivery: &[u8],
+        directory: &Directory,
+        now: u64,
+    ) -> Result<Opened, Refusal> {
+        let opened = self.open_delivery(delivery, directory, now)?;
+        self.guard
+            .check_opened(&opened, now)
+            .map_err(Refusal::Replay)?;
+        Ok(opened)
+    }
+
     /// Opens a delivery against the trust store. On the precise
     /// `SenderNotOnTrustedList(account)` it refreshes that one account and
-    /// retries once (SPEC.md §5.2 step 9); then the replay guard decides.
-    fn accept(
+    /// retries once (SPEC.md §5.2 step 9).
+    fn open_delivery(
         &mut self,
         delivery: &[u8],
         directory: &Directory,
@@ -556,9 +572,6 @@ impl Client {
             }
             other => other.map_err(Refusal::Open)?,
         };
-        self.guard
-            .check_opened(&opened, now)
-            .map_err(Refusal::Replay)?;
         Ok(opened)
     }
 
@@ -571,18 +584,30 @@ impl Client {
         Ok(inbox)
     }
 
-    /// One delivery: an envelope is accepted (opened, replay guard); if it
-    /// is a group conversation's distribution it goes to the session store,
-    /// otherwise it is a direct message. A session message goes to the
-    /// store.
+    /// One delivery: an envelope is opened; a session distribution
+    /// (`session::is_distribution`) goes to the session store, which is
+    /// the replay authority for distributions (SPEC.md §15.4); any other
+    /// envelope is a direct message and passes the replay guard. A session
+    /// message goes to the store.
     fn deliver(&mut self, delivery: Delivery, directory: &Directory, now: u64, inbox: &mut Inbox) {
         match delivery {
-            Delivery::Envelope(bytes) => match self.accept(&bytes, directory, now) {
-                Ok(opened) if opened.aad().starts_with(b"group:") => {
+            Delivery::Envelope(bytes) => match self.open_delivery(&bytes, directory, now) {
+                Ok(opened) if fanseal::session::is_distribution(&opened) => {
                     let event = self.take_distribution(&opened, directory, now);
                     inbox.group.push(GroupReceived { bytes, event });
                 }
-                result => inbox.direct.push(Received { bytes, result }),
+                Ok(opened) => {
+                    let result = self
+                        .guard
+                        .check_opened(&opened, now)
+                        .map_err(Refusal::Replay)
+                        .map(|()| opened);
+                    inbox.direct.push(Received { bytes, result });
+                }
+                Err(e) => inbox.direct.push(Received {
+                    bytes,
+                    result: Err(e),
+                }),
             },
             Delivery::Session(bytes) => {
                 let event = self.read_group(&bytes, now);
@@ -592,7 +617,7 @@ impl Client {
     }
 
     /// The state objects as canonical bytes (SPEC.md §3.9, §6.4, §14.2;
-    /// spec-sessions §15.7–15.8).
+    /// SPEC.md §15.7–15.8).
     fn save(&self) -> Saved {
         Saved {
             keyring: self.keyring.export(),
@@ -931,11 +956,25 @@ fn main() -> Res<()> {
         let [distribution, message] = inbox.group.as_slice() else {
             return Err(format!("{name}: expected two deliveries").into());
         };
-        // The relay delivers the distribution again: it is an envelope,
-        // and the replay guard refuses it.
+        // The relay delivers the distribution again: the store is the
+        // replay authority for distributions, and a replay of a held
+        // session is `Held`, which changes nothing.
         let client = clients.get_mut(name)?;
-        let again = client.accept(&distribution.bytes, &net.directory, now);
-        assert_eq!(again.err(), Some(Refusal::Replay(ReplayError::Replayed)));
+        let opened = client.open_delivery(&distribution.bytes, &net.directory, now)?;
+        let before = client.sessions.inbound.export();
+        let again = client.take_distribution(&opened, &net.directory, now);
+        let GroupEvent::Session { result, .. } = again else {
+            return Err("not a distribution".into());
+        };
+        if *name == "alice-phone" {
+            assert_eq!(result, Err(SessionError::OwnSession));
+        } else {
+            assert!(
+                matches!(result, Ok(DistributionReceived::Held(_))),
+                "{name}"
+            );
+        }
+        assert_eq!(*client.sessions.inbound.export(), *before, "{name}");
         // The recipient audit of the distribution: every key id in its
         // signed header is a device of a trusted account; nothing unknown.
         let GroupEvent::Session { audit, .. } = &distribution.event else {
@@ -1744,9 +1783,7 @@ fn main() -> Res<()> {
     );
 
     // -----------------------------------------------------------------
-    println!(
-        "\n11. the group chat: rotation on schedule, order, replays (spec-sessions §15.6, §15.9)"
-    );
+    println!("\n11. the group chat: rotation on schedule, order, replays (SPEC.md §15.6, §15.9)");
     // -----------------------------------------------------------------
     // A week after alice-phone's session began: its age reached the policy.
     let alice_phone = clients.get("alice-phone")?;
