@@ -1789,20 +1789,34 @@ fn distributions_per_sender_are_capped() {
         SessionError::StaleDistribution
     );
 
-    // Across conversations: the per-account cap.
+    // Across conversations: the per-account cap. At it, a new session of
+    // the account replaces the account's own oldest (created at, then
+    // session id), which is tombstoned; the store never holds more.
     let per_account = session_limit::MAX_SESSIONS_PER_ACCOUNT;
+    let mut others = Vec::new();
     for i in 0..per_account - 2 {
         let conv = format!("conv-{i}");
-        let (_, o) = dist(conv.as_bytes(), NOW, &mut r);
+        let (id, o) = dist(conv.as_bytes(), NOW, &mut r);
         store.receive(&bob.keyring, &o, NOW).unwrap();
+        others.push((id, o));
     }
     assert_eq!(store.len(), per_account);
-    let (_, o) = dist(b"one too many", NOW, &mut r);
+    let (id, o) = dist(b"one more", NOW, &mut r);
     assert_eq!(
-        store.receive(&bob.keyring, &o, NOW).unwrap_err(),
-        SessionError::TooManySessions
+        store.receive(&bob.keyring, &o, NOW).unwrap(),
+        DistributionReceived::New(id)
     );
     assert_eq!(store.len(), per_account);
+    let (oldest, oldest_dist) = others.iter().min_by_key(|(id, _)| *id).unwrap();
+    assert!(store.get(oldest).is_none());
+    assert!(others
+        .iter()
+        .filter(|(i, _)| i != oldest)
+        .all(|(i, _)| store.get(i).is_some()));
+    assert_eq!(
+        store.receive(&bob.keyring, oldest_dist, NOW).unwrap_err(),
+        SessionError::StaleDistribution
+    );
     // Another sender account is not affected by Alice's cap.
     let mut s = OutboundSession::new(
         &g.bob.devices[1].certificate,

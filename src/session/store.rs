@@ -38,6 +38,10 @@ type SlotKey = ([u8; 32], [u8; 16], [u8; 32]);
 struct Slot {
     /// Highest `created_at` of a session this slot dropped.
     floor: Option<u64>,
+    /// The floor was raised by a [`SessionError::ConflictingDistribution`]:
+    /// the slot takes no new session until that floor ages out (an
+    /// equivocating sender cannot keep refreshing a tombstone).
+    conflict: bool,
     /// At most [`s::MAX_SESSIONS_PER_SENDER_DEVICE`], oldest first.
     sessions: Vec<InboundSession>,
 }
@@ -224,6 +228,9 @@ impl InboundSessions {
                     // device reads the session no further (a tombstone
                     // stops it coming back); the error names the sender.
                     self.drop_session(&id);
+                    if let Some(slot) = self.slots.get_mut(&key) {
+                        slot.conflict = true;
+                    }
                     Err(SessionError::ConflictingDistribution)
                 }
                 Err(e) => Err(e),
@@ -236,7 +243,9 @@ impl InboundSessions {
         }
         let is_new_slot = match self.slots.get(&key) {
             Some(slot) => {
-                if slot.floor.is_some_and(|f| d.created_at <= f) {
+                if slot.floor.is_some_and(|f| d.created_at <= f)
+                    || (slot.conflict && slot.floor.is_some_and(|f| !aged_out(f, now)))
+                {
                     return Err(SessionError::StaleDistribution);
                 }
                 if slot.sessions.len() >= s::MAX_SESSIONS_PER_SENDER_DEVICE {
@@ -254,25 +263,25 @@ impl InboundSessions {
             }
             None => true,
         };
-        let mut fair_share_victim = None;
+        let mut victim = None;
         if !evict {
-            self.forget_aged_tombstones(now);
-            let (slots, sessions) = self.account_counts(&key.0);
-            if sessions >= s::MAX_SESSIONS_PER_ACCOUNT
-                || (is_new_slot
-                    && (slots >= s::MAX_SLOTS_PER_ACCOUNT || self.slots.len() >= s::MAX_SLOTS))
-            {
-                return Err(SessionError::TooManySessions);
+            if is_new_slot {
+                let (account_slots, all_slots) = self.live_slot_counts(&key.0, now);
+                if account_slots >= s::MAX_SLOTS_PER_ACCOUNT || all_slots >= s::MAX_SLOTS {
+                    return Err(SessionError::TooManySessions);
+                }
             }
-            if self.by_id.len() >= s::MAX_INBOUND_SESSIONS {
-                fair_share_victim = Some(
-                    self.fair_share_victim(sessions)
-                        .ok_or(SessionError::TooManySessions)?,
+            let (_, held) = self.account_counts(&key.0);
+            if held >= s::MAX_SESSIONS_PER_ACCOUNT || self.by_id.len() >= s::MAX_INBOUND_SESSIONS {
+                victim = Some(
+                    self.eviction_victim(&key, held)
+                        .ok_or(SessionError::Internal)?,
                 );
             }
         }
         let session = InboundSession::from_distribution(receiver, opened, &d)?;
-        if let Some(victim) = fair_share_victim {
+        self.forget_aged_tombstones(now);
+        if let Some(victim) = victim {
             self.drop_session(&victim);
         }
         let slot = self.slots.entry(key).or_default();
@@ -341,7 +350,10 @@ impl InboundSessions {
             .slots
             .values()
             .flat_map(|slot| slot.sessions.iter())
-            .filter(|x| x.created_at.saturating_add(2 * s::MAX_AGE_MS) < now)
+            .filter(|x| {
+                x.created_at.saturating_add(2 * s::MAX_AGE_MS) < now
+                    || x.created_at > now.saturating_add(s::MAX_CLOCK_SKEW_MS)
+            })
             .map(|x| x.session_id)
             .collect();
         for id in old {
@@ -364,31 +376,63 @@ impl InboundSessions {
         self.forgotten_floor = forgotten;
     }
 
-    /// The session a full store evicts for a new one whose account holds
-    /// `incoming` sessions (§15.4 step 10): the oldest `(created at,
-    /// session id)` of the account holding the most sessions (among
-    /// equals, the greatest account key), if that account holds at least
-    /// `incoming + 2`; else none (the new session is refused). An account
-    /// at or below its fair share is never evicted for another's.
-    fn fair_share_victim(&self, incoming: usize) -> Option<SessionId> {
+    /// The session a new one in slot `key` evicts (§15.4 step 10) when its
+    /// account holds `held` sessions and the account or the store is at its
+    /// cap. At the account's cap: the account's own oldest session. At the
+    /// store's: the **fair-share** victim: counting the new session's
+    /// account as `held + 1`, the accounts holding the most sessions; among
+    /// their sessions, the smallest `(created at, session id)`. Sessions in
+    /// `key`'s own slot are never candidates. An account is evicted only
+    /// while it holds at least as many sessions as the new one's account
+    /// will, so no set of senders can push another below a fair share.
+    fn eviction_victim(&self, key: &SlotKey, held: usize) -> Option<SessionId> {
+        let candidates = || {
+            self.slots
+                .iter()
+                .filter(move |(k, _)| *k != key)
+                .flat_map(|(k, slot)| slot.sessions.iter().map(move |x| (k, x)))
+        };
+        let oldest_of = |accounts: &dyn Fn(&[u8; 32]) -> bool| {
+            candidates()
+                .filter(|(k, _)| accounts(&k.0))
+                .map(|(_, x)| (x.created_at, x.session_id))
+                .min()
+                .map(|(_, id)| id)
+        };
+        if held >= s::MAX_SESSIONS_PER_ACCOUNT {
+            return oldest_of(&|a| *a == key.0);
+        }
         let mut counts: BTreeMap<&[u8; 32], usize> = BTreeMap::new();
-        for (key, slot) in &self.slots {
-            *counts.entry(&key.0).or_default() += slot.sessions.len();
+        for (k, slot) in &self.slots {
+            *counts.entry(&k.0).or_default() += slot.sessions.len();
         }
-        let (account, count) = counts
-            .into_iter()
-            .max_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)))?;
-        if count < incoming.saturating_add(2) {
-            return None;
+        counts.insert(&key.0, held + 1);
+        // Accounts with a candidate session, by count.
+        let mut with_candidates: BTreeMap<&[u8; 32], usize> = BTreeMap::new();
+        for (k, _) in candidates() {
+            with_candidates.insert(&k.0, counts.get(&k.0).copied().unwrap_or(0));
         }
-        let lo = (*account, [0u8; 16], [0u8; 32]);
-        let hi = (*account, [0xffu8; 16], [0xffu8; 32]);
-        self.slots
-            .range(lo..=hi)
-            .flat_map(|(_, slot)| slot.sessions.iter())
-            .map(|x| (x.created_at, x.session_id))
-            .min()
-            .map(|(_, id)| id)
+        let most = with_candidates.values().copied().max()?;
+        oldest_of(&|a| with_candidates.get(a) == Some(&most))
+    }
+
+    /// Slots of `account`, and of the store, that are not tombstone-only
+    /// slots whose floor has aged out at `now` (those are forgotten at the
+    /// next commit, so they do not count against the caps).
+    fn live_slot_counts(&self, account: &[u8; 32], now: u64) -> (usize, usize) {
+        let mut mine = 0;
+        let mut all = 0;
+        for (k, slot) in &self.slots {
+            let forgettable =
+                slot.sessions.is_empty() && slot.floor.is_none_or(|f| aged_out(f, now));
+            if !forgettable {
+                all += 1;
+                if k.0 == *account {
+                    mine += 1;
+                }
+            }
+        }
+        (mine, all)
     }
 
     /// The floor of the slot of (sender, conversation): the highest
@@ -410,7 +454,8 @@ impl InboundSessions {
     /// u8 has forgotten floor (0 or 1) || u64 forgotten floor (0 without one)
     /// u16 slot count (0..=MAX_SLOTS), slots strictly ascending by key:
     ///   32 sender account || 16 sender device id || 32 conversation digest
-    ///   u8 has floor (0 or 1) || u64 floor (0 without one)
+    ///   u8 floor flag (0 none, 1 floor, 2 floor raised by a conflicting
+    ///   distribution) || u64 floor (0 without one)
     ///   u8 sessions (0..=2; 0 only with a floor), ascending (created at, id):
     ///     u32 length || inbound session export (0x24)
     /// 32 state check
@@ -454,7 +499,11 @@ impl InboundSessions {
             w.put(&key.0);
             w.put(&key.1);
             w.put(&key.2);
-            w.u8(u8::from(slot.floor.is_some()));
+            w.u8(match (slot.floor, slot.conflict) {
+                (None, _) => 0,
+                (Some(_), false) => 1,
+                (Some(_), true) => 2,
+            });
             w.u64(slot.floor.unwrap_or(0));
             w.u8(u8::try_from(slot.sessions.len()).unwrap_or(u8::MAX));
             for _ in &slot.sessions {
@@ -520,7 +569,14 @@ impl InboundSessions {
                 (account_slots, account_sessions) = (0, 0);
             }
             previous = Some(key);
-            let floor = read_floor(&mut r, "floor flag", "floor")?;
+            let flag = r.u8("floor flag")?;
+            let value = r.u64("floor")?;
+            let (floor, conflict) = match (flag, value) {
+                (0, 0) => (None, false),
+                (1, f) => (Some(f), false),
+                (2, f) => (Some(f), true),
+                _ => return Err(DecodeError::NonCanonical("floor flag").into()),
+            };
             let count = usize::from(r.u8("session count")?);
             let count = r.bounded(count, 0, s::MAX_SESSIONS_PER_SENDER_DEVICE, "session count")?;
             if count == 0 && floor.is_none() {
@@ -536,6 +592,7 @@ impl InboundSessions {
             }
             let mut slot = Slot {
                 floor,
+                conflict,
                 sessions: Vec::with_capacity(count),
             };
             for _ in 0..count {
