@@ -2471,7 +2471,6 @@ fn replay_state(ids: &Identities, group: &Value, case: &Value) -> R<()> {
     Ok(())
 }
 
-
 // ------------------------------------------------------------ sessions.json
 
 use fanseal::session::hazmat;
@@ -2584,7 +2583,8 @@ fn session_message(pw: &PrekeyWorld, case: &Value) -> R<()> {
         seed,
     }
     .encode();
-    let mut s = hazmat::import_live(&export, dev.certificate.keys()).map_err(|e| session_kind(&e))?;
+    let mut s =
+        hazmat::import_live(&export, dev.certificate.keys()).map_err(|e| session_kind(&e))?;
     let payload = hx(case, "payload")?;
     let aad = blob(case, "aad")?;
     let padding = padding_policy(case)?;
@@ -2602,12 +2602,24 @@ fn session_message(pw: &PrekeyWorld, case: &Value) -> R<()> {
     };
     expect_consumed(&rng)?;
     let bytes = m.to_bytes();
-    eq(hex::encode(&bytes), st(case, "message")?.to_string(), "message")?;
-    eq(m.session_id().to_bytes(), fixed(case, "sessionId")?, "sessionId")?;
+    eq(
+        hex::encode(&bytes),
+        st(case, "message")?.to_string(),
+        "message",
+    )?;
+    eq(
+        m.session_id().to_bytes(),
+        fixed(case, "sessionId")?,
+        "sessionId",
+    )?;
     eq(s.next_index(), index + 1, "next index")?;
     // The chain moved one step: the export holds CK_{index+1}.
     let after = s.export();
-    eq(after[56..88].to_vec(), hx(case, "nextChainKey")?, "nextChainKey (library)")?;
+    eq(
+        after[56..88].to_vec(),
+        hx(case, "nextChainKey")?,
+        "nextChainKey (library)",
+    )?;
     // Every intermediate, recomputed on the primitive crates.
     let (mk, next) = vcraft::session_chain_step(&ck);
     eq(mk.to_vec(), hx(case, "messageKey")?, "messageKey")?;
@@ -2628,7 +2640,11 @@ fn session_message(pw: &PrekeyWorld, case: &Value) -> R<()> {
         aad: aad.clone(),
         payload: payload.clone(),
         padded_len,
-        signer_seed: Some(dev.secret.export_secret_bytes()[32..].try_into().map_err(|_| "seed")?),
+        signer_seed: Some(
+            dev.secret.export_secret_bytes()[32..]
+                .try_into()
+                .map_err(|_| "seed")?,
+        ),
         padding_byte: 0,
         commitment_override: None,
         flip_ciphertext: None,
@@ -2636,13 +2652,25 @@ fn session_message(pw: &PrekeyWorld, case: &Value) -> R<()> {
     .build();
     eq(o.content.to_vec(), hx(case, "content")?, "content")?;
     eq(o.random.to_vec(), hx(case, "random")?, "random")?;
-    eq(o.context_hash.to_vec(), hx(case, "contextHash")?, "contextHash")?;
+    eq(
+        o.context_hash.to_vec(),
+        hx(case, "contextHash")?,
+        "contextHash",
+    )?;
     eq(o.commitment.to_vec(), hx(case, "commitment")?, "commitment")?;
     eq(o.body_key.clone(), hx(case, "bodyKey")?, "bodyKey")?;
     eq(o.body_nonce.clone(), hx(case, "bodyNonce")?, "bodyNonce")?;
-    eq(o.header_hash.to_vec(), hx(case, "headerHash")?, "headerHash")?;
+    eq(
+        o.header_hash.to_vec(),
+        hx(case, "headerHash")?,
+        "headerHash",
+    )?;
     eq(o.signature.to_vec(), hx(case, "signature")?, "signature")?;
-    eq(hex::encode(&o.bytes), hex::encode(&bytes), "message (craft)")
+    eq(
+        hex::encode(&o.bytes),
+        hex::encode(&bytes),
+        "message (craft)",
+    )
 }
 
 /// SessionDistribution: new, distribute, every receiver.
@@ -2651,13 +2679,23 @@ fn session_distribution(pw: &PrekeyWorld, case: &Value) -> R<()> {
     let conv = blob(case, "conversationId")?;
     let now = num(case, "now")?;
     let mut rng = ReplayRng::new(hx(case, "randomness")?);
-    let got = OutboundSession::new(&dev.certificate, &conv, rotation_policy(case)?, now, &mut rng)
-        .map_err(|e| session_kind(&e));
+    let got = OutboundSession::new(
+        &dev.certificate,
+        &conv,
+        rotation_policy(case)?,
+        now,
+        &mut rng,
+    )
+    .map_err(|e| session_kind(&e));
     let Some(mut s) = outcome(case, got)? else {
         return expect_consumed(&rng);
     };
     expect_consumed(&rng)?;
-    eq(s.session_id().to_bytes(), fixed(case, "sessionId")?, "sessionId")?;
+    eq(
+        s.session_id().to_bytes(),
+        fixed(case, "sessionId")?,
+        "sessionId",
+    )?;
     let randomness = hx(case, "randomness")?;
     let seed: [u8; 16] = randomness[..16].try_into().map_err(|_| "seed")?;
     eq(
@@ -2669,11 +2707,23 @@ fn session_distribution(pw: &PrekeyWorld, case: &Value) -> R<()> {
     let lists = named_lists(pw, case, "recipients")?;
     let mut rng = ReplayRng::new(hx(case, "envelopeRandomness")?);
     let env = s
-        .distribute(&dev.secret, &dev.certificate, &lists, &[], Padding::Padme, now, &mut rng)
+        .distribute(
+            &dev.secret,
+            &dev.certificate,
+            &lists,
+            &[],
+            Padding::Padme,
+            now,
+            &mut rng,
+        )
         .map_err(|e| session_kind(&e))?;
     expect_consumed(&rng)?;
     let env = env.to_bytes();
-    eq(hex::encode(&env), st(case, "envelope")?.to_string(), "envelope")?;
+    eq(
+        hex::encode(&env),
+        st(case, "envelope")?.to_string(),
+        "envelope",
+    )?;
     eq(
         hex::encode(&*s.export()),
         st(case, "outboundExport")?.to_string(),
@@ -2683,15 +2733,25 @@ fn session_distribution(pw: &PrekeyWorld, case: &Value) -> R<()> {
     for r in arr(case, "receivers")? {
         let name = st(r, "device")?;
         let keyring = pw.keyring(name)?;
-        let opened = open(keyring, &env, &dir, now).map_err(|e| format!("{name}: {}", open_kind(&e)))?;
-        eq(opened.payload().to_vec(), hx(case, "distribution")?, "distribution")?;
-        match (InboundSession::from_opened(keyring, &opened), r.get("error")) {
+        let opened =
+            open(keyring, &env, &dir, now).map_err(|e| format!("{name}: {}", open_kind(&e)))?;
+        eq(
+            opened.payload().to_vec(),
+            hx(case, "distribution")?,
+            "distribution",
+        )?;
+        match (
+            InboundSession::from_opened(keyring, &opened),
+            r.get("error"),
+        ) {
             (Ok(i), None) => eq(
                 hex::encode(&*i.export()),
                 st(r, "inboundExport")?.to_string(),
                 "inboundExport",
             )?,
-            (Err(e), Some(want)) => eq(session_kind(&e).as_str(), want.as_str().unwrap_or(""), name)?,
+            (Err(e), Some(want)) => {
+                eq(session_kind(&e).as_str(), want.as_str().unwrap_or(""), name)?
+            }
             (Ok(_), Some(_)) => return Err(format!("{name}: expected an error")),
             (Err(e), None) => return Err(format!("{name}: {}", session_kind(&e))),
         }
@@ -2699,36 +2759,46 @@ fn session_distribution(pw: &PrekeyWorld, case: &Value) -> R<()> {
     Ok(())
 }
 
-/// SessionExport: scripted outbound steps, then the exact export.
+/// SessionExport: scripted outbound steps (some refused), then the exact export.
 fn session_export(pw: &PrekeyWorld, case: &Value) -> R<()> {
-    valid_only(case)?;
     let dev = pw.device(st(case, "sender")?)?;
     let conv = hx(case, "conversationId")?;
     let mut s: Option<OutboundSession> = None;
-    for step in arr(case, "steps")? {
+    let mut last: Result<(), String> = Ok(());
+    for (i, step) in arr(case, "steps")?.iter().enumerate() {
         let mut rng = ReplayRng::new(match step.get("randomness") {
             Some(_) => hx(step, "randomness")?,
             None => Vec::new(),
         });
-        match st(step, "op")? {
-            "new" => {
-                s = Some(
-                    OutboundSession::new(
-                        &dev.certificate,
-                        &conv,
-                        rotation_policy(case)?,
-                        num(case, "createdAt")?,
-                        &mut rng,
-                    )
-                    .map_err(|e| session_kind(&e))?,
-                );
-            }
+        let got: Result<(), String> = match st(step, "op")? {
+            "new" => OutboundSession::new(
+                &dev.certificate,
+                &conv,
+                rotation_policy(case)?,
+                num(case, "createdAt")?,
+                &mut rng,
+            )
+            .map(|x| s = Some(x))
+            .map_err(|e| session_kind(&e)),
             "distribute" => {
                 let lists = named_lists(pw, step, "lists")?;
+                let d = match step.get("device") {
+                    Some(_) => pw.device(st(step, "device")?)?,
+                    None => dev,
+                };
                 s.as_mut()
                     .ok_or("no session")?
-                    .distribute(&dev.secret, &dev.certificate, &lists, &[], Padding::Padme, num(step, "now")?, &mut rng)
-                    .map_err(|e| session_kind(&e))?;
+                    .distribute(
+                        &d.secret,
+                        &d.certificate,
+                        &lists,
+                        &[],
+                        Padding::Padme,
+                        num(step, "now")?,
+                        &mut rng,
+                    )
+                    .map(|_| ())
+                    .map_err(|e| session_kind(&e))
             }
             "encrypt" => {
                 let lists = named_lists(pw, step, "lists")?;
@@ -2742,22 +2812,35 @@ fn session_export(pw: &PrekeyWorld, case: &Value) -> R<()> {
                 s.as_mut()
                     .ok_or("no session")?
                     .encrypt(&dev.secret, &lists, &m, num(step, "now")?, &mut rng)
-                    .map_err(|e| session_kind(&e))?;
+                    .map(|_| ())
+                    .map_err(|e| session_kind(&e))
             }
             "updateMembership" => {
                 let lists = named_lists(pw, step, "lists")?;
-                let got = match s.as_mut().ok_or("no session")?.update_membership(&lists, num(step, "now")?) {
+                let got = match s
+                    .as_mut()
+                    .ok_or("no session")?
+                    .update_membership(&lists, num(step, "now")?)
+                {
                     Membership::Unchanged => "unchanged",
                     Membership::Added(_) => "added",
                     Membership::Removed(_) => "removed",
                     _ => "unknown",
                 };
-                eq(got, st(step, "membership")?, "membership")?;
+                eq(got, st(step, "membership")?, "membership")
             }
             other => return Err(format!("unknown op {other}")),
-        }
+        };
         expect_consumed(&rng)?;
+        match (step.get("error").and_then(Value::as_str), &got) {
+            (None, Ok(())) => {}
+            (Some(want), Err(e)) => eq(e.as_str(), want, &format!("step {i} error"))?,
+            (Some(want), Ok(())) => return Err(format!("step {i}: expected {want}, accepted")),
+            (None, Err(e)) => return Err(format!("step {i}: {e}")),
+        }
+        last = got;
     }
+    outcome(case, last)?;
     eq(
         hex::encode(&*s.ok_or("no session")?.export()),
         st(case, "export")?.to_string(),
@@ -2771,9 +2854,23 @@ fn message_decode(case: &Value) -> R<()> {
         check_field(case, Some(e))?;
     }
     if let Some(m) = outcome(case, got.map_err(|e| decode_kind(&e)))? {
-        eq(m.session_id().to_bytes(), fixed(case, "sessionId")?, "sessionId")?;
+        eq(
+            m.session_id().to_bytes(),
+            fixed(case, "sessionId")?,
+            "sessionId",
+        )?;
         eq(u64::from(m.index()), num(case, "index")?, "index")?;
-        eq(hex::encode(m.to_bytes()), st(case, "message")?.to_string(), "re-encoding")?;
+        let bytes = m.to_bytes();
+        eq(
+            hex::encode(&bytes),
+            st(case, "message")?.to_string(),
+            "re-encoding",
+        )?;
+        eq(
+            vcraft::sha256(&[bytes.get(92..).ok_or("short")?]).to_vec(),
+            hx(case, "ciphertextSha256")?,
+            "ciphertextSha256",
+        )?;
     }
     Ok(())
 }
@@ -2794,7 +2891,8 @@ fn session_decrypt(pw: &PrekeyWorld, case: &Value) -> R<()> {
         let now = num(step, "now").unwrap_or(0);
         let got: Result<(), String> = match st(step, "op")? {
             "receive" => {
-                let opened = open(keyring, &hx(step, "envelope")?, &dir, now).map_err(|e| open_kind(&e));
+                let opened =
+                    open(keyring, &hx(step, "envelope")?, &dir, now).map_err(|e| open_kind(&e));
                 match opened {
                     Err(e) => Err(e),
                     Ok(o) => match store.receive(keyring, &o, now) {
@@ -2824,7 +2922,11 @@ fn session_decrypt(pw: &PrekeyWorld, case: &Value) -> R<()> {
                     Err(e) => Err(session_kind(&e)),
                     Ok(p) => {
                         if step.get("error").is_none() {
-                            eq(p.session_id().to_bytes(), fixed(step, "sessionId")?, "sessionId")?;
+                            eq(
+                                p.session_id().to_bytes(),
+                                fixed(step, "sessionId")?,
+                                "sessionId",
+                            )?;
                             eq(u64::from(p.index()), num(step, "index")?, "index")?;
                             eq(p.timestamp(), num(step, "timestamp")?, "timestamp")?;
                             eq(p.aad().to_vec(), hx(step, "aad")?, "aad")?;
@@ -2851,11 +2953,11 @@ fn session_decrypt(pw: &PrekeyWorld, case: &Value) -> R<()> {
         last = got;
     }
     outcome(case, last)?;
-    eq(
-        hex::encode(&*store.export()),
-        st(case, "store")?.to_string(),
-        "store",
-    )
+    let want = match case.get("store") {
+        Some(_) => st(case, "store")?,
+        None => st(case, "initialStore")?,
+    };
+    eq(hex::encode(&*store.export()), want.to_string(), "store")
 }
 
 fn store_conversation(p: &fanseal::SessionPlaintext) -> &[u8] {
@@ -2871,7 +2973,9 @@ fn session_import(pw: &PrekeyWorld, case: &Value) -> R<()> {
             assert!(s.needs_rotation(0));
             s.export().to_vec()
         }),
-        "inbound" => InboundSession::import(&bytes, &owner.certificate).map(|s| s.export().to_vec()),
+        "inbound" => {
+            InboundSession::import(&bytes, &owner.certificate).map(|s| s.export().to_vec())
+        }
         "store" => InboundSessions::import(&bytes, &owner.certificate).map(|s| s.export().to_vec()),
         other => return Err(format!("unknown kind {other}")),
     };

@@ -1532,7 +1532,11 @@ pub(crate) fn session_id_of(certificate: &[u8], conversation: &[u8], seed: &[u8;
 }
 
 /// The session binding (SPEC.md §15.2).
-pub(crate) fn session_binding(ed25519: &[u8; 32], session_id: &[u8; 16], conversation: &[u8]) -> [u8; 32] {
+pub(crate) fn session_binding(
+    ed25519: &[u8; 32],
+    session_id: &[u8; 16],
+    conversation: &[u8],
+) -> [u8; 32] {
     sha256(&[
         &lp(session_label::BINDING),
         ed25519,
@@ -1619,10 +1623,8 @@ impl SessionMsg {
             &c,
             &self.binding,
         ]);
-        let (prk, _) = Hkdf::<Sha256>::extract(
-            Some(&lp(session_label::MESSAGE_SECRET)),
-            &self.message_key,
-        );
+        let (prk, _) =
+            Hkdf::<Sha256>::extract(Some(&lp(session_label::MESSAGE_SECRET)), &self.message_key);
         let commitment: [u8; 32] =
             expand_prk(&prk, &[&lp(session_label::COMMITMENT), &context_hash], 32)
                 .try_into()
@@ -1630,7 +1632,11 @@ impl SessionMsg {
         let body_key = expand_prk(&prk, &[&lp(session_label::BODY_KEY), &context_hash], 32);
         let body_nonce = expand_prk(&prk, &[&lp(session_label::BODY_NONCE), &context_hash], 12);
         let commitment_written = self.commitment_override.unwrap_or(commitment);
-        let header_hash = sha256(&[&lp(session_label::HEADER), &context_hash, &commitment_written]);
+        let header_hash = sha256(&[
+            &lp(session_label::HEADER),
+            &context_hash,
+            &commitment_written,
+        ]);
         let mut signed = header_hash.to_vec();
         signed.extend_from_slice(&content);
         let signature = self
@@ -1824,7 +1830,11 @@ pub(crate) struct StoreSlot {
 }
 
 /// A receiving store export; `encode` appends the state check.
-pub(crate) fn store_body(owner_account: &[u8; 32], owner_device: &[u8; 16], slots: &[StoreSlot]) -> Vec<u8> {
+pub(crate) fn store_body(
+    owner_account: &[u8; 32],
+    owner_device: &[u8; 16],
+    slots: &[StoreSlot],
+) -> Vec<u8> {
     let mut w = vec![2u8, 0x25, 0, 1];
     w.extend_from_slice(owner_account);
     w.extend_from_slice(owner_device);

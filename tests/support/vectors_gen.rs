@@ -27,10 +27,10 @@ mod hybrid;
 mod identity;
 #[path = "vectors_gen_prekeys.rs"]
 mod prekeys;
-#[path = "vectors_gen_sessions.rs"]
-mod sessions;
 #[path = "vectors_replay_model.rs"]
 pub(crate) mod replay_model;
+#[path = "vectors_gen_sessions.rs"]
+mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -144,7 +144,11 @@ fn build_world(rng: &mut rand_chacha::ChaCha20Rng) -> World {
     World {
         accounts,
         devs,
-        lists: vec![("alice", 0, alice), ("bob", 1, bob), ("alice-v2", 0, alice_v2)],
+        lists: vec![
+            ("alice", 0, alice),
+            ("bob", 1, bob),
+            ("alice-v2", 0, alice_v2),
+        ],
     }
 }
 
@@ -280,7 +284,10 @@ impl Store {
         let slot = &mut self.slots[i];
         if slot.2.len() == 2 {
             let dropped = slot.2.remove(0);
-            slot.1 = Some(slot.1.map_or(dropped.created_at, |f| f.max(dropped.created_at)));
+            slot.1 = Some(
+                slot.1
+                    .map_or(dropped.created_at, |f| f.max(dropped.created_at)),
+            );
         }
         slot.2.push(s);
         slot.2.sort_by_key(|x| (x.created_at, x.session_id));
@@ -434,14 +441,17 @@ pub(crate) fn sessions() -> String {
             "identities": "As in prekeys.json: accounts, lists (alice: alice-phone and alice-laptop; bob: bob-phone; alice-v2: version 2 of alice's list without alice-phone), devices (alice-ghost is certified by alice but on none of its lists; no device has a capability bit, so envelopes wrap to certificate keys), no prekeys, keyrings (one per listed device, no prekeys). Sessions are alice-phone's unless a case says otherwise.",
             "SessionMessage": "sender (device), conversationId, seed, chainKey (CK_index), index, createdAt, maxMessages, maxAgeMs, rng32 (the 32 bytes encrypt draws), now (the message's timestamp), aad, payload, padding -> sessionId, binding, messageKey (MK_index), nextChainKey (CK_index+1), content, random, contextHash, commitment, bodyKey, bodyNonce, headerHash, signature, message (exact bytes); or the SessionError of encrypt. To run: load the outbound state as the 0x23 export of these fields (removed 0, no recipients, suite 1) without the restored flag, and encrypt once with rng32.",
             "SessionDistribution": "sender, conversationId, maxMessages, maxAgeMs, now, randomness (OutboundSession::new draws seed 16 then CK_0 32) -> sessionId, chainKey, distribution (the payload of the 0x09 distribution at index 0); then distribute to the lists recipients at now with Padmé drawing envelopeRandomness (message id 16, message secret 32, ephemeral secret 32) -> envelope (exact bytes), outboundExport (exact 0x23 export afterwards); receivers: {device, inboundExport} (open the envelope with the device's keyring, directory = recipients, at now; InboundSession::from_opened; its exact 0x24 export), or the device's SessionError (OwnSession for the sender).",
-            "SessionMessageDecode": "message -> the DecodeError of SessionMessage::from_bytes (SPEC.md §15.3 Decoding order) with errorField, or valid with sessionId and index.",
-            "SessionDecrypt": "receiver (device), directory (list names), optional initialStore (a 0x25 export to import first, else an empty store), steps in order: receive {envelope, now -> received (new | held) and sessionId, or the error: OpenError::* from open(receiver's keyring, envelope, directory, now) or the SessionError of InboundSessions::receive}; decrypt {message, now -> sessionId, index, timestamp, aad, payload, or the SessionError of InboundSessions::decrypt}; drop {sessionId} (drop_session, must return true). A step's error is its own; the case's result and error are those of its last step. Afterwards the store's export must equal store exactly (refused steps change nothing except ConflictingDistribution, which drops the session).",
-            "SessionExport": "sender, conversationId, maxMessages, maxAgeMs, createdAt (now of new), steps in order: new {randomness} | distribute {lists, now, randomness} | encrypt {lists, now, randomness (rng32), payload, aad} | updateMembership {lists, now -> membership (unchanged | added | removed)} -> export (exact 0x23 bytes after the steps). Padding Padmé.",
+            "SessionMessageDecode": "message -> the DecodeError of SessionMessage::from_bytes (SPEC.md §15.3 Decoding order) with errorField, or valid with sessionId, index and ciphertextSha256 (SHA-256 of the bytes from offset 92; the message re-encodes to the same bytes).",
+            "SessionDecrypt": "receiver (device), directory (list names), optional initialStore (a 0x25 export to import first, else an empty store), steps in order: receive {envelope, now -> received (new | held) and sessionId, or the error: OpenError::* from open(receiver's keyring, envelope, directory, now) or the SessionError of InboundSessions::receive}; decrypt {message, now -> sessionId, index, timestamp, aad, payload, or the SessionError of InboundSessions::decrypt}; drop {sessionId} (drop_session, must return true). A step's error is its own; the case's result and error are those of its last step. Afterwards the store's export must equal store exactly, or initialStore when store is absent (refused steps change nothing except ConflictingDistribution, which drops the session).",
+            "SessionExport": "sender, conversationId, maxMessages, maxAgeMs, createdAt (now of new), steps in order: new {randomness} | distribute {lists, now, randomness, optional device (whose secret and certificate are passed; default the sender)} | encrypt {lists, now, randomness (rng32), payload, aad} | updateMembership {lists, now -> membership (unchanged | added | removed)}; a step with an error is refused with it and draws nothing (randomness empty); the case's error is its last step's -> export (exact 0x23 bytes after the steps, refusals included: MemberRemoved and a removal found by encrypt set the removed flag). Padding Padmé.",
             "SessionImport": "kind (outbound 0x23 | inbound 0x24 | store 0x25), owner (device), export -> valid: importing and exporting again gives the same bytes; or the SessionError (SessionError::Decode(DecodeError::*) with errorField / errorWhat, SessionError::WrongDevice).",
         }),
     );
     f.flag("Valid", "a well-formed object used as intended");
-    f.flag("Order", "several faults at once: the first in SPEC.md's order wins");
+    f.flag(
+        "Order",
+        "several faults at once: the first in SPEC.md's order wins",
+    );
     f.flag("Bound", "at or next to a limit of SPEC.md §2.5 or §15.6");
     f.flag("Forgery", "a message not made by the honest sender");
     f.flag("Replay", "a message or distribution delivered again");
@@ -450,6 +460,7 @@ pub(crate) fn sessions() -> String {
     f.flag("TrailingBytes", "bytes after a complete object");
     f.flag("Corrupted", "a stored byte changed (the state check)");
     f.flag("Grease", "an unknown version, object type or suite");
+    f.flag("Membership", "a refusal of distribute or encrypt about the session's devices or owner (SPEC.md §15.4–15.6)");
     f.extra("identities", w.identities());
     let mut cx = Ctx { w, rng };
 
@@ -472,15 +483,79 @@ fn session_message(f: &mut VectorFile, cx: &mut Ctx) {
     let created = NOW - 3_600_000;
     let bucket = 4096usize;
     let cases: [(u32, u32, u64, &[u8], &[u8], &str, &str); 9] = [
-        (0, 100, NOW, b"", b"", "padme", "index 0, empty AAD and payload"),
+        (
+            0,
+            100,
+            NOW,
+            b"",
+            b"",
+            "padme",
+            "index 0, empty AAD and payload",
+        ),
         (1, 100, NOW + 1, b"m", b"hello", "padme", "index 1"),
-        (2, 100, NOW + 2, b"", b"payload without aad", "none", "no padding"),
-        (3, 100, NOW + 3, b"aad only", b"", "bucket", "a bucket of 4096 bytes"),
-        (17, 100, NOW + 4, b"ctx", &[0x5a; 300], "padme", "a later index (17 chain steps from CK_0)"),
-        (99, 100, NOW + 5, b"last", b"the last index of a 100-message policy", "padme", "index 99 = max_messages - 1"),
-        (998, 1000, NOW + 6, b"x", b"near the bound", "none", "index 998 under the largest policy (1000 messages)"),
-        (999, 1000, created + MAX_AGE - 1, b"x", b"last", "padme", "index 999 = MAX_SESSION_MESSAGES - 1, 1 ms before max_age_ms (30 days) ends"),
-        (5, 100, created + DEFAULT_MAX_AGE - 1, b"", b"z", "padme", "1 ms before the session's age reaches max_age_ms"),
+        (
+            2,
+            100,
+            NOW + 2,
+            b"",
+            b"payload without aad",
+            "none",
+            "no padding",
+        ),
+        (
+            3,
+            100,
+            NOW + 3,
+            b"aad only",
+            b"",
+            "bucket",
+            "a bucket of 4096 bytes",
+        ),
+        (
+            17,
+            100,
+            NOW + 4,
+            b"ctx",
+            &[0x5a; 300],
+            "padme",
+            "a later index (17 chain steps from CK_0)",
+        ),
+        (
+            99,
+            100,
+            NOW + 5,
+            b"last",
+            b"the last index of a 100-message policy",
+            "padme",
+            "index 99 = max_messages - 1",
+        ),
+        (
+            998,
+            1000,
+            NOW + 6,
+            b"x",
+            b"near the bound",
+            "none",
+            "index 998 under the largest policy (1000 messages)",
+        ),
+        (
+            999,
+            1000,
+            created + MAX_AGE - 1,
+            b"x",
+            b"last",
+            "padme",
+            "index 999 = MAX_SESSION_MESSAGES - 1, 1 ms before max_age_ms (30 days) ends",
+        ),
+        (
+            5,
+            100,
+            created + DEFAULT_MAX_AGE - 1,
+            b"",
+            b"z",
+            "padme",
+            "1 ms before the session's age reaches max_age_ms",
+        ),
     ];
     let sender = cx.w.dev("alice-phone");
     let cert = sender.cert.clone();
@@ -521,7 +596,11 @@ fn session_message(f: &mut VectorFile, cx: &mut Ctx) {
         let o = m.build();
         g.valid(
             comment,
-            &if mm == 1000 || index == 99 || comment.contains("before") { vec!["Valid", "Bound"] } else { vec!["Valid"] },
+            &if mm == 1000 || index == 99 || comment.contains("before") {
+                vec!["Valid", "Bound"]
+            } else {
+                vec!["Valid"]
+            },
             json!({
                 "sender": "alice-phone", "conversationId": hx(CONV), "seed": hx(&seed),
                 "chainKey": hx(&ck), "index": index, "createdAt": created,
@@ -538,11 +617,56 @@ fn session_message(f: &mut VectorFile, cx: &mut Ctx) {
     }
     // Refusals of encrypt, nothing drawn (SPEC.md §15.5, §15.6).
     let refusals: [(u32, u32, u64, usize, usize, &str, &str, &[&str]); 5] = [
-        (100, 100, NOW, 0, 1, "the next index reached max_messages: the session needs rotation", "SessionError::RotationRequired", &["Bound"]),
-        (5, 100, created + DEFAULT_MAX_AGE, 0, 1, "now = created_at + max_age_ms: the session needs rotation", "SessionError::RotationRequired", &["Bound"]),
-        (5, 100, NOW, 0, 65_537, "an AAD of MAX_AAD + 1 bytes", "SessionError::AadTooLarge", &["Bound"]),
-        (100, 100, NOW, 0, 65_537, "order: rotation (step 2) before the AAD limit (step 6)", "SessionError::RotationRequired", &["Order"]),
-        (5, 100, NOW, 1, 0, "a bucket whose padded body exceeds MAX_BODY", "SessionError::PaddedBodyTooLarge", &["Bound"]),
+        (
+            100,
+            100,
+            NOW,
+            0,
+            1,
+            "the next index reached max_messages: the session needs rotation",
+            "SessionError::RotationRequired",
+            &["Bound"],
+        ),
+        (
+            5,
+            100,
+            created + DEFAULT_MAX_AGE,
+            0,
+            1,
+            "now = created_at + max_age_ms: the session needs rotation",
+            "SessionError::RotationRequired",
+            &["Bound"],
+        ),
+        (
+            5,
+            100,
+            NOW,
+            0,
+            65_537,
+            "an AAD of MAX_AAD + 1 bytes",
+            "SessionError::AadTooLarge",
+            &["Bound"],
+        ),
+        (
+            100,
+            100,
+            NOW,
+            0,
+            65_537,
+            "order: rotation (step 2) before the AAD limit (step 6)",
+            "SessionError::RotationRequired",
+            &["Order"],
+        ),
+        (
+            5,
+            100,
+            NOW,
+            1,
+            0,
+            "a bucket whose padded body exceeds MAX_BODY",
+            "SessionError::PaddedBodyTooLarge",
+            &["Bound"],
+        ),
     ];
     for (index, mm, now, huge_bucket, aad_len, comment, error, flags) in refusals {
         let seed: [u8; 16] = bytes(&mut cx.rng);
@@ -552,7 +676,11 @@ fn session_message(f: &mut VectorFile, cx: &mut Ctx) {
         } else {
             json!({"type": "padme"})
         };
-        let aad = if aad_len > 0 { json!({"fill": "61", "length": aad_len}) } else { json!("") };
+        let aad = if aad_len > 0 {
+            json!({"fill": "61", "length": aad_len})
+        } else {
+            json!("")
+        };
         g.invalid(
             comment,
             flags,
@@ -576,9 +704,24 @@ fn session_distribution(f: &mut VectorFile, cx: &mut Ctx) {
         "OutboundSession::new and distribute (SPEC.md §15.4, §15.5): the session id, the distribution payload, its envelope byte for byte, the sender's export and each recipient's inbound state",
     );
     for (conv, mm, age, comment) in [
-        (CONV.to_vec(), DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE, "the default policy (100 messages, 7 days)"),
-        (Vec::new(), 1, 1, "an empty conversation id and the smallest policy (1 message, 1 ms)"),
-        (vec![0xc4; 300], 1000, MAX_AGE, "a 300-byte conversation id and the largest policy"),
+        (
+            CONV.to_vec(),
+            DEFAULT_MAX_MESSAGES,
+            DEFAULT_MAX_AGE,
+            "the default policy (100 messages, 7 days)",
+        ),
+        (
+            Vec::new(),
+            1,
+            1,
+            "an empty conversation id and the smallest policy (1 message, 1 ms)",
+        ),
+        (
+            vec![0xc4; 300],
+            1000,
+            MAX_AGE,
+            "a 300-byte conversation id and the largest policy",
+        ),
     ] {
         let now = NOW - 1000;
         let seed: [u8; 16] = bytes(&mut cx.rng);
@@ -598,12 +741,11 @@ fn session_distribution(f: &mut VectorFile, cx: &mut Ctx) {
         let payload = s.dist(0).encode();
         let (env, env_rand) = cx.envelope_from("alice-phone", &payload, &conv, now);
         let recipients: Vec<[u8; 16]> = {
-            let mut k: Vec<[u8; 16]> = cx
-                .w
-                .targets(&[0, 1])
-                .iter()
-                .map(|d| craft::certificate_key_id(&d.cert))
-                .collect();
+            let mut k: Vec<[u8; 16]> =
+                cx.w.targets(&[0, 1])
+                    .iter()
+                    .map(|d| craft::certificate_key_id(&d.cert))
+                    .collect();
             k.sort();
             k
         };
@@ -627,7 +769,9 @@ fn session_distribution(f: &mut VectorFile, cx: &mut Ctx) {
                 let owner = cx.w.dev(r).cert.clone();
                 json!({"device": r, "inboundExport": hx(&s.inbound(&owner, 0).encode())})
             })
-            .chain(std::iter::once(json!({"device": "alice-phone", "error": "SessionError::OwnSession"})))
+            .chain(std::iter::once(
+                json!({"device": "alice-phone", "error": "SessionError::OwnSession"}),
+            ))
             .collect();
         let mut randomness = seed.to_vec();
         randomness.extend_from_slice(&ck0);
@@ -645,14 +789,48 @@ fn session_distribution(f: &mut VectorFile, cx: &mut Ctx) {
     }
     // Refusals of new (nothing drawn).
     for (conv_len, mm, age, comment, error) in [
-        (10usize, 0u32, DEFAULT_MAX_AGE, "max_messages 0", "SessionError::InvalidPolicy"),
-        (10, 1001, DEFAULT_MAX_AGE, "max_messages 1001 > MAX_SESSION_MESSAGES", "SessionError::InvalidPolicy"),
+        (
+            10usize,
+            0u32,
+            DEFAULT_MAX_AGE,
+            "max_messages 0",
+            "SessionError::InvalidPolicy",
+        ),
+        (
+            10,
+            1001,
+            DEFAULT_MAX_AGE,
+            "max_messages 1001 > MAX_SESSION_MESSAGES",
+            "SessionError::InvalidPolicy",
+        ),
         (10, 100, 0, "max_age_ms 0", "SessionError::InvalidPolicy"),
-        (10, 100, MAX_AGE + 1, "max_age_ms above MAX_SESSION_AGE_MS", "SessionError::InvalidPolicy"),
-        (65_537, 100, DEFAULT_MAX_AGE, "a conversation id of MAX_CONVERSATION_ID + 1 bytes", "SessionError::ConversationIdTooLarge"),
-        (65_537, 0, DEFAULT_MAX_AGE, "order: the policy before the conversation id", "SessionError::InvalidPolicy"),
+        (
+            10,
+            100,
+            MAX_AGE + 1,
+            "max_age_ms above MAX_SESSION_AGE_MS",
+            "SessionError::InvalidPolicy",
+        ),
+        (
+            65_537,
+            100,
+            DEFAULT_MAX_AGE,
+            "a conversation id of MAX_CONVERSATION_ID + 1 bytes",
+            "SessionError::ConversationIdTooLarge",
+        ),
+        (
+            65_537,
+            0,
+            DEFAULT_MAX_AGE,
+            "order: the policy before the conversation id",
+            "SessionError::InvalidPolicy",
+        ),
     ] {
-        let flags: &[&str] = if comment.starts_with("order") { &["Order"] } else { &["Bound"] };
+        let flags: &[&str] = if comment.starts_with("order") {
+            &["Order"]
+        } else {
+            &["Bound"]
+        };
         g.invalid(
             comment,
             flags,
@@ -678,16 +856,24 @@ fn session_export(f: &mut VectorFile, cx: &mut Ctx) {
     let cert = sender.cert.clone();
     let ed = sender.device.ed_seed;
     let all_keys: Vec<[u8; 16]> = {
-        let mut k: Vec<[u8; 16]> = cx
-            .w
-            .targets(&[0, 1])
-            .iter()
-            .map(|d| craft::certificate_key_id(&d.cert))
-            .collect();
+        let mut k: Vec<[u8; 16]> =
+            cx.w.targets(&[0, 1])
+                .iter()
+                .map(|d| craft::certificate_key_id(&d.cert))
+                .collect();
         k.sort();
         k
     };
-    for variant in 0..3 {
+    let alice_keys: Vec<[u8; 16]> = {
+        let mut k: Vec<[u8; 16]> =
+            cx.w.targets(&[0])
+                .iter()
+                .map(|d| craft::certificate_key_id(&d.cert))
+                .collect();
+        k.sort();
+        k
+    };
+    for variant in 0..10 {
         let seed: [u8; 16] = bytes(&mut cx.rng);
         let ck0 = cx.r32();
         let s = Sess {
@@ -718,11 +904,18 @@ fn session_export(f: &mut VectorFile, cx: &mut Ctx) {
             conversation: CONV.to_vec(),
             seed,
         };
+        let mut error: Option<&str> = None;
+        let distribute = |cx: &mut Ctx, steps: &mut Vec<Value>, lists: &[&str], now: u64| {
+            let (_, er) = cx.envelope_from("alice-phone", &s.dist(0).encode(), CONV, now);
+            steps.push(
+                json!({"op": "distribute", "lists": lists, "now": now, "randomness": hx(&er)}),
+            );
+        };
+        let refused = |op: &str, lists: &[&str], now: u64, err: &str| json!({"op": op, "lists": lists, "now": now, "randomness": "", "payload": "00", "aad": "", "error": err});
         let comment = match variant {
             0 => "a new session, never distributed: suite 0x0001, no recipients",
             1 => {
-                let (_, er) = cx.envelope_from("alice-phone", &s.dist(0).encode(), CONV, created + 1);
-                steps.push(json!({"op": "distribute", "lists": ["alice", "bob"], "now": created + 1, "randomness": hx(&er)}));
+                distribute(cx, &mut steps, &["alice", "bob"], created + 1);
                 e.recipients = all_keys.clone();
                 for i in 0..3u32 {
                     let r = cx.r32();
@@ -732,23 +925,110 @@ fn session_export(f: &mut VectorFile, cx: &mut Ctx) {
                 e.chain_key = s.ck(3);
                 "distributed to alice's and bob's lists, then three messages: next index 3, CK_3, the three recipients' key ids ascending"
             }
-            _ => {
-                let (_, er) = cx.envelope_from("alice-phone", &s.dist(0).encode(), CONV, created + 1);
-                steps.push(json!({"op": "distribute", "lists": ["alice", "bob"], "now": created + 1, "randomness": hx(&er)}));
+            2 => {
+                distribute(cx, &mut steps, &["alice", "bob"], created + 1);
                 steps.push(json!({"op": "updateMembership", "lists": ["alice-v2", "bob"], "now": created + 2, "membership": "removed"}));
                 e.recipients = all_keys.clone();
                 e.removed = 1;
                 "distributed, then alice-v2 (without alice-phone) passed to update_membership: removed flag 1"
             }
+            3 => {
+                let mut st = refused(
+                    "distribute",
+                    &["alice", "bob"],
+                    created + 1,
+                    "SessionError::WrongDevice",
+                );
+                st["device"] = json!("alice-laptop");
+                steps.push(st);
+                error = Some("SessionError::WrongDevice");
+                "distribute with alice-laptop's secret and certificate: WrongDevice (step 1), nothing drawn, nothing changed"
+            }
+            4 => {
+                distribute(cx, &mut steps, &["alice", "bob"], created + 1);
+                steps.push(refused(
+                    "distribute",
+                    &["alice-v2", "bob"],
+                    created + 2,
+                    "SessionError::MemberRemoved",
+                ));
+                e.recipients = all_keys.clone();
+                e.removed = 1;
+                error = Some("SessionError::MemberRemoved");
+                "a re-distribution to lists without a recorded recipient: MemberRemoved, and the refusal sets the removed flag (SPEC.md §15.4 step 2, E7)"
+            }
+            5 => {
+                distribute(cx, &mut steps, &["alice", "bob"], created + 1);
+                steps.push(refused(
+                    "encrypt",
+                    &["alice-v2", "bob"],
+                    created + 2,
+                    "SessionError::RotationRequired",
+                ));
+                e.recipients = all_keys.clone();
+                e.removed = 1;
+                error = Some("SessionError::RotationRequired");
+                "encrypt with lists that changed and dropped a recipient: RotationRequired, removed flag set, index unchanged (SPEC.md §15.5 step 3)"
+            }
+            6 => {
+                distribute(cx, &mut steps, &["alice"], created + 1);
+                steps.push(refused(
+                    "encrypt",
+                    &["alice", "bob"],
+                    created + 2,
+                    "SessionError::MembershipChanged",
+                ));
+                e.recipients = alice_keys.clone();
+                error = Some("SessionError::MembershipChanged");
+                "distributed to alice's list only, then encrypt with bob's list too: MembershipChanged (distribute first), nothing drawn"
+            }
+            7 => {
+                steps.push(refused(
+                    "encrypt",
+                    &["alice", "bob"],
+                    created + DEFAULT_MAX_AGE,
+                    "SessionError::RotationRequired",
+                ));
+                error = Some("SessionError::RotationRequired");
+                "order: never distributed (an addition) and now = created_at + max_age_ms: RotationRequired (step 2) before MembershipChanged (step 3)"
+            }
+            8 => {
+                distribute(cx, &mut steps, &["alice", "bob"], created + 1);
+                let mut st = refused(
+                    "distribute",
+                    &["alice-v2", "bob"],
+                    created + 2,
+                    "SessionError::WrongDevice",
+                );
+                st["device"] = json!("alice-laptop");
+                steps.push(st);
+                e.recipients = all_keys.clone();
+                error = Some("SessionError::WrongDevice");
+                "order: another device's secret and a removed recipient: WrongDevice (step 1), the removed flag stays 0"
+            }
+            _ => {
+                steps.push(refused(
+                    "distribute",
+                    &["alice-v2", "bob"],
+                    created + 1,
+                    "SessionError::Seal(SealError::SenderNotOnOwnList)",
+                ));
+                error = Some("SessionError::Seal(SealError::SenderNotOnOwnList)");
+                "the first distribution with alice's list that no longer holds the sender: seal refuses (SPEC.md §15.4 step 4), nothing recorded"
+            }
         };
-        g.valid(
-            comment,
-            &["Valid"],
-            json!({
-                "sender": "alice-phone", "conversationId": hx(CONV), "maxMessages": DEFAULT_MAX_MESSAGES,
-                "maxAgeMs": DEFAULT_MAX_AGE, "createdAt": created, "steps": steps, "export": hx(&e.encode()),
-            }),
-        );
+        let mut flags = vec![if error.is_some() { "Order" } else { "Valid" }];
+        if error.is_some() && !comment.starts_with("order") {
+            flags = vec!["Membership"];
+        }
+        let v = json!({
+            "sender": "alice-phone", "conversationId": hx(CONV), "maxMessages": DEFAULT_MAX_MESSAGES,
+            "maxAgeMs": DEFAULT_MAX_AGE, "createdAt": created, "steps": steps, "export": hx(&e.encode()),
+        });
+        match error {
+            None => g.valid(comment, &flags, v),
+            Some(err) => g.invalid(comment, &flags, err, v),
+        }
     }
     f.push(g);
 }
@@ -766,7 +1046,7 @@ fn message_decode(f: &mut VectorFile, cx: &mut Ctx) {
     g.valid(
         "a well-formed message",
         &["Valid"],
-        json!({"message": hx(&good), "sessionId": hx(&s.id()), "index": 0}),
+        json!({"message": hx(&good), "sessionId": hx(&s.id()), "index": 0, "ciphertextSha256": hx(&craft::sha256(&[&good[92..]]))}),
     );
     let with = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut b = good.clone();
@@ -775,29 +1055,157 @@ fn message_decode(f: &mut VectorFile, cx: &mut Ctx) {
     };
     let c_field = |b: &mut Vec<u8>, c: u32| b[88..92].copy_from_slice(&c.to_be_bytes());
     let cases: Vec<(Vec<u8>, &str, &str, Option<&str>, &[&str])> = vec![
-        (with(&|b| b[0] = 1), "wire version 0x01", "UnsupportedVersion", None, &["Grease"]),
-        (with(&|b| b[0] = 0xfa), "wire version 0xfa", "UnsupportedVersion", None, &["Grease"]),
-        (with(&|b| b[1] = 9), "object type 0x09 (a distribution)", "WrongObjectType", None, &["Grease"]),
-        (with(&|b| { b[1] = 3; b[2] = 0x0a; }), "order: object type 0x03 and suite 0x0a01: the type first", "WrongObjectType", None, &["Order"]),
-        (with(&|b| b[3] = 2), "suite 0x0002 (a session message has one format)", "UnsupportedSuite", None, &["Grease"]),
-        (with(&|b| { b[2] = 0x0a; b[3] = 0x0a; b[20..24].copy_from_slice(&[0xff; 4]); }), "order: suite 0x0a0a and index 2^32 - 1: the suite first", "UnsupportedSuite", None, &["Order", "Grease"]),
-        (good[..19].to_vec(), "cut inside the session id", "Truncated", Some("session id"), &["Truncated"]),
-        (with(&|b| b[20..24].copy_from_slice(&[0xff; 4])), "index 2^32 - 1", "OutOfRange", Some("index"), &["Bound"]),
-        (with(&|b| { b[20..24].copy_from_slice(&[0xff; 4]); c_field(b, 95); }), "order: index 2^32 - 1 and c = 95: the index first", "OutOfRange", Some("index"), &["Order"]),
-        (with(&|b| b[20..24].copy_from_slice(&[0xff, 0xff, 0xff, 0xfe])), "index 2^32 - 2 decodes (c and the rest as well)", "", None, &["Bound"]),
-        (good[..50].to_vec(), "cut inside the random", "Truncated", Some("random"), &["Truncated"]),
-        (good[..80].to_vec(), "cut inside the commitment", "Truncated", Some("commitment"), &["Truncated"]),
-        (with(&|b| c_field(b, 95)), "c = 95 (below MIN_SESSION_BODY + 16)", "OutOfRange", Some("ciphertext"), &["Bound"]),
-        (with(&|b| c_field(b, (MAX_BODY + 17) as u32)), "c = MAX_BODY + 17, refused before anything is allocated", "OutOfRange", Some("ciphertext"), &["Bound"]),
-        (with(&|b| c_field(b, 96)), "c = 96 but more bytes follow", "TrailingBytes", None, &["TrailingBytes", "Bound"]),
-        (good[..good.len() - 1].to_vec(), "one ciphertext byte missing", "Truncated", Some("ciphertext"), &["Truncated"]),
-        (with(&|b| { let n = b.len(); b.truncate(n - 1); c_field(b, (MAX_BODY + 16) as u32); }), "c = MAX_BODY + 16 (allowed) with far fewer bytes", "Truncated", Some("ciphertext"), &["Truncated", "Bound"]),
-        (with(&|b| b.push(0)), "one byte after the ciphertext", "TrailingBytes", None, &["TrailingBytes"]),
-        (good[..91].to_vec(), "cut inside the ciphertext length", "Truncated", Some("ciphertext"), &["Truncated"]),
+        (
+            with(&|b| b[3] = 2),
+            "suite 0x0002 (a session message has one format)",
+            "UnsupportedSuite",
+            None,
+            &["Grease"],
+        ),
+        (
+            with(&|b| b[0] = 1),
+            "wire version 0x01",
+            "UnsupportedVersion",
+            None,
+            &["Grease"],
+        ),
+        (
+            with(&|b| b[0] = 0xfa),
+            "wire version 0xfa",
+            "UnsupportedVersion",
+            None,
+            &["Grease"],
+        ),
+        (
+            with(&|b| b[1] = 9),
+            "object type 0x09 (a distribution)",
+            "WrongObjectType",
+            None,
+            &["Grease"],
+        ),
+        (
+            with(&|b| {
+                b[1] = 3;
+                b[2] = 0x0a;
+            }),
+            "order: object type 0x03 and suite 0x0a01: the type first",
+            "WrongObjectType",
+            None,
+            &["Order"],
+        ),
+        (
+            with(&|b| {
+                b[2] = 0x0a;
+                b[3] = 0x0a;
+                b[20..24].copy_from_slice(&[0xff; 4]);
+            }),
+            "order: suite 0x0a0a and index 2^32 - 1: the suite first",
+            "UnsupportedSuite",
+            None,
+            &["Order", "Grease"],
+        ),
+        (
+            good[..19].to_vec(),
+            "cut inside the session id",
+            "Truncated",
+            Some("session id"),
+            &["Truncated"],
+        ),
+        (
+            with(&|b| b[20..24].copy_from_slice(&[0xff; 4])),
+            "index 2^32 - 1",
+            "OutOfRange",
+            Some("index"),
+            &["Bound"],
+        ),
+        (
+            with(&|b| {
+                b[20..24].copy_from_slice(&[0xff; 4]);
+                c_field(b, 95);
+            }),
+            "order: index 2^32 - 1 and c = 95: the index first",
+            "OutOfRange",
+            Some("index"),
+            &["Order"],
+        ),
+        (
+            with(&|b| b[20..24].copy_from_slice(&[0xff, 0xff, 0xff, 0xfe])),
+            "index 2^32 - 2 decodes (c and the rest as well)",
+            "",
+            None,
+            &["Bound"],
+        ),
+        (
+            good[..50].to_vec(),
+            "cut inside the random",
+            "Truncated",
+            Some("random"),
+            &["Truncated"],
+        ),
+        (
+            good[..80].to_vec(),
+            "cut inside the commitment",
+            "Truncated",
+            Some("commitment"),
+            &["Truncated"],
+        ),
+        (
+            with(&|b| c_field(b, 95)),
+            "c = 95 (below MIN_SESSION_BODY + 16)",
+            "OutOfRange",
+            Some("ciphertext"),
+            &["Bound"],
+        ),
+        (
+            with(&|b| c_field(b, (MAX_BODY + 17) as u32)),
+            "c = MAX_BODY + 17, refused before anything is allocated",
+            "OutOfRange",
+            Some("ciphertext"),
+            &["Bound"],
+        ),
+        (
+            with(&|b| c_field(b, 96)),
+            "c = 96 but more bytes follow",
+            "TrailingBytes",
+            None,
+            &["TrailingBytes", "Bound"],
+        ),
+        (
+            good[..good.len() - 1].to_vec(),
+            "one ciphertext byte missing",
+            "Truncated",
+            Some("ciphertext"),
+            &["Truncated"],
+        ),
+        (
+            with(&|b| {
+                let n = b.len();
+                b.truncate(n - 1);
+                c_field(b, (MAX_BODY + 16) as u32);
+            }),
+            "c = MAX_BODY + 16 (allowed) with far fewer bytes",
+            "Truncated",
+            Some("ciphertext"),
+            &["Truncated", "Bound"],
+        ),
+        (
+            with(&|b| b.push(0)),
+            "one byte after the ciphertext",
+            "TrailingBytes",
+            None,
+            &["TrailingBytes"],
+        ),
+        (
+            good[..91].to_vec(),
+            "cut inside the ciphertext length",
+            "Truncated",
+            Some("ciphertext"),
+            &["Truncated"],
+        ),
     ];
     for (bytes, comment, kind, field, flags) in cases {
         if kind.is_empty() {
-            g.valid(comment, flags, json!({"message": hx(&bytes), "sessionId": hx(&s.id()), "index": 4_294_967_294u64}));
+            g.valid(comment, flags, json!({"message": hx(&bytes), "sessionId": hx(&s.id()), "index": 4_294_967_294u64, "ciphertextSha256": hx(&craft::sha256(&[&bytes[92..]]))}));
             continue;
         }
         let mut v = json!({"message": hx(&bytes)});
@@ -874,10 +1282,16 @@ fn decrypt_case(
         "receiver": receiver,
         "directory": directory,
         "steps": steps.iter().map(step_json).collect::<Vec<_>>(),
-        "store": hx(&store.encode()),
     });
-    if let Some(i) = initial {
-        v["initialStore"] = hx(i);
+    let after = store.encode();
+    match initial {
+        // An unchanged imported store is not written twice.
+        Some(i) if *i == after => v["initialStore"] = hx(i),
+        Some(i) => {
+            v["initialStore"] = hx(i);
+            v["store"] = hx(&after);
+        }
+        None => v["store"] = hx(&after),
     }
     match last {
         None => g.valid(comment, flags, v),
@@ -921,8 +1335,20 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     let mut st = base(&s1, &bob);
     accept(st.get(&s1.id()), 0);
     accept(st.get(&s1.id()), 1);
-    decrypt_case(&mut g, "in order: the distribution, then indices 0 and 1", &["Valid"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(m0.clone(), NOW, Ok(())), Step::Decrypt(m1.clone(), NOW, Ok(()))], &st);
+    decrypt_case(
+        &mut g,
+        "in order: the distribution, then indices 0 and 1",
+        &["Valid"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(m0.clone(), NOW, Ok(())),
+            Step::Decrypt(m1.clone(), NOW, Ok(())),
+        ],
+        &st,
+    );
     // Out of order within the window.
     let mut st = base(&s1, &bob);
     for i in [3, 1, 0] {
@@ -933,18 +1359,54 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     // The same delivered via a second device (alice-laptop, the sender's other device).
     let mut st = base(&s1, &alice_laptop);
     accept(st.get(&s1.id()), 2);
-    decrypt_case(&mut g, "the sender's other device reads the session (index 2, skipped keys 0 and 1 held)", &["Valid"], "alice-laptop", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(m2.clone(), NOW, Ok(()))], &st);
+    decrypt_case(
+        &mut g,
+        "the sender's other device reads the session (index 2, skipped keys 0 and 1 held)",
+        &["Valid"],
+        "alice-laptop",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(m2.clone(), NOW, Ok(())),
+        ],
+        &st,
+    );
     // Duplicates.
     let mut st = base(&s1, &bob);
     accept(st.get(&s1.id()), 0);
-    decrypt_case(&mut g, "index 0 again: DuplicateIndex", &["Replay"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(m0.clone(), NOW, Ok(())), Step::Decrypt(m0.clone(), NOW, err("SessionError::DuplicateIndex"))], &st);
+    decrypt_case(
+        &mut g,
+        "index 0 again: DuplicateIndex",
+        &["Replay"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(m0.clone(), NOW, Ok(())),
+            Step::Decrypt(m0.clone(), NOW, err("SessionError::DuplicateIndex")),
+        ],
+        &st,
+    );
     let mut st = base(&s1, &bob);
     accept(st.get(&s1.id()), 2);
     accept(st.get(&s1.id()), 0);
-    decrypt_case(&mut g, "a skipped key is used once: 2, 0 (from the skipped keys), 0 again is DuplicateIndex", &["Replay"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(m2.clone(), NOW, Ok(())), Step::Decrypt(m0.clone(), NOW, Ok(())), Step::Decrypt(m0.clone(), NOW, err("SessionError::DuplicateIndex"))], &st);
+    decrypt_case(
+        &mut g,
+        "a skipped key is used once: 2, 0 (from the skipped keys), 0 again is DuplicateIndex",
+        &["Replay"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(m2.clone(), NOW, Ok(())),
+            Step::Decrypt(m0.clone(), NOW, Ok(())),
+            Step::Decrypt(m0.clone(), NOW, err("SessionError::DuplicateIndex")),
+        ],
+        &st,
+    );
     // Skip window and policy bounds.
     let st0 = base(&s1, &bob);
     let far = |i: u32, cx: &mut Ctx| {
@@ -960,8 +1422,19 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     let m99 = far(99, cx);
     let mut st = base(&s1, &bob);
     accept(st.get(&s1.id()), 99);
-    decrypt_case(&mut g, "index 99 = max_messages - 1 from next index 0: 99 skipped keys kept", &["Bound", "Valid"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(m99, NOW, Ok(()))], &st);
+    decrypt_case(
+        &mut g,
+        "index 99 = max_messages - 1 from next index 0: 99 skipped keys kept",
+        &["Bound", "Valid"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(m99, NOW, Ok(())),
+        ],
+        &st,
+    );
     let big = cx.session("alice-phone", t0 + 1, 1000, MAX_AGE);
     let dbig = cx.envelope(&big, 0, t0 + 1);
     let r = cx.r32();
@@ -991,8 +1464,19 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     let (m6_3, m6_5, m6_1) = (m(&s6, 3, cx), m(&s6, 5, cx), m(&s6, 1, cx));
     let mut st = Store::new(&bob);
     st.add(s6.inbound(&bob, 5));
-    decrypt_case(&mut g, "a distribution at index 5, then index 3: BeforeDistribution (history, not a replay)", &[], "bob-phone", dir, None,
-        &[Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()), Step::Decrypt(m6_3.clone(), NOW, err("SessionError::BeforeDistribution"))], &st);
+    decrypt_case(
+        &mut g,
+        "a distribution at index 5, then index 3: BeforeDistribution (history, not a replay)",
+        &[],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()),
+            Step::Decrypt(m6_3.clone(), NOW, err("SessionError::BeforeDistribution")),
+        ],
+        &st,
+    );
     let mut st2 = st.clone();
     st2.merge(&s6, 2);
     accept(st2.get(&s6.id()), 3);
@@ -1001,10 +1485,33 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
         &[Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()), Step::Receive(d6_2.clone(), NOW, Ok("held"), s6.id()), Step::Decrypt(m6_3.clone(), NOW, Ok(())), Step::Decrypt(m6_5.clone(), NOW, Ok(()))], &st2);
     let mut st3 = st.clone();
     st3.merge(&s6, 2);
-    decrypt_case(&mut g, "after the merge, index 1 is still BeforeDistribution (first index 2)", &[], "bob-phone", dir, None,
-        &[Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()), Step::Receive(d6_2.clone(), NOW, Ok("held"), s6.id()), Step::Decrypt(m6_1.clone(), NOW, err("SessionError::BeforeDistribution"))], &st3);
-    decrypt_case(&mut g, "the same distribution twice: Held, nothing added", &["Replay", "Valid"], "bob-phone", dir, None,
-        &[Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()), Step::Receive(d6_5.clone(), NOW, Ok("held"), s6.id())], &st);
+    decrypt_case(
+        &mut g,
+        "after the merge, index 1 is still BeforeDistribution (first index 2)",
+        &[],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()),
+            Step::Receive(d6_2.clone(), NOW, Ok("held"), s6.id()),
+            Step::Decrypt(m6_1.clone(), NOW, err("SessionError::BeforeDistribution")),
+        ],
+        &st3,
+    );
+    decrypt_case(
+        &mut g,
+        "the same distribution twice: Held, nothing added",
+        &["Replay", "Valid"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()),
+            Step::Receive(d6_5.clone(), NOW, Ok("held"), s6.id()),
+        ],
+        &st,
+    );
     // ConflictingDistribution: same seed, another chain key.
     {
         let mut evil = s6.clone();
@@ -1029,146 +1536,551 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     let laptop_seed = cx.w.dev("alice-laptop").device.ed_seed;
     let other_ck = cx.r32();
     let forgeries: Vec<(SessionMsg, &str)> = vec![
-        (forged(m0.clone(), &|x| x.signer_seed = Some(bob_seed)), "co-member forgery: bob-phone holds the chain and signs index 0 with its own key"),
-        (forged(m0.clone(), &|x| x.signer_seed = Some(laptop_seed)), "the sender's own other device signs: not the session owner's key"),
-        (forged(m0.clone(), &|x| x.signer_seed = None), "stripped signature (the body ends after the payload)"),
-        (forged(m0.clone(), &|x| x.commitment_override = Some([0x11; 32])), "commitment mismatch (checked before decrypting)"),
-        (forged(m0.clone(), &|x| x.flip_ciphertext = Some(3)), "a ciphertext byte changed"),
-        (forged(m0.clone(), &|x| x.flip_ciphertext = Some(x.padded_len + 15)), "a tag byte changed"),
-        (forged(m0.clone(), &|x| x.padding_byte = 1), "a non-zero padding byte (correctly signed and encrypted)"),
-        (forged(m0.clone(), &|x| x.message_key = craft::session_chain_step(&other_ck).0), "another chain's message key (a forger without the chain)"),
-        (forged(m0.clone(), &|x| x.binding = [0x22; 32]), "another binding in the context hash (a message moved from another sender's session)"),
+        (
+            forged(m0.clone(), &|x| x.signer_seed = Some(bob_seed)),
+            "co-member forgery: bob-phone holds the chain and signs index 0 with its own key",
+        ),
+        (
+            forged(m0.clone(), &|x| x.signer_seed = Some(laptop_seed)),
+            "the sender's own other device signs: not the session owner's key",
+        ),
+        (
+            forged(m0.clone(), &|x| x.signer_seed = None),
+            "stripped signature (the body ends after the payload)",
+        ),
+        (
+            forged(m0.clone(), &|x| x.commitment_override = Some([0x11; 32])),
+            "commitment mismatch (checked before decrypting)",
+        ),
+        (
+            forged(m0.clone(), &|x| x.flip_ciphertext = Some(3)),
+            "a ciphertext byte changed",
+        ),
+        (
+            forged(m0.clone(), &|x| x.flip_ciphertext = Some(x.padded_len + 15)),
+            "a tag byte changed",
+        ),
+        (
+            forged(m0.clone(), &|x| x.padding_byte = 1),
+            "a non-zero padding byte (correctly signed and encrypted)",
+        ),
+        (
+            forged(m0.clone(), &|x| {
+                x.message_key = craft::session_chain_step(&other_ck).0
+            }),
+            "another chain's message key (a forger without the chain)",
+        ),
+        (
+            forged(m0.clone(), &|x| x.binding = [0x22; 32]),
+            "another binding in the context hash (a message moved from another sender's session)",
+        ),
     ];
     for (msg, comment) in forgeries {
-        decrypt_case(&mut g, comment, &["Forgery"], "bob-phone", dir, None,
-            &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(msg, NOW, err("SessionError::Unauthenticated"))], &st0);
+        decrypt_case(
+            &mut g,
+            comment,
+            &["Forgery"],
+            "bob-phone",
+            dir,
+            None,
+            &[
+                ok_new(d1.clone(), NOW, &s1),
+                Step::Decrypt(msg, NOW, err("SessionError::Unauthenticated")),
+            ],
+            &st0,
+        );
     }
     // The signed timestamp (between steps 8 and 9).
-    let late = forged(m0.clone(), &|x| x.timestamp = t0 + DEFAULT_MAX_AGE + SKEW + 1);
-    decrypt_case(&mut g, "a signed timestamp 1 ms after created_at + max_age_ms + MAX_SESSION_CLOCK_SKEW_MS", &["Bound"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(late, NOW, err("SessionError::SessionExpired"))], &st0);
+    let late = forged(m0.clone(), &|x| {
+        x.timestamp = t0 + DEFAULT_MAX_AGE + SKEW + 1
+    });
+    decrypt_case(
+        &mut g,
+        "a signed timestamp 1 ms after created_at + max_age_ms + MAX_SESSION_CLOCK_SKEW_MS",
+        &["Bound"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(late, NOW, err("SessionError::SessionExpired")),
+        ],
+        &st0,
+    );
     let edge = forged(m0.clone(), &|x| x.timestamp = t0 + DEFAULT_MAX_AGE + SKEW);
     let mut ste = base(&s1, &bob);
     accept(ste.get(&s1.id()), 0);
-    decrypt_case(&mut g, "a signed timestamp exactly created_at + max_age_ms + MAX_SESSION_CLOCK_SKEW_MS", &["Bound", "Valid"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(edge, NOW, Ok(()))], &ste);
+    decrypt_case(
+        &mut g,
+        "a signed timestamp exactly created_at + max_age_ms + MAX_SESSION_CLOCK_SKEW_MS",
+        &["Bound", "Valid"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(edge, NOW, Ok(())),
+        ],
+        &ste,
+    );
     let early = forged(m0.clone(), &|x| x.timestamp = t0 - SKEW - 1);
-    decrypt_case(&mut g, "a signed timestamp 1 ms before created_at - MAX_SESSION_CLOCK_SKEW_MS", &["Bound"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(early, NOW, err("SessionError::SessionExpired"))], &st0);
-    let late_forged = forged(m0.clone(), &|x| { x.timestamp = t0 + DEFAULT_MAX_AGE + SKEW + 1; x.signer_seed = Some(bob_seed); });
+    decrypt_case(
+        &mut g,
+        "a signed timestamp 1 ms before created_at - MAX_SESSION_CLOCK_SKEW_MS",
+        &["Bound"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(early, NOW, err("SessionError::SessionExpired")),
+        ],
+        &st0,
+    );
+    let late_forged = forged(m0.clone(), &|x| {
+        x.timestamp = t0 + DEFAULT_MAX_AGE + SKEW + 1;
+        x.signer_seed = Some(bob_seed);
+    });
     decrypt_case(&mut g, "order: a forged signature and a timestamp out of bounds: Unauthenticated (step 8's signature first)", &["Order", "Forgery"], "bob-phone", dir, None,
         &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(late_forged, NOW, err("SessionError::Unauthenticated"))], &st0);
     // Sender trust (step 9).
-    decrypt_case(&mut g, "the directory has no list for alice (the distribution was received with one)", &[], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::DecryptIn(m0.clone(), NOW, err("SessionError::SenderListUnavailable"), &["bob"])], &st0);
-    decrypt_case(&mut g, "alice-v2 (alice-phone removed) is the directory's list of alice: SenderNotOnTrustedList", &[], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::DecryptIn(m0.clone(), NOW, err("SessionError::SenderNotOnTrustedList"), &["alice-v2", "bob"])], &st0);
+    decrypt_case(
+        &mut g,
+        "the directory has no list for alice (the distribution was received with one)",
+        &[],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::DecryptIn(
+                m0.clone(),
+                NOW,
+                err("SessionError::SenderListUnavailable"),
+                &["bob"],
+            ),
+        ],
+        &st0,
+    );
+    decrypt_case(
+        &mut g,
+        "alice-v2 (alice-phone removed) is the directory's list of alice: SenderNotOnTrustedList",
+        &[],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::DecryptIn(
+                m0.clone(),
+                NOW,
+                err("SessionError::SenderNotOnTrustedList"),
+                &["alice-v2", "bob"],
+            ),
+        ],
+        &st0,
+    );
     let forged0 = forged(m0.clone(), &|x| x.signer_seed = Some(bob_seed));
-    decrypt_case(&mut g, "order: a forged signature and no list of alice: Unauthenticated (step 8 before step 9)", &["Order", "Forgery"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::DecryptIn(forged0, NOW, err("SessionError::Unauthenticated"), &["bob"])], &st0);
-    let late1 = forged(m0.clone(), &|x| x.timestamp = t0 + DEFAULT_MAX_AGE + SKEW + 1);
+    decrypt_case(
+        &mut g,
+        "order: a forged signature and no list of alice: Unauthenticated (step 8 before step 9)",
+        &["Order", "Forgery"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::DecryptIn(forged0, NOW, err("SessionError::Unauthenticated"), &["bob"]),
+        ],
+        &st0,
+    );
+    let late1 = forged(m0.clone(), &|x| {
+        x.timestamp = t0 + DEFAULT_MAX_AGE + SKEW + 1
+    });
     decrypt_case(&mut g, "order: a timestamp out of bounds and the sender removed from its list: SessionExpired (checked between steps 8 and 9)", &["Order"], "bob-phone", dir, None,
         &[ok_new(d1.clone(), NOW, &s1), Step::DecryptIn(late1, NOW, err("SessionError::SessionExpired"), &["alice-v2", "bob"])], &st0);
     // Unknown session, and ordering before the lookup.
-    let s2 = cx.session("alice-phone", t0 + 100_000, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
+    let s2 = cx.session(
+        "alice-phone",
+        t0 + 100_000,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
     let s2m0 = m(&s2, 0, cx);
-    decrypt_case(&mut g, "a message of a session never received: UnknownSession", &[], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(s2m0.clone(), NOW, err("SessionError::UnknownSession"))], &st0);
+    decrypt_case(
+        &mut g,
+        "a message of a session never received: UnknownSession",
+        &[],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(s2m0.clone(), NOW, err("SessionError::UnknownSession")),
+        ],
+        &st0,
+    );
     let s2bad = forged(s2m0.clone(), &|x| x.index = 1001);
-    decrypt_case(&mut g, "order: unknown session and an index far ahead: UnknownSession (step 2 before step 4)", &["Order"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(s2bad, NOW, err("SessionError::UnknownSession"))], &st0);
+    decrypt_case(
+        &mut g,
+        "order: unknown session and an index far ahead: UnknownSession (step 2 before step 4)",
+        &["Order"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Decrypt(s2bad, NOW, err("SessionError::UnknownSession")),
+        ],
+        &st0,
+    );
     let dup_forged = forged(m0.clone(), &|x| x.signer_seed = Some(bob_seed));
     let mut std = base(&s1, &bob);
     accept(std.get(&s1.id()), 0);
     decrypt_case(&mut g, "order: a duplicate index with a forged signature: DuplicateIndex (step 3, before any key work)", &["Order", "Replay"], "bob-phone", dir, None,
         &[ok_new(d1.clone(), NOW, &s1), Step::Decrypt(m0.clone(), NOW, Ok(())), Step::Decrypt(dup_forged, NOW, err("SessionError::DuplicateIndex"))], &std);
     // Rotation and the store's tombstones.
-    let s4 = cx.session("alice-phone", t0 + 50_000, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
-    let s3 = cx.session("alice-phone", t0 + 200_000, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
+    let s4 = cx.session(
+        "alice-phone",
+        t0 + 50_000,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
+    let s3 = cx.session(
+        "alice-phone",
+        t0 + 200_000,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
     let d2 = cx.envelope(&s2, 0, s2.created);
     let d3 = cx.envelope(&s3, 0, s3.created);
     let d4 = cx.envelope(&s4, 0, s4.created);
     let mut rot = base(&s1, &bob);
     rot.add(s2.inbound(&bob, 0));
     rot.add(s3.inbound(&bob, 0));
-    let rot_steps = vec![ok_new(d1.clone(), NOW, &s1), ok_new(d2.clone(), NOW, &s2), ok_new(d3.clone(), NOW, &s3)];
+    let rot_steps = vec![
+        ok_new(d1.clone(), NOW, &s1),
+        ok_new(d2.clone(), NOW, &s2),
+        ok_new(d3.clone(), NOW, &s3),
+    ];
     decrypt_case(&mut g, "rotation: three sessions of one sender device and conversation; the third drops the oldest (floor = its created-at)", &["Rotation", "Valid"], "bob-phone", dir, None, &rot_steps, &rot);
     let mut steps = rot_steps.clone_steps();
-    steps.push(Step::Decrypt(m0.clone(), NOW, err("SessionError::UnknownSession")));
-    decrypt_case(&mut g, "after the rotation, a message of the dropped session: UnknownSession", &["Rotation"], "bob-phone", dir, None, &steps, &rot);
+    steps.push(Step::Decrypt(
+        m0.clone(),
+        NOW,
+        err("SessionError::UnknownSession"),
+    ));
+    decrypt_case(
+        &mut g,
+        "after the rotation, a message of the dropped session: UnknownSession",
+        &["Rotation"],
+        "bob-phone",
+        dir,
+        None,
+        &steps,
+        &rot,
+    );
     let mut steps = rot_steps.clone_steps();
-    steps.push(Step::Receive(d1.clone(), NOW, Err("SessionError::StaleDistribution".into()), s1.id()));
+    steps.push(Step::Receive(
+        d1.clone(),
+        NOW,
+        Err("SessionError::StaleDistribution".into()),
+        s1.id(),
+    ));
     decrypt_case(&mut g, "the dropped session's distribution delivered again: at the floor, StaleDistribution (store step 8)", &["Rotation", "Replay"], "bob-phone", dir, None, &steps, &rot);
     let mut steps = rot_steps.clone_steps();
-    steps.push(Step::Receive(d4.clone(), NOW, Err("SessionError::StaleDistribution".into()), s4.id()));
+    steps.push(Step::Receive(
+        d4.clone(),
+        NOW,
+        Err("SessionError::StaleDistribution".into()),
+        s4.id(),
+    ));
     decrypt_case(&mut g, "a session created after the floor but before both held sessions of the full slot: StaleDistribution (store step 9)", &["Rotation"], "bob-phone", dir, None, &steps, &rot);
     let mut dropped = base(&s1, &bob);
     dropped.drop_session(&s1.id());
-    decrypt_case(&mut g, "drop_session, then the distribution again: StaleDistribution (the tombstone)", &["Replay"], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Drop(s1.id()), Step::Receive(d1.clone(), NOW, Err("SessionError::StaleDistribution".into()), s1.id())], &dropped);
-    decrypt_case(&mut g, "drop_session, then a message of it: UnknownSession", &[], "bob-phone", dir, None,
-        &[ok_new(d1.clone(), NOW, &s1), Step::Drop(s1.id()), Step::Decrypt(m0.clone(), NOW, err("SessionError::UnknownSession"))], &dropped);
+    decrypt_case(
+        &mut g,
+        "drop_session, then the distribution again: StaleDistribution (the tombstone)",
+        &["Replay"],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Drop(s1.id()),
+            Step::Receive(
+                d1.clone(),
+                NOW,
+                Err("SessionError::StaleDistribution".into()),
+                s1.id(),
+            ),
+        ],
+        &dropped,
+    );
+    decrypt_case(
+        &mut g,
+        "drop_session, then a message of it: UnknownSession",
+        &[],
+        "bob-phone",
+        dir,
+        None,
+        &[
+            ok_new(d1.clone(), NOW, &s1),
+            Step::Drop(s1.id()),
+            Step::Decrypt(m0.clone(), NOW, err("SessionError::UnknownSession")),
+        ],
+        &dropped,
+    );
     // Receiving refusals (SPEC.md §15.4 steps 1–5 and store step 6).
     let empty = Store::new(&bob);
-    let recv = |g: &mut Group, comment: &str, flags: &[&str], env: Vec<u8>, now: u64, e: &str, dirs: &[&str], receiver: &str, store: &Store| {
-        decrypt_case(g, comment, flags, receiver, dirs, None, &[Step::Receive(env, now, Err(e.to_string()), [0; 16])], store);
+    let recv = |g: &mut Group,
+                comment: &str,
+                flags: &[&str],
+                env: Vec<u8>,
+                now: u64,
+                e: &str,
+                dirs: &[&str],
+                receiver: &str,
+                store: &Store| {
+        decrypt_case(
+            g,
+            comment,
+            flags,
+            receiver,
+            dirs,
+            None,
+            &[Step::Receive(env, now, Err(e.to_string()), [0; 16])],
+            store,
+        );
     };
     let dist_env = |cx: &mut Ctx, f: &dyn Fn(&mut DistributionBytes), aad: &[u8], now: u64| {
         let mut d = s1.dist(0);
         f(&mut d);
         cx.envelope_from("alice-phone", &d.encode(), aad, now).0
     };
-    let e = dist_env(cx, &|d| d.conversation = b"another conversation".to_vec(), CONV, t0);
-    recv(&mut g, "the distribution's conversation id is not the envelope's AAD", &[], e, NOW, "SessionError::WrongConversation", dir, "bob-phone", &empty);
+    let e = dist_env(
+        cx,
+        &|d| d.conversation = b"another conversation".to_vec(),
+        CONV,
+        t0,
+    );
+    recv(
+        &mut g,
+        "the distribution's conversation id is not the envelope's AAD",
+        &[],
+        e,
+        NOW,
+        "SessionError::WrongConversation",
+        dir,
+        "bob-phone",
+        &empty,
+    );
     let alice_phone = cx.w.dev("alice-phone").cert.clone();
-    recv(&mut g, "the sender receives its own distribution", &[], d1.clone(), NOW, "SessionError::OwnSession", dir, "alice-phone", &Store::new(&alice_phone));
+    recv(
+        &mut g,
+        "the sender receives its own distribution",
+        &[],
+        d1.clone(),
+        NOW,
+        "SessionError::OwnSession",
+        dir,
+        "alice-phone",
+        &Store::new(&alice_phone),
+    );
     let e = dist_env(cx, &|d| d.conversation = b"x".to_vec(), CONV, t0);
     recv(&mut g, "order: its own distribution with another conversation id: WrongConversation (step 2) before OwnSession (step 3)", &["Order"], e, NOW, "SessionError::WrongConversation", dir, "alice-phone", &Store::new(&alice_phone));
     let e = dist_env(cx, &|d| d.index = 100, CONV, t0);
-    recv(&mut g, "a distribution at index 100 = its max_messages", &["Bound"], e, NOW, "SessionError::SessionExpired", dir, "bob-phone", &empty);
+    recv(
+        &mut g,
+        "a distribution at index 100 = its max_messages",
+        &["Bound"],
+        e,
+        NOW,
+        "SessionError::SessionExpired",
+        dir,
+        "bob-phone",
+        &empty,
+    );
     let e = cx.envelope(&s1, 99, t0);
     let mut s99 = Store::new(&bob);
     s99.add(s1.inbound(&bob, 99));
-    decrypt_case(&mut g, "a distribution at index 99 = max_messages - 1 is taken", &["Bound", "Valid"], "bob-phone", dir, None, &[Step::Receive(e, NOW, Ok("new"), s1.id())], &s99);
+    decrypt_case(
+        &mut g,
+        "a distribution at index 99 = max_messages - 1 is taken",
+        &["Bound", "Valid"],
+        "bob-phone",
+        dir,
+        None,
+        &[Step::Receive(e, NOW, Ok("new"), s1.id())],
+        &s99,
+    );
     let e = dist_env(cx, &|d| d.created_at = t0 + SKEW + 1, CONV, t0);
-    recv(&mut g, "created-at 1 ms more than MAX_SESSION_CLOCK_SKEW_MS after the envelope's timestamp", &["Bound"], e, NOW, "SessionError::SessionExpired", dir, "bob-phone", &empty);
-    let e = dist_env(cx, &|d| { d.created_at = t0 + SKEW + 1; d.index = 100; }, CONV, t0);
+    recv(
+        &mut g,
+        "created-at 1 ms more than MAX_SESSION_CLOCK_SKEW_MS after the envelope's timestamp",
+        &["Bound"],
+        e,
+        NOW,
+        "SessionError::SessionExpired",
+        dir,
+        "bob-phone",
+        &empty,
+    );
+    let e = dist_env(
+        cx,
+        &|d| {
+            d.created_at = t0 + SKEW + 1;
+            d.index = 100;
+        },
+        CONV,
+        t0,
+    );
     recv(&mut g, "order: own distribution, index at max_messages: OwnSession (step 3) before SessionExpired (step 5)", &["Order"], e, NOW, "SessionError::OwnSession", dir, "alice-phone", &Store::new(&alice_phone));
-    let old = cx.session("alice-phone", NOW - MAX_AGE - SKEW - 1, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
+    let old = cx.session(
+        "alice-phone",
+        NOW - MAX_AGE - SKEW - 1,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
     let e = cx.envelope(&old, 0, old.created);
-    recv(&mut g, "store step 6: now = created_at + MAX_SESSION_AGE_MS + MAX_SESSION_CLOCK_SKEW_MS + 1", &["Bound"], e, NOW, "SessionError::SessionExpired", dir, "bob-phone", &empty);
-    let edge = cx.session("alice-phone", NOW - MAX_AGE - SKEW, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
+    recv(
+        &mut g,
+        "store step 6: now = created_at + MAX_SESSION_AGE_MS + MAX_SESSION_CLOCK_SKEW_MS + 1",
+        &["Bound"],
+        e,
+        NOW,
+        "SessionError::SessionExpired",
+        dir,
+        "bob-phone",
+        &empty,
+    );
+    let edge = cx.session(
+        "alice-phone",
+        NOW - MAX_AGE - SKEW,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
     let e = cx.envelope(&edge, 0, edge.created);
     let mut se = Store::new(&bob);
     se.add(edge.inbound(&bob, 0));
     decrypt_case(&mut g, "store step 6: now = created_at + MAX_SESSION_AGE_MS + MAX_SESSION_CLOCK_SKEW_MS is still taken", &["Bound", "Valid"], "bob-phone", dir, None, &[Step::Receive(e, NOW, Ok("new"), edge.id())], &se);
     // Payloads that are not distributions.
     let bad_payloads: Vec<(Box<dyn Fn(&mut Vec<u8>)>, &str, &str)> = vec![
-        (Box::new(|b: &mut Vec<u8>| b[1] = 8), "the payload's object type is 0x08", "SessionError::Decode(DecodeError::WrongObjectType)"),
-        (Box::new(|b: &mut Vec<u8>| b[3] = 2), "suite 0x0002 inside a classical envelope", "SessionError::Decode(DecodeError::UnsupportedSuite)"),
-        (Box::new(|b: &mut Vec<u8>| b[20..24].copy_from_slice(&[0xff; 4])), "index 2^32 - 1", "SessionError::Decode(DecodeError::OutOfRange)"),
-        (Box::new(|b: &mut Vec<u8>| b[64..68].copy_from_slice(&1001u32.to_be_bytes())), "max_messages 1001: Inconsistent(\"rotation policy\")", "SessionError::Decode(DecodeError::Inconsistent)"),
-        (Box::new(|b: &mut Vec<u8>| b[68..76].copy_from_slice(&0u64.to_be_bytes())), "max_age_ms 0: Inconsistent(\"rotation policy\")", "SessionError::Decode(DecodeError::Inconsistent)"),
-        (Box::new(|b: &mut Vec<u8>| { b[64..68].copy_from_slice(&0u32.to_be_bytes()); b[76..80].copy_from_slice(&65_537u32.to_be_bytes()); }), "order: policy out of bounds and conversation id length 65,537: the policy first", "SessionError::Decode(DecodeError::Inconsistent)"),
-        (Box::new(|b: &mut Vec<u8>| b[76..80].copy_from_slice(&65_537u32.to_be_bytes())), "conversation id length 65,537", "SessionError::Decode(DecodeError::OutOfRange)"),
-        (Box::new(|b: &mut Vec<u8>| { let n = b.len(); b.truncate(n - 1); }), "one conversation id byte missing", "SessionError::Decode(DecodeError::Truncated)"),
-        (Box::new(|b: &mut Vec<u8>| b.push(0)), "a byte after the conversation id", "SessionError::Decode(DecodeError::TrailingBytes)"),
-        (Box::new(|b: &mut Vec<u8>| b.truncate(40)), "cut inside the chain key", "SessionError::Decode(DecodeError::Truncated)"),
+        (
+            Box::new(|b: &mut Vec<u8>| b[1] = 8),
+            "the payload's object type is 0x08",
+            "SessionError::Decode(DecodeError::WrongObjectType)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| b[3] = 2),
+            "suite 0x0002 inside a classical envelope",
+            "SessionError::Decode(DecodeError::UnsupportedSuite)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| b[20..24].copy_from_slice(&[0xff; 4])),
+            "index 2^32 - 1",
+            "SessionError::Decode(DecodeError::OutOfRange)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| b[64..68].copy_from_slice(&1001u32.to_be_bytes())),
+            "max_messages 1001: Inconsistent(\"rotation policy\")",
+            "SessionError::Decode(DecodeError::Inconsistent)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| b[68..76].copy_from_slice(&0u64.to_be_bytes())),
+            "max_age_ms 0: Inconsistent(\"rotation policy\")",
+            "SessionError::Decode(DecodeError::Inconsistent)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| {
+                b[64..68].copy_from_slice(&0u32.to_be_bytes());
+                b[76..80].copy_from_slice(&65_537u32.to_be_bytes());
+            }),
+            "order: policy out of bounds and conversation id length 65,537: the policy first",
+            "SessionError::Decode(DecodeError::Inconsistent)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| b[76..80].copy_from_slice(&65_537u32.to_be_bytes())),
+            "conversation id length 65,537",
+            "SessionError::Decode(DecodeError::OutOfRange)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| {
+                let n = b.len();
+                b.truncate(n - 1);
+            }),
+            "one conversation id byte missing",
+            "SessionError::Decode(DecodeError::Truncated)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| b.push(0)),
+            "a byte after the conversation id",
+            "SessionError::Decode(DecodeError::TrailingBytes)",
+        ),
+        (
+            Box::new(|b: &mut Vec<u8>| b.truncate(40)),
+            "cut inside the chain key",
+            "SessionError::Decode(DecodeError::Truncated)",
+        ),
     ];
     for (mutate, comment, error) in bad_payloads {
         let mut p = s1.dist(0).encode();
         mutate(&mut p);
-        let aad = if comment.starts_with("one conversation") { &CONV[..CONV.len() - 1] } else { CONV };
+        let aad = if comment.starts_with("one conversation") {
+            &CONV[..CONV.len() - 1]
+        } else {
+            CONV
+        };
         let e = cx.envelope_from("alice-phone", &p, aad, t0).0;
-        let flags: &[&str] = if comment.starts_with("order") { &["Order"] } else if error.contains("Truncated") { &["Truncated"] } else if error.contains("Trailing") { &["TrailingBytes"] } else { &["Bound"] };
-        recv(&mut g, &format!("distribution payload: {comment}"), flags, e, NOW, error, dir, "bob-phone", &empty);
+        let flags: &[&str] = if comment.starts_with("order") {
+            &["Order"]
+        } else if error.contains("Truncated") {
+            &["Truncated"]
+        } else if error.contains("Trailing") {
+            &["TrailingBytes"]
+        } else {
+            &["Bound"]
+        };
+        recv(
+            &mut g,
+            &format!("distribution payload: {comment}"),
+            flags,
+            e,
+            NOW,
+            error,
+            dir,
+            "bob-phone",
+            &empty,
+        );
     }
     // A distribution from a device not on the sender's verified list.
     let ghost = cx.w.dev("alice-ghost");
-    let gs = Sess { sender: "alice-ghost", cert: ghost.cert.clone(), ed_seed: ghost.device.ed_seed, ..s1.clone() };
+    let gs = Sess {
+        sender: "alice-ghost",
+        cert: ghost.cert.clone(),
+        ed_seed: ghost.device.ed_seed,
+        ..s1.clone()
+    };
     let e = cx.envelope(&gs, 0, t0);
     recv(&mut g, "a distribution from alice-ghost (certified by alice, not on alice's list): open refuses it", &["Forgery"], e, NOW, "OpenError::SenderNotOnTrustedList", dir, "bob-phone", &empty);
-    recv(&mut g, "the distribution with no list of alice in the directory: open refuses it", &[], d1.clone(), NOW, "OpenError::SenderListUnavailable", &["bob"], "bob-phone", &empty);
+    recv(
+        &mut g,
+        "the distribution with no list of alice in the directory: open refuses it",
+        &[],
+        d1.clone(),
+        NOW,
+        "OpenError::SenderListUnavailable",
+        &["bob"],
+        "bob-phone",
+        &empty,
+    );
+    // The store's caps (store step 10): tombstone-only slots of alice's account.
+    let init = tombstones(cx, &bob, 512, NOW - 1000);
+    decrypt_case(&mut g, "512 tombstone-only slots of alice's account (MAX_SLOTS_PER_ACCOUNT), a distribution needing a new slot: TooManySessions", &["Bound"], "bob-phone", dir, Some(&init.encode()),
+        &[Step::Receive(d1.clone(), NOW, Err("SessionError::TooManySessions".into()), s1.id())], &init);
+    let aged = tombstones(cx, &bob, 512, NOW - MAX_AGE - SKEW - 1);
+    decrypt_case(&mut g, "512 tombstone-only slots whose floors aged out (floor + MAX_SESSION_AGE_MS + skew < now): forgotten first, the new session is taken", &["Bound", "Valid"], "bob-phone", dir, Some(&aged.encode()),
+        &[ok_new(d1.clone(), NOW, &s1)], &base(&s1, &bob));
     f.push(g);
 }
 
@@ -1189,6 +2101,20 @@ impl CloneSteps for Vec<Step> {
     }
 }
 
+/// A store of `n` tombstone-only slots of alice-phone (random conversation
+/// digests), each with the floor given.
+fn tombstones(cx: &mut Ctx, owner: &[u8], n: usize, floor: u64) -> Store {
+    let phone = cx.w.dev("alice-phone").cert.clone();
+    let mut st = Store::new(owner);
+    for _ in 0..n {
+        let mut key = phone[4..52].to_vec();
+        key.extend_from_slice(&cx.r32());
+        st.slots.push((key, Some(floor), Vec::new()));
+    }
+    st.slots.sort_by(|a, b| a.0.cmp(&b.0));
+    st
+}
+
 // ------------------------------------------------------------ SessionImport
 
 #[allow(clippy::too_many_lines)]
@@ -1199,8 +2125,17 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
     );
     let bob = cx.w.dev("bob-phone").cert.clone();
     let phone = cx.w.dev("alice-phone").cert.clone();
-    let s = cx.session("alice-phone", NOW - 5000, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
-    let mut keys: Vec<[u8; 16]> = cx.w.targets(&[0, 1]).iter().map(|d| craft::certificate_key_id(&d.cert)).collect();
+    let s = cx.session(
+        "alice-phone",
+        NOW - 5000,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
+    let mut keys: Vec<[u8; 16]> =
+        cx.w.targets(&[0, 1])
+            .iter()
+            .map(|d| craft::certificate_key_id(&d.cert))
+            .collect();
     keys.sort();
     let out = OutboundExport {
         suite: 1,
@@ -1216,7 +2151,13 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         conversation: CONV.to_vec(),
         seed: s.seed,
     };
-    let imp = |g: &mut Group, kind: &str, owner: &str, bytes: Vec<u8>, comment: &str, flags: &[&str], error: Option<(&str, Option<&str>, Option<&str>)>| {
+    let imp = |g: &mut Group,
+               kind: &str,
+               owner: &str,
+               bytes: Vec<u8>,
+               comment: &str,
+               flags: &[&str],
+               error: Option<(&str, Option<&str>, Option<&str>)>| {
         let mut v = json!({"kind": kind, "owner": owner, "export": hx(&bytes)});
         match error {
             None => g.valid(comment, flags, v),
@@ -1236,7 +2177,15 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
     let mut hyb = out.clone();
     hyb.suite = 2;
     hyb.removed = 1;
-    imp(&mut g, "outbound", "alice-phone", hyb.encode(), "suite 0x0002 (distributed hybrid) and the removed flag", &["Valid"], None);
+    imp(
+        &mut g,
+        "outbound",
+        "alice-phone",
+        hyb.encode(),
+        "suite 0x0002 (distributed hybrid) and the removed flag",
+        &["Valid"],
+        None,
+    );
     let o = |f: &dyn Fn(&mut OutboundExport)| {
         let mut e = out.clone();
         f(&mut e);
@@ -1263,7 +2212,15 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         ({ let mut b = out.encode(); b[0] = 3; b }, "alice-phone", "wire version 0x03", dec("UnsupportedVersion"), None, None, &["Grease"]),
     ];
     for (b, owner, comment, e, field, what, flags) in cases {
-        imp(&mut g, "outbound", owner, b, &format!("0x23: {comment}"), flags, Some((&e, field, what)));
+        imp(
+            &mut g,
+            "outbound",
+            owner,
+            b,
+            &format!("0x23: {comment}"),
+            flags,
+            Some((&e, field, what)),
+        );
     }
     // Inbound (0x24).
     let mut inb = s.inbound(&bob, 2);
@@ -1273,7 +2230,15 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         f(&mut e);
         e.encode()
     };
-    imp(&mut g, "inbound", "bob-phone", inb.encode(), "an inbound session, first index 2, next 6, skipped keys 2, 3, 4", &["Valid"], None);
+    imp(
+        &mut g,
+        "inbound",
+        "bob-phone",
+        inb.encode(),
+        "an inbound session, first index 2, next 6, skipped keys 2, 3, 4",
+        &["Valid"],
+        None,
+    );
     let conv_at = 292;
     let first_at = conv_at + CONV.len();
     let cases: Vec<(Vec<u8>, &str, &str, String, Option<&str>, Option<&str>, &[&str])> = vec![
@@ -1295,52 +2260,285 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         (i(&|e| e.suite = 0x0a0a), "bob-phone", "suite 0x0a0a", dec("UnsupportedSuite"), None, None, &["Grease"]),
     ];
     for (b, owner, comment, e, field, what, flags) in cases {
-        imp(&mut g, "inbound", owner, b, &format!("0x24: {comment}"), flags, Some((&e, field, what)));
+        imp(
+            &mut g,
+            "inbound",
+            owner,
+            b,
+            &format!("0x24: {comment}"),
+            flags,
+            Some((&e, field, what)),
+        );
     }
     // Store (0x25).
-    let s2 = cx.session("alice-phone", NOW - 4000, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
+    let s2 = cx.session(
+        "alice-phone",
+        NOW - 4000,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
     let mut st = Store::new(&bob);
     st.add(s.inbound(&bob, 0));
     st.add(s2.inbound(&bob, 0));
-    let s3 = cx.session("alice-laptop", NOW - 3000, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
+    let s3 = cx.session(
+        "alice-laptop",
+        NOW - 3000,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
     st.add(s3.inbound(&bob, 0));
-    let s4 = cx.session("alice-laptop", NOW - 2000, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_AGE);
+    let s4 = cx.session(
+        "alice-laptop",
+        NOW - 2000,
+        DEFAULT_MAX_MESSAGES,
+        DEFAULT_MAX_AGE,
+    );
     st.add(s4.inbound(&bob, 0));
     st.drop_session(&s4.id());
     imp(&mut g, "store", "bob-phone", st.encode(), "a store with two slots: alice-phone's two sessions, alice-laptop's one session and its floor", &["Valid"], None);
     let mut tomb = Store::new(&bob);
     tomb.add(s3.inbound(&bob, 0));
     tomb.drop_session(&s3.id());
-    imp(&mut g, "store", "bob-phone", tomb.encode(), "a tombstone-only slot (no session, a floor)", &["Valid"], None);
+    imp(
+        &mut g,
+        "store",
+        "bob-phone",
+        tomb.encode(),
+        "a tombstone-only slot (no session, a floor)",
+        &["Valid"],
+        None,
+    );
     let slots = |st: &Store| -> Vec<StoreSlot> {
-        st.slots.iter().map(|(k, fl, ss)| StoreSlot { key: k.clone(), floor_flag: u8::from(fl.is_some()), floor: fl.unwrap_or(0), sessions: ss.iter().map(InboundExport::encode).collect() }).collect()
+        st.slots
+            .iter()
+            .map(|(k, fl, ss)| StoreSlot {
+                key: k.clone(),
+                floor_flag: u8::from(fl.is_some()),
+                floor: fl.unwrap_or(0),
+                sessions: ss.iter().map(InboundExport::encode).collect(),
+            })
+            .collect()
     };
-    let enc = |sl: &[StoreSlot]| craft::with_state_check(craft::store_body(bob[4..36].try_into().unwrap(), bob[36..52].try_into().unwrap(), sl));
+    let enc = |sl: &[StoreSlot]| {
+        craft::with_state_check(craft::store_body(
+            bob[4..36].try_into().unwrap(),
+            bob[36..52].try_into().unwrap(),
+            sl,
+        ))
+    };
     let base = slots(&st);
     let mk = |f: &dyn Fn(&mut Vec<StoreSlot>)| {
         let mut sl = base.clone();
         f(&mut sl);
         enc(&sl)
     };
-    let cases: Vec<(Vec<u8>, &str, &str, String, Option<&str>, Option<&str>, &[&str])> = vec![
-        (st.encode(), "alice-laptop", "another device's store", "SessionError::WrongDevice".into(), None, None, &[]),
-        (mk(&|s| s.swap(0, 1)), "bob-phone", "slots not ascending", dec("NonCanonical"), None, Some("slots order"), &[]),
-        (mk(&|s| { let x = s[0].clone(); s.insert(1, x); }), "bob-phone", "a slot twice", dec("NonCanonical"), None, Some("slots order"), &[]),
-        (mk(&|s| s[0].floor_flag = 2), "bob-phone", "floor flag 2", dec("NonCanonical"), None, Some("floor flag"), &[]),
-        (mk(&|s| { let j = s.iter().position(|x| x.floor_flag == 0).unwrap(); s[j].floor = 5; }), "bob-phone", "a non-zero floor without the flag", dec("NonCanonical"), None, Some("floor flag"), &[]),
-        (mk(&|s| { let j = s.iter().position(|x| x.floor_flag == 1).unwrap(); s[j].sessions.clear(); s[j].floor_flag = 0; s[j].floor = 0; }), "bob-phone", "a slot with no session and no floor", dec("NonCanonical"), None, Some("empty slot"), &[]),
-        (mk(&|s| { let j = s.iter().position(|x| x.sessions.len() == 2).unwrap(); let x = s[j].sessions[0].clone(); s[j].sessions.push(x); }), "bob-phone", "session count 3", dec("OutOfRange"), Some("session count"), None, &["Bound"]),
-        (mk(&|s| { let j = s.iter().position(|x| x.sessions.len() == 2).unwrap(); s[j].sessions.swap(0, 1); }), "bob-phone", "sessions not ascending by (created at, id)", dec("NonCanonical"), None, Some("sessions order"), &[]),
-        (mk(&|s| { let j = s.iter().position(|x| x.sessions.len() == 2).unwrap(); let o = 1 - j; let x = s[j].sessions.pop().unwrap(); s[o].sessions.push(x); }), "bob-phone", "a session of alice-phone in alice-laptop's slot", k.clone(), None, Some("session slot"), &[]),
-        (mk(&|s| { let j = s.iter().position(|x| x.sessions.len() == 2).unwrap(); s[j].sessions[1][300 + CONV.len() + 5] ^= 1; }), "bob-phone", "a held session's own export corrupted (its state check)", k.clone(), None, Some("state check"), &["Corrupted"]),
-        (mk(&|s| { let j = s.iter().position(|x| x.sessions.len() == 2).unwrap(); s[j].sessions[1][3] = 9; }), "bob-phone", "a held session's export with suite 0x0009", dec("UnsupportedSuite"), None, None, &["Grease"]),
-        ({ let mut b = st.encode(); let n = b.len(); b[n - 1] ^= 1; b }, "bob-phone", "the store's state check changed", k.clone(), None, Some("state check"), &["Corrupted"]),
-        ({ let mut b = st.encode(); b.push(0); b }, "bob-phone", "a byte after the state check", dec("TrailingBytes"), None, None, &["TrailingBytes"]),
-        (craft::with_state_check({ let mut b = craft::store_body(bob[4..36].try_into().unwrap(), bob[36..52].try_into().unwrap(), &[]); b[52..54].copy_from_slice(&4097u16.to_be_bytes()); b }), "bob-phone", "slot count 4097", dec("OutOfRange"), Some("slot count"), None, &["Bound"]),
-        ({ let mut b = st.encode(); b[3] = 2; b }, "bob-phone", "suite 0x0002 (a store has suite 0x0001 only)", dec("UnsupportedSuite"), None, None, &["Grease"]),
+    let cases: Vec<(
+        Vec<u8>,
+        &str,
+        &str,
+        String,
+        Option<&str>,
+        Option<&str>,
+        &[&str],
+    )> = vec![
+        (
+            st.encode(),
+            "alice-laptop",
+            "another device's store",
+            "SessionError::WrongDevice".into(),
+            None,
+            None,
+            &[],
+        ),
+        (
+            mk(&|s| s.swap(0, 1)),
+            "bob-phone",
+            "slots not ascending",
+            dec("NonCanonical"),
+            None,
+            Some("slots order"),
+            &[],
+        ),
+        (
+            mk(&|s| {
+                let x = s[0].clone();
+                s.insert(1, x);
+            }),
+            "bob-phone",
+            "a slot twice",
+            dec("NonCanonical"),
+            None,
+            Some("slots order"),
+            &[],
+        ),
+        (
+            mk(&|s| s[0].floor_flag = 2),
+            "bob-phone",
+            "floor flag 2",
+            dec("NonCanonical"),
+            None,
+            Some("floor flag"),
+            &[],
+        ),
+        (
+            mk(&|s| {
+                let j = s.iter().position(|x| x.floor_flag == 0).unwrap();
+                s[j].floor = 5;
+            }),
+            "bob-phone",
+            "a non-zero floor without the flag",
+            dec("NonCanonical"),
+            None,
+            Some("floor flag"),
+            &[],
+        ),
+        (
+            mk(&|s| {
+                let j = s.iter().position(|x| x.floor_flag == 1).unwrap();
+                s[j].sessions.clear();
+                s[j].floor_flag = 0;
+                s[j].floor = 0;
+            }),
+            "bob-phone",
+            "a slot with no session and no floor",
+            dec("NonCanonical"),
+            None,
+            Some("empty slot"),
+            &[],
+        ),
+        (
+            mk(&|s| {
+                let j = s.iter().position(|x| x.sessions.len() == 2).unwrap();
+                let x = s[j].sessions[0].clone();
+                s[j].sessions.push(x);
+            }),
+            "bob-phone",
+            "session count 3",
+            dec("OutOfRange"),
+            Some("session count"),
+            None,
+            &["Bound"],
+        ),
+        (
+            mk(&|s| {
+                let j = s.iter().position(|x| x.sessions.len() == 2).unwrap();
+                s[j].sessions.swap(0, 1);
+            }),
+            "bob-phone",
+            "sessions not ascending by (created at, id)",
+            dec("NonCanonical"),
+            None,
+            Some("sessions order"),
+            &[],
+        ),
+        (
+            mk(&|s| {
+                let j = s.iter().position(|x| x.sessions.len() == 2).unwrap();
+                let o = 1 - j;
+                let x = s[j].sessions.pop().unwrap();
+                s[o].sessions.push(x);
+            }),
+            "bob-phone",
+            "a session of alice-phone in alice-laptop's slot",
+            k.clone(),
+            None,
+            Some("session slot"),
+            &[],
+        ),
+        (
+            mk(&|s| {
+                let j = s.iter().position(|x| x.sessions.len() == 2).unwrap();
+                s[j].sessions[1][300 + CONV.len() + 5] ^= 1;
+            }),
+            "bob-phone",
+            "a held session's own export corrupted (its state check)",
+            k.clone(),
+            None,
+            Some("state check"),
+            &["Corrupted"],
+        ),
+        (
+            mk(&|s| {
+                let j = s.iter().position(|x| x.sessions.len() == 2).unwrap();
+                s[j].sessions[1][3] = 9;
+            }),
+            "bob-phone",
+            "a held session's export with suite 0x0009",
+            dec("UnsupportedSuite"),
+            None,
+            None,
+            &["Grease"],
+        ),
+        (
+            {
+                let mut b = st.encode();
+                let n = b.len();
+                b[n - 1] ^= 1;
+                b
+            },
+            "bob-phone",
+            "the store's state check changed",
+            k.clone(),
+            None,
+            Some("state check"),
+            &["Corrupted"],
+        ),
+        (
+            {
+                let mut b = st.encode();
+                b.push(0);
+                b
+            },
+            "bob-phone",
+            "a byte after the state check",
+            dec("TrailingBytes"),
+            None,
+            None,
+            &["TrailingBytes"],
+        ),
+        (
+            craft::with_state_check({
+                let mut b = craft::store_body(
+                    bob[4..36].try_into().unwrap(),
+                    bob[36..52].try_into().unwrap(),
+                    &[],
+                );
+                b[52..54].copy_from_slice(&4097u16.to_be_bytes());
+                b
+            }),
+            "bob-phone",
+            "slot count 4097",
+            dec("OutOfRange"),
+            Some("slot count"),
+            None,
+            &["Bound"],
+        ),
+        (
+            {
+                let mut b = st.encode();
+                b[3] = 2;
+                b
+            },
+            "bob-phone",
+            "suite 0x0002 (a store has suite 0x0001 only)",
+            dec("UnsupportedSuite"),
+            None,
+            None,
+            &["Grease"],
+        ),
     ];
     for (b, owner, comment, e, field, what, flags) in cases {
-        imp(&mut g, "store", owner, b, &format!("0x25: {comment}"), flags, Some((&e, field, what)));
+        imp(
+            &mut g,
+            "store",
+            owner,
+            b,
+            &format!("0x25: {comment}"),
+            flags,
+            Some((&e, field, what)),
+        );
     }
+    let caps = tombstones(cx, &bob, 513, NOW - 1000).encode();
+    imp(&mut g, "store", "bob-phone", caps, "0x25: 513 slots of one account (above MAX_SLOTS_PER_ACCOUNT): the caps, checked after the state check", &["Bound"], Some(("SessionError::Decode(DecodeError::Inconsistent)", None, Some("session caps"))));
     f.push(g);
 }
