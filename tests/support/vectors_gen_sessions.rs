@@ -35,6 +35,25 @@ struct Dev {
     on_list: bool,
 }
 
+/// (index, max_messages, now, aad, payload, padding, comment)
+type MsgCase<'a> = (u32, u32, u64, &'a [u8], &'a [u8], &'a str, &'a str);
+/// (index, max_messages, now, huge bucket, aad length, comment, error, flags)
+type Refusal<'a> = (u32, u32, u64, usize, usize, &'a str, &'a str, &'a [&'a str]);
+/// (bytes, comment, decode kind, errorField, flags)
+type DecodeCase<'a> = (Vec<u8>, &'a str, &'a str, Option<&'a str>, &'a [&'a str]);
+/// (payload mutation, comment, error)
+type PayloadCase<'a> = (Box<dyn Fn(&mut Vec<u8>)>, &'a str, &'a str);
+/// (export, owner, comment, error, errorField, errorWhat, flags)
+type ImportCase<'a> = (
+    Vec<u8>,
+    &'a str,
+    &'a str,
+    String,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a [&'a str],
+);
+
 const KEYRINGS: [&str; 3] = ["alice-phone", "alice-laptop", "bob-phone"];
 
 struct World {
@@ -482,7 +501,7 @@ fn session_message(f: &mut VectorFile, cx: &mut Ctx) {
     );
     let created = NOW - 3_600_000;
     let bucket = 4096usize;
-    let cases: [(u32, u32, u64, &[u8], &[u8], &str, &str); 9] = [
+    let cases: [MsgCase<'_>; 9] = [
         (
             0,
             100,
@@ -616,7 +635,7 @@ fn session_message(f: &mut VectorFile, cx: &mut Ctx) {
         );
     }
     // Refusals of encrypt, nothing drawn (SPEC.md §15.5, §15.6).
-    let refusals: [(u32, u32, u64, usize, usize, &str, &str, &[&str]); 5] = [
+    let refusals: [Refusal<'_>; 5] = [
         (
             100,
             100,
@@ -1054,7 +1073,7 @@ fn message_decode(f: &mut VectorFile, cx: &mut Ctx) {
         b
     };
     let c_field = |b: &mut Vec<u8>, c: u32| b[88..92].copy_from_slice(&c.to_be_bytes());
-    let cases: Vec<(Vec<u8>, &str, &str, Option<&str>, &[&str])> = vec![
+    let cases: Vec<DecodeCase<'_>> = vec![
         (
             with(&|b| b[3] = 2),
             "suite 0x0002 (a session message has one format)",
@@ -1965,7 +1984,7 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     se.add(edge.inbound(&bob, 0));
     decrypt_case(&mut g, "store step 6: now = created_at + MAX_SESSION_AGE_MS + MAX_SESSION_CLOCK_SKEW_MS is still taken", &["Bound", "Valid"], "bob-phone", dir, None, &[Step::Receive(e, NOW, Ok("new"), edge.id())], &se);
     // Payloads that are not distributions.
-    let bad_payloads: Vec<(Box<dyn Fn(&mut Vec<u8>)>, &str, &str)> = vec![
+    let bad_payloads: Vec<PayloadCase<'_>> = vec![
         (
             Box::new(|b: &mut Vec<u8>| b[1] = 8),
             "the payload's object type is 0x08",
@@ -2192,7 +2211,7 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         e.encode()
     };
     let k = dec("Inconsistent");
-    let cases: Vec<(Vec<u8>, &str, &str, String, Option<&str>, Option<&str>, &[&str])> = vec![
+    let cases: Vec<ImportCase<'_>> = vec![
         (out.encode(), "bob-phone", "another device's export (owner key is alice-phone's)", "SessionError::WrongDevice".into(), None, None, &[]),
         (o(&|e| e.max_messages = 0), "bob-phone", "order: another owner and a policy out of bounds: WrongDevice (checked before any secret is read)", "SessionError::WrongDevice".into(), None, None, &["Order"]),
         (o(&|e| e.suite = 3), "alice-phone", "suite 0x0003", dec("UnsupportedSuite"), None, None, &["Grease"]),
@@ -2241,7 +2260,7 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
     );
     let conv_at = 292;
     let first_at = conv_at + CONV.len();
-    let cases: Vec<(Vec<u8>, &str, &str, String, Option<&str>, Option<&str>, &[&str])> = vec![
+    let cases: Vec<ImportCase<'_>> = vec![
         (inb.encode(), "alice-laptop", "another device's export", "SessionError::WrongDevice".into(), None, None, &[]),
         (i(&|e| { e.sender_certificate[199] ^= 1; }), "bob-phone", "the sender certificate's signature changed", k.clone(), None, Some("sender certificate"), &["Corrupted"]),
         (i(&|e| { e.sender_certificate[199] ^= 1; e.max_messages = 0; }), "alice-laptop", "order: another owner and a bad sender certificate: WrongDevice", "SessionError::WrongDevice".into(), None, None, &["Order"]),
@@ -2332,15 +2351,7 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         f(&mut sl);
         enc(&sl)
     };
-    let cases: Vec<(
-        Vec<u8>,
-        &str,
-        &str,
-        String,
-        Option<&str>,
-        Option<&str>,
-        &[&str],
-    )> = vec![
+    let cases: Vec<ImportCase<'_>> = vec![
         (
             st.encode(),
             "alice-laptop",
