@@ -2506,6 +2506,7 @@ fn session_kind(e: &SessionError) -> String {
         SessionError::ConversationIdTooLarge => "ConversationIdTooLarge",
         SessionError::InvalidPolicy => "InvalidPolicy",
         SessionError::SessionExpired => "SessionExpired",
+        SessionError::FromTheFuture => "FromTheFuture",
         SessionError::StaleDistribution => "StaleDistribution",
         SessionError::TooManySessions => "TooManySessions",
         SessionError::SessionIdInUse => "SessionIdInUse",

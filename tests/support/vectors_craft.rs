@@ -1823,6 +1823,7 @@ impl InboundExport {
 pub(crate) struct StoreSlot {
     /// 80 bytes: sender account, sender device id, conversation digest.
     pub(crate) key: Vec<u8>,
+    /// 0 none, 1 a floor, 2 a floor raised by a conflicting distribution.
     pub(crate) floor_flag: u8,
     pub(crate) floor: u64,
     /// Each session's `0x24` export, in the order written.
@@ -1833,11 +1834,14 @@ pub(crate) struct StoreSlot {
 pub(crate) fn store_body(
     owner_account: &[u8; 32],
     owner_device: &[u8; 16],
+    forgotten_floor: Option<u64>,
     slots: &[StoreSlot],
 ) -> Vec<u8> {
     let mut w = vec![2u8, 0x25, 0, 1];
     w.extend_from_slice(owner_account);
     w.extend_from_slice(owner_device);
+    w.push(u8::from(forgotten_floor.is_some()));
+    w.extend_from_slice(&forgotten_floor.unwrap_or(0).to_be_bytes());
     w.extend_from_slice(&u16::try_from(slots.len()).unwrap().to_be_bytes());
     for s in slots {
         w.extend_from_slice(&s.key);

@@ -280,6 +280,10 @@ struct Store {
     owner: Vec<u8>,
     /// (slot key, floor, sessions ascending by (created at, id))
     slots: Vec<(Vec<u8>, Option<u64>, Vec<InboundExport>)>,
+    /// Slot keys whose floor was raised by a conflicting distribution.
+    conflicts: Vec<Vec<u8>>,
+    /// The highest floor of a forgotten tombstone-only slot.
+    forgotten: Option<u64>,
 }
 
 impl Store {
@@ -287,6 +291,8 @@ impl Store {
         Store {
             owner: owner.to_vec(),
             slots: Vec::new(),
+            conflicts: Vec::new(),
+            forgotten: None,
         }
     }
     fn slot(&mut self, key: &[u8]) -> usize {
@@ -326,6 +332,34 @@ impl Store {
             }
         }
     }
+    /// `ConflictingDistribution` (store step 7): the session is dropped and
+    /// its slot's floor is marked as raised by a conflict.
+    fn conflict_drop(&mut self, id: &[u8; 16]) {
+        let key = self.get(id).slot_key();
+        self.drop_session(id);
+        self.conflicts.push(key);
+    }
+    /// Forgets the tombstone-only slots whose floor aged out at `now`
+    /// (store step 11's commit), raising the forgotten floor.
+    fn forget_aged(&mut self, now: u64) {
+        let mut forgotten = self.forgotten;
+        self.slots.retain(|(_, floor, sessions)| {
+            let aged = floor.is_none_or(|f| f.saturating_add(MAX_AGE).saturating_add(SKEW) < now);
+            let forget = sessions.is_empty() && aged;
+            if forget {
+                forgotten = forgotten.max(*floor);
+            }
+            !forget
+        });
+        self.forgotten = forgotten;
+    }
+    fn floor_flag(&self, key: &[u8], floor: Option<u64>) -> u8 {
+        match floor {
+            None => 0,
+            Some(_) if self.conflicts.iter().any(|k| k == key) => 2,
+            Some(_) => 1,
+        }
+    }
     /// A held session's further distribution at a lower index (store step 7).
     fn merge(&mut self, sess: &Sess, index: u32) {
         let s = self.get(&sess.id());
@@ -343,7 +377,7 @@ impl Store {
             .iter()
             .map(|(k, f, ss)| StoreSlot {
                 key: k.clone(),
-                floor_flag: u8::from(f.is_some()),
+                floor_flag: self.floor_flag(k, *f),
                 floor: f.unwrap_or(0),
                 sessions: ss.iter().map(InboundExport::encode).collect(),
             })
@@ -351,6 +385,7 @@ impl Store {
         craft::with_state_check(craft::store_body(
             self.owner[4..36].try_into().unwrap(),
             self.owner[36..52].try_into().unwrap(),
+            self.forgotten,
             &slots,
         ))
     }
@@ -1537,7 +1572,7 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
         evil.ck0 = cx.r32();
         let de = cx.envelope(&evil, 5, t0 + 2);
         let mut stc = st.clone();
-        stc.drop_session(&s6.id());
+        stc.conflict_drop(&s6.id());
         decrypt_case(&mut g, "a second distribution of the held session with another chain key: ConflictingDistribution, the session is dropped (tombstone at its created-at)", &[], "bob-phone", dir, None,
             &[Step::Receive(d6_5.clone(), NOW, Ok("new"), s6.id()), Step::Receive(de, NOW, Err("SessionError::ConflictingDistribution".into()), s6.id())], &stc);
         let mut other = s6.clone();
@@ -2098,8 +2133,44 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     decrypt_case(&mut g, "512 tombstone-only slots of alice's account (MAX_SLOTS_PER_ACCOUNT), a distribution needing a new slot: TooManySessions", &["Bound"], "bob-phone", dir, Some(&init.encode()),
         &[Step::Receive(d1.clone(), NOW, Err("SessionError::TooManySessions".into()), s1.id())], &init);
     let aged = tombstones(cx, &bob, 512, NOW - MAX_AGE - SKEW - 1);
-    decrypt_case(&mut g, "512 tombstone-only slots whose floors aged out (floor + MAX_SESSION_AGE_MS + skew < now): forgotten first, the new session is taken", &["Bound", "Valid"], "bob-phone", dir, Some(&aged.encode()),
-        &[ok_new(d1.clone(), NOW, &s1)], &base(&s1, &bob));
+    let mut after = base(&s1, &bob);
+    after.forgotten = Some(NOW - MAX_AGE - SKEW - 1);
+    decrypt_case(&mut g, "512 tombstone-only slots whose floors aged out (floor + MAX_SESSION_AGE_MS + skew < now): they do not count against the cap, the new session is taken, and they are forgotten (the forgotten floor becomes their floor)", &["Bound", "Valid"], "bob-phone", dir, Some(&aged.encode()),
+        &[ok_new(d1.clone(), NOW, &s1)], &after);
+
+    // Store step 6: a session from the future (receiver's clock).
+    let future = dist_env(cx, &|d| d.created_at = NOW + SKEW + 1, CONV, NOW + SKEW + 1);
+    recv(&mut g, "created-at MAX_SESSION_CLOCK_SKEW_MS + 1 ms after the receiver's now (the envelope's timestamp as late, so step 5 passes): FromTheFuture", &["Bound"], future, NOW, "SessionError::FromTheFuture", dir, "bob-phone", &empty);
+    let both = dist_env(cx, &|d| d.created_at = NOW + SKEW + 1, CONV, NOW);
+    recv(&mut g, "order: created-at after both the envelope's timestamp and the receiver's now, each by more than the skew: SessionExpired (step 5) before FromTheFuture (step 6)", &["Order"], both, NOW, "SessionError::SessionExpired", dir, "bob-phone", &empty);
+
+    // Store step 8: the forgotten floor.
+    let slot_key = s1.inbound(&bob, 0).slot_key();
+    let mut forgot = Store::new(&bob);
+    forgot.forgotten = Some(t0);
+    decrypt_case(&mut g, "the store's forgotten floor equals the session's created-at (a tombstone forgotten while the clock ran ahead): StaleDistribution", &["Bound"], "bob-phone", dir, Some(&forgot.encode()),
+        &[Step::Receive(d1.clone(), NOW, Err("SessionError::StaleDistribution".into()), s1.id())], &forgot);
+    let mut below = Store::new(&bob);
+    below.forgotten = Some(t0 - 1);
+    let mut taken = base(&s1, &bob);
+    taken.forgotten = Some(t0 - 1);
+    decrypt_case(&mut g, "the forgotten floor 1 ms below the session's created-at: the session is taken", &["Bound", "Valid"], "bob-phone", dir, Some(&below.encode()),
+        &[ok_new(d1.clone(), NOW, &s1)], &taken);
+
+    // Store step 8: a slot whose floor a conflicting distribution raised.
+    let mut poisoned = Store::new(&bob);
+    poisoned.slots.push((slot_key.clone(), Some(t0 - 1), Vec::new()));
+    poisoned.conflicts.push(slot_key.clone());
+    decrypt_case(&mut g, "the slot's floor (below the created-at) was raised by a conflicting distribution and has not aged out: StaleDistribution for any new session of that sender device and conversation", &["Bound"], "bob-phone", dir, Some(&poisoned.encode()),
+        &[Step::Receive(d1.clone(), NOW, Err("SessionError::StaleDistribution".into()), s1.id())], &poisoned);
+    let old_floor = NOW - MAX_AGE - SKEW - 1;
+    let mut aged_conflict = Store::new(&bob);
+    aged_conflict.slots.push((slot_key.clone(), Some(old_floor), Vec::new()));
+    aged_conflict.conflicts.push(slot_key);
+    let mut after = base(&s1, &bob);
+    after.forgotten = Some(old_floor);
+    decrypt_case(&mut g, "a conflict floor that aged out: the session is taken; the tombstone-only slot is forgotten at the commit (the forgotten floor becomes its floor) and the slot is made anew without a floor", &["Bound", "Valid"], "bob-phone", dir, Some(&aged_conflict.encode()),
+        &[ok_new(d1.clone(), NOW, &s1)], &after);
     f.push(g);
 }
 
@@ -2327,6 +2398,37 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         &["Valid"],
         None,
     );
+    let mut conflicted = Store::new(&bob);
+    conflicted.add(s3.inbound(&bob, 0));
+    conflicted.conflict_drop(&s3.id());
+    conflicted.forgotten = Some(NOW - MAX_AGE - SKEW - 1);
+    imp(
+        &mut g,
+        "store",
+        "bob-phone",
+        conflicted.encode(),
+        "a slot whose floor a conflicting distribution raised (floor flag 2), and a forgotten floor",
+        &["Valid"],
+        None,
+    );
+    for (flag, value, comment) in [
+        (2u8, 5u64, "forgotten floor flag 2"),
+        (0, 5, "a non-zero forgotten floor without the flag"),
+    ] {
+        let mut b = tomb.encode();
+        b.truncate(b.len() - 32);
+        b[52] = flag;
+        b[53..61].copy_from_slice(&value.to_be_bytes());
+        imp(
+            &mut g,
+            "store",
+            "bob-phone",
+            craft::with_state_check(b),
+            comment,
+            &[],
+            Some(("SessionError::Decode(DecodeError::NonCanonical)", None, Some("forgotten floor flag"))),
+        );
+    }
     let slots = |st: &Store| -> Vec<StoreSlot> {
         st.slots
             .iter()
@@ -2342,6 +2444,7 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
         craft::with_state_check(craft::store_body(
             bob[4..36].try_into().unwrap(),
             bob[36..52].try_into().unwrap(),
+            None,
             sl,
         ))
     };
@@ -2383,9 +2486,9 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
             &[],
         ),
         (
-            mk(&|s| s[0].floor_flag = 2),
+            mk(&|s| s[0].floor_flag = 3),
             "bob-phone",
-            "floor flag 2",
+            "floor flag 3",
             dec("NonCanonical"),
             None,
             Some("floor flag"),
@@ -2512,13 +2615,14 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
                 let mut b = craft::store_body(
                     bob[4..36].try_into().unwrap(),
                     bob[36..52].try_into().unwrap(),
+                    None,
                     &[],
                 );
-                b[52..54].copy_from_slice(&4097u16.to_be_bytes());
+                b[61..63].copy_from_slice(&16_385u16.to_be_bytes());
                 b
             }),
             "bob-phone",
-            "slot count 4097",
+            "slot count 16,385 (MAX_SLOTS + 1)",
             dec("OutOfRange"),
             Some("slot count"),
             None,
