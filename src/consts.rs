@@ -276,12 +276,14 @@ pub mod session {
     /// Inbound sessions one receiving store holds per (sender device,
     /// conversation): the current and the previous (§15.4).
     pub const MAX_SESSIONS_PER_SENDER_DEVICE: usize = 2;
-    /// Inbound sessions one receiving store holds per sender account (§15.4).
+    /// Inbound sessions one receiving store holds per sender account
+    /// (§15.4); at the cap, a new session of the account replaces the
+    /// account's own oldest.
     pub const MAX_SESSIONS_PER_ACCOUNT: usize = 256;
     /// Inbound sessions one receiving store holds in total (§15.4). When
-    /// it is full, a new session evicts the oldest session of the account
-    /// holding the most, if that account holds at least two more than the
-    /// new session's account (fair share, §15.4 step 10).
+    /// it is full, a new session evicts the oldest session of the accounts
+    /// holding the most, counting the new session's account with it (fair
+    /// share, §15.4 step 10).
     pub const MAX_INBOUND_SESSIONS: usize = 2048;
     /// (sender device, conversation) slots one receiving store holds, those
     /// that keep only a tombstone included (§15.4): 16,384 slots of 88

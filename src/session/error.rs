@@ -120,9 +120,11 @@ pub enum SessionError {
     /// newer than the sessions it holds or dropped for that sender device
     /// and conversation: a replay, or a very late delivery.
     StaleDistribution,
-    /// Accepting the distribution would exceed a cap on held inbound
-    /// sessions (per sender device and conversation, per sender account,
-    /// or in total) or on their slots.
+    /// Accepting the distribution would need a new (sender device,
+    /// conversation) slot beyond the sender account's
+    /// [`crate::session_limit::MAX_SLOTS_PER_ACCOUNT`] or the store's
+    /// [`crate::session_limit::MAX_SLOTS`]. (Session caps never refuse:
+    /// they evict, SPEC.md §15.4 step 10.)
     TooManySessions,
     /// The distribution names a session id this store holds for another
     /// sender device or conversation.

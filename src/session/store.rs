@@ -63,8 +63,9 @@ pub enum DistributionReceived {
 ///
 /// Bounds: at most [`s::MAX_INBOUND_SESSIONS`] sessions in total,
 /// [`s::MAX_SESSIONS_PER_ACCOUNT`] per sender account and
-/// [`s::MAX_SESSIONS_PER_SENDER_DEVICE`] per (sender device, conversation);
-/// at most [`s::MAX_SLOTS`] slots ([`s::MAX_SLOTS_PER_ACCOUNT`] per account).
+/// [`s::MAX_SESSIONS_PER_SENDER_DEVICE`] per (sender device, conversation)
+/// (at a session cap a new session evicts, by fair share); at most
+/// [`s::MAX_SLOTS`] slots ([`s::MAX_SLOTS_PER_ACCOUNT`] per account).
 pub struct InboundSessions {
     owner_account: AccountPublicKey,
     owner_device: DeviceId,
@@ -167,23 +168,29 @@ impl InboundSessions {
     /// have passed the replay guard's `check_opened` first: a distribution
     /// is an envelope and its replay id is the envelope's message id).
     ///
-    /// Checks, in order (SPEC.md §15.4): the payload decodes
+    /// Checks, in order (SPEC.md §15.4): `receiver` is the store's owner
+    /// ([`SessionError::WrongDevice`]); the payload decodes
     /// ([`SessionError::Decode`]); [`SessionError::WrongConversation`];
     /// [`SessionError::OwnSession`]; [`SessionError::SenderInGrace`];
     /// [`SessionError::SessionExpired`]
     /// (index at or above `MAX_MESSAGES`, created after the envelope's
     /// timestamp plus skew, or created more than `MAX_AGE_MS + skew` before
-    /// `now`); then, for a held session id: another sender device or
+    /// `now`); [`SessionError::FromTheFuture`] (created more than the skew
+    /// after `now`); then, for a held session id: another sender device or
     /// conversation holds it ([`SessionError::SessionIdInUse`]), else the
     /// consistency check of [`InboundSession::check_distribution`] and
     /// `Ok(DistributionReceived::Held)`; a
     /// [`SessionError::ConflictingDistribution`] **drops** the held session
     /// (with a tombstone), the one refusal that changes the store. For a new id: [`SessionError::StaleDistribution`]
     /// (at or below the slot's floor, or older than both held sessions of a
-    /// full slot); [`SessionError::TooManySessions`] (the account's or the
-    /// store's caps, after forgetting aged-out tombstones). Only then is the
-    /// oldest session of a full slot dropped (it becomes the floor) and the
-    /// new one stored. Any other refusal changes nothing.
+    /// full slot, or a slot whose floor a conflicting distribution raised
+    /// and has not aged out); [`SessionError::TooManySessions`] (a new slot beyond the
+    /// account's or the store's slot cap; aged-out tombstones do not
+    /// count). Only then: aged-out tombstones are forgotten, the eviction
+    /// victim (at the account's session cap its own oldest; in a full
+    /// store the fair-share victim, SPEC.md §15.4 step 10) and the oldest
+    /// session of a full slot are dropped (tombstoned), and the new one is
+    /// stored. Any other refusal changes nothing.
     pub fn receive(
         &mut self,
         receiver: &DeviceKeyring,

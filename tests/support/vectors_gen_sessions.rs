@@ -2154,18 +2154,30 @@ fn session_decrypt(f: &mut VectorFile, cx: &mut Ctx) {
     below.forgotten = Some(t0 - 1);
     let mut taken = base(&s1, &bob);
     taken.forgotten = Some(t0 - 1);
-    decrypt_case(&mut g, "the forgotten floor 1 ms below the session's created-at: the session is taken", &["Bound", "Valid"], "bob-phone", dir, Some(&below.encode()),
-        &[ok_new(d1.clone(), NOW, &s1)], &taken);
+    decrypt_case(
+        &mut g,
+        "the forgotten floor 1 ms below the session's created-at: the session is taken",
+        &["Bound", "Valid"],
+        "bob-phone",
+        dir,
+        Some(&below.encode()),
+        &[ok_new(d1.clone(), NOW, &s1)],
+        &taken,
+    );
 
     // Store step 8: a slot whose floor a conflicting distribution raised.
     let mut poisoned = Store::new(&bob);
-    poisoned.slots.push((slot_key.clone(), Some(t0 - 1), Vec::new()));
+    poisoned
+        .slots
+        .push((slot_key.clone(), Some(t0 - 1), Vec::new()));
     poisoned.conflicts.push(slot_key.clone());
     decrypt_case(&mut g, "the slot's floor (below the created-at) was raised by a conflicting distribution and has not aged out: StaleDistribution for any new session of that sender device and conversation", &["Bound"], "bob-phone", dir, Some(&poisoned.encode()),
         &[Step::Receive(d1.clone(), NOW, Err("SessionError::StaleDistribution".into()), s1.id())], &poisoned);
     let old_floor = NOW - MAX_AGE - SKEW - 1;
     let mut aged_conflict = Store::new(&bob);
-    aged_conflict.slots.push((slot_key.clone(), Some(old_floor), Vec::new()));
+    aged_conflict
+        .slots
+        .push((slot_key.clone(), Some(old_floor), Vec::new()));
     aged_conflict.conflicts.push(slot_key);
     let mut after = base(&s1, &bob);
     after.forgotten = Some(old_floor);
@@ -2426,7 +2438,11 @@ fn session_import(f: &mut VectorFile, cx: &mut Ctx) {
             craft::with_state_check(b),
             comment,
             &[],
-            Some(("SessionError::Decode(DecodeError::NonCanonical)", None, Some("forgotten floor flag"))),
+            Some((
+                "SessionError::Decode(DecodeError::NonCanonical)",
+                None,
+                Some("forgotten floor flag"),
+            )),
         );
     }
     let slots = |st: &Store| -> Vec<StoreSlot> {
