@@ -53,8 +53,11 @@ pub use open::{open_mutated, open_raw, Mutation};
 pub use replay::{check_as, replay_guard, replay_guard_load};
 pub use sessions::{
     check_session_fixture, decode_distribution, decode_session_message, delivery_op,
-    encode_deliveries, inbound_import, outbound_import, session_deliveries, sessions_import,
-    MAX_DELIVERY_OPS, SESSIONS, SESSION_MESSAGES, VARIANTS,
+    distribution_allocation_limit, encode_deliveries, inbound_import,
+    inbound_import_allocation_limit, outbound_import, outbound_import_allocation_limit,
+    session_deliveries, session_message_allocation_limit, sessions_import,
+    sessions_import_allocation_limit, MAX_DELIVERY_OPS, SESSIONS, SESSION_ALLOCATION_SLACK,
+    SESSION_MESSAGES, VARIANTS,
 };
 pub use state::trust_store_load;
 

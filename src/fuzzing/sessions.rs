@@ -228,6 +228,89 @@ impl Fixture {
 
 // ------------------------------------------------------------ decoders
 
+// Allocation bounds of the five decoder targets. Every variable-length
+// field these decoders keep (ciphertext, conversation id, recipients,
+// skipped keys, sessions) is a copy of, or proportional to, bytes present
+// in the input, and the oracles' re-exports are exactly the input: so the
+// largest single allocation is at most the input length (capped at the
+// largest object the documented limits allow) plus [`SESSION_ALLOCATION_SLACK`]
+// for fixed-size bookkeeping. A decoder that allocates by a count or
+// length field before checking it against its limit and against the bytes
+// left (§15.3, §15.4, §15.7, §15.8, the store export) exceeds it.
+
+/// Fixed-size bookkeeping a session decoder may allocate whatever the
+/// input length: one B-tree node (a leaf of the store's slots is 1,336
+/// bytes, of skipped keys 408, of recipients 192) or a slot's session
+/// vector (`MAX_SESSIONS_PER_SENDER_DEVICE` sessions).
+pub const SESSION_ALLOCATION_SLACK: usize = 4096;
+
+const _: () = assert!(
+    s::MAX_SESSIONS_PER_SENDER_DEVICE * core::mem::size_of::<InboundSession>()
+        <= SESSION_ALLOCATION_SLACK
+);
+
+/// The largest session message (§15.3): header and `MAX_BODY + 16`.
+const MAX_SESSION_MESSAGE: usize = s::MESSAGE_HEADER + crate::session::message::MAX_CIPHERTEXT;
+/// The largest distribution (§15.4): `80 + MAX_CONVERSATION_ID`.
+const MAX_DISTRIBUTION: usize = distribution::DISTRIBUTION_FIXED + s::MAX_CONVERSATION_ID;
+/// The largest outbound export (§15.7): `163 + 16·MAX_RECIPIENTS +
+/// MAX_CONVERSATION_ID`.
+const MAX_OUTBOUND_EXPORT: usize =
+    163 + 16 * crate::consts::limit::MAX_RECIPIENTS + s::MAX_CONVERSATION_ID;
+/// The largest inbound export (§15.8): `366 + MAX_CONVERSATION_ID +
+/// 36·MAX_SKIPPED_KEYS`.
+const MAX_INBOUND_EXPORT: usize = 366 + s::MAX_CONVERSATION_ID + 36 * s::MAX_SKIPPED_KEYS;
+/// The largest store export (§15.8, type `0x25`): `MAX_SLOTS` slots of
+/// 90 bytes and `MAX_INBOUND_SESSIONS` sessions, each with its length.
+const MAX_STORE_EXPORT: usize = 4
+    + 32
+    + 16
+    + 2
+    + s::MAX_SLOTS * (80 + 1 + 8 + 1)
+    + s::MAX_INBOUND_SESSIONS * (4 + MAX_INBOUND_EXPORT)
+    + 32;
+
+fn allocation_limit(input_len: usize, largest_object: usize) -> usize {
+    input_len.min(largest_object) + SESSION_ALLOCATION_SLACK
+}
+
+/// The largest single allocation `decode_session_message` may make on an
+/// input of `input_len` bytes (the `decode_session_message` target checks
+/// it): the ciphertext copy and the re-encoding, at most the input and the
+/// largest message, plus [`SESSION_ALLOCATION_SLACK`]. An allocation by
+/// the ciphertext length before the `Truncated` check exceeds it.
+pub fn session_message_allocation_limit(input_len: usize) -> usize {
+    allocation_limit(input_len, MAX_SESSION_MESSAGE)
+}
+
+/// As [`session_message_allocation_limit`], for `decode_distribution`: the
+/// conversation id copy and the re-encoding (largest: `80 +
+/// MAX_CONVERSATION_ID`).
+pub fn distribution_allocation_limit(input_len: usize) -> usize {
+    allocation_limit(input_len, MAX_DISTRIBUTION)
+}
+
+/// As [`session_message_allocation_limit`], for `outbound_import`: the
+/// recipients (at most `16·n` bytes of input, `n ≤ 1024`), the
+/// conversation id and the re-export.
+pub fn outbound_import_allocation_limit(input_len: usize) -> usize {
+    allocation_limit(input_len, MAX_OUTBOUND_EXPORT)
+}
+
+/// As [`session_message_allocation_limit`], for `inbound_import`: the
+/// skipped keys (at most `36·k` bytes of input, `k ≤ 2000`), the
+/// conversation id and the re-export.
+pub fn inbound_import_allocation_limit(input_len: usize) -> usize {
+    allocation_limit(input_len, MAX_INBOUND_EXPORT)
+}
+
+/// As [`session_message_allocation_limit`], for `sessions_import`: the
+/// slots (`≤ MAX_SLOTS`), each session's export (its length `≤` the
+/// largest inbound export, checked before reading) and the re-export.
+pub fn sessions_import_allocation_limit(input_len: usize) -> usize {
+    allocation_limit(input_len, MAX_STORE_EXPORT)
+}
+
 /// `SessionMessage::from_bytes`: the one canonical encoding round-trips.
 pub fn decode_session_message(data: &[u8]) -> Outcome {
     let Ok(m) = SessionMessage::from_bytes(data) else {
