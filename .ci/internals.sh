@@ -14,13 +14,14 @@ root="$PWD"
 t="$root/target/internals"
 mkdir -p "$t"
 
-modules=(hazmat fuzzing __ct)
+modules=(hazmat fuzzing __ct session::hazmat)
 # One item each module really has (a probe that names a missing item would
 # fail for the wrong reason; the positive control catches that).
-declare -A item=([hazmat]="hazmat::forge" [fuzzing]="fuzzing::padding" [__ct]="__ct::sign")
+declare -A item=([hazmat]="hazmat::forge" [fuzzing]="fuzzing::padding" [__ct]="__ct::sign"
+    [session::hazmat]="session::hazmat::encrypt_unsigned")
 
 probe() { # module, features ("" or internals) -> exit status of the build
-    local m="$1" features="$2" dir="$t/probe-$1${2:+-$2}"
+    local m="$1" features="$2" dir="$t/probe-${1//::/-}${2:+-$2}"
     mkdir -p "$dir/src"
     cat >"$dir/Cargo.toml" <<EOF
 [package]
@@ -44,13 +45,13 @@ for m in "${modules[@]}"; do
         echo "internals: FAIL: a dependent crate can name fanseal::${item[$m]} without the feature" >&2
         exit 1
     fi
-    if ! grep -Eq "error\[E04(32|33)\].*${m}" "$t/probe-$m/build.log"; then
-        cat "$t/probe-$m/build.log"
+    if ! grep -Eq "error\[E04(32|33)\].*${m}" "$t/probe-${m//::/-}/build.log"; then
+        cat "$t/probe-${m//::/-}/build.log"
         echo "internals: FAIL: the probe for '$m' failed for another reason than a missing module" >&2
         exit 1
     fi
     if ! probe "$m" internals; then
-        cat "$t/probe-$m-internals/build.log"
+        cat "$t/probe-${m//::/-}-internals/build.log"
         echo "internals: FAIL: positive control: fanseal::${item[$m]} does not build even with the feature" >&2
         exit 1
     fi
@@ -68,7 +69,7 @@ for line in sys.stdin:
 '
 }
 count_symbols() {
-    nm -C --defined-only "$1" 2>/dev/null | grep -cE 'fanseal::(hazmat|fuzzing|__ct)::' || true
+    nm -C --defined-only "$1" 2>/dev/null | grep -cE 'fanseal::(hazmat|fuzzing|__ct|session::hazmat)::' || true
 }
 plain=$(count_symbols "$(rlib)")
 with=$(count_symbols "$(rlib --features internals)")

@@ -200,3 +200,106 @@ pub(crate) mod attachment {
     /// Caller binding inside a fanseal context and a reference, at most (bytes).
     pub const MAX_BINDING: usize = 1024;
 }
+
+/// Sender-key sessions (SPEC.md §15): object
+/// types, labels and limits, kept in one block at the end of this file.
+pub mod session {
+    /// Object type of a session message (SPEC.md §15.3).
+    pub(crate) const MESSAGE_TYPE: u8 = 0x08;
+    /// Object type of a session distribution, the payload of an envelope
+    /// (SPEC.md §15.4).
+    pub(crate) const DISTRIBUTION_TYPE: u8 = 0x09;
+    /// Object type of a persisted outbound session (SPEC.md §15.7).
+    pub(crate) const OUTBOUND_TYPE: u8 = 0x23;
+    /// Object type of a persisted inbound session (SPEC.md §15.8).
+    pub(crate) const INBOUND_TYPE: u8 = 0x24;
+    /// Object type of a persisted receiving store (SPEC.md §15.8).
+    pub(crate) const STORE_TYPE: u8 = 0x25;
+
+    /// HKDF-Expand info: the next chain key (§15.2).
+    pub(crate) const CHAIN_KEY: &[u8] = b"fanseal v2 session chain key";
+    /// HKDF-Expand info: the message key of an index (§15.2).
+    pub(crate) const MESSAGE_KEY: &[u8] = b"fanseal v2 session message key";
+    /// Hash of the session binding: sender device key, session id, conversation (§15.2).
+    pub(crate) const BINDING: &[u8] = b"fanseal v2 session binding";
+    /// Context hash of a session message header (§15.3).
+    pub(crate) const CONTEXT: &[u8] = b"fanseal v2 session context";
+    /// Header hash: context hash plus commitment (§15.3).
+    pub(crate) const HEADER: &[u8] = b"fanseal v2 session header";
+    /// HKDF-Extract salt of the per-message key schedule (§15.3).
+    pub(crate) const SECRET: &[u8] = b"fanseal v2 session message secret";
+    /// HKDF-Expand info prefix: the key commitment (§15.3).
+    pub(crate) const COMMITMENT: &[u8] = b"fanseal v2 session key commitment";
+    /// HKDF-Expand info prefix: the body key (§15.3).
+    pub(crate) const BODY_KEY: &[u8] = b"fanseal v2 session body key";
+    /// HKDF-Expand info prefix: the body nonce (§15.3).
+    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 session body nonce";
+    /// Signature over a session message transcript, by the device key (§15.3).
+    pub(crate) const SIGNATURE: &[u8] = b"fanseal v2 session message signature";
+    /// Check value at the end of a persisted session (§15.7, §15.8).
+    pub(crate) const STATE_CHECK: &[u8] = b"fanseal v2 session state check";
+
+    /// Session id (bytes).
+    pub const SESSION_ID: usize = 16;
+    /// Chain key and message key (bytes).
+    pub const CHAIN_KEY_LEN: usize = 32;
+    /// Per-message random value mixed into the key schedule (bytes).
+    pub const RANDOM: usize = 32;
+    /// Fixed part of a session message before its ciphertext (bytes):
+    /// prefix 2, suite 2, session id 16, index 4, random 32, commitment 32,
+    /// ciphertext length 4.
+    pub const MESSAGE_HEADER: usize = 2 + 2 + SESSION_ID + 4 + RANDOM + 32 + 4;
+    /// Smallest body plaintext: timestamp 8, two lengths 4 + 4, signature 64.
+    pub const MIN_BODY: usize = 8 + 4 + 4 + 64;
+
+    /// How far ahead of the next expected index a message may be: at most
+    /// this many message keys are derived for one message.
+    pub const MAX_SKIP: u32 = 1000;
+    /// Skipped message keys one inbound session holds, at most.
+    pub const MAX_SKIPPED_KEYS: usize = 2000;
+    /// Highest `max_messages` a rotation policy may set (≤ [`MAX_SKIP`], so
+    /// an honest session never needs more skipping than a receiver allows).
+    pub const MAX_MESSAGES: u32 = MAX_SKIP;
+    /// Default messages per session before rotation (Megolm's default).
+    pub const DEFAULT_MAX_MESSAGES: u32 = 100;
+    /// Longest `max_age_ms` a rotation policy may set: 30 days in ms.
+    pub const MAX_AGE_MS: u64 = 30 * super::limit::DAY_MS;
+    /// Default session age before rotation: 7 days in ms (Megolm's default).
+    pub const DEFAULT_MAX_AGE_MS: u64 = 7 * super::limit::DAY_MS;
+    /// Conversation id bound into a session, at most (bytes): the envelope's
+    /// AAD limit, since the distribution's envelope carries it as AAD.
+    pub const MAX_CONVERSATION_ID: usize = super::limit::MAX_AAD;
+
+    /// Clock difference a receiver allows between a sender's session times
+    /// (created at, message timestamps) and its own: one hour in ms (§15.4).
+    pub const MAX_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
+    /// Inbound sessions one receiving store holds per (sender device,
+    /// conversation): the current and the previous (§15.4).
+    pub const MAX_SESSIONS_PER_SENDER_DEVICE: usize = 2;
+    /// Inbound sessions one receiving store holds per sender account
+    /// (§15.4); at the cap, a new session of the account replaces the
+    /// account's own oldest.
+    pub const MAX_SESSIONS_PER_ACCOUNT: usize = 256;
+    /// Inbound sessions one receiving store holds in total (§15.4). When
+    /// it is full, a new session evicts the oldest session of the accounts
+    /// holding the most, counting the new session's account with it (fair
+    /// share, §15.4 step 10).
+    pub const MAX_INBOUND_SESSIONS: usize = 2048;
+    /// (sender device, conversation) slots one receiving store holds, those
+    /// that keep only a tombstone included (§15.4): 16,384 slots of 88
+    /// bytes, so that only 32 accounts at their slot cap fill it.
+    pub const MAX_SLOTS: usize = 16_384;
+    /// Slots one receiving store holds per sender account (§15.4).
+    pub const MAX_SLOTS_PER_ACCOUNT: usize = 512;
+
+    /// Digest of a conversation id in the receiving store's slot key (§15.4).
+    pub(crate) const CONVERSATION_DIGEST: &[u8] = b"fanseal v2 session conversation";
+
+    /// Session id derivation from the sender and a random seed (§15.4).
+    pub(crate) const SESSION_ID_LABEL: &[u8] = b"fanseal v2 session id";
+
+    /// HKDF-Expand info prefix: the hedged per-message random (§15.3).
+    pub(crate) const RANDOM_LABEL: &[u8] = b"fanseal v2 session random";
+    /// Hash of a message's content for the hedged random (§15.3).
+    pub(crate) const CONTENT: &[u8] = b"fanseal v2 session content";
+}

@@ -35,6 +35,7 @@ mod primitives;
 mod replay;
 #[cfg(feature = "getrandom")]
 mod rng;
+pub mod session;
 mod state;
 mod suite;
 
@@ -45,6 +46,8 @@ mod suite;
 #[path = "ct_hooks.rs"]
 pub mod __ct;
 
+/// Sender-key session limits and defaults (SPEC.md §15).
+pub use consts::session as session_limit;
 pub use consts::{
     capability, limit, size, SUITE_X25519_SHA256_AES256GCM_ED25519,
     SUITE_XWING_SHA256_AES256GCM_ED25519, WIRE_VERSION,
@@ -65,5 +68,9 @@ pub use identity::*;
 pub use replay::{ReplayError, ReplayGuard};
 #[cfg(feature = "getrandom")]
 pub use rng::{os_rng, OsRng};
+pub use session::{
+    DistributionReceived, InboundSession, InboundSessions, Membership, OutboundSession,
+    RotationPolicy, SessionError, SessionId, SessionMessage, SessionPlaintext,
+};
 pub use state::{Contact, Conversation, ConversationError, RecipientAudit, TrustError, TrustStore};
 pub use suite::Suite;

@@ -113,6 +113,25 @@ pub(crate) fn hkdf_extract(salt: &[u8], ikm_parts: &[&[u8]]) -> Secret32 {
     out
 }
 
+/// An HKDF-SHA256 PRK keyed once for several expands (the HMAC key
+/// schedule is done once instead of per call). Like [`hkdf_expand`]'s, the
+/// keyed HMAC state lives on the stack for one derivation only; the public
+/// calls that derive with it end with [`scrub_stack`].
+pub(crate) struct Prk(Hkdf<Sha256>);
+
+impl Prk {
+    pub(crate) fn new(prk: &[u8; 32]) -> Result<Self, Rejected> {
+        Hkdf::<Sha256>::from_prk(prk).map(Prk).map_err(|_| Rejected)
+    }
+
+    /// HKDF-Expand with the concatenation of `info_parts` into `out`.
+    pub(crate) fn expand(&self, info_parts: &[&[u8]], out: &mut [u8]) -> Result<(), Rejected> {
+        self.0
+            .expand_multi_info(info_parts, out)
+            .map_err(|_| Rejected)
+    }
+}
+
 /// HKDF-SHA256 expand of `prk` with the concatenation of `info_parts` into `out`.
 /// `out` is at most 255 * 32 bytes everywhere in this crate.
 pub(crate) fn hkdf_expand(
@@ -311,6 +330,14 @@ impl Ed25519Secret {
         let signature = self.sign_labeled(label, message);
         scrub_stack();
         signature
+    }
+
+    /// [`Ed25519Secret::sign`] without its own stack scrub, for a caller
+    /// whose public entry point already ends with [`scrub_stack`] (one
+    /// scrub per call instead of two).
+    #[inline(never)]
+    pub(crate) fn sign_in_scrubbed_call(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
+        self.sign_labeled(label, message)
     }
 
     #[inline(never)]

@@ -46,6 +46,12 @@ const TARGETS: &[&str] = &[
     "keyring_import",
     "keyring_ops",
     "open_hybrid",
+    "decode_session_message",
+    "decode_distribution",
+    "session_outbound_import",
+    "session_inbound_import",
+    "session_store_import",
+    "session_deliveries",
 ];
 
 fn fixture() -> Fixture {
@@ -75,6 +81,12 @@ fn run(target: &str, fx: &Fixture, data: &[u8]) -> Outcome {
         "keyring_import" => fuzzing::keyring_import(data),
         "keyring_ops" => fuzzing::keyring_ops(fx, data),
         "open_hybrid" => fuzzing::open_hybrid(fx, data),
+        "decode_session_message" => fuzzing::decode_session_message(data),
+        "decode_distribution" => fuzzing::decode_distribution(data),
+        "session_outbound_import" => fuzzing::outbound_import(fx, data),
+        "session_inbound_import" => fuzzing::inbound_import(fx, data),
+        "session_store_import" => fuzzing::sessions_import(fx, data),
+        "session_deliveries" => fuzzing::session_deliveries(fx, data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -631,6 +643,130 @@ fn generate_seeds() {
         .collect();
     exports.extend(vectors_of(0x20));
     write_seeds("keyring_import", &exports);
+
+    let mut messages = fx.session_message_seeds();
+    messages.extend(of_type(0x08));
+    write_seeds("decode_session_message", &messages);
+    let mut distributions = fx.distribution_seeds();
+    distributions.extend(of_type(0x09));
+    write_seeds("decode_distribution", &distributions);
+    write_seeds("session_outbound_import", &fx.outbound_export_seeds());
+    write_seeds("session_inbound_import", &fx.inbound_export_seeds());
+    write_seeds("session_store_import", &fx.store_export_seeds());
+    write_seeds("session_deliveries", &delivery_programs());
+}
+
+/// `session_deliveries` programs: in order, reordered and replayed,
+/// restored-sender / forged / unsigned variants, eviction and stale
+/// distributions, reloads, drops, mutations, truncations, expiry.
+fn delivery_programs() -> Vec<Vec<u8>> {
+    use fuzzing::delivery_op::*;
+    let deliver = |s: u8, i: u8, v: u8| (DELIVER, vec![s, i, v]);
+    let mut programs = Vec::new();
+    let mut in_order = vec![(RECEIVE, vec![0])];
+    in_order.extend((0..6).map(|i| deliver(0, i, 0)));
+    programs.push(in_order);
+    let mut reordered = vec![(RECEIVE, vec![0])];
+    reordered.extend([5, 3, 1, 0, 2, 4, 3].map(|i| deliver(0, i, 0)));
+    programs.push(reordered);
+    programs.push(vec![
+        (RECEIVE, vec![1]),
+        deliver(1, 0, 1),
+        deliver(1, 0, 0),
+        deliver(1, 1, 2),
+        deliver(1, 1, 3),
+        deliver(1, 1, 0),
+        deliver(1, 2, 3),
+        deliver(1, 2, 1),
+    ]);
+    programs.push(vec![
+        (RECEIVE, vec![0]),
+        (RECEIVE, vec![1]),
+        (RECEIVE, vec![2]),
+        deliver(0, 0, 0),
+        (RECEIVE, vec![0]),
+        deliver(1, 0, 0),
+        deliver(2, 4, 0),
+        deliver(2, 0, 0),
+    ]);
+    programs.push(vec![
+        (RECEIVE, vec![2]),
+        deliver(2, 1, 0),
+        (RELOAD, vec![]),
+        deliver(2, 1, 0),
+        deliver(2, 0, 0),
+        (RELOAD, vec![]),
+        deliver(2, 0, 1),
+        deliver(2, 2, 0),
+    ]);
+    programs.push(vec![
+        (RECEIVE, vec![0]),
+        deliver(0, 0, 0),
+        (DROP, vec![0]),
+        (RECEIVE, vec![0]),
+        deliver(0, 1, 0),
+        (RECEIVE, vec![1]),
+        deliver(1, 1, 0),
+    ]);
+    let mut mutations = vec![(RECEIVE, vec![0])];
+    for pos in [0u16, 1, 3, 10, 25, 40, 60, 80, 100, 200] {
+        let [hi, lo] = pos.to_be_bytes();
+        mutations.push((MUTATE, vec![0, 1, hi, lo, 0x01]));
+    }
+    mutations.push((TRUNCATE, vec![0, 2, 0]));
+    mutations.push((TRUNCATE, vec![0, 2, 63]));
+    mutations.push((TRUNCATE, vec![0, 2, 128]));
+    mutations.push(deliver(0, 1, 0));
+    programs.push(mutations);
+    programs.push(vec![
+        (RECEIVE, vec![0]),
+        deliver(0, 0, 0),
+        (ADVANCE, vec![255]),
+        deliver(0, 1, 0),
+        (ADVANCE, vec![255]),
+        (ADVANCE, vec![255]),
+        (ADVANCE, vec![255]),
+        (PRUNE, vec![]),
+        deliver(0, 2, 0),
+        (RECEIVE, vec![1]),
+        (RELOAD, vec![]),
+    ]);
+    programs
+        .iter()
+        .map(|p| {
+            let ops: Vec<(u8, &[u8])> = p.iter().map(|(t, a)| (*t, a.as_slice())).collect();
+            fuzzing::encode_deliveries(&ops)
+        })
+        .collect()
+}
+
+/// The session fixture's authentic messages decrypt in a fresh store, so
+/// the `session_deliveries` oracle cannot pass vacuously; the seeds of the
+/// decoder and loader targets decode.
+#[test]
+fn session_fixture_is_live_and_session_seeds_decode() {
+    let fx = fixture();
+    assert_eq!(fuzzing::check_session_fixture(&fx), Ok(()));
+    for m in fx.session_message_seeds() {
+        assert!(fanseal::SessionMessage::from_bytes(&m).is_ok());
+    }
+    let receiver = fx.distribution_envelopes().len();
+    assert_eq!(receiver, fuzzing::SESSIONS);
+    let seeds = |t: &str| files(&fuzz_dir().join("seeds").join(t));
+    for t in [
+        "session_outbound_import",
+        "session_inbound_import",
+        "session_store_import",
+    ] {
+        assert!(!seeds(t).is_empty(), "no seeds for {t}");
+    }
+    let current: BTreeSet<Vec<u8>> = fx.store_export_seeds().into_iter().collect();
+    for path in seeds("session_store_import") {
+        assert!(
+            current.contains(&fs::read(&path).unwrap()),
+            "session_store_import seeds are stale"
+        );
+    }
 }
 
 /// `open_hybrid` programs: each opener on the pristine envelope, each

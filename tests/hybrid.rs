@@ -11,59 +11,13 @@
 
 mod common;
 
+use common::keyed::{certify, keyed_account as account, KeyedAccount as Account, DAY};
 use common::{rng, NOW};
 use ed25519_dalek::{Signer, SigningKey};
 use fanseal::*;
 use rand_chacha::ChaCha20Rng;
 
-const DAY: u64 = 24 * 60 * 60 * 1000;
 const BOTH: u32 = CAPABILITY_PREKEYS | CAPABILITY_HYBRID;
-
-struct Account {
-    secret: AccountSecret,
-    keyrings: Vec<DeviceKeyring>,
-    list: VerifiedDeviceList,
-}
-
-fn certify(
-    account: &AccountSecret,
-    id: u8,
-    keys: DevicePublicKeys,
-    caps: u32,
-) -> DeviceCertificate {
-    account
-        .certify_device(&CertificateParams {
-            device_id: DeviceId::from_bytes([id; 16]),
-            keys,
-            created_at: NOW - DAY,
-            expires_at: None,
-            capabilities: caps,
-        })
-        .unwrap()
-}
-
-/// An account whose device `i` has capabilities `caps[i]`.
-fn account(r: &mut ChaCha20Rng, caps: &[u32]) -> Account {
-    let secret = AccountSecret::generate(r);
-    let mut keyrings = Vec::new();
-    let mut certs = Vec::new();
-    for (i, c) in caps.iter().enumerate() {
-        let device = DeviceSecret::generate(r);
-        let cert = certify(&secret, i as u8 + 1, device.public_keys(), *c);
-        certs.push(cert.clone());
-        keyrings.push(DeviceKeyring::new(device, cert).unwrap());
-    }
-    let list = secret
-        .issue_device_list(None, NOW - DAY, certs)
-        .unwrap()
-        .verify(&secret.public_key())
-        .unwrap();
-    Account {
-        secret,
-        keyrings,
-        list,
-    }
-}
 
 /// Every prekey each device of `a` publishes at `NOW` (classical when it
 /// requires prekeys, hybrid when it supports the hybrid suite), verified

@@ -11,57 +11,15 @@
 
 mod common;
 
+use common::keyed::{certify, keyed_account, KeyedAccount as Account, DAY};
 use common::{rng, NOW};
 use fanseal::*;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 
-const DAY: u64 = 24 * 60 * 60 * 1000;
-
-/// An account whose devices require prekeys, each with its keyring.
-struct Account {
-    secret: AccountSecret,
-    keyrings: Vec<DeviceKeyring>,
-    list: VerifiedDeviceList,
-}
-
-fn certify(
-    account: &AccountSecret,
-    id: u8,
-    keys: DevicePublicKeys,
-    caps: u32,
-) -> DeviceCertificate {
-    account
-        .certify_device(&CertificateParams {
-            device_id: DeviceId::from_bytes([id; 16]),
-            keys,
-            created_at: NOW - DAY,
-            expires_at: None,
-            capabilities: caps,
-        })
-        .unwrap()
-}
-
+/// An account of `devices` devices, each with capabilities `caps`.
 fn account(r: &mut ChaCha20Rng, devices: u8, caps: u32) -> Account {
-    let secret = AccountSecret::generate(r);
-    let mut keyrings = Vec::new();
-    let mut certs = Vec::new();
-    for id in 1..=devices {
-        let device = DeviceSecret::generate(r);
-        let cert = certify(&secret, id, device.public_keys(), caps);
-        certs.push(cert.clone());
-        keyrings.push(DeviceKeyring::new(device, cert).unwrap());
-    }
-    let list = secret
-        .issue_device_list(None, NOW - DAY, certs)
-        .unwrap()
-        .verify(&secret.public_key())
-        .unwrap();
-    Account {
-        secret,
-        keyrings,
-        list,
-    }
+    keyed_account(r, &vec![caps; usize::from(devices)])
 }
 
 fn message(payload: &[u8]) -> Message<'_> {

@@ -319,7 +319,7 @@ fn check_file(name: &str, text: &str, first_only: bool) -> R<usize> {
     } else {
         None
     };
-    let pw = if name == "prekeys.json" || name == "hybrid.json" {
+    let pw = if name == "prekeys.json" || name == "hybrid.json" || name == "sessions.json" {
         Some(PrekeyWorld::parse(get(&doc, "identities")?).map_err(|e| format!("identities: {e}"))?)
     } else {
         None
@@ -423,6 +423,18 @@ fn check_case(
                 "HybridKeyringImport" => keyring_import(case),
                 "HybridSeal" | "HybridSealError" => hybrid_seal(pw, case),
                 "HybridOpen" => hybrid_open(pw, case),
+                other => Err(format!("unknown group type {other}")),
+            }
+        }
+        ("sessions.json", k) => {
+            let pw = pw.ok_or("no identities")?;
+            match k {
+                "SessionMessage" => session_message(pw, case),
+                "SessionDistribution" => session_distribution(pw, case),
+                "SessionExport" => session_export(pw, case),
+                "SessionMessageDecode" => message_decode(case),
+                "SessionDecrypt" => session_decrypt(pw, case),
+                "SessionImport" => session_import(pw, case),
                 other => Err(format!("unknown group type {other}")),
             }
         }
@@ -2455,6 +2467,524 @@ fn replay_state(ids: &Identities, group: &Value, case: &Value) -> R<()> {
             hex::encode(&state),
             "re-encoding",
         )?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ sessions.json
+
+use fanseal::session::hazmat;
+use fanseal::{
+    DistributionReceived, InboundSession, InboundSessions, Membership, OutboundSession,
+    RotationPolicy, SessionError, SessionId, SessionMessage,
+};
+use vectors_gen::craft::{self as vcraft, OutboundExport, SessionMsg};
+
+fn session_kind(e: &SessionError) -> String {
+    let k = match e {
+        SessionError::Decode(d) => return format!("SessionError::Decode({})", decode_kind(d)),
+        SessionError::Seal(x) => return format!("SessionError::Seal({})", seal_kind(x)),
+        SessionError::UnknownSession => "UnknownSession",
+        SessionError::BeforeDistribution { .. } => "BeforeDistribution",
+        SessionError::DuplicateIndex { .. } => "DuplicateIndex",
+        SessionError::TooFarAhead { .. } => "TooFarAhead",
+        SessionError::TooManySkipped => "TooManySkipped",
+        SessionError::Unauthenticated => "Unauthenticated",
+        SessionError::SenderListUnavailable(_) => "SenderListUnavailable",
+        SessionError::SenderNotOnTrustedList(_) => "SenderNotOnTrustedList",
+        SessionError::WrongConversation => "WrongConversation",
+        SessionError::ConflictingDistribution => "ConflictingDistribution",
+        SessionError::NotThisSession => "NotThisSession",
+        SessionError::RotationRequired => "RotationRequired",
+        SessionError::Exhausted => "Exhausted",
+        SessionError::WrongDevice => "WrongDevice",
+        SessionError::MemberRemoved { .. } => "MemberRemoved",
+        SessionError::MembershipChanged { .. } => "MembershipChanged",
+        SessionError::PayloadTooLarge => "PayloadTooLarge",
+        SessionError::AadTooLarge => "AadTooLarge",
+        SessionError::PaddedBodyTooLarge => "PaddedBodyTooLarge",
+        SessionError::ConversationIdTooLarge => "ConversationIdTooLarge",
+        SessionError::InvalidPolicy => "InvalidPolicy",
+        SessionError::SessionExpired => "SessionExpired",
+        SessionError::FromTheFuture => "FromTheFuture",
+        SessionError::StaleDistribution => "StaleDistribution",
+        SessionError::TooManySessions => "TooManySessions",
+        SessionError::SessionIdInUse => "SessionIdInUse",
+        SessionError::OwnSession => "OwnSession",
+        SessionError::SenderInGrace => "SenderInGrace",
+        _ => "Unknown",
+    };
+    format!("SessionError::{k}")
+}
+
+/// The DecodeError inside a SessionError, if any.
+fn session_decode(e: &SessionError) -> Option<&DecodeError> {
+    match e {
+        SessionError::Decode(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// Checks `errorField` and `errorWhat` of an invalid session case.
+fn check_session_detail(case: &Value, e: &SessionError) -> R<()> {
+    check_field(case, session_decode(e))?;
+    if let Some(w) = case.get("errorWhat") {
+        eq(
+            session_decode(e).and_then(decode_what),
+            Some(w.as_str().ok_or("errorWhat")?),
+            "errorWhat",
+        )?;
+    }
+    Ok(())
+}
+
+fn u32_of(v: &Value, k: &str) -> R<u32> {
+    u32::try_from(num(v, k)?).map_err(|e| e.to_string())
+}
+
+fn rotation_policy(v: &Value) -> R<RotationPolicy> {
+    Ok(RotationPolicy {
+        max_messages: u32_of(v, "maxMessages")?,
+        max_age_ms: num(v, "maxAgeMs")?,
+    })
+}
+
+fn named_lists<'a>(pw: &'a PrekeyWorld, v: &Value, k: &str) -> R<Vec<&'a VerifiedDeviceList>> {
+    names(v, k)?.into_iter().map(|n| pw.list(n)).collect()
+}
+
+fn expect_consumed(rng: &ReplayRng) -> R<()> {
+    ensure(rng.exactly_consumed(), || {
+        "the library did not draw exactly the listed randomness".into()
+    })
+}
+
+/// SessionMessage: encrypt once from the chain state given.
+fn session_message(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let dev = pw.device(st(case, "sender")?)?;
+    let cert = dev.certificate.to_bytes();
+    let conv = hx(case, "conversationId")?;
+    let seed: [u8; 16] = fixed(case, "seed")?;
+    let ck: [u8; 32] = fixed(case, "chainKey")?;
+    let index = u32_of(case, "index")?;
+    let policy = rotation_policy(case)?;
+    let now = num(case, "now")?;
+    let export = OutboundExport {
+        suite: 1,
+        session_id: vcraft::session_id_of(&cert, &conv, &seed),
+        owner_ed25519: dev.certificate.keys().ed25519,
+        next_index: index,
+        chain_key: ck,
+        created_at: num(case, "createdAt")?,
+        max_messages: policy.max_messages,
+        max_age_ms: policy.max_age_ms,
+        removed: 0,
+        recipients: Vec::new(),
+        conversation: conv.clone(),
+        seed,
+    }
+    .encode();
+    let mut s =
+        hazmat::import_live(&export, dev.certificate.keys()).map_err(|e| session_kind(&e))?;
+    let payload = hx(case, "payload")?;
+    let aad = blob(case, "aad")?;
+    let padding = padding_policy(case)?;
+    let message = Message {
+        payload: &payload,
+        aad: &aad,
+        padding,
+        ..Message::default()
+    };
+    let mut rng = ReplayRng::new(hx(case, "rng32")?);
+    let got = hazmat::encrypt_signed_by(&mut s, &dev.secret, &message, now, &mut rng)
+        .map_err(|e| session_kind(&e));
+    let Some(m) = outcome(case, got)? else {
+        return expect_consumed(&rng);
+    };
+    expect_consumed(&rng)?;
+    let bytes = m.to_bytes();
+    eq(
+        hex::encode(&bytes),
+        st(case, "message")?.to_string(),
+        "message",
+    )?;
+    eq(
+        m.session_id().to_bytes(),
+        fixed(case, "sessionId")?,
+        "sessionId",
+    )?;
+    eq(s.next_index(), index + 1, "next index")?;
+    // The chain moved one step: the export holds CK_{index+1}.
+    let after = s.export();
+    eq(
+        after[56..88].to_vec(),
+        hx(case, "nextChainKey")?,
+        "nextChainKey (library)",
+    )?;
+    // Every intermediate, recomputed on the primitive crates.
+    let (mk, next) = vcraft::session_chain_step(&ck);
+    eq(mk.to_vec(), hx(case, "messageKey")?, "messageKey")?;
+    eq(next.to_vec(), hx(case, "nextChainKey")?, "nextChainKey")?;
+    let sid: [u8; 16] = fixed(case, "sessionId")?;
+    let binding = vcraft::session_binding(&dev.certificate.keys().ed25519, &sid, &conv);
+    eq(binding.to_vec(), hx(case, "binding")?, "binding")?;
+    let padded_len = padding
+        .padded_len(vcraft::session_body_len(&aad, &payload))
+        .ok_or("padding")?;
+    let o = SessionMsg {
+        session_id: sid,
+        index,
+        message_key: mk,
+        binding,
+        rng32: fixed(case, "rng32")?,
+        timestamp: now,
+        aad: aad.clone(),
+        payload: payload.clone(),
+        padded_len,
+        signer_seed: Some(
+            dev.secret.export_secret_bytes()[32..]
+                .try_into()
+                .map_err(|_| "seed")?,
+        ),
+        padding_byte: 0,
+        commitment_override: None,
+        flip_ciphertext: None,
+    }
+    .build();
+    eq(o.content.to_vec(), hx(case, "content")?, "content")?;
+    eq(o.random.to_vec(), hx(case, "random")?, "random")?;
+    eq(
+        o.context_hash.to_vec(),
+        hx(case, "contextHash")?,
+        "contextHash",
+    )?;
+    eq(o.commitment.to_vec(), hx(case, "commitment")?, "commitment")?;
+    eq(o.body_key.clone(), hx(case, "bodyKey")?, "bodyKey")?;
+    eq(o.body_nonce.clone(), hx(case, "bodyNonce")?, "bodyNonce")?;
+    eq(
+        o.header_hash.to_vec(),
+        hx(case, "headerHash")?,
+        "headerHash",
+    )?;
+    eq(o.signature.to_vec(), hx(case, "signature")?, "signature")?;
+    eq(
+        hex::encode(&o.bytes),
+        hex::encode(&bytes),
+        "message (craft)",
+    )
+}
+
+/// SessionDistribution: new, distribute, every receiver.
+fn session_distribution(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let dev = pw.device(st(case, "sender")?)?;
+    let conv = blob(case, "conversationId")?;
+    let now = num(case, "now")?;
+    let mut rng = ReplayRng::new(hx(case, "randomness")?);
+    let got = OutboundSession::new(
+        &dev.certificate,
+        &conv,
+        rotation_policy(case)?,
+        now,
+        &mut rng,
+    )
+    .map_err(|e| session_kind(&e));
+    let Some(mut s) = outcome(case, got)? else {
+        return expect_consumed(&rng);
+    };
+    expect_consumed(&rng)?;
+    eq(
+        s.session_id().to_bytes(),
+        fixed(case, "sessionId")?,
+        "sessionId",
+    )?;
+    let randomness = hx(case, "randomness")?;
+    let seed: [u8; 16] = randomness[..16].try_into().map_err(|_| "seed")?;
+    eq(
+        vcraft::session_id_of(&dev.certificate.to_bytes(), &conv, &seed),
+        fixed(case, "sessionId")?,
+        "sessionId (craft)",
+    )?;
+    eq(randomness[16..].to_vec(), hx(case, "chainKey")?, "chainKey")?;
+    let lists = named_lists(pw, case, "recipients")?;
+    let mut rng = ReplayRng::new(hx(case, "envelopeRandomness")?);
+    let env = s
+        .distribute(
+            &dev.secret,
+            &dev.certificate,
+            &lists,
+            &[],
+            Padding::Padme,
+            now,
+            &mut rng,
+        )
+        .map_err(|e| session_kind(&e))?;
+    expect_consumed(&rng)?;
+    let env = env.to_bytes();
+    eq(
+        hex::encode(&env),
+        st(case, "envelope")?.to_string(),
+        "envelope",
+    )?;
+    eq(
+        hex::encode(&*s.export()),
+        st(case, "outboundExport")?.to_string(),
+        "outboundExport",
+    )?;
+    let dir: Vec<VerifiedDeviceList> = lists.iter().map(|l| (*l).clone()).collect();
+    for r in arr(case, "receivers")? {
+        let name = st(r, "device")?;
+        let keyring = pw.keyring(name)?;
+        let opened =
+            open(keyring, &env, &dir, now).map_err(|e| format!("{name}: {}", open_kind(&e)))?;
+        eq(
+            opened.payload().to_vec(),
+            hx(case, "distribution")?,
+            "distribution",
+        )?;
+        match (
+            InboundSession::from_opened(keyring, &opened),
+            r.get("error"),
+        ) {
+            (Ok(i), None) => eq(
+                hex::encode(&*i.export()),
+                st(r, "inboundExport")?.to_string(),
+                "inboundExport",
+            )?,
+            (Err(e), Some(want)) => {
+                eq(session_kind(&e).as_str(), want.as_str().unwrap_or(""), name)?
+            }
+            (Ok(_), Some(_)) => return Err(format!("{name}: expected an error")),
+            (Err(e), None) => return Err(format!("{name}: {}", session_kind(&e))),
+        }
+    }
+    Ok(())
+}
+
+/// SessionExport: scripted outbound steps (some refused), then the exact export.
+fn session_export(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let dev = pw.device(st(case, "sender")?)?;
+    let conv = hx(case, "conversationId")?;
+    let mut s: Option<OutboundSession> = None;
+    let mut last: Result<(), String> = Ok(());
+    for (i, step) in arr(case, "steps")?.iter().enumerate() {
+        let mut rng = ReplayRng::new(match step.get("randomness") {
+            Some(_) => hx(step, "randomness")?,
+            None => Vec::new(),
+        });
+        let got: Result<(), String> = match st(step, "op")? {
+            "new" => OutboundSession::new(
+                &dev.certificate,
+                &conv,
+                rotation_policy(case)?,
+                num(case, "createdAt")?,
+                &mut rng,
+            )
+            .map(|x| s = Some(x))
+            .map_err(|e| session_kind(&e)),
+            "distribute" => {
+                let lists = named_lists(pw, step, "lists")?;
+                let d = match step.get("device") {
+                    Some(_) => pw.device(st(step, "device")?)?,
+                    None => dev,
+                };
+                s.as_mut()
+                    .ok_or("no session")?
+                    .distribute(
+                        &d.secret,
+                        &d.certificate,
+                        &lists,
+                        &[],
+                        Padding::Padme,
+                        num(step, "now")?,
+                        &mut rng,
+                    )
+                    .map(|_| ())
+                    .map_err(|e| session_kind(&e))
+            }
+            "encrypt" => {
+                let lists = named_lists(pw, step, "lists")?;
+                let payload = hx(step, "payload")?;
+                let aad = hx(step, "aad")?;
+                let m = Message {
+                    payload: &payload,
+                    aad: &aad,
+                    ..Message::default()
+                };
+                s.as_mut()
+                    .ok_or("no session")?
+                    .encrypt(&dev.secret, &lists, &m, num(step, "now")?, &mut rng)
+                    .map(|_| ())
+                    .map_err(|e| session_kind(&e))
+            }
+            "updateMembership" => {
+                let lists = named_lists(pw, step, "lists")?;
+                let got = match s
+                    .as_mut()
+                    .ok_or("no session")?
+                    .update_membership(&lists, num(step, "now")?)
+                {
+                    Membership::Unchanged => "unchanged",
+                    Membership::Added(_) => "added",
+                    Membership::Removed(_) => "removed",
+                    _ => "unknown",
+                };
+                eq(got, st(step, "membership")?, "membership")
+            }
+            other => return Err(format!("unknown op {other}")),
+        };
+        expect_consumed(&rng)?;
+        match (step.get("error").and_then(Value::as_str), &got) {
+            (None, Ok(())) => {}
+            (Some(want), Err(e)) => eq(e.as_str(), want, &format!("step {i} error"))?,
+            (Some(want), Ok(())) => return Err(format!("step {i}: expected {want}, accepted")),
+            (None, Err(e)) => return Err(format!("step {i}: {e}")),
+        }
+        last = got;
+    }
+    outcome(case, last)?;
+    eq(
+        hex::encode(&*s.ok_or("no session")?.export()),
+        st(case, "export")?.to_string(),
+        "export",
+    )
+}
+
+fn message_decode(case: &Value) -> R<()> {
+    let got = SessionMessage::from_bytes(&hx(case, "message")?);
+    if let Err(e) = &got {
+        check_field(case, Some(e))?;
+    }
+    if let Some(m) = outcome(case, got.map_err(|e| decode_kind(&e)))? {
+        eq(
+            m.session_id().to_bytes(),
+            fixed(case, "sessionId")?,
+            "sessionId",
+        )?;
+        eq(u64::from(m.index()), num(case, "index")?, "index")?;
+        let bytes = m.to_bytes();
+        eq(
+            hex::encode(&bytes),
+            st(case, "message")?.to_string(),
+            "re-encoding",
+        )?;
+        eq(
+            vcraft::sha256(&[bytes.get(92..).ok_or("short")?]).to_vec(),
+            hx(case, "ciphertextSha256")?,
+            "ciphertextSha256",
+        )?;
+    }
+    Ok(())
+}
+
+/// SessionDecrypt: a receiving store, step by step.
+fn session_decrypt(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let receiver = st(case, "receiver")?;
+    let keyring = pw.keyring(receiver)?;
+    let cert = keyring.certificate();
+    let mut store = match case.get("initialStore") {
+        Some(_) => InboundSessions::import(&hx(case, "initialStore")?, cert)
+            .map_err(|e| format!("initialStore: {}", session_kind(&e)))?,
+        None => InboundSessions::new(cert),
+    };
+    let dir = pw.directory(case)?;
+    let mut last: Result<(), String> = Ok(());
+    for (i, step) in arr(case, "steps")?.iter().enumerate() {
+        let now = num(step, "now").unwrap_or(0);
+        let got: Result<(), String> = match st(step, "op")? {
+            "receive" => {
+                let opened =
+                    open(keyring, &hx(step, "envelope")?, &dir, now).map_err(|e| open_kind(&e));
+                match opened {
+                    Err(e) => Err(e),
+                    Ok(o) => match store.receive(keyring, &o, now) {
+                        Err(e) => Err(session_kind(&e)),
+                        Ok(r) => {
+                            let (kind, id) = match r {
+                                DistributionReceived::New(id) => ("new", id),
+                                DistributionReceived::Held(id) => ("held", id),
+                                _ => ("unknown", SessionId::from_bytes([0; 16])),
+                            };
+                            if step.get("error").is_none() {
+                                eq(kind, st(step, "received")?, "received")?;
+                                eq(id.to_bytes(), fixed(step, "sessionId")?, "sessionId")?;
+                            }
+                            Ok(())
+                        }
+                    },
+                }
+            }
+            "decrypt" => {
+                let d = if step.get("directory").is_some() {
+                    pw.directory(step)?
+                } else {
+                    dir.clone()
+                };
+                match store.decrypt(&hx(step, "message")?, &d, now) {
+                    Err(e) => Err(session_kind(&e)),
+                    Ok(p) => {
+                        if step.get("error").is_none() {
+                            eq(
+                                p.session_id().to_bytes(),
+                                fixed(step, "sessionId")?,
+                                "sessionId",
+                            )?;
+                            eq(u64::from(p.index()), num(step, "index")?, "index")?;
+                            eq(p.timestamp(), num(step, "timestamp")?, "timestamp")?;
+                            eq(p.aad().to_vec(), hx(step, "aad")?, "aad")?;
+                            eq(p.payload().to_vec(), hx(step, "payload")?, "payload")?;
+                            eq(p.conversation_id(), store_conversation(&p), "conversation")?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            "drop" => {
+                let id = SessionId::from_bytes(fixed(step, "sessionId")?);
+                ensure(store.drop_session(&id), || "drop_session: not held".into())?;
+                Ok(())
+            }
+            other => return Err(format!("unknown op {other}")),
+        };
+        match (step.get("error").and_then(Value::as_str), &got) {
+            (None, Ok(())) => {}
+            (Some(want), Err(e)) => eq(e.as_str(), want, &format!("step {i} error"))?,
+            (Some(want), Ok(())) => return Err(format!("step {i}: expected {want}, accepted")),
+            (None, Err(e)) => return Err(format!("step {i}: {e}")),
+        }
+        last = got;
+    }
+    outcome(case, last)?;
+    let want = match case.get("store") {
+        Some(_) => st(case, "store")?,
+        None => st(case, "initialStore")?,
+    };
+    eq(hex::encode(&*store.export()), want.to_string(), "store")
+}
+
+fn store_conversation(p: &fanseal::SessionPlaintext) -> &[u8] {
+    p.conversation_id()
+}
+
+fn session_import(pw: &PrekeyWorld, case: &Value) -> R<()> {
+    let owner = pw.device(st(case, "owner")?)?;
+    let bytes = hx(case, "export")?;
+    let got: Result<Vec<u8>, SessionError> = match st(case, "kind")? {
+        "outbound" => OutboundSession::import(&bytes, owner.certificate.keys()).map(|s| {
+            // A loaded session never encrypts (SPEC.md §15.7).
+            assert!(s.needs_rotation(0));
+            s.export().to_vec()
+        }),
+        "inbound" => {
+            InboundSession::import(&bytes, &owner.certificate).map(|s| s.export().to_vec())
+        }
+        "store" => InboundSessions::import(&bytes, &owner.certificate).map(|s| s.export().to_vec()),
+        other => return Err(format!("unknown kind {other}")),
+    };
+    if let Err(e) = &got {
+        check_session_detail(case, e)?;
+    }
+    if let Some(again) = outcome(case, got.map_err(|e| session_kind(&e)))? {
+        eq(hex::encode(again), hex::encode(&bytes), "re-export")?;
     }
     Ok(())
 }

@@ -337,8 +337,29 @@ impl Paired {
     }
 
     /// Compares `a` against `b`; `name` says what the ratio means.
-    pub(crate) fn compare<A, B, RA, RB>(&mut self, name: &str, mut a: A, mut b: B)
+    pub(crate) fn compare<A, B, RA, RB>(&mut self, name: &str, a: A, b: B)
     where
+        A: FnMut() -> RA,
+        B: FnMut() -> RB,
+    {
+        self.compare_bounded(name, 1000, a, b);
+    }
+
+    /// Calls per side that [`Paired::compare_bounded`] makes at most with
+    /// `max_k` calls per round: one calibration call and `rounds × max_k`.
+    pub(crate) fn max_calls(&self, max_k: usize) -> usize {
+        1 + self.rounds * max_k.max(1)
+    }
+
+    /// [`Paired::compare`] with at most `max_k` calls per side per round, for
+    /// closures that consume a pre-built pool (messages that decrypt once).
+    pub(crate) fn compare_bounded<A, B, RA, RB>(
+        &mut self,
+        name: &str,
+        max_k: usize,
+        mut a: A,
+        mut b: B,
+    ) where
         A: FnMut() -> RA,
         B: FnMut() -> RB,
     {
@@ -357,7 +378,7 @@ impl Paired {
         };
         // Calibrate: about 2 ms per side per round, at least one call.
         let one = time(&mut fa, 1).max(time(&mut fb, 1)).max(1.0);
-        let k = ((2e6 / one) as usize).clamp(1, 1000);
+        let k = ((2e6 / one) as usize).clamp(1, max_k.max(1));
         let (mut ta, mut tb, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..self.rounds {
             // Alternate which side goes first.

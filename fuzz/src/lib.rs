@@ -1,5 +1,6 @@
 //! Shared helpers of the fanseal fuzz targets.
 
+pub mod alloc_bound;
 pub mod structured;
 
 use std::sync::OnceLock;

@@ -15,6 +15,7 @@ use crate::identity::{
 
 use super::hybrid::HybridFixture;
 use super::keys::KeyFixture;
+use super::sessions::SessionFixture;
 use super::{ensure, Outcome, Violation, NOW, OPEN_AT};
 
 /// Fixed keys, device lists and envelopes for the open and device-list
@@ -47,6 +48,9 @@ pub struct Fixture {
     /// Dave's hybrid devices and the hybrid envelope (built after `keys`,
     /// from the same RNG, so everything above is unchanged by it).
     pub(super) hybrid: HybridFixture,
+    /// Alice phone's sessions to bob phone (built after `hybrid`, from the
+    /// same RNG, so everything above is unchanged by it).
+    pub(super) sessions: SessionFixture,
 }
 
 impl core::fmt::Debug for Fixture {
@@ -169,6 +173,7 @@ impl Fixture {
         let sender = devices.first().ok_or(Violation("fixture: device index"))?;
         let keys = KeyFixture::new(rng, sender.secret(), &sender_certificate)?;
         let hybrid = HybridFixture::new(rng, sender)?;
+        let sessions = SessionFixture::new(rng, &devices, &directory)?;
         Ok(Fixture {
             devices,
             sender_certificate,
@@ -185,6 +190,7 @@ impl Fixture {
             body_message_id,
             keys,
             hybrid,
+            sessions,
         })
     }
 

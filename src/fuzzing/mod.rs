@@ -22,6 +22,7 @@
 //! | `state.rs` | the trust store loader |
 //! | `hybrid.rs` | `open` of structured mutations of a hybrid (X-Wing) envelope |
 //! | `keys.rs` | signed prekeys, the keyring loader, keyring operations against a model |
+//! | `sessions.rs` | the session decoders and state loaders; deliveries against a receiving store |
 
 mod arith;
 mod body;
@@ -32,6 +33,7 @@ mod keys;
 mod lists;
 mod open;
 mod replay;
+mod sessions;
 mod state;
 
 pub use arith::padding;
@@ -49,6 +51,14 @@ pub use keys::{
 pub use lists::{device_list_update, encode_chunks};
 pub use open::{open_mutated, open_raw, Mutation};
 pub use replay::{check_as, replay_guard, replay_guard_load};
+pub use sessions::{
+    check_session_fixture, decode_distribution, decode_session_message, delivery_op,
+    distribution_allocation_limit, encode_deliveries, inbound_import,
+    inbound_import_allocation_limit, outbound_import, outbound_import_allocation_limit,
+    session_deliveries, session_message_allocation_limit, sessions_import,
+    sessions_import_allocation_limit, MAX_DELIVERY_OPS, SESSIONS, SESSION_ALLOCATION_SLACK,
+    SESSION_MESSAGES, VARIANTS,
+};
 pub use state::trust_store_load;
 
 /// The clock every fixture object is made at (Unix ms).

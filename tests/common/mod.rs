@@ -5,6 +5,8 @@ use fanseal::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+pub mod keyed;
+
 pub const NOW: u64 = 1_764_300_000_000;
 
 pub fn rng(seed: u8) -> ChaCha20Rng {
@@ -51,6 +53,12 @@ pub fn params(id: u8, keys: DevicePublicKeys) -> CertificateParams {
 }
 
 pub fn account(rng: &mut ChaCha20Rng, devices: usize) -> Account {
+    account_expiring(rng, devices, Some(NOW + 1_000_000))
+}
+
+/// [`account`] with every certificate expiring at `expires_at` (`None`:
+/// never).
+pub fn account_expiring(rng: &mut ChaCha20Rng, devices: usize, expires_at: Option<u64>) -> Account {
     let secret = AccountSecret::generate(rng);
     let devices: Vec<Device> = (0..devices)
         .map(|i| {
@@ -59,6 +67,7 @@ pub fn account(rng: &mut ChaCha20Rng, devices: usize) -> Account {
             id[..2].copy_from_slice(&(i as u16 + 1).to_be_bytes());
             let p = CertificateParams {
                 device_id: DeviceId::from_bytes(id),
+                expires_at,
                 ..params(0, dev.public_keys())
             };
             let certificate = secret.certify_device(&p).unwrap();

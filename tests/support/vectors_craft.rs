@@ -1447,3 +1447,411 @@ pub(crate) mod hybrid_offset {
         KEY_IDS + 16 * n + 4
     }
 }
+
+// ------------------------------------------------------------ sessions (SPEC.md §15)
+
+/// The labels of SPEC.md §2.3 for sender-key sessions.
+pub(crate) mod session_label {
+    pub(crate) const CHAIN_KEY: &[u8] = b"fanseal v2 session chain key";
+    pub(crate) const MESSAGE_KEY: &[u8] = b"fanseal v2 session message key";
+    pub(crate) const BINDING: &[u8] = b"fanseal v2 session binding";
+    pub(crate) const CONTEXT: &[u8] = b"fanseal v2 session context";
+    pub(crate) const HEADER: &[u8] = b"fanseal v2 session header";
+    pub(crate) const MESSAGE_SECRET: &[u8] = b"fanseal v2 session message secret";
+    pub(crate) const COMMITMENT: &[u8] = b"fanseal v2 session key commitment";
+    pub(crate) const BODY_KEY: &[u8] = b"fanseal v2 session body key";
+    pub(crate) const BODY_NONCE: &[u8] = b"fanseal v2 session body nonce";
+    pub(crate) const SIGNATURE: &[u8] = b"fanseal v2 session message signature";
+    pub(crate) const STATE_CHECK: &[u8] = b"fanseal v2 session state check";
+    pub(crate) const CONTENT: &[u8] = b"fanseal v2 session content";
+    pub(crate) const RANDOM: &[u8] = b"fanseal v2 session random";
+    pub(crate) const CONVERSATION: &[u8] = b"fanseal v2 session conversation";
+    pub(crate) const SESSION_ID: &[u8] = b"fanseal v2 session id";
+}
+
+fn expand_prk(prk: &[u8], info: &[&[u8]], len: usize) -> Vec<u8> {
+    let info: Vec<u8> = info.concat();
+    let mut out = vec![0u8; len];
+    Hkdf::<Sha256>::from_prk(prk)
+        .unwrap()
+        .expand(&info, &mut out)
+        .unwrap();
+    out
+}
+
+fn u32_len(n: usize) -> [u8; 4] {
+    u32::try_from(n).unwrap().to_be_bytes()
+}
+
+/// One chain step (SPEC.md §15.2): `(MK_i, CK_{i+1})` from `CK_i`.
+pub(crate) fn session_chain_step(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
+    let mk = expand_prk(ck, &[&lp(session_label::MESSAGE_KEY)], 32);
+    let next = expand_prk(ck, &[&lp(session_label::CHAIN_KEY)], 32);
+    (mk.try_into().unwrap(), next.try_into().unwrap())
+}
+
+/// `CK_{i+steps}` from `CK_i`.
+pub(crate) fn session_chain_forward(ck: &[u8; 32], steps: u32) -> [u8; 32] {
+    let mut c = *ck;
+    for _ in 0..steps {
+        c = session_chain_step(&c).1;
+    }
+    c
+}
+
+/// The session id (SPEC.md §15.4).
+pub(crate) fn session_id(
+    account: &[u8; 32],
+    device_id: &[u8; 16],
+    ed25519: &[u8; 32],
+    conversation: &[u8],
+    seed: &[u8; 16],
+) -> [u8; 16] {
+    sha256(&[
+        &lp(session_label::SESSION_ID),
+        account,
+        device_id,
+        ed25519,
+        &u32_len(conversation.len()),
+        conversation,
+        seed,
+    ])[..16]
+        .try_into()
+        .unwrap()
+}
+
+/// The session id of a session owned by the device of an encoded certificate.
+pub(crate) fn session_id_of(certificate: &[u8], conversation: &[u8], seed: &[u8; 16]) -> [u8; 16] {
+    session_id(
+        certificate[4..36].try_into().unwrap(),
+        certificate[36..52].try_into().unwrap(),
+        certificate[84..116].try_into().unwrap(),
+        conversation,
+        seed,
+    )
+}
+
+/// The session binding (SPEC.md §15.2).
+pub(crate) fn session_binding(
+    ed25519: &[u8; 32],
+    session_id: &[u8; 16],
+    conversation: &[u8],
+) -> [u8; 32] {
+    sha256(&[
+        &lp(session_label::BINDING),
+        ed25519,
+        session_id,
+        &u32_len(conversation.len()),
+        conversation,
+    ])
+}
+
+/// The slot digest of a conversation id (SPEC.md §15.4, the store).
+pub(crate) fn conversation_digest(conversation: &[u8]) -> [u8; 32] {
+    sha256(&[&lp(session_label::CONVERSATION), conversation])
+}
+
+/// `SHA-256(lp("fanseal v2 session state check") || bytes)` (SPEC.md §15.7).
+pub(crate) fn session_state_check(bytes: &[u8]) -> [u8; 32] {
+    sha256(&[&lp(session_label::STATE_CHECK), bytes])
+}
+
+/// A session message (SPEC.md §15.3), every input explicit, with the
+/// knobs a forger has.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionMsg {
+    pub(crate) session_id: [u8; 16],
+    pub(crate) index: u32,
+    /// `MK_index` (the receiver's and the sender's).
+    pub(crate) message_key: [u8; 32],
+    pub(crate) binding: [u8; 32],
+    pub(crate) rng32: [u8; 32],
+    pub(crate) timestamp: u64,
+    pub(crate) aad: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) padded_len: usize,
+    /// Ed25519 seed of the signer; `None` leaves the signature out.
+    pub(crate) signer_seed: Option<[u8; 32]>,
+    pub(crate) padding_byte: u8,
+    /// Replace the commitment written on the wire.
+    pub(crate) commitment_override: Option<[u8; 32]>,
+    /// Flip bit 0 of this ciphertext byte after encrypting.
+    pub(crate) flip_ciphertext: Option<usize>,
+}
+
+/// Everything a session message derives, and its bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionMsgOut {
+    pub(crate) content: [u8; 32],
+    pub(crate) random: [u8; 32],
+    pub(crate) context_hash: [u8; 32],
+    pub(crate) commitment: [u8; 32],
+    pub(crate) body_key: Vec<u8>,
+    pub(crate) body_nonce: Vec<u8>,
+    pub(crate) header_hash: [u8; 32],
+    pub(crate) signature: [u8; 64],
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// `L = 80 + a + p` (SPEC.md §15.3).
+pub(crate) fn session_body_len(aad: &[u8], payload: &[u8]) -> usize {
+    80 + aad.len() + payload.len()
+}
+
+impl SessionMsg {
+    pub(crate) fn build(&self) -> SessionMsgOut {
+        let c = u32_len(self.padded_len + 16);
+        let content = sha256(&[
+            &lp(session_label::CONTENT),
+            &self.timestamp.to_be_bytes(),
+            &u32_len(self.aad.len()),
+            &self.aad,
+            &u32_len(self.payload.len()),
+            &self.payload,
+            &c,
+        ]);
+        let (prk_r, _) = Hkdf::<Sha256>::extract(Some(&self.rng32), &self.message_key);
+        let random: [u8; 32] = expand_prk(&prk_r, &[&lp(session_label::RANDOM), &content], 32)
+            .try_into()
+            .unwrap();
+        let context_hash = sha256(&[
+            &lp(session_label::CONTEXT),
+            &[2u8, 8, 0, 1],
+            &self.session_id,
+            &self.index.to_be_bytes(),
+            &random,
+            &c,
+            &self.binding,
+        ]);
+        let (prk, _) =
+            Hkdf::<Sha256>::extract(Some(&lp(session_label::MESSAGE_SECRET)), &self.message_key);
+        let commitment: [u8; 32] =
+            expand_prk(&prk, &[&lp(session_label::COMMITMENT), &context_hash], 32)
+                .try_into()
+                .unwrap();
+        let body_key = expand_prk(&prk, &[&lp(session_label::BODY_KEY), &context_hash], 32);
+        let body_nonce = expand_prk(&prk, &[&lp(session_label::BODY_NONCE), &context_hash], 12);
+        let commitment_written = self.commitment_override.unwrap_or(commitment);
+        let header_hash = sha256(&[
+            &lp(session_label::HEADER),
+            &context_hash,
+            &commitment_written,
+        ]);
+        let mut signed = header_hash.to_vec();
+        signed.extend_from_slice(&content);
+        let signature = self
+            .signer_seed
+            .map_or([0u8; 64], |s| sign(&s, session_label::SIGNATURE, &signed));
+        let mut body = self.timestamp.to_be_bytes().to_vec();
+        body.extend_from_slice(&u32_len(self.aad.len()));
+        body.extend_from_slice(&self.aad);
+        body.extend_from_slice(&u32_len(self.payload.len()));
+        body.extend_from_slice(&self.payload);
+        if self.signer_seed.is_some() {
+            body.extend_from_slice(&signature);
+        }
+        assert!(body.len() <= self.padded_len, "padded length too small");
+        body.resize(self.padded_len, self.padding_byte);
+        let tag = aes_gcm_seal(&body_key, &body_nonce, &header_hash, &mut body);
+        body.extend_from_slice(&tag);
+        if let Some(i) = self.flip_ciphertext {
+            body[i] ^= 1;
+        }
+        let mut bytes = vec![2u8, 8, 0, 1];
+        bytes.extend_from_slice(&self.session_id);
+        bytes.extend_from_slice(&self.index.to_be_bytes());
+        bytes.extend_from_slice(&random);
+        bytes.extend_from_slice(&commitment_written);
+        bytes.extend_from_slice(&c);
+        bytes.extend_from_slice(&body);
+        SessionMsgOut {
+            content,
+            random,
+            context_hash,
+            commitment,
+            body_key,
+            body_nonce,
+            header_hash,
+            signature,
+            bytes,
+        }
+    }
+}
+
+/// A distribution payload (SPEC.md §15.4), field by field.
+#[derive(Clone, Debug)]
+pub(crate) struct DistributionBytes {
+    pub(crate) version: u8,
+    pub(crate) object_type: u8,
+    pub(crate) suite: u16,
+    pub(crate) seed: [u8; 16],
+    pub(crate) index: u32,
+    pub(crate) chain_key: [u8; 32],
+    pub(crate) created_at: u64,
+    pub(crate) max_messages: u32,
+    pub(crate) max_age_ms: u64,
+    pub(crate) conversation: Vec<u8>,
+}
+
+impl DistributionBytes {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = vec![self.version, self.object_type];
+        w.extend_from_slice(&self.suite.to_be_bytes());
+        w.extend_from_slice(&self.seed);
+        w.extend_from_slice(&self.index.to_be_bytes());
+        w.extend_from_slice(&self.chain_key);
+        w.extend_from_slice(&self.created_at.to_be_bytes());
+        w.extend_from_slice(&self.max_messages.to_be_bytes());
+        w.extend_from_slice(&self.max_age_ms.to_be_bytes());
+        w.extend_from_slice(&u32_len(self.conversation.len()));
+        w.extend_from_slice(&self.conversation);
+        w
+    }
+}
+
+/// An outbound session export (SPEC.md §15.7), field by field; `encode`
+/// appends the state check.
+#[derive(Clone, Debug)]
+pub(crate) struct OutboundExport {
+    pub(crate) suite: u16,
+    pub(crate) session_id: [u8; 16],
+    pub(crate) owner_ed25519: [u8; 32],
+    pub(crate) next_index: u32,
+    pub(crate) chain_key: [u8; 32],
+    pub(crate) created_at: u64,
+    pub(crate) max_messages: u32,
+    pub(crate) max_age_ms: u64,
+    pub(crate) removed: u8,
+    /// Written in the order held (honest: ascending).
+    pub(crate) recipients: Vec<[u8; 16]>,
+    pub(crate) conversation: Vec<u8>,
+    pub(crate) seed: [u8; 16],
+}
+
+impl OutboundExport {
+    /// Every byte before the state check.
+    pub(crate) fn body(&self) -> Vec<u8> {
+        let mut w = vec![2u8, 0x23];
+        w.extend_from_slice(&self.suite.to_be_bytes());
+        w.extend_from_slice(&self.session_id);
+        w.extend_from_slice(&self.owner_ed25519);
+        w.extend_from_slice(&self.next_index.to_be_bytes());
+        w.extend_from_slice(&self.chain_key);
+        w.extend_from_slice(&self.created_at.to_be_bytes());
+        w.extend_from_slice(&self.max_messages.to_be_bytes());
+        w.extend_from_slice(&self.max_age_ms.to_be_bytes());
+        w.push(self.removed);
+        w.extend_from_slice(&u16::try_from(self.recipients.len()).unwrap().to_be_bytes());
+        for r in &self.recipients {
+            w.extend_from_slice(r);
+        }
+        w.extend_from_slice(&u32_len(self.conversation.len()));
+        w.extend_from_slice(&self.conversation);
+        w.extend_from_slice(&self.seed);
+        w
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        with_state_check(self.body())
+    }
+}
+
+/// `bytes || state_check(bytes)`.
+pub(crate) fn with_state_check(mut bytes: Vec<u8>) -> Vec<u8> {
+    let c = session_state_check(&bytes);
+    bytes.extend_from_slice(&c);
+    bytes
+}
+
+/// An inbound session export (SPEC.md §15.8), field by field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct InboundExport {
+    pub(crate) suite: u16,
+    pub(crate) owner_account: [u8; 32],
+    pub(crate) owner_device: [u8; 16],
+    pub(crate) sender_certificate: Vec<u8>,
+    pub(crate) session_id: [u8; 16],
+    pub(crate) created_at: u64,
+    pub(crate) max_messages: u32,
+    pub(crate) max_age_ms: u64,
+    pub(crate) conversation: Vec<u8>,
+    pub(crate) first_index: u32,
+    pub(crate) next_index: u32,
+    pub(crate) chain_key: [u8; 32],
+    /// Written in the order held (honest: ascending).
+    pub(crate) skipped: Vec<(u32, [u8; 32])>,
+}
+
+impl InboundExport {
+    pub(crate) fn body(&self) -> Vec<u8> {
+        let mut w = vec![2u8, 0x24];
+        w.extend_from_slice(&self.suite.to_be_bytes());
+        w.extend_from_slice(&self.owner_account);
+        w.extend_from_slice(&self.owner_device);
+        w.extend_from_slice(&self.sender_certificate);
+        w.extend_from_slice(&self.session_id);
+        w.extend_from_slice(&self.created_at.to_be_bytes());
+        w.extend_from_slice(&self.max_messages.to_be_bytes());
+        w.extend_from_slice(&self.max_age_ms.to_be_bytes());
+        w.extend_from_slice(&u32_len(self.conversation.len()));
+        w.extend_from_slice(&self.conversation);
+        w.extend_from_slice(&self.first_index.to_be_bytes());
+        w.extend_from_slice(&self.next_index.to_be_bytes());
+        w.extend_from_slice(&self.chain_key);
+        w.extend_from_slice(&u16::try_from(self.skipped.len()).unwrap().to_be_bytes());
+        for (i, k) in &self.skipped {
+            w.extend_from_slice(&i.to_be_bytes());
+            w.extend_from_slice(k);
+        }
+        w
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        with_state_check(self.body())
+    }
+
+    /// The slot key (SPEC.md §15.4): sender account, device id, digest.
+    pub(crate) fn slot_key(&self) -> Vec<u8> {
+        let mut k = self.sender_certificate[4..52].to_vec();
+        k.extend_from_slice(&conversation_digest(&self.conversation));
+        k
+    }
+}
+
+/// One slot of a receiving store export (SPEC.md §15.8, type `0x25`).
+#[derive(Clone, Debug)]
+pub(crate) struct StoreSlot {
+    /// 80 bytes: sender account, sender device id, conversation digest.
+    pub(crate) key: Vec<u8>,
+    /// 0 none, 1 a floor, 2 a floor raised by a conflicting distribution.
+    pub(crate) floor_flag: u8,
+    pub(crate) floor: u64,
+    /// Each session's `0x24` export, in the order written.
+    pub(crate) sessions: Vec<Vec<u8>>,
+}
+
+/// A receiving store export; `encode` appends the state check.
+pub(crate) fn store_body(
+    owner_account: &[u8; 32],
+    owner_device: &[u8; 16],
+    forgotten_floor: Option<u64>,
+    slots: &[StoreSlot],
+) -> Vec<u8> {
+    let mut w = vec![2u8, 0x25, 0, 1];
+    w.extend_from_slice(owner_account);
+    w.extend_from_slice(owner_device);
+    w.push(u8::from(forgotten_floor.is_some()));
+    w.extend_from_slice(&forgotten_floor.unwrap_or(0).to_be_bytes());
+    w.extend_from_slice(&u16::try_from(slots.len()).unwrap().to_be_bytes());
+    for s in slots {
+        w.extend_from_slice(&s.key);
+        w.push(s.floor_flag);
+        w.extend_from_slice(&s.floor.to_be_bytes());
+        w.push(u8::try_from(s.sessions.len()).unwrap());
+        for x in &s.sessions {
+            w.extend_from_slice(&u32_len(x.len()));
+            w.extend_from_slice(x);
+        }
+    }
+    w
+}

@@ -29,6 +29,8 @@ mod identity;
 mod prekeys;
 #[path = "vectors_replay_model.rs"]
 pub(crate) mod replay_model;
+#[path = "vectors_gen_sessions.rs"]
+mod sessions;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +39,7 @@ use rand_core::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
 /// The files the generator writes, in order.
-pub(crate) const FILES: [&str; 8] = [
+pub(crate) const FILES: [&str; 9] = [
     "keys.json",
     "certificates.json",
     "device_lists.json",
@@ -46,6 +48,7 @@ pub(crate) const FILES: [&str; 8] = [
     "envelopes.json",
     "prekeys.json",
     "hybrid.json",
+    "sessions.json",
 ];
 
 /// The specification version every file is written for.
@@ -71,6 +74,7 @@ pub(crate) fn generate() -> Vec<(&'static str, String)> {
                 "envelopes.json" => envelopes::envelopes(),
                 "prekeys.json" => prekeys::prekeys(),
                 "hybrid.json" => hybrid::hybrid(),
+                "sessions.json" => sessions::sessions(),
                 other => panic!("no generator for {other}"),
             };
             (*name, text)

@@ -12,11 +12,18 @@
 //! * Each device runs a **client** that holds only fanseal state: its
 //!   `DeviceKeyring`, a `TrustStore` and a `ReplayGuard` (SPEC.md §14). A
 //!   restart exports the three to bytes and imports them.
+//! * The friends' **group chat** runs on sender-key sessions (`group.rs`,
+//!   SPEC.md §15): each sending device distributes one session per
+//!   conversation in one envelope, then sends session messages the relay
+//!   routes by session id; the sessions are part of the client's saved state.
 //!
 //! Randomness comes from a seeded `ChaCha20Rng` (reproducible); time is a
 //! Unix-ms counter the story advances explicitly.
 //!
-//! Run with `cargo run --example messenger`.
+//! Run with `cargo run --example messenger` (this file is
+//! `examples/messenger/main.rs`).
+
+mod group;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
@@ -25,9 +32,14 @@ use std::fmt;
 use fanseal::{
     open, seal, AccountPublicKey, AccountSecret, CertificateParams, DecodeError, DeviceCertificate,
     DeviceId, DeviceKeyring, DeviceList, DeviceListError, DeviceListLookup, DevicePublicKeys,
-    DeviceSecret, Envelope, KeyId, Message, OpenError, Opened, Padding, RelaySplit, ReplayError,
-    ReplayGuard, SafetyNumber, SealError, SignedPrekey, TrustError, TrustStore, VerifiedDeviceList,
+    DeviceSecret, DistributionReceived, Envelope, KeyId, Membership, Message, OpenError, Opened,
+    Padding, RelaySplit, ReplayError, ReplayGuard, SafetyNumber, SealError, SessionError,
+    SessionId, SessionMessage, SignedPrekey, TrustError, TrustStore, VerifiedDeviceList,
     VerifiedPrekey, CAPABILITY_PREKEYS,
+};
+use group::{
+    group_outcome, Before, GroupEvent, GroupReceived, SavedSessions, Sessions, FRIENDS,
+    GROUP_POLICY,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -150,45 +162,111 @@ impl Directory {
 
 type Mailbox = (AccountPublicKey, DeviceId);
 
+/// A delivery still to hand out: a cut of a stored envelope, or a stored
+/// session message.
+enum Pending {
+    Envelope(usize, KeyId),
+    Session(usize),
+}
+
+/// What a device fetches.
+enum Delivery {
+    Envelope(Vec<u8>),
+    Session(Vec<u8>),
+}
+
 #[derive(Default)]
 struct Relay {
     /// Envelopes exactly as uploaded; deliveries are cut from these bytes.
     stored: Vec<Vec<u8>>,
-    /// Per device: (stored envelope, key id) still to deliver.
-    mailboxes: BTreeMap<Mailbox, Vec<(usize, KeyId)>>,
+    /// Session messages as uploaded (each once, whatever the group size).
+    session_messages: Vec<Vec<u8>>,
+    /// Per session id, the devices its distributions went to: the sender
+    /// declares the session id with each distribution it uploads.
+    routes: BTreeMap<SessionId, BTreeSet<Mailbox>>,
+    /// Per device: deliveries still to hand out.
+    mailboxes: BTreeMap<Mailbox, Vec<Pending>>,
     /// Key ids the directory could not map (kept or dropped by retention).
     unroutable: usize,
 }
 
 impl Relay {
-    /// Stores an envelope and files one pending delivery per recipient key id.
-    fn upload(&mut self, envelope: Vec<u8>, directory: &Directory) -> Result<usize, DecodeError> {
+    /// Stores an envelope and files one pending delivery per recipient key
+    /// id; returns the devices it went to.
+    fn upload(
+        &mut self,
+        envelope: Vec<u8>,
+        directory: &Directory,
+    ) -> Result<BTreeSet<Mailbox>, DecodeError> {
         let index = self.stored.len();
         let routes: Vec<(KeyId, Option<Mailbox>)> = RelaySplit::new(&envelope)?
             .recipients()
             .iter()
             .map(|k| (*k, directory.mailbox_of(k)))
             .collect();
+        let mut to = BTreeSet::new();
         for (key_id, mailbox) in &routes {
             match mailbox {
-                Some(m) => self.mailboxes.entry(*m).or_default().push((index, *key_id)),
+                Some(m) => {
+                    let pending = Pending::Envelope(index, *key_id);
+                    self.mailboxes.entry(*m).or_default().push(pending);
+                    to.insert(*m);
+                }
                 None => self.unroutable += 1,
             }
         }
         self.stored.push(envelope);
-        Ok(routes.len())
+        Ok(to)
+    }
+
+    /// A distribution envelope, with the session id its sender declares:
+    /// the session's messages go to the devices it went to (a
+    /// re-distribution adds the added devices).
+    fn upload_distribution(
+        &mut self,
+        envelope: Vec<u8>,
+        session: SessionId,
+        directory: &Directory,
+    ) -> Result<(), DecodeError> {
+        let to = self.upload(envelope, directory)?;
+        self.routes.entry(session).or_default().extend(to);
+        Ok(())
+    }
+
+    /// Stores a session message once and files it for every device of its
+    /// session (read from the message's public header), the sender's own
+    /// included: every device fetches every message (SPEC.md §15.11).
+    fn upload_session(&mut self, message: Vec<u8>) -> Result<usize, DecodeError> {
+        let session = SessionMessage::from_bytes(&message)?.session_id();
+        let index = self.session_messages.len();
+        let to = self.routes.get(&session).cloned().unwrap_or_default();
+        for mailbox in &to {
+            let pending = Pending::Session(index);
+            self.mailboxes.entry(*mailbox).or_default().push(pending);
+        }
+        self.session_messages.push(message);
+        Ok(to.len())
     }
 
     /// Hands a device its pending deliveries. A server writes the four
     /// borrowed slices of `DeliveryParts` with vectored I/O; in memory the
     /// "network" is one `Vec` per delivery.
-    fn fetch(&mut self, mailbox: &Mailbox) -> Res<Vec<Vec<u8>>> {
+    fn fetch(&mut self, mailbox: &Mailbox) -> Res<Vec<Delivery>> {
         let pending = self.mailboxes.remove(mailbox).unwrap_or_default();
         let mut out = Vec::new();
-        for (index, key_id) in pending {
-            let stored = self.stored.get(index).ok_or("no such envelope")?;
-            let split = RelaySplit::new(stored)?;
-            out.push(split.delivery(&key_id).ok_or("no such delivery")?.to_vec());
+        for p in pending {
+            match p {
+                Pending::Envelope(index, key_id) => {
+                    let stored = self.stored.get(index).ok_or("no such envelope")?;
+                    let split = RelaySplit::new(stored)?;
+                    let delivery = split.delivery(&key_id).ok_or("no such delivery")?;
+                    out.push(Delivery::Envelope(delivery.to_vec()));
+                }
+                Pending::Session(index) => {
+                    let stored = self.session_messages.get(index).ok_or("no such message")?;
+                    out.push(Delivery::Session(stored.clone()));
+                }
+            }
         }
         Ok(out)
     }
@@ -291,6 +369,7 @@ enum SendError {
     /// The app must trust (compare safety numbers with) this account first.
     NotTrusted(AccountPublicKey),
     Seal(SealError),
+    Session(SessionError),
     Relay(DecodeError),
 }
 
@@ -299,6 +378,7 @@ impl fmt::Display for SendError {
         match self {
             SendError::NotTrusted(a) => write!(f, "{a:?} is not trusted yet"),
             SendError::Seal(e) => write!(f, "seal: {e}"),
+            SendError::Session(e) => write!(f, "session: {e}"),
             SendError::Relay(e) => write!(f, "relay refused the upload: {e}"),
         }
     }
@@ -306,11 +386,13 @@ impl fmt::Display for SendError {
 
 impl Error for SendError {}
 
-/// A client's three state objects as the bytes an app writes to storage.
+/// A client's state objects as the bytes an app writes to storage.
+#[derive(Clone)]
 struct Saved {
     keyring: Zeroizing<Vec<u8>>,
     trust: Vec<u8>,
     guard: Vec<u8>,
+    sessions: SavedSessions,
 }
 
 struct Client {
@@ -318,6 +400,8 @@ struct Client {
     keyring: DeviceKeyring,
     trust: TrustStore,
     guard: ReplayGuard,
+    /// The group chat's sessions (`group.rs`).
+    sessions: Sessions,
 }
 
 impl Client {
@@ -332,6 +416,7 @@ impl Client {
         let cert = account.certify(DeviceId::random(rng), secret.public_keys(), now, YEAR)?;
         Ok(Client {
             name,
+            sessions: Sessions::new(&cert),
             keyring: DeviceKeyring::new(secret, cert)?,
             trust: TrustStore::new(),
             // 64 ids per contact account, a 7-day window, 60 s of clock skew.
@@ -454,10 +539,25 @@ impl Client {
         Ok(envelope)
     }
 
+    /// Opens a delivery against the trust store, then the replay guard
+    /// decides (SPEC.md §6).
+    fn accept(
+        &mut self,
+        delivery: &[u8],
+        directory: &Directory,
+        now: u64,
+    ) -> Result<Opened, Refusal> {
+        let opened = self.open_delivery(delivery, directory, now)?;
+        self.guard
+            .check_opened(&opened, now)
+            .map_err(Refusal::Replay)?;
+        Ok(opened)
+    }
+
     /// Opens a delivery against the trust store. On the precise
     /// `SenderNotOnTrustedList(account)` it refreshes that one account and
-    /// retries once (SPEC.md §5.2 step 9); then the replay guard decides.
-    fn accept(
+    /// retries once (SPEC.md §5.2 step 9).
+    fn open_delivery(
         &mut self,
         delivery: &[u8],
         directory: &Directory,
@@ -472,38 +572,68 @@ impl Client {
             }
             other => other.map_err(Refusal::Open)?,
         };
-        self.guard
-            .check_opened(&opened, now)
-            .map_err(Refusal::Replay)?;
         Ok(opened)
     }
 
-    /// Fetches the mailbox and accepts each delivery.
-    fn receive(&mut self, net: &mut Net, now: u64) -> Res<Vec<Received>> {
-        let deliveries = net.relay.fetch(&self.mailbox())?;
-        Ok(deliveries
-            .into_iter()
-            .map(|bytes| {
-                let result = self.accept(&bytes, &net.directory, now);
-                Received { bytes, result }
-            })
-            .collect())
+    /// Fetches the mailbox and handles each delivery.
+    fn receive(&mut self, net: &mut Net, now: u64) -> Res<Inbox> {
+        let mut inbox = Inbox::default();
+        for delivery in net.relay.fetch(&self.mailbox())? {
+            self.deliver(delivery, &net.directory, now, &mut inbox);
+        }
+        Ok(inbox)
     }
 
-    /// The three state objects as canonical bytes (SPEC.md §3.9, §6.4, §14.2).
+    /// One delivery: an envelope is opened; a session distribution
+    /// (`session::is_distribution`) goes to the session store, which is
+    /// the replay authority for distributions (SPEC.md §15.4); any other
+    /// envelope is a direct message and passes the replay guard. A session
+    /// message goes to the store.
+    fn deliver(&mut self, delivery: Delivery, directory: &Directory, now: u64, inbox: &mut Inbox) {
+        match delivery {
+            Delivery::Envelope(bytes) => match self.open_delivery(&bytes, directory, now) {
+                Ok(opened) if fanseal::session::is_distribution(&opened) => {
+                    let event = self.take_distribution(&opened, directory, now);
+                    inbox.group.push(GroupReceived { bytes, event });
+                }
+                Ok(opened) => {
+                    let result = self
+                        .guard
+                        .check_opened(&opened, now)
+                        .map_err(Refusal::Replay)
+                        .map(|()| opened);
+                    inbox.direct.push(Received { bytes, result });
+                }
+                Err(e) => inbox.direct.push(Received {
+                    bytes,
+                    result: Err(e),
+                }),
+            },
+            Delivery::Session(bytes) => {
+                let event = self.read_group(&bytes, now);
+                inbox.group.push(GroupReceived { bytes, event });
+            }
+        }
+    }
+
+    /// The state objects as canonical bytes (SPEC.md §3.9, §6.4, §14.2;
+    /// SPEC.md §15.7–15.8).
     fn save(&self) -> Saved {
         Saved {
             keyring: self.keyring.export(),
             trust: self.trust.export(),
             guard: self.guard.to_bytes(),
+            sessions: self.sessions.save(),
         }
     }
 
     /// All or nothing: any part that fails to load loads nothing.
     fn restore(name: &'static str, saved: &Saved) -> Res<Client> {
+        let keyring = DeviceKeyring::import(&saved.keyring)?;
         Ok(Client {
             name,
-            keyring: DeviceKeyring::import(&saved.keyring)?,
+            sessions: Sessions::restore(&saved.sessions, keyring.certificate())?,
+            keyring,
             trust: TrustStore::import(&saved.trust)?,
             guard: ReplayGuard::from_bytes(&saved.guard)?,
         })
@@ -542,6 +672,20 @@ fn short(account: &AccountPublicKey) -> String {
 struct Received {
     bytes: Vec<u8>,
     result: Result<Opened, Refusal>,
+}
+
+/// What one fetch brought: direct messages, and the group chat's traffic
+/// (distributions and session messages).
+#[derive(Default)]
+struct Inbox {
+    direct: Vec<Received>,
+    group: Vec<GroupReceived>,
+}
+
+impl Inbox {
+    fn group_outcomes(&self) -> Vec<String> {
+        self.group.iter().map(group_outcome).collect()
+    }
 }
 
 /// "ok: <payload>" or "refused: <reason>", for compact assertions.
@@ -620,7 +764,7 @@ impl Clients {
         except: &[&str],
         net: &mut Net,
         now: u64,
-    ) -> Res<BTreeMap<&'static str, Vec<Received>>> {
+    ) -> Res<BTreeMap<&'static str, Inbox>> {
         let mut out = BTreeMap::new();
         for c in self.0.iter_mut().filter(|c| !except.contains(&c.name)) {
             out.insert(c.name, c.receive(net, now)?);
@@ -766,40 +910,117 @@ fn main() -> Res<()> {
     }
     // An old backup, used in step 7: bob-phone's trust store (all at v1).
     let bob_phone_backup = clients.get("bob-phone")?.trust.export();
-    // A group message from Alice's phone to all three accounts.
+    // The friends' group chat runs on sessions (group.rs). Alice's phone
+    // starts one and distributes it in one envelope to the 5 devices (its
+    // own among them: sealed sender), then sends the first message as a
+    // session message the relay routes by session id.
     let everyone = [alice.key(), bob.key(), carol.key()];
-    let sent = clients
-        .get("alice-phone")?
-        .send(&everyone, b"dinner on friday?", &mut net, now)?;
-    assert_eq!(sent.header().recipients().len(), 5);
+    let sent = clients.get_mut("alice-phone")?.send_group(
+        FRIENDS,
+        &everyone,
+        b"dinner on friday?",
+        &mut net,
+        now,
+    )?;
+    let [Before::Started(alice_session)] = sent.before[..] else {
+        return Err(format!("expected a new session: {:?}", sent.before).into());
+    };
+    let [distribution] = sent.distributions.as_slice() else {
+        return Err("expected one distribution".into());
+    };
+    assert_eq!(distribution.header().recipients().len(), 5);
+    assert_eq!(
+        net.relay.routes.get(&alice_session).map(|r| r.len()),
+        Some(5)
+    );
     assert_eq!(net.relay.unroutable, 0);
-    println!("  alice-phone sealed one envelope for 5 devices; the relay routed 5 deliveries");
+    // Kept for step 2: the history a device added later may not read.
+    let dinner = sent.message.to_bytes();
+    println!(
+        "  alice-phone started a session ({} messages or {} days): one distribution envelope for 5 devices, then message 0 ({} B)",
+        GROUP_POLICY.max_messages,
+        GROUP_POLICY.max_age_ms / DAY,
+        dinner.len()
+    );
     now += SECOND;
     let got = clients.receive_all(&[], &mut net, now)?;
-    for (name, received) in &got {
-        let [r] = received.as_slice() else {
-            return Err(format!("{name}: expected one delivery").into());
+    for (name, inbox) in &got {
+        let own = *name == "alice-phone";
+        let want = if own {
+            ["session refused: OwnSession", "own message"]
+        } else {
+            ["new session", "group: dinner on friday?"]
         };
-        let opened = r.result.as_ref().map_err(|e| format!("{name}: {e}"))?;
-        assert_eq!(opened.payload(), b"dinner on friday?");
-        assert_eq!(opened.sender_account(), &alice.key());
-        // The relay delivers it again: the replay guard refuses it.
-        let again = clients.get_mut(name)?.accept(&r.bytes, &net.directory, now);
-        assert_eq!(again.err(), Some(Refusal::Replay(ReplayError::Replayed)));
-        // The recipient audit: every key id in the signed header is a
-        // device of a trusted account; nothing unknown.
-        let report = audit(clients.get(name)?, opened, &net.directory);
-        assert!(
-            report.iter().all(|(_, who)| who.is_some()),
-            "unknown key id"
-        );
-        let devices: BTreeSet<String> = report
+        assert_eq!(inbox.group_outcomes(), want, "{name}");
+        assert!(inbox.direct.is_empty(), "{name}");
+        let [distribution, message] = inbox.group.as_slice() else {
+            return Err(format!("{name}: expected two deliveries").into());
+        };
+        // The relay delivers the distribution again: the store is the
+        // replay authority for distributions, and a replay of a held
+        // session is `Held`, which changes nothing.
+        let client = clients.get_mut(name)?;
+        let opened = client.open_delivery(&distribution.bytes, &net.directory, now)?;
+        let before = client.sessions.inbound.export();
+        let again = client.take_distribution(&opened, &net.directory, now);
+        let GroupEvent::Session { result, .. } = again else {
+            return Err("not a distribution".into());
+        };
+        if *name == "alice-phone" {
+            assert_eq!(result, Err(SessionError::OwnSession));
+        } else {
+            assert!(
+                matches!(result, Ok(DistributionReceived::Held(_))),
+                "{name}"
+            );
+        }
+        assert_eq!(*client.sessions.inbound.export(), *before, "{name}");
+        // The recipient audit of the distribution: every key id in its
+        // signed header is a device of a trusted account; nothing unknown.
+        let GroupEvent::Session { audit, .. } = &distribution.event else {
+            return Err("not a distribution".into());
+        };
+        assert!(audit.iter().all(|(_, who)| who.is_some()), "unknown key id");
+        let devices: BTreeSet<String> = audit
             .iter()
             .filter_map(|(_, who)| who.map(|(a, d)| names.device(&a, d)))
             .collect();
         assert_eq!(devices.len(), 5);
-        println!("  {name:<12} opened it, replay refused; audit: {devices:?}");
+        if !own {
+            // The message names its sender (checked against the trust
+            // store) and its conversation; delivered again, it is refused.
+            let GroupEvent::Message(Ok(m)) = &message.event else {
+                return Err("not a message".into());
+            };
+            assert_eq!(m.sender_account(), &alice.key());
+            assert_eq!(m.conversation_id(), FRIENDS);
+            let GroupEvent::Message(again) = client.read_group(&message.bytes, now) else {
+                return Err("not a message".into());
+            };
+            assert_eq!(again.err(), Some(SessionError::DuplicateIndex { index: 0 }));
+        }
+        println!("  {name:<12} {want:?}; replays refused; audit: {devices:?}");
     }
+    // Bob's phone answers: a session of its own (one per sending device
+    // and conversation).
+    let sent = clients.get_mut("bob-phone")?.send_group(
+        FRIENDS,
+        &everyone,
+        b"friday works",
+        &mut net,
+        now,
+    )?;
+    assert!(matches!(sent.before[..], [Before::Started(_)]));
+    let got = clients.receive_all(&[], &mut net, now)?;
+    for (name, inbox) in &got {
+        let want = if *name == "bob-phone" {
+            ["session refused: OwnSession", "own message"]
+        } else {
+            ["new session", "group: friday works"]
+        };
+        assert_eq!(inbox.group_outcomes(), want, "{name}");
+    }
+    println!("  bob-phone started its own session; the 4 other devices read \"friday works\"");
 
     // -----------------------------------------------------------------
     println!("\n2. situation 1: a stale list gives a precise error (SPEC §5.2 step 9, §13.1)");
@@ -825,7 +1046,9 @@ fn main() -> Res<()> {
     clients.0.push(laptop);
     let bob_phone = clients.get_mut("bob-phone")?;
     let deliveries = net.relay.fetch(&bob_phone.mailbox())?;
-    let delivery = deliveries.first().ok_or("no delivery")?;
+    let Some(Delivery::Envelope(delivery)) = deliveries.first() else {
+        return Err("no envelope delivered".into());
+    };
     // Bob's phone trusts Alice's v1: not "unauthenticated", but the account
     // whose list to refresh.
     let stale = open(&bob_phone.keyring, delivery, &bob_phone.trust, now);
@@ -842,12 +1065,57 @@ fn main() -> Res<()> {
     println!("  bob-phone fetched alice's chain after v1 ([v2]), one update, opened it");
     // The others refresh the same way inside `accept`.
     let got = clients.receive_all(&[], &mut net, now)?;
-    for (name, received) in &got {
-        for r in received {
+    for (name, inbox) in &got {
+        for r in &inbox.direct {
             assert_eq!(outcome(r), "ok: hello from my new laptop", "{name}");
         }
     }
     println!("  alice-phone, alice-tablet, alice-laptop, bob-desktop opened it too");
+    // The group chat: alice-phone's session went out before the laptop
+    // existed. Its trust store now has alice v2 (refreshed above), so
+    // `encrypt` answers MembershipChanged and the session's current state
+    // goes out again: the laptop reads from index 1 on.
+    let laptop_key = clients.get("alice-laptop")?.keyring.certificate().key_id();
+    let sent = clients.get_mut("alice-phone")?.send_group(
+        FRIENDS,
+        &everyone,
+        b"my laptop joins us",
+        &mut net,
+        now,
+    )?;
+    assert_eq!(sent.before, [Before::Redistributed(vec![laptop_key])]);
+    assert_eq!(sent.message.index(), 1);
+    println!("  alice-phone's next group message: encrypt said MembershipChanged(alice-laptop); re-distributed at index 1");
+    let got = clients.receive_all(&[], &mut net, now)?;
+    for (name, inbox) in &got {
+        let want = match *name {
+            "alice-phone" => ["session refused: OwnSession", "own message"],
+            "alice-laptop" => ["new session", "group: my laptop joins us"],
+            _ => ["held session", "group: my laptop joins us"],
+        };
+        assert_eq!(inbox.group_outcomes(), want, "{name}");
+    }
+    // Carol's phone still trusts alice v1: its audit of the re-distribution
+    // cannot account for one recipient (the laptop's prekey) until it
+    // refreshes Alice's list (step 3). The audit is the app's to act on.
+    let carol_got = got.get("carol-phone").ok_or("no result")?;
+    let Some(GroupEvent::Session { audit, .. }) = carol_got.group.first().map(|r| &r.event) else {
+        return Err("no distribution".into());
+    };
+    let unknown = audit.iter().filter(|(_, who)| who.is_none()).count();
+    assert_eq!((audit.len(), unknown), (6, 1));
+    println!("  carol-phone (alice v1) audits it: 1 of 6 recipient key ids unaccounted for until it refreshes");
+    // The history before the laptop's distribution stays unreadable.
+    let laptop = clients.get_mut("alice-laptop")?;
+    let GroupEvent::Message(history) = laptop.read_group(&dinner, now) else {
+        return Err("not a message".into());
+    };
+    let before_it = SessionError::BeforeDistribution {
+        index: 0,
+        first_index: 1,
+    };
+    assert_eq!(history.err(), Some(before_it));
+    println!("  the laptop took the session (the others: Held) and read message 1; message 0 -> BeforeDistribution");
 
     // -----------------------------------------------------------------
     println!("\n3. situation 2: messages in flight across list changes (SPEC §5.2 step 9, §14.1)");
@@ -889,6 +1157,7 @@ fn main() -> Res<()> {
     // the list (SPEC §13.1).
     let carol_phone = clients.get_mut("carol-phone")?;
     let device_id = carol_phone.keyring.certificate().device_id();
+    let carol_old_key = carol_phone.keyring.certificate().key_id();
     let new_keys = DeviceSecret::generate(&mut net.rng);
     let carol_expiry = now + 3 * DAY;
     let rekeyed = carol.certify(device_id, new_keys.public_keys(), now, 3 * DAY)?;
@@ -896,7 +1165,7 @@ fn main() -> Res<()> {
     carol.publish(vec![rekeyed], now, &mut net.directory)?;
     carol_phone.publish_prekey(&mut net, now)?;
     // Alice reports the tablet lost and removes it (alice v3).
-    let tablet = clients.take("alice-tablet")?;
+    let mut tablet = clients.take("alice-tablet")?;
     let tablet_id = tablet.keyring.certificate().device_id();
     let certs = alice
         .certificates()
@@ -951,6 +1220,7 @@ fn main() -> Res<()> {
         let have: Vec<String> = got
             .get(name)
             .ok_or("no result")?
+            .direct
             .iter()
             .map(outcome)
             .collect();
@@ -962,7 +1232,7 @@ fn main() -> Res<()> {
     let alice_phone = clients.get("alice-phone")?;
     let renewal_copy = &got
         .get("alice-phone")
-        .and_then(|r| r.first())
+        .and_then(|r| r.direct.first())
         .ok_or("no delivery")?
         .bytes;
     let current: Vec<VerifiedDeviceList> = alice_phone
@@ -985,7 +1255,8 @@ fn main() -> Res<()> {
     let laptop = clients.get_mut("alice-laptop")?;
     laptop.maintain(&mut net, now)?;
     assert_eq!(laptop.sync(&net.directory, now)?.len(), 3);
-    let have: Vec<String> = laptop.receive(&mut net, now)?.iter().map(outcome).collect();
+    let got = laptop.receive(&mut net, now)?;
+    let have: Vec<String> = got.direct.iter().map(outcome).collect();
     assert_eq!(
         have,
         [expect(&["sent before my renewal"]), vec![removed.clone()]].concat()
@@ -998,6 +1269,78 @@ fn main() -> Res<()> {
         Some(Refusal::Open(OpenError::SenderNotOnTrustedList(bob.key())))
     );
     println!("  alice-phone, the same renewal message after its grace ended: refused");
+    // The group chat after the removal, and after Carol's re-key (a new
+    // key counts as a removed device: the old one may be why). Asked after
+    // the sync, alice-phone's session names the devices at once.
+    let tablet_key = tablet.keyring.certificate().key_id();
+    let alice_phone = clients.get_mut("alice-phone")?;
+    let lists: Vec<&VerifiedDeviceList> = everyone
+        .iter()
+        .filter_map(|a| alice_phone.trust.verified_device_list(a))
+        .collect();
+    let session = alice_phone
+        .sessions
+        .outbound
+        .get_mut(FRIENDS)
+        .ok_or("no session")?;
+    let Membership::Removed(gone) = session.update_membership(&lists, now) else {
+        return Err("expected a removal".into());
+    };
+    let gone: BTreeSet<KeyId> = gone.into_iter().collect();
+    assert_eq!(gone, BTreeSet::from([tablet_key, carol_old_key]));
+    assert!(session.needs_rotation(now));
+    println!("  alice-phone's session: update_membership -> Removed(alice-tablet, carol-phone's old key)");
+    // So `encrypt` says RotationRequired; a new session goes to the 5
+    // devices of the current lists only.
+    let sent = alice_phone.send_group(FRIENDS, &everyone, b"the tablet is gone", &mut net, now)?;
+    let [Before::Rotated { old, new }] = sent.before[..] else {
+        return Err(format!("expected a rotation: {:?}", sent.before).into());
+    };
+    assert_eq!(old, alice_session);
+    let [distribution] = sent.distributions.as_slice() else {
+        return Err("expected one distribution".into());
+    };
+    assert_eq!(distribution.header().recipients().len(), 5);
+    let route = net.relay.routes.get(&new).ok_or("no route")?;
+    assert!(route.len() == 5 && !route.contains(&tablet.mailbox()));
+    // The tablet's thief gets the message anyway (say, from the relay's
+    // storage): it holds no session to read it with.
+    let GroupEvent::Message(stolen) = tablet.read_group(&sent.message.to_bytes(), now) else {
+        return Err("not a message".into());
+    };
+    assert_eq!(stolen.err(), Some(SessionError::UnknownSession));
+    println!("  alice-phone: RotationRequired -> a new session for 5 devices; the tablet: UnknownSession");
+    // Bob's phone, whose session also went to both removed devices (and
+    // not yet to the laptop), rotates at its next message.
+    let sent = clients
+        .get_mut("bob-phone")?
+        .send_group(FRIENDS, &everyone, b"noted", &mut net, now)?;
+    assert!(matches!(sent.before[..], [Before::Rotated { .. }]));
+    let got = clients.receive_all(&[], &mut net, now)?;
+    for (name, inbox) in &got {
+        let want = match *name {
+            "alice-phone" => [
+                "session refused: OwnSession",
+                "own message",
+                "new session",
+                "group: noted",
+            ],
+            "bob-phone" => [
+                "new session",
+                "group: the tablet is gone",
+                "session refused: OwnSession",
+                "own message",
+            ],
+            _ => [
+                "new session",
+                "group: the tablet is gone",
+                "new session",
+                "group: noted",
+            ],
+        };
+        assert_eq!(inbox.group_outcomes(), want, "{name}");
+    }
+    println!("  bob-phone rotated too; every remaining device took both new sessions and read both messages");
 
     // -----------------------------------------------------------------
     println!("\n4. situation 3: a flood of future-stamped messages from one contact (SPEC §6)");
@@ -1018,7 +1361,7 @@ fn main() -> Res<()> {
         .get("carol-phone")?
         .send(&to_bob_carol, b"a fresh message", &mut net, now)?;
     let got = clients.receive_all(&[], &mut net, now)?;
-    let bob_got = got.get("bob-phone").ok_or("no result")?;
+    let bob_got = &got.get("bob-phone").ok_or("no result")?.direct;
     assert_eq!(bob_got.len(), flood + 1);
     assert!(
         bob_got.iter().all(|r| r.result.is_ok()),
@@ -1094,7 +1437,7 @@ fn main() -> Res<()> {
         .send(&to_bob_carol, b"are you there?", &mut net, now)?;
     let got = clients.get_mut("carol-phone")?.receive(&mut net, now)?;
     assert_eq!(
-        got.iter().map(outcome).collect::<Vec<_>>(),
+        got.direct.iter().map(outcome).collect::<Vec<_>>(),
         ["ok: are you there?"]
     );
     clients.receive_all(&[], &mut net, now)?;
@@ -1107,22 +1450,48 @@ fn main() -> Res<()> {
     clients
         .get("carol-phone")?
         .send(&to_bob_carol, b"yes, renewed", &mut net, now)?;
+    // Carol's renewal kept her key: alice-phone's session goes on.
+    let sent = clients.get_mut("alice-phone")?.send_group(
+        FRIENDS,
+        &everyone,
+        b"see you on friday",
+        &mut net,
+        now,
+    )?;
+    assert!(sent.before.is_empty());
     let got = clients.get_mut("bob-phone")?.receive(&mut net, now)?;
-    let before = got.first().ok_or("no delivery")?;
+    let before = got.direct.first().ok_or("no delivery")?;
     assert_eq!(outcome(before), "ok: yes, renewed");
+    assert_eq!(got.group_outcomes(), ["group: see you on friday"]);
     let old_client = clients.take("bob-phone")?;
     let saved = old_client.save();
     println!(
-        "  bob-phone saved: keyring {} B, trust store {} B, replay guard {} B",
+        "  bob-phone saved: keyring {} B, trust store {} B, replay guard {} B, {} outbound session(s) {} B, inbound sessions {} B",
         saved.keyring.len(),
         saved.trust.len(),
-        saved.guard.len()
+        saved.guard.len(),
+        saved.sessions.outbound.len(),
+        saved.sessions.outbound.iter().map(|b| b.len()).sum::<usize>(),
+        saved.sessions.inbound.len()
     );
     let mut restored = Client::restore("bob-phone", &saved)?;
     assert_eq!(restored.trust, old_client.trust);
     assert_eq!(restored.guard, old_client.guard);
     assert_eq!(*restored.keyring.export(), *saved.keyring);
     assert_eq!(restored.keyring.key_id(), old_client.keyring.key_id());
+    assert_eq!(*restored.sessions.inbound.export(), *saved.sessions.inbound);
+    assert_eq!(
+        restored.sessions.inbound.len(),
+        old_client.sessions.inbound.len()
+    );
+    let outbound = |c: &Client| -> Vec<Vec<u8>> {
+        c.sessions
+            .outbound
+            .values()
+            .map(|s| s.export().to_vec())
+            .collect()
+    };
+    assert_eq!(outbound(&restored), outbound(&old_client));
     drop(old_client);
     // A replay of what was accepted before the restart: refused.
     let replay = restored.accept(&before.bytes, &net.directory, now);
@@ -1134,12 +1503,48 @@ fn main() -> Res<()> {
         .send(&to_bob_carol, b"after your restart", &mut net, now)?;
     let got = clients.get_mut("bob-phone")?.receive(&mut net, now)?;
     assert_eq!(
-        got.iter().map(outcome).collect::<Vec<_>>(),
+        got.direct.iter().map(outcome).collect::<Vec<_>>(),
         ["ok: after your restart"]
     );
     println!("  the next message opens");
+    // The group chat: the restored store reads alice-phone's session on…
+    let sent = clients.get_mut("alice-phone")?.send_group(
+        FRIENDS,
+        &everyone,
+        b"welcome back",
+        &mut net,
+        now,
+    )?;
+    assert!(sent.before.is_empty());
+    let got = clients.get_mut("bob-phone")?.receive(&mut net, now)?;
+    assert_eq!(got.group_outcomes(), ["group: welcome back"]);
+    // …and its loaded outbound session may not encrypt (it cannot know it
+    // is the latest copy): the first group message after the restart rotates.
+    let bob_phone = clients.get_mut("bob-phone")?;
+    let loaded = bob_phone
+        .sessions
+        .outbound
+        .get(FRIENDS)
+        .ok_or("no session")?;
+    assert!(loaded.needs_rotation(now));
+    let sent = bob_phone.send_group(FRIENDS, &everyone, b"thanks", &mut net, now)?;
+    assert!(matches!(sent.before[..], [Before::Rotated { .. }]));
+    println!("  group: the restored store read the next message; the loaded outbound session said RotationRequired");
     let got = clients.receive_all(&[], &mut net, now)?;
-    assert!(got.values().flatten().all(|r| r.result.is_ok()));
+    for (name, inbox) in &got {
+        assert!(inbox.direct.iter().all(|r| r.result.is_ok()), "{name}");
+        let want = match *name {
+            "bob-phone" => vec!["session refused: OwnSession", "own message"],
+            "alice-phone" => vec!["own message", "own message", "new session", "group: thanks"],
+            _ => vec![
+                "group: see you on friday",
+                "group: welcome back",
+                "new session",
+                "group: thanks",
+            ],
+        };
+        assert_eq!(inbox.group_outcomes(), want, "{name}");
+    }
     // Corrupted storage: truncated, a trailing byte, a changed byte, or the
     // wrong object: each part is refused, and the client loads nothing.
     let corruptions = |bytes: &[u8], changed_at: usize| -> Vec<Vec<u8>> {
@@ -1160,17 +1565,15 @@ fn main() -> Res<()> {
         ("keyring", corruptions(&saved.keyring, 40)), // inside the device secret
         ("trust store", corruptions(&saved.trust, 60)), // inside a signed list
         ("replay guard", corruptions(&saved.guard, 1)), // the object type
+        ("inbound sessions", corruptions(&saved.sessions.inbound, 1)), // the object type
     ] {
         for bad in bad_copies {
-            let mut copy = Saved {
-                keyring: saved.keyring.clone(),
-                trust: saved.trust.clone(),
-                guard: saved.guard.clone(),
-            };
+            let mut copy = saved.clone();
             match part {
                 "keyring" => copy.keyring = Zeroizing::new(bad),
                 "trust store" => copy.trust = bad,
-                _ => copy.guard = bad,
+                "replay guard" => copy.guard = bad,
+                _ => copy.sessions.inbound = Zeroizing::new(bad),
             }
             let result = Client::restore("bob-phone", &copy);
             assert!(result.is_err(), "corrupted {part} loaded");
@@ -1217,8 +1620,8 @@ fn main() -> Res<()> {
         stored.len()
     );
     let got = clients.receive_all(&[], &mut net, now)?;
-    for (name, received) in &got {
-        let [r] = received.as_slice() else {
+    for (name, inbox) in &got {
+        let [r] = inbox.direct.as_slice() else {
             return Err(format!("{name}: expected one delivery").into());
         };
         let payload = r
@@ -1251,7 +1654,7 @@ fn main() -> Res<()> {
     // The lost tablet (its thief) sends to Bob with its still-valid keys.
     tablet.send(&[bob.key()], b"send me the codes", &mut net, now)?;
     let bob_phone = clients.get_mut("bob-phone")?;
-    let got = bob_phone.receive(&mut net, now)?;
+    let got = bob_phone.receive(&mut net, now)?.direct;
     assert_eq!(
         got.iter().map(outcome).collect::<Vec<_>>(),
         [removed.as_str()]
@@ -1339,7 +1742,7 @@ fn main() -> Res<()> {
     now += MINUTE;
     let bob_phone = clients.get_mut("bob-phone")?;
     let next = bob_phone.publish_prekey(&mut net, now)?;
-    let got = bob_phone.receive(&mut net, now)?;
+    let got = bob_phone.receive(&mut net, now)?.direct;
     let in_flight = got.first().ok_or("no delivery")?;
     assert_eq!(outcome(in_flight), "ok: sealed to P");
     assert_eq!(
@@ -1351,7 +1754,7 @@ fn main() -> Res<()> {
         .get("alice-phone")?
         .send(&to_alice_bob, b"sealed to P'", &mut net, now)?;
     let bob_phone = clients.get_mut("bob-phone")?;
-    let got = bob_phone.receive(&mut net, now)?;
+    let got = bob_phone.receive(&mut net, now)?.direct;
     let opened = got
         .first()
         .ok_or("no delivery")?
@@ -1378,6 +1781,115 @@ fn main() -> Res<()> {
         (now - p.created_at()) / DAY,
         policy.forward_secrecy_window_ms() / DAY
     );
+
+    // -----------------------------------------------------------------
+    println!("\n11. the group chat: rotation on schedule, order, replays (SPEC.md §15.6, §15.9)");
+    // -----------------------------------------------------------------
+    // A week after alice-phone's session began: its age reached the policy.
+    let alice_phone = clients.get("alice-phone")?;
+    let session = alice_phone
+        .sessions
+        .outbound
+        .get(FRIENDS)
+        .ok_or("no session")?;
+    let began = session.created_at();
+    now = (now + HOUR).max(began + GROUP_POLICY.max_age_ms);
+    assert!(session.needs_rotation(now));
+    clients.maintain_all(&mut net, now)?;
+    // What step 10 left in the mailboxes (Alice's copies of her messages).
+    clients.receive_all(&[], &mut net, now)?;
+    let sent = clients.get_mut("alice-phone")?.send_group(
+        FRIENDS,
+        &everyone,
+        b"a new week",
+        &mut net,
+        now,
+    )?;
+    let [Before::Rotated { new: weekly, .. }] = sent.before[..] else {
+        return Err(format!("expected a rotation: {:?}", sent.before).into());
+    };
+    println!(
+        "  alice-phone's session is {} days old (policy {} days): RotationRequired, a new session",
+        (now - began) / DAY,
+        GROUP_POLICY.max_age_ms / DAY
+    );
+    let got = clients.receive_all(&[], &mut net, now)?;
+    for (name, inbox) in &got {
+        let want = if *name == "alice-phone" {
+            ["session refused: OwnSession", "own message"]
+        } else {
+            ["new session", "group: a new week"]
+        };
+        assert_eq!(inbox.group_outcomes(), want, "{name}");
+    }
+    // Three messages; the relay hands them to bob-desktop as 3, 1, 2.
+    for text in ["one", "two", "three"] {
+        let alice_phone = clients.get_mut("alice-phone")?;
+        let sent = alice_phone.send_group(FRIENDS, &everyone, text.as_bytes(), &mut net, now)?;
+        assert!(sent.before.is_empty());
+    }
+    let desktop = clients.get_mut("bob-desktop")?;
+    let mut deliveries = net.relay.fetch(&desktop.mailbox())?;
+    deliveries.rotate_right(1);
+    let mut inbox = Inbox::default();
+    let mut skipped = Vec::new();
+    for delivery in deliveries {
+        desktop.deliver(delivery, &net.directory, now, &mut inbox);
+        let held = desktop.sessions.inbound.get(&weekly).ok_or("no session")?;
+        skipped.push(held.skipped_count());
+    }
+    assert_eq!(
+        inbox.group_outcomes(),
+        ["group: three", "group: one", "group: two"]
+    );
+    assert_eq!(skipped, [2, 1, 0]);
+    // Each index is accepted once: "one" again (its skipped key was used
+    // and deleted) is refused.
+    let one = &inbox.group.get(1).ok_or("no delivery")?.bytes;
+    let GroupEvent::Message(again) = desktop.read_group(one, now) else {
+        return Err("not a message".into());
+    };
+    assert_eq!(again.err(), Some(SessionError::DuplicateIndex { index: 1 }));
+    println!("  bob-desktop got indices 3, 1, 2: all read (skipped keys kept 2, 1, 0); index 1 again: DuplicateIndex");
+    // Four more: the session has encrypted its 8 messages; the ninth
+    // message goes out in a new session.
+    for i in 4..8 {
+        let text = format!("message {i}");
+        let alice_phone = clients.get_mut("alice-phone")?;
+        let sent = alice_phone.send_group(FRIENDS, &everyone, text.as_bytes(), &mut net, now)?;
+        assert!(sent.before.is_empty());
+    }
+    let alice_phone = clients.get_mut("alice-phone")?;
+    let session = alice_phone
+        .sessions
+        .outbound
+        .get(FRIENDS)
+        .ok_or("no session")?;
+    assert_eq!(session.next_index(), GROUP_POLICY.max_messages);
+    assert!(session.needs_rotation(now));
+    let sent = alice_phone.send_group(FRIENDS, &everyone, b"the ninth", &mut net, now)?;
+    assert!(matches!(sent.before[..], [Before::Rotated { old, .. }] if old == weekly));
+    println!(
+        "  after {} messages: RotationRequired, the ninth goes out in a new session",
+        GROUP_POLICY.max_messages
+    );
+    let got = clients.receive_all(&[], &mut net, now)?;
+    for (name, inbox) in &got {
+        let mut want: Vec<String> = Vec::new();
+        if *name == "alice-phone" {
+            want.extend((0..7).map(|_| "own message".to_string()));
+            want.extend(["session refused: OwnSession", "own message"].map(String::from));
+        } else {
+            if *name != "bob-desktop" {
+                want.extend(["one", "two", "three"].map(|t| format!("group: {t}")));
+            }
+            want.extend((4..8).map(|i| format!("group: message {i}")));
+            want.extend(["new session", "group: the ninth"].map(String::from));
+        }
+        assert_eq!(inbox.group_outcomes(), want, "{name}");
+    }
+    println!("  every device read messages 4-7 and took the new session");
+
     assert_eq!(net.relay.unroutable, 0);
     println!("\nall steps passed");
     Ok(())
