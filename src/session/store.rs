@@ -46,6 +46,20 @@ struct Slot {
     sessions: Vec<InboundSession>,
 }
 
+impl Slot {
+    /// A tombstone-only slot whose floor has aged out at `now`: it does not
+    /// count against the caps and is forgotten at the next commit.
+    fn forgettable(&self, now: u64) -> bool {
+        self.sessions.is_empty() && self.floor.is_none_or(|f| aged_out(f, now))
+    }
+
+    /// A conflict floor that has not aged out at `now`: the slot takes no
+    /// new session (SPEC.md §15.4 step 8).
+    fn conflict_holds(&self, now: u64) -> bool {
+        self.conflict && self.floor.is_some_and(|f| !aged_out(f, now))
+    }
+}
+
 /// What [`InboundSessions::receive`] did with a distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -250,9 +264,7 @@ impl InboundSessions {
         }
         let is_new_slot = match self.slots.get(&key) {
             Some(slot) => {
-                if slot.floor.is_some_and(|f| d.created_at <= f)
-                    || (slot.conflict && slot.floor.is_some_and(|f| !aged_out(f, now)))
-                {
+                if slot.floor.is_some_and(|f| d.created_at <= f) || slot.conflict_holds(now) {
                     return Err(SessionError::StaleDistribution);
                 }
                 if slot.sessions.len() >= s::MAX_SESSIONS_PER_SENDER_DEVICE {
@@ -374,7 +386,7 @@ impl InboundSessions {
     fn forget_aged_tombstones(&mut self, now: u64) {
         let mut forgotten = self.forgotten_floor;
         self.slots.retain(|_, slot| {
-            let forget = slot.sessions.is_empty() && slot.floor.is_none_or(|f| aged_out(f, now));
+            let forget = slot.forgettable(now);
             if forget {
                 forgotten = forgotten.max(slot.floor);
             }
@@ -430,9 +442,7 @@ impl InboundSessions {
         let mut mine = 0;
         let mut all = 0;
         for (k, slot) in &self.slots {
-            let forgettable =
-                slot.sessions.is_empty() && slot.floor.is_none_or(|f| aged_out(f, now));
-            if !forgettable {
+            if !slot.forgettable(now) {
                 all += 1;
                 if k.0 == *account {
                     mine += 1;
@@ -555,7 +565,8 @@ impl InboundSessions {
             return Err(SessionError::WrongDevice);
         }
         let mut store = InboundSessions::new(owner);
-        store.forgotten_floor = read_floor(&mut r, "forgotten floor flag", "forgotten floor")?;
+        let (forgotten, _) = read_floor(&mut r, "forgotten floor flag", "forgotten floor", false)?;
+        store.forgotten_floor = forgotten;
         let n = usize::from(r.u16("slot count")?);
         let n = r.bounded(n, 0, s::MAX_SLOTS, "slot count")?;
         let mut previous: Option<SlotKey> = None;
@@ -576,14 +587,7 @@ impl InboundSessions {
                 (account_slots, account_sessions) = (0, 0);
             }
             previous = Some(key);
-            let flag = r.u8("floor flag")?;
-            let value = r.u64("floor")?;
-            let (floor, conflict) = match (flag, value) {
-                (0, 0) => (None, false),
-                (1, f) => (Some(f), false),
-                (2, f) => (Some(f), true),
-                _ => return Err(DecodeError::NonCanonical("floor flag").into()),
-            };
+            let (floor, conflict) = read_floor(&mut r, "floor flag", "floor", true)?;
             let count = usize::from(r.u8("session count")?);
             let count = r.bounded(count, 0, s::MAX_SESSIONS_PER_SENDER_DEVICE, "session count")?;
             if count == 0 && floor.is_none() {
@@ -630,17 +634,22 @@ impl InboundSessions {
 }
 
 /// `u8 flag || u64 value`: flag 0 with value 0 is none, flag 1 is
-/// `Some(value)`; anything else is `NonCanonical(flag_name)`.
+/// `Some(value)`, flag 2 (only where `conflict_allowed`: a slot's floor)
+/// is `Some(value)` raised by a conflicting distribution; anything else is
+/// `NonCanonical(flag_name)`. Returns the floor and whether it is a
+/// conflict floor.
 fn read_floor(
     r: &mut Reader<'_>,
     flag_name: &'static str,
     name: &'static str,
-) -> Result<Option<u64>, DecodeError> {
+    conflict_allowed: bool,
+) -> Result<(Option<u64>, bool), DecodeError> {
     let flag = r.u8(flag_name)?;
     let value = r.u64(name)?;
     match (flag, value) {
-        (0, 0) => Ok(None),
-        (1, f) => Ok(Some(f)),
+        (0, 0) => Ok((None, false)),
+        (1, f) => Ok((Some(f), false)),
+        (2, f) if conflict_allowed => Ok((Some(f), true)),
         _ => Err(DecodeError::NonCanonical(flag_name)),
     }
 }
