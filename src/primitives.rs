@@ -139,8 +139,7 @@ pub(crate) fn hkdf_expand(
     info_parts: &[&[u8]],
     out: &mut [u8],
 ) -> Result<(), Rejected> {
-    let hk = Hkdf::<Sha256>::from_prk(prk).map_err(|_| Rejected)?;
-    hk.expand_multi_info(info_parts, out).map_err(|_| Rejected)
+    Prk::new(prk)?.expand(info_parts, out)
 }
 
 // ---------------------------------------------------------------- AES-256-GCM
@@ -336,12 +335,7 @@ impl Ed25519Secret {
     /// whose public entry point already ends with [`scrub_stack`] (one
     /// scrub per call instead of two).
     #[inline(never)]
-    pub(crate) fn sign_in_scrubbed_call(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
-        self.sign_labeled(label, message)
-    }
-
-    #[inline(never)]
-    fn sign_labeled(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
+    pub(crate) fn sign_labeled(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
         let mut buf = alloc::vec::Vec::with_capacity(1 + label.len() + message.len());
         buf.extend_from_slice(&crate::codec::label_prefix(label));
         buf.extend_from_slice(label);

@@ -478,9 +478,7 @@ impl OutboundSession {
         let mut body = Zeroizing::new(Vec::with_capacity(padded + size::TAG));
         match signer {
             Signer::Device(device) => {
-                let signature = device
-                    .ed25519()
-                    .sign_in_scrubbed_call(s::SIGNATURE, &transcript);
+                let signature = device.ed25519().sign_labeled(s::SIGNATURE, &transcript);
                 schedule::write_body(&mut body, now, message.aad, message.payload, &signature);
             }
             #[cfg(feature = "internals")]
