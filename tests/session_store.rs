@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{account_expiring, rng, Account, Device, NOW};
+use common::{account_expiring, recheck, rng, Account, Device, NOW};
 use fanseal::*;
 use rand_chacha::ChaCha20Rng;
 
@@ -332,17 +332,7 @@ fn an_equivocating_slot_takes_no_new_session_until_it_ages_out() {
     for b in &mut bytes[chain_key..chain_key + 32] {
         *b ^= 0x5a;
     }
-    let n = bytes.len() - 32;
-    let check = {
-        use sha2::{Digest, Sha256};
-        let label = b"fanseal v2 session state check";
-        let mut h = Sha256::new();
-        h.update([label.len() as u8]);
-        h.update(label);
-        h.update(&bytes[..n]);
-        h.finalize()
-    };
-    bytes[n..].copy_from_slice(&check);
+    recheck(&mut bytes);
     let mut s2 = session::hazmat::import_live(&bytes, &a.secret.public_keys()).unwrap();
     let e2 = s2
         .distribute(

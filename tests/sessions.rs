@@ -11,12 +11,11 @@
 
 mod common;
 
-use common::{account, rng, Account, Device, NOW};
+use common::{account, recheck, rng, Account, Device, NOW};
 use fanseal::session::hazmat;
 use fanseal::*;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
-use sha2::{Digest, Sha256};
 
 const CHAT: &[u8] = b"chat";
 
@@ -94,18 +93,6 @@ fn send(
     s.encrypt(&d.secret, lists, &msg(payload), NOW, r)
         .unwrap()
         .to_bytes()
-}
-
-/// Recomputes the trailing state check of an export a thief edited (the
-/// check detects accidents, not a thief who rewrites the bytes).
-fn recheck(bytes: &mut [u8]) {
-    let n = bytes.len() - 32;
-    let label = b"fanseal v2 session state check";
-    let mut h = Sha256::new();
-    h.update([label.len() as u8]);
-    h.update(label);
-    h.update(&bytes[..n]);
-    bytes[n..].copy_from_slice(&h.finalize());
 }
 
 /// Offset of the next index in an inbound export (conversation id `CHAT`).

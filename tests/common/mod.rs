@@ -185,3 +185,16 @@ impl rand_core::TryRng for FixedRng {
 }
 
 impl rand_core::TryCryptoRng for FixedRng {}
+
+/// Recomputes the trailing state check of an export a thief edited (the
+/// check detects accidents, not a thief who rewrites the bytes).
+pub fn recheck(bytes: &mut [u8]) {
+    use sha2::{Digest, Sha256};
+    let label = b"fanseal v2 session state check";
+    let (covered, check) = bytes.split_at_mut(bytes.len() - 32);
+    let mut h = Sha256::new();
+    h.update([label.len() as u8]);
+    h.update(label);
+    h.update(covered);
+    check.copy_from_slice(&h.finalize());
+}
