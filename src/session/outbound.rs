@@ -95,14 +95,12 @@ pub struct OutboundSession {
     /// session that went out hybrid). `None` before the first.
     pub(crate) suite: Option<crate::Suite>,
     /// (account, list hash) of every list the last distribution (or the
-    /// last `encrypt` that found no change) saw, sorted: `encrypt` compares
-    /// the lists it is given with these (M3 of the review: removal "at
-    /// once" no longer rests on the caller remembering
-    /// `update_membership`). Not persisted: a loaded session never
-    /// encrypts.
-    pub(crate) seen_lists: Vec<([u8; 32], [u8; 32])>,
-    /// The same, in the order the lists were given (a comparison without
-    /// allocating or sorting when the caller passes them the same way).
+    /// last `encrypt` that found no change) saw, in the order given:
+    /// `encrypt` compares the lists it is given with these, without
+    /// allocating when they come in the same order, as sorted sets
+    /// otherwise (removal "at once" does not rest on the caller
+    /// remembering `update_membership`). Not persisted: a loaded session
+    /// never encrypts.
     pub(crate) seen_order: Vec<([u8; 32], [u8; 32])>,
     /// The earliest expiry of a recorded recipient's certificate on those
     /// lists: from then on `encrypt` rechecks membership.
@@ -171,7 +169,6 @@ impl OutboundSession {
             recipients: BTreeSet::new(),
             removed: false,
             suite: None,
-            seen_lists: Vec::new(),
             seen_order: Vec::new(),
             first_expiry: None,
             restored: false,
@@ -386,7 +383,7 @@ impl OutboundSession {
     /// True when `lists` are not (by account and list hash) those last
     /// recorded, or a recorded recipient's certificate may have expired.
     fn lists_changed(&self, lists: &[&VerifiedDeviceList], now: u64) -> bool {
-        if self.first_expiry.is_some_and(|e| now >= e) || lists.len() != self.seen_lists.len() {
+        if self.first_expiry.is_some_and(|e| now >= e) || lists.len() != self.seen_order.len() {
             return true;
         }
         // Fast path, no allocation: the lists in the order last recorded.
@@ -402,19 +399,18 @@ impl OutboundSession {
             .map(|l| (*l.account().as_bytes(), *l.list().hash()))
             .collect();
         given.sort_unstable();
-        given != self.seen_lists
+        let mut seen = self.seen_order.clone();
+        seen.sort_unstable();
+        given != seen
     }
 
     /// Records the lists' (account, hash) and the earliest expiry of a
     /// recorded recipient on them.
     fn record_lists(&mut self, lists: &[&VerifiedDeviceList]) {
-        let mut seen: Vec<([u8; 32], [u8; 32])> = lists
+        self.seen_order = lists
             .iter()
             .map(|l| (*l.account().as_bytes(), *l.list().hash()))
             .collect();
-        self.seen_order = seen.clone();
-        seen.sort_unstable();
-        self.seen_lists = seen;
         self.first_expiry = lists
             .iter()
             .flat_map(|l| l.devices())
@@ -522,7 +518,6 @@ impl OutboundSession {
             recipients: self.recipients.clone(),
             removed: self.removed,
             suite: self.suite,
-            seen_lists: self.seen_lists.clone(),
             seen_order: self.seen_order.clone(),
             first_expiry: self.first_expiry,
             restored: self.restored,

@@ -165,7 +165,6 @@ impl OutboundSession {
             recipients,
             removed,
             suite: Some(suite),
-            seen_lists: Vec::new(),
             seen_order: Vec::new(),
             first_expiry: None,
             restored: true,
